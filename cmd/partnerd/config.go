@@ -1,0 +1,92 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/partnerd/partnerd/credential"
+	"github.com/partnerd/partnerd/store/sqlite"
+)
+
+// envDefault returns the environment variable's value, or def.
+func envDefault(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+// storeFlags are the flags every command that opens the store shares.
+type storeFlags struct {
+	db        string
+	secretKey string
+}
+
+func (s *storeFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&s.db, "db", envDefault("PARTNERD_DB", "partnerd.db"), "SQLite database file (env PARTNERD_DB)")
+	fs.StringVar(&s.secretKey, "secret-key-file", envDefault("PARTNERD_SECRET_KEY_FILE", ""),
+		"file holding the key that seals passwords at rest; default <db>.key, created if missing (env PARTNERD_SECRET_KEY_FILE; or PARTNERD_SECRET_KEY=base64 key)")
+}
+
+func (s *storeFlags) open() (*sqlite.DB, error) {
+	db, err := sqlite.Open(s.db)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", s.db, err)
+	}
+	return db, nil
+}
+
+// sealer loads the secret key: PARTNERD_SECRET_KEY (base64) when set,
+// otherwise the key file, created on first use next to the database.
+func (s *storeFlags) sealer() (*credential.Sealer, error) {
+	if v := os.Getenv("PARTNERD_SECRET_KEY"); v != "" {
+		return credential.SealerFromBase64(v)
+	}
+	path := s.secretKey
+	if path == "" {
+		path = s.db + ".key"
+	}
+	return credential.LoadOrCreateKey(path)
+}
+
+// newFlagSet returns a FlagSet that reports errors instead of exiting.
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// parseFlags parses args and refuses positional leftovers, which are always
+// a typo here.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%s: unexpected argument %q", fs.Name(), strings.Join(fs.Args(), " "))
+	}
+	return nil
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	if v := os.Getenv(name); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			return d
+		}
+	}
+	return def
+}
+
+func envInt(name string, def int) int {
+	if v := os.Getenv(name); v != "" {
+		if n, err := strconv.Atoi(v); err == nil {
+			return n
+		}
+	}
+	return def
+}

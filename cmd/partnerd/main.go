@@ -1,0 +1,78 @@
+// Command partnerd is a server that speaks the Marketing Cloud (ExactTarget)
+// SOAP Partner API for scheduled sends, over an embedded SQLite store.
+//
+//	partnerd [serve] [flags]          run the server (the default)
+//	partnerd account add|passwd|list|disable|enable
+//	partnerd send list
+//	partnerd requests --last N
+//
+// Every flag has an environment variable: --addr is PARTNERD_ADDR, --db is
+// PARTNERD_DB, and so on.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `partnerd: the Marketing Cloud SOAP Partner API for scheduled sends
+
+Usage:
+  partnerd [serve] [flags]        run the server (default 127.0.0.1:8080, ./partnerd.db)
+  partnerd account add --username U --password P [--client-id N]
+  partnerd account passwd --username U --password P
+  partnerd account list
+  partnerd account disable|enable --username U
+  partnerd send list [--account U] [--status S]
+  partnerd requests [--last N] [--id REQUESTID]
+  partnerd version
+
+Run "partnerd <command> -h" for the flags of a command.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "partnerd:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+// run dispatches a command line; tests call it directly.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return runServe(ctx, args, stdout, stderr)
+	case "account":
+		return runAccount(ctx, args, stdout, stderr)
+	case "send", "sends":
+		return runSend(ctx, args, stdout, stderr)
+	case "requests":
+		return runRequests(ctx, args, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "partnerd", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/partnerd/partnerd/store"
+)
+
+func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "list" {
+		return errors.New("send: say list")
+	}
+	var sf storeFlags
+	fs := newFlagSet("send list", stderr)
+	sf.register(fs)
+	account := fs.String("account", "", "only this account's sends")
+	status := fs.String("status", "", "only sends in this status (Scheduled, Paused, Canceled …)")
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	db, err := sf.open()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	accts, err := db.ListAccounts(ctx)
+	if err != nil {
+		return err
+	}
+	var filter store.Filter
+	if *status != "" {
+		filter = &store.Cond{Field: store.FieldStatus, Op: store.OpEquals, Values: []any{*status}}
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tACCOUNT\tSTATUS\tSEND DATE\tSENT DATE\tEMAIL\tLISTS\tCUSTOMER KEY")
+	found := false
+	for _, a := range accts {
+		if *account != "" && a.Username != *account {
+			continue
+		}
+		found = true
+		var sends []store.Send
+		if err := db.View(ctx, func(tx store.Tx) error {
+			sends, err = tx.FindSends(ctx, a.ID, store.SendQuery{Filter: filter})
+			return err
+		}); err != nil {
+			return err
+		}
+		for _, s := range sends {
+			sent := "-"
+			if !s.SentDate.IsZero() {
+				sent = s.SentDate.UTC().Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%v\t%s\n", s.ID, a.Username, s.Status,
+				s.SendDate.UTC().Format(time.RFC3339), sent, s.EmailID, s.ListIDs, s.CustomerKey)
+		}
+	}
+	if *account != "" && !found {
+		return fmt.Errorf("no account %q", *account)
+	}
+	return tw.Flush()
+}

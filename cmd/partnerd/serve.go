@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/partnerd/partnerd/clock"
+	"github.com/partnerd/partnerd/credential"
+	"github.com/partnerd/partnerd/lifecycle"
+	"github.com/partnerd/partnerd/server"
+	"github.com/partnerd/partnerd/soap"
+	"github.com/partnerd/partnerd/soap/wsse"
+	"github.com/partnerd/partnerd/store"
+)
+
+type serveConfig struct {
+	storeFlags
+	addr          string
+	clockMode     string
+	cancelCutoff  time.Duration
+	heldLimit     int
+	maxBody       int64
+	tokenMaxAge   time.Duration
+	tokenSkew     time.Duration
+	logFormat     string
+	demoAccount   bool
+	shutdownGrace time.Duration
+}
+
+func (c *serveConfig) register(fs *flag.FlagSet) {
+	c.storeFlags.register(fs)
+	fs.StringVar(&c.addr, "addr", envDefault("PARTNERD_ADDR", "127.0.0.1:8080"), "listen address (env PARTNERD_ADDR)")
+	fs.StringVar(&c.clockMode, "clock", envDefault("PARTNERD_CLOCK", "system"), "clock: system, or manual (starts at real time and moves only when told) (env PARTNERD_CLOCK)")
+	fs.DurationVar(&c.cancelCutoff, "cancel-cutoff", envDuration("PARTNERD_CANCEL_CUTOFF", lifecycle.DefaultPolicy.CancelCutoff), "cancel and pause are refused this close to a send's SendDate (env PARTNERD_CANCEL_CUTOFF)")
+	fs.IntVar(&c.heldLimit, "held-limit", envInt("PARTNERD_HELD_LIMIT", lifecycle.DefaultPolicy.HeldLimit), "most sends per account paused or pending cancellation at once; 0 for no limit (env PARTNERD_HELD_LIMIT)")
+	fs.Int64Var(&c.maxBody, "max-body", int64(envInt("PARTNERD_MAX_BODY", soap.DefaultMaxBodyBytes)), "largest request body in bytes (env PARTNERD_MAX_BODY)")
+	fs.DurationVar(&c.tokenMaxAge, "token-max-age", envDuration("PARTNERD_TOKEN_MAX_AGE", wsse.DefaultMaxAge), "oldest accepted UsernameToken wsu:Created (env PARTNERD_TOKEN_MAX_AGE)")
+	fs.DurationVar(&c.tokenSkew, "token-future-skew", envDuration("PARTNERD_TOKEN_FUTURE_SKEW", wsse.DefaultMaxFutureSkew), "how far in the future a wsu:Created may be (env PARTNERD_TOKEN_FUTURE_SKEW)")
+	fs.StringVar(&c.logFormat, "log-format", envDefault("PARTNERD_LOG_FORMAT", "text"), "log format: text or json (env PARTNERD_LOG_FORMAT)")
+	fs.BoolVar(&c.demoAccount, "demo-account", envDefault("PARTNERD_DEMO_ACCOUNT", "true") == "true", "create a demo account when the store has no account (env PARTNERD_DEMO_ACCOUNT)")
+	fs.DurationVar(&c.shutdownGrace, "shutdown-grace", 10*time.Second, "how long in-flight requests may take to finish on shutdown")
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var cfg serveConfig
+	fs := newFlagSet("serve", stderr)
+	cfg.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+
+	var logger *slog.Logger
+	switch cfg.logFormat {
+	case "json":
+		logger = slog.New(slog.NewJSONHandler(stderr, nil))
+	case "text":
+		logger = slog.New(slog.NewTextHandler(stderr, nil))
+	default:
+		return fmt.Errorf("--log-format must be text or json, not %q", cfg.logFormat)
+	}
+
+	var clk clock.Clock
+	switch cfg.clockMode {
+	case "system":
+		clk = clock.System{}
+	case "manual":
+		clk = clock.NewManual(time.Now())
+	default:
+		return fmt.Errorf("--clock must be system or manual, not %q", cfg.clockMode)
+	}
+	if cfg.cancelCutoff < 0 {
+		return fmt.Errorf("--cancel-cutoff must not be negative")
+	}
+
+	db, err := cfg.open()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	sealer, err := cfg.sealer()
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return err
+	}
+	base := "http://" + ln.Addr().String()
+
+	if cfg.demoAccount {
+		if err := ensureDemoAccount(ctx, db, sealer, stdout); err != nil {
+			return err
+		}
+	}
+
+	handler := server.New(server.Config{
+		Store: db, Clock: clk, Sealer: sealer, Logger: logger, Version: version,
+		Policy:          lifecycle.Policy{CancelCutoff: cfg.cancelCutoff, HeldLimit: cfg.heldLimit, PauseExpiry: lifecycle.DefaultPolicy.PauseExpiry},
+		MaxBody:         cfg.maxBody,
+		TokenMaxAge:     cfg.tokenMaxAge,
+		TokenFutureSkew: cfg.tokenSkew,
+	})
+
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	fmt.Fprintf(stdout, "partnerd %s listening on %s\n", version, base)
+	fmt.Fprintf(stdout, "  SOAP endpoint: %s/Service.asmx\n", base)
+	fmt.Fprintf(stdout, "  WSDL:          %s/Service.asmx?wsdl\n", base)
+	fmt.Fprintf(stdout, "  store:         %s (clock: %s)\n", cfg.db, cfg.clockMode)
+
+	go pruneNonces(ctx, db, clk, logger)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: finishing in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// ensureDemoAccount creates the account "demo" with a random password when
+// the store has no account at all, and prints the credentials once.
+func ensureDemoAccount(ctx context.Context, st store.Store, sealer *credential.Sealer, stdout io.Writer) error {
+	accts, err := st.ListAccounts(ctx)
+	if err != nil {
+		return err
+	}
+	if len(accts) > 0 {
+		return nil
+	}
+	pw := make([]byte, 12)
+	rand.Read(pw)
+	password := base64.RawURLEncoding.EncodeToString(pw)
+	a, err := newAccount("demo", password, 10000001, sealer)
+	if err != nil {
+		return err
+	}
+	if err := st.CreateAccount(ctx, &a); err != nil {
+		if errors.Is(err, store.ErrExists) {
+			return nil
+		}
+		return err
+	}
+	fmt.Fprintf(stdout, "created demo account: username %q password %q (client ID %d); shown only now\n", a.Username, password, a.ClientID)
+	return nil
+}
+
+func pruneNonces(ctx context.Context, st store.Store, clk clock.Clock, logger *slog.Logger) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := st.PruneNonces(ctx, clk.Now()); err != nil && ctx.Err() == nil {
+				logger.Warn("prune nonces", "err", err)
+			}
+		}
+	}
+}

@@ -1,0 +1,129 @@
+// Package lifecycle holds the rules of a scheduled send's life — which
+// actions are allowed in which status, the cancel cutoff, the limit on held
+// sends, pause expiry — in one place, so that the SOAP Perform, the REST face
+// and the dispatcher can never disagree about them.
+package lifecycle
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/partnerd/partnerd/store"
+)
+
+// Policy is the configurable part of the rules.
+type Policy struct {
+	// CancelCutoff: cancel and pause are refused once now is within this
+	// long of the SendDate (the seeds: 10 minutes). Zero allows them up to
+	// the SendDate itself.
+	CancelCutoff time.Duration
+	// HeldLimit caps an account's sends that are paused or pending
+	// cancellation at once (the seeds: 100). Zero means no limit.
+	HeldLimit int
+	// PauseExpiry: a send paused this long past its SendDate is Expired
+	// (the seeds: 72 hours).
+	PauseExpiry time.Duration
+}
+
+// DefaultPolicy is the seeds' policy.
+var DefaultPolicy = Policy{CancelCutoff: 10 * time.Minute, HeldLimit: 100, PauseExpiry: 72 * time.Hour}
+
+// Errors of the rules; perform maps each to a Partner API ErrorCode.
+var (
+	ErrInsideCutoff  = errors.New("the send is inside the cancel cutoff")
+	ErrNotActionable = errors.New("the send cannot take this action in its status")
+	ErrHeldLimit     = errors.New("too many sends are paused or pending cancellation")
+)
+
+// InsideCutoff reports whether s can no longer be canceled or paused at now.
+func (p Policy) InsideCutoff(s store.Send, now time.Time) bool {
+	return !now.Before(s.SendDate.Add(-p.CancelCutoff))
+}
+
+// Action is an action on a send.
+type Action string
+
+// The actions Perform accepts on a Send.
+const (
+	Cancel Action = "cancel"
+	Pause  Action = "pause"
+	Resume Action = "resume"
+)
+
+// Apply applies a to s at now. held is the account's current count of held
+// sends (store.Tx.CountHeldSends); it is only consulted when a would add to
+// it. Apply returns whether s changed. Repeating an action that already took
+// effect (canceling a canceled send) succeeds without change.
+func (p Policy) Apply(s *store.Send, a Action, now time.Time, held func() (int, error)) (bool, error) {
+	var to store.SendStatus
+	switch a {
+	case Cancel:
+		switch s.Status {
+		case store.StatusCanceled:
+			return false, nil
+		case store.StatusPaused:
+			// A paused send is held, not queued for dispatch, so it
+			// can be canceled at any time without racing delivery.
+			to = store.StatusCanceled
+		case store.StatusScheduled:
+			if p.InsideCutoff(*s, now) {
+				return false, fmt.Errorf("%w: it is due at %s and cancel or pause must come at least %s before", ErrInsideCutoff, s.SendDate.UTC().Format(time.RFC3339), p.CancelCutoff)
+			}
+			if err := p.checkHeld(held); err != nil {
+				return false, err
+			}
+			to = store.StatusCanceled
+		default:
+			return false, fmt.Errorf("%w: it is %s", ErrNotActionable, s.Status)
+		}
+	case Pause:
+		switch s.Status {
+		case store.StatusPaused:
+			return false, nil
+		case store.StatusScheduled:
+			if p.InsideCutoff(*s, now) {
+				return false, fmt.Errorf("%w: it is due at %s and cancel or pause must come at least %s before", ErrInsideCutoff, s.SendDate.UTC().Format(time.RFC3339), p.CancelCutoff)
+			}
+			if err := p.checkHeld(held); err != nil {
+				return false, err
+			}
+			to = store.StatusPaused
+		default:
+			return false, fmt.Errorf("%w: it is %s", ErrNotActionable, s.Status)
+		}
+	case Resume:
+		switch s.Status {
+		case store.StatusScheduled:
+			return false, nil
+		case store.StatusPaused:
+			if p.PauseExpiry > 0 && now.Sub(s.SendDate) > p.PauseExpiry {
+				return false, fmt.Errorf("%w: it was paused more than %s past its SendDate and has expired", ErrNotActionable, p.PauseExpiry)
+			}
+			// Resumed past its SendDate, it is due at once.
+			to = store.StatusScheduled
+		default:
+			return false, fmt.Errorf("%w: it is %s", ErrNotActionable, s.Status)
+		}
+	default:
+		return false, fmt.Errorf("unknown action %q", a)
+	}
+	s.Status = to
+	s.StatusChangedAt = now
+	s.ModifiedDate = now
+	return true, nil
+}
+
+func (p Policy) checkHeld(held func() (int, error)) error {
+	if p.HeldLimit <= 0 || held == nil {
+		return nil
+	}
+	n, err := held()
+	if err != nil {
+		return err
+	}
+	if n >= p.HeldLimit {
+		return fmt.Errorf("%w: the limit is %d per account", ErrHeldLimit, p.HeldLimit)
+	}
+	return nil
+}

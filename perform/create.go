@@ -1,0 +1,136 @@
+package perform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/partnerd/partnerd/internal/xmlw"
+	"github.com/partnerd/partnerd/soap"
+	"github.com/partnerd/partnerd/store"
+)
+
+type createResult struct {
+	typ  string
+	in   sendInput
+	send *store.Send
+	err  error
+}
+
+// Create serves CreateRequest for Send objects. Every object is created in
+// one transaction; an object that fails validation gets an Error result and
+// the others are still created.
+func (s *Service) Create(ctx context.Context, req *soap.Request) (*soap.Response, error) {
+	objs := soap.Children(req.Body, "Objects")
+	results := make([]createResult, len(objs))
+	for i, o := range objs {
+		r := &results[i]
+		r.typ = sendIfUntyped(objectType(o))
+		if soap.IsNil(o) {
+			r.err = coded(CodeNoObject, "No object specified at 0-based index %d", i)
+			continue
+		}
+		if r.typ != "Send" {
+			r.err = coded(CodeCannotPerformOnType, "Cannot perform Create on objects of type %s", typeName(r.typ))
+			continue
+		}
+		in, err := readSend(o)
+		if err != nil {
+			return nil, err
+		}
+		r.in = in
+		switch {
+		case !in.hasEmail:
+			r.err = coded(CodeEmailRequired, "An email ID, Partner Key, or body must be specified")
+		case len(in.listIDs) == 0:
+			r.err = coded(CodeListRequired, "A list must be specified")
+		case in.key.hasID:
+			r.err = coded(CodeCannotPerformOnType, "ID is assigned by the server and cannot be given on Create")
+		}
+	}
+	if len(objs) == 0 {
+		results = append(results, createResult{err: coded(CodeNoObject, "No object specified at 0-based index 0")})
+	}
+
+	accountID := req.Principal.AccountID
+	err := s.Store.Update(ctx, func(tx store.Tx) error {
+		now := s.Clock.Now()
+		for i := range results {
+			r := &results[i]
+			if r.err != nil {
+				continue
+			}
+			in := r.in
+			send := &store.Send{
+				AccountID:   accountID,
+				ObjectID:    in.key.objectID,
+				CustomerKey: in.key.customerKey,
+				EmailID:     in.emailID,
+				EmailName:   in.emailName,
+				Subject:     in.subject,
+				FromName:    in.fromName,
+				FromAddress: in.fromAddress,
+				ListIDs:     in.listIDs,
+				SendDate:    in.sendDate,
+				Status:      store.StatusScheduled,
+				CreatedDate: now, ModifiedDate: now, StatusChangedAt: now,
+			}
+			if _, err := uuid.Parse(send.ObjectID); err != nil {
+				send.ObjectID = uuid.NewString()
+			}
+			if !in.hasSendDate {
+				// A Send without a SendDate goes out at once.
+				send.SendDate = now
+			}
+			if err := tx.InsertSend(ctx, send); err != nil {
+				if errors.Is(err, store.ErrExists) {
+					r.err = coded(CodeNameExists, "A Send with CustomerKey %q already exists", in.key.customerKey)
+					continue
+				}
+				return err
+			}
+			r.send = send
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create: %w", err)
+	}
+
+	w := &xmlw.Writer{}
+	failed := 0
+	w.Start("CreateResponse", "xmlns", soap.NSPartnerAPI)
+	for i := range results {
+		r := &results[i]
+		w.Start("Results")
+		if r.err != nil {
+			failed++
+			w.Elem("StatusCode", "Error")
+			w.Elem("StatusMessage", r.err.Error())
+			w.Int("OrdinalID", int64(i))
+			w.Int("ErrorCode", int64(codeOf(r.err)))
+			w.Int("NewID", 0)
+		} else {
+			w.Elem("StatusCode", "OK")
+			w.Elem("StatusMessage", "Created Send")
+			w.Int("OrdinalID", int64(i))
+			w.Int("NewID", r.send.ID)
+			w.Elem("NewObjectID", r.send.ObjectID)
+			writeSend(w, "Object", r.send, req.Principal.ClientID, echoProps(r.send))
+		}
+		w.End("Results")
+	}
+	w.Elem("RequestID", req.RequestID)
+	status := overall(len(results), failed)
+	w.Elem("OverallStatus", status)
+	w.End("CreateResponse")
+	return &soap.Response{Body: w.Buf, Status: status}, nil
+}
+
+func typeName(t string) string {
+	if t == "" {
+		return "APIObject"
+	}
+	return t
+}

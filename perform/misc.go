@@ -1,0 +1,145 @@
+package perform
+
+import (
+	"context"
+	"time"
+
+	"github.com/partnerd/partnerd/internal/xmlw"
+	"github.com/partnerd/partnerd/soap"
+	"github.com/partnerd/partnerd/store"
+)
+
+// Delete serves DeleteRequest. partnerd has no deletable objects yet: a Send
+// is stopped with Perform cancel, never deleted, so that its history stays
+// queryable. Every object gets a Result with ErrorCode 5.
+func (s *Service) Delete(ctx context.Context, req *soap.Request) (*soap.Response, error) {
+	objs := soap.Children(req.Body, "Objects")
+	w := &xmlw.Writer{}
+	w.Start("DeleteResponse", "xmlns", soap.NSPartnerAPI)
+	n := len(objs)
+	if n == 0 {
+		n = 1
+	}
+	for i := 0; i < n; i++ {
+		typ := ""
+		if i < len(objs) {
+			typ = objectType(objs[i])
+		}
+		w.Start("Results")
+		w.Elem("StatusCode", "Error")
+		msg := "Cannot perform Delete on objects of type " + typeName(typ)
+		if typ == "Send" {
+			msg += ": stop a Send with Perform Action cancel"
+		}
+		w.Elem("StatusMessage", msg)
+		w.Int("OrdinalID", int64(i))
+		w.Int("ErrorCode", CodeCannotPerformOnType)
+		if typ != "" {
+			w.Empty("Object", "xsi:type", typ)
+		} else {
+			w.Empty("Object")
+		}
+		w.End("Results")
+	}
+	w.Elem("RequestID", req.RequestID)
+	w.Elem("OverallStatus", "Error")
+	w.End("DeleteResponse")
+	return &soap.Response{Body: w.Buf, Status: "Error"}, nil
+}
+
+// Schedule serves ScheduleRequestMsg. Scheduling EmailSendDefinitions is not
+// built yet: every Interaction is answered with an Error result (ErrorCode
+// 105), so that callers learn it at once instead of believing a send was
+// scheduled.
+func (s *Service) Schedule(ctx context.Context, req *soap.Request) (*soap.Response, error) {
+	inters := soap.Children(soap.Child(req.Body, "Interactions"), "Interaction")
+	w := &xmlw.Writer{}
+	w.Start("ScheduleResponseMsg", "xmlns", soap.NSPartnerAPI)
+	if len(inters) > 0 {
+		w.Start("Results")
+		for i, in := range inters {
+			typ := typeName(objectType(in))
+			msg := "Perform_Unsupported Object Type: Schedule of " + typ + " is not supported by partnerd yet; create a Send with a SendDate instead"
+			w.Start("Result")
+			w.Elem("StatusCode", "Error")
+			w.Elem("StatusMessage", msg)
+			w.Int("OrdinalID", int64(i))
+			w.Int("ErrorCode", CodePerformUnsupportedType)
+			w.Start("Object")
+			w.Start("Recurrence", "xsi:type", "DailyRecurrence")
+			w.End("Recurrence")
+			w.End("Object")
+			w.Start("Task")
+			w.Elem("StatusCode", "Error")
+			w.Elem("StatusMessage", msg)
+			w.End("Task")
+			w.End("Result")
+		}
+		w.End("Results")
+	}
+	w.Elem("OverallStatus", "Error")
+	w.Elem("OverallStatusMessage", "Schedule is not supported by partnerd yet")
+	w.Elem("RequestID", req.RequestID)
+	w.End("ScheduleResponseMsg")
+	return &soap.Response{Body: w.Buf, Status: "Error"}, nil
+}
+
+// versionDate is the date of the Partner API version partnerd mirrors (the
+// reference WSDL's last change).
+var versionDate = time.Date(2017, 11, 6, 0, 0, 0, 0, time.UTC)
+
+// VersionInfo serves VersionInfoRequestMsg.
+func (s *Service) VersionInfo(ctx context.Context, req *soap.Request) (*soap.Response, error) {
+	history := false
+	if v, ok := text(req.Body, "IncludeVersionHistory"); ok {
+		b, err := parseBool(v)
+		if err != nil {
+			return nil, badRequest("IncludeVersionHistory: %v", err)
+		}
+		history = b
+	}
+	version := s.Version
+	if version == "" {
+		version = "dev"
+	}
+	w := &xmlw.Writer{}
+	w.Start("VersionInfoResponseMsg", "xmlns", soap.NSPartnerAPI)
+	w.Start("VersionInfo")
+	w.Elem("Version", "1.0")
+	w.Time("VersionDate", versionDate)
+	w.Elem("Notes", "partnerd "+version+": Partner API scheduled sends (Perform, Create, Retrieve, Delete, Schedule, VersionInfo, GetSystemStatus)")
+	if history {
+		w.Start("VersionHistory")
+		w.Elem("Version", "1.0")
+		w.Time("VersionDate", versionDate)
+		w.Elem("Notes", "etframework.wsdl of 2017-11-06")
+		w.End("VersionHistory")
+	}
+	w.End("VersionInfo")
+	w.Elem("RequestID", req.RequestID)
+	w.End("VersionInfoResponseMsg")
+	return &soap.Response{Body: w.Buf, Status: "OK"}, nil
+}
+
+// GetSystemStatus serves SystemStatusRequestMsg: OK when the store answers,
+// UnplannedOutage when it does not.
+func (s *Service) GetSystemStatus(ctx context.Context, req *soap.Request) (*soap.Response, error) {
+	status, msg := "OK", "System Status Retrieved"
+	if err := s.Store.View(ctx, func(store.Tx) error { return nil }); err != nil {
+		status, msg = "UnplannedOutage", "The store is not available"
+	}
+	w := &xmlw.Writer{}
+	w.Start("SystemStatusResponseMsg", "xmlns", soap.NSPartnerAPI)
+	w.Start("Results")
+	w.Start("Result")
+	w.Elem("StatusCode", "OK")
+	w.Elem("StatusMessage", msg)
+	w.Elem("SystemStatus", status)
+	w.End("Result")
+	w.End("Results")
+	w.Elem("OverallStatus", "OK")
+	w.Empty("OverallStatusMessage")
+	w.Elem("RequestID", req.RequestID)
+	w.End("SystemStatusResponseMsg")
+	return &soap.Response{Body: w.Buf, Status: "OK"}, nil
+}

@@ -1,0 +1,70 @@
+// Package perform implements the Partner API operations on scheduled sends —
+// Perform (cancel, pause, resume), Create, Retrieve, Delete, Schedule,
+// VersionInfo and GetSystemStatus — over the store. It reads request bodies
+// handed to it by package soap and writes the response bodies; it knows
+// nothing of HTTP or SQL.
+package perform
+
+import (
+	"time"
+
+	"github.com/partnerd/partnerd/clock"
+	"github.com/partnerd/partnerd/lifecycle"
+	"github.com/partnerd/partnerd/soap"
+	"github.com/partnerd/partnerd/store"
+)
+
+// MaxPageSize is the most objects one Retrieve answer carries; more come with
+// OverallStatus MoreDataAvailable and a ContinueRequest, as the real service
+// pages at 2,500.
+const MaxPageSize = 2500
+
+// Service serves the operations for one store.
+type Service struct {
+	Store  store.Store
+	Clock  clock.Clock
+	Policy lifecycle.Policy
+	// PageSize overrides MaxPageSize when positive (tests use small pages).
+	PageSize int
+	// CursorTTL is how long a ContinueRequest stays valid (default 1 hour).
+	CursorTTL time.Duration
+	// Version is reported by VersionInfo.
+	Version string
+}
+
+// Register registers every operation with h.
+func (s *Service) Register(h *soap.Handler) {
+	h.Handle("Perform", s.Perform)
+	h.Handle("Create", s.Create)
+	h.Handle("Retrieve", s.Retrieve)
+	h.Handle("Delete", s.Delete)
+	h.Handle("Schedule", s.Schedule)
+	h.Handle("VersionInfo", s.VersionInfo)
+	h.Handle("GetSystemStatus", s.GetSystemStatus)
+}
+
+func (s *Service) pageSize() int {
+	if s.PageSize > 0 && s.PageSize < MaxPageSize {
+		return s.PageSize
+	}
+	return MaxPageSize
+}
+
+func (s *Service) cursorTTL() time.Duration {
+	if s.CursorTTL > 0 {
+		return s.CursorTTL
+	}
+	return time.Hour
+}
+
+// overall returns the OverallStatus for n results of which failed failed.
+func overall(n, failed int) string {
+	switch {
+	case failed == 0:
+		return "OK"
+	case failed == n:
+		return "Error"
+	default:
+		return "HasErrors"
+	}
+}

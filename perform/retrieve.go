@@ -1,0 +1,334 @@
+package perform
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/beevik/etree"
+	"github.com/partnerd/partnerd/internal/xmlw"
+	"github.com/partnerd/partnerd/soap"
+	"github.com/partnerd/partnerd/store"
+)
+
+// filterNode is a Retrieve filter as the client sent it. It is kept in this
+// plain form (not as store.Filter) so that a ContinueRequest can replay it
+// from the cursor.
+type filterNode struct {
+	Property string        `json:"p,omitempty"`
+	Operator string        `json:"o,omitempty"`
+	Values   []string      `json:"v,omitempty"`
+	Dates    []time.Time   `json:"d,omitempty"`
+	Logical  string        `json:"l,omitempty"`
+	Operands []*filterNode `json:"x,omitempty"`
+}
+
+// retrieveQuery is what a Retrieve asked for; saved in cursors.
+type retrieveQuery struct {
+	Properties []string    `json:"props"`
+	Filter     *filterNode `json:"filter,omitempty"`
+}
+
+// retrieveError is answered as OverallStatus "Error: <message>" with no
+// results, the way the real service reports bad Retrieve requests.
+type retrieveError struct{ msg string }
+
+func (e *retrieveError) Error() string { return e.msg }
+
+func retrieveErr(format string, args ...any) error {
+	return &retrieveError{msg: fmt.Sprintf(format, args...)}
+}
+
+// readFilter parses a FilterPart element. The concrete type comes from
+// xsi:type, or, when a client leaves it out, from the elements present.
+func readFilter(el *etree.Element) (*filterNode, error) {
+	typ := objectType(el)
+	if typ == "" {
+		if soap.Child(el, "LeftOperand") != nil {
+			typ = "ComplexFilterPart"
+		} else {
+			typ = "SimpleFilterPart"
+		}
+	}
+	switch typ {
+	case "SimpleFilterPart":
+		n := &filterNode{}
+		n.Property, _ = text(el, "Property")
+		n.Operator, _ = text(el, "SimpleOperator")
+		if n.Property == "" || n.Operator == "" {
+			return nil, retrieveErr("A SimpleFilterPart needs a Property and a SimpleOperator")
+		}
+		for _, v := range soap.Children(el, "Value") {
+			n.Values = append(n.Values, strings.TrimSpace(v.Text()))
+		}
+		for _, v := range soap.Children(el, "DateValue") {
+			t, err := parseDateTime(strings.TrimSpace(v.Text()))
+			if err != nil {
+				return nil, badRequest("DateValue: %v", err)
+			}
+			n.Dates = append(n.Dates, t)
+		}
+		return n, nil
+	case "ComplexFilterPart":
+		n := &filterNode{}
+		n.Logical, _ = text(el, "LogicalOperator")
+		n.Logical = strings.ToUpper(n.Logical)
+		if n.Logical != "AND" && n.Logical != "OR" {
+			return nil, retrieveErr("LogicalOperator must be AND or OR, not %q", n.Logical)
+		}
+		operands := []*etree.Element{soap.Child(el, "LeftOperand"), soap.Child(el, "RightOperand")}
+		operands = append(operands, soap.Children(soap.Child(el, "AdditionalOperands"), "Operand")...)
+		for _, o := range operands {
+			if o == nil || soap.IsNil(o) {
+				continue
+			}
+			c, err := readFilter(o)
+			if err != nil {
+				return nil, err
+			}
+			n.Operands = append(n.Operands, c)
+		}
+		if len(n.Operands) < 2 {
+			return nil, retrieveErr("A ComplexFilterPart needs a LeftOperand and a RightOperand")
+		}
+		return n, nil
+	}
+	return nil, retrieveErr("Filter type %s is not supported: use SimpleFilterPart or ComplexFilterPart", typ)
+}
+
+// fieldKind is how a filter property's values are typed.
+type fieldKind int
+
+const (
+	kindInt fieldKind = iota
+	kindString
+	kindTime
+)
+
+var filterFields = map[string]struct {
+	field store.Field
+	kind  fieldKind
+}{
+	"id":           {store.FieldID, kindInt},
+	"objectid":     {store.FieldObjectID, kindString},
+	"customerkey":  {store.FieldCustomerKey, kindString},
+	"status":       {store.FieldStatus, kindString},
+	"senddate":     {store.FieldSendDate, kindTime},
+	"sentdate":     {store.FieldSentDate, kindTime},
+	"createddate":  {store.FieldCreatedDate, kindTime},
+	"modifieddate": {store.FieldModifiedDate, kindTime},
+	"email.id":     {store.FieldEmailID, kindInt},
+	"emailname":    {store.FieldEmailName, kindString},
+	"subject":      {store.FieldSubject, kindString},
+}
+
+var filterOps = map[string]store.Op{
+	"equals": store.OpEquals, "notequals": store.OpNotEquals,
+	"greaterthan": store.OpGreaterThan, "lessthan": store.OpLessThan,
+	"greaterthanorequal": store.OpGreaterThanOrEqual, "lessthanorequal": store.OpLessThanOrEqual,
+	"between": store.OpBetween, "in": store.OpIn, "like": store.OpLike,
+	"isnull": store.OpIsNull, "isnotnull": store.OpIsNotNull,
+}
+
+// toStoreFilter validates n and turns it into a store.Filter.
+func toStoreFilter(n *filterNode) (store.Filter, error) {
+	if n == nil {
+		return nil, nil
+	}
+	if n.Logical != "" {
+		f, err := toStoreFilter(n.Operands[0])
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range n.Operands[1:] {
+			g, err := toStoreFilter(o)
+			if err != nil {
+				return nil, err
+			}
+			if n.Logical == "AND" {
+				f = &store.And{Left: f, Right: g}
+			} else {
+				f = &store.Or{Left: f, Right: g}
+			}
+		}
+		return f, nil
+	}
+	fd, ok := filterFields[strings.ToLower(n.Property)]
+	if !ok {
+		return nil, retrieveErr("The Filter Property %s is not a filterable field of Send", n.Property)
+	}
+	op, ok := filterOps[strings.ToLower(n.Operator)]
+	if !ok {
+		return nil, retrieveErr("The SimpleOperator %s is not supported on Send", n.Operator)
+	}
+	c := &store.Cond{Field: fd.field, Op: op}
+	raw := n.Values
+	if fd.kind == kindTime {
+		for _, t := range n.Dates {
+			c.Values = append(c.Values, t)
+		}
+	}
+	for _, v := range raw {
+		switch fd.kind {
+		case kindInt:
+			i, err := parseInt(v)
+			if err != nil {
+				return nil, retrieveErr("Filter value for %s: %v", n.Property, err)
+			}
+			c.Values = append(c.Values, i)
+		case kindTime:
+			t, err := parseDateTime(v)
+			if err != nil {
+				return nil, retrieveErr("Filter value for %s: %v", n.Property, err)
+			}
+			c.Values = append(c.Values, t)
+		default:
+			c.Values = append(c.Values, v)
+		}
+	}
+	if op == store.OpLike && fd.kind != kindString {
+		return nil, retrieveErr("The SimpleOperator like only applies to text properties, not %s", n.Property)
+	}
+	want := 1
+	switch op {
+	case store.OpIsNull, store.OpIsNotNull:
+		want = 0
+	case store.OpBetween:
+		want = 2
+	case store.OpIn:
+		if len(c.Values) == 0 {
+			return nil, retrieveErr("The IN operator on %s needs at least one Value", n.Property)
+		}
+		want = len(c.Values)
+	}
+	if len(c.Values) != want {
+		return nil, retrieveErr("The %s operator on %s needs %d value(s), got %d", n.Operator, n.Property, want, len(c.Values))
+	}
+	return c, nil
+}
+
+// Retrieve serves RetrieveRequestMsg for ObjectType Send, with paging by
+// ContinueRequest.
+func (s *Service) Retrieve(ctx context.Context, req *soap.Request) (*soap.Response, error) {
+	rr := soap.Child(req.Body, "RetrieveRequest")
+	if rr == nil {
+		return nil, badRequest("RetrieveRequestMsg has no RetrieveRequest")
+	}
+	sends, more, props, err := s.retrieve(ctx, req, rr)
+	w := &xmlw.Writer{Buf: make([]byte, 0, 256+300*len(sends))}
+	w.Start("RetrieveResponseMsg", "xmlns", soap.NSPartnerAPI)
+	var re *retrieveError
+	status := "OK"
+	switch {
+	case errors.As(err, &re):
+		status = "Error: " + re.msg
+	case err != nil:
+		return nil, err
+	case more:
+		status = "MoreDataAvailable"
+	}
+	w.Elem("OverallStatus", status)
+	w.Elem("RequestID", req.RequestID)
+	for i := range sends {
+		writeSend(w, "Results", &sends[i], req.Principal.ClientID, props)
+	}
+	w.End("RetrieveResponseMsg")
+	if re != nil {
+		status = "Error"
+	}
+	return &soap.Response{Body: w.Buf, Status: status}, nil
+}
+
+func (s *Service) retrieve(ctx context.Context, req *soap.Request, rr *etree.Element) ([]store.Send, bool, propSet, error) {
+	accountID := req.Principal.AccountID
+	page := s.pageSize()
+	if opts := soap.Child(rr, "Options"); opts != nil {
+		n, ok, err := intField(opts, "BatchSize")
+		if err != nil {
+			return nil, false, nil, err
+		}
+		if ok && n > 0 && int(n) < page {
+			page = int(n)
+		}
+	}
+
+	var q retrieveQuery
+	var afterID int64
+	if cont, _ := text(rr, "ContinueRequest"); cont != "" {
+		var c store.Cursor
+		err := s.Store.View(ctx, func(tx store.Tx) error {
+			var err error
+			c, err = tx.Cursor(ctx, accountID, cont, s.Clock.Now())
+			return err
+		})
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, false, nil, retrieveErr("ContinueRequest %s is unknown or has expired", cont)
+		}
+		if err != nil {
+			return nil, false, nil, err
+		}
+		if err := json.Unmarshal(c.Query, &q); err != nil {
+			return nil, false, nil, fmt.Errorf("retrieve: cursor %s: %w", cont, err)
+		}
+		afterID = c.AfterID
+	} else {
+		objectType, _ := text(rr, "ObjectType")
+		if !strings.EqualFold(objectType, "Send") {
+			return nil, false, nil, retrieveErr("ObjectType %q is not supported by Retrieve: partnerd serves Send", objectType)
+		}
+		var unknown []string
+		for _, p := range soap.Children(rr, "Properties") {
+			name := strings.TrimSpace(p.Text())
+			if _, ok := propertyIndex[strings.ToLower(name)]; !ok {
+				unknown = append(unknown, name)
+				continue
+			}
+			q.Properties = append(q.Properties, name)
+		}
+		if len(unknown) > 0 {
+			return nil, false, nil, retrieveErr("The Request Property(s) %s do not match with the fields of Send retrieve", strings.Join(unknown, ", "))
+		}
+		if len(q.Properties) == 0 {
+			return nil, false, nil, retrieveErr("No Properties were requested: name at least one property of Send to retrieve")
+		}
+		if f := soap.Child(rr, "Filter"); f != nil && !soap.IsNil(f) && len(f.ChildElements()) > 0 {
+			n, err := readFilter(f)
+			if err != nil {
+				return nil, false, nil, err
+			}
+			q.Filter = n
+		}
+	}
+	filter, err := toStoreFilter(q.Filter)
+	if err != nil {
+		return nil, false, nil, err
+	}
+	props := selectProps(q.Properties...)
+
+	var sends []store.Send
+	err = s.Store.View(ctx, func(tx store.Tx) error {
+		var err error
+		sends, err = tx.FindSends(ctx, accountID, store.SendQuery{Filter: filter, AfterID: afterID, Limit: page + 1})
+		return err
+	})
+	if err != nil {
+		return nil, false, nil, fmt.Errorf("retrieve: %w", err)
+	}
+	more := len(sends) > page
+	if more {
+		sends = sends[:page]
+		raw, err := json.Marshal(q)
+		if err != nil {
+			return nil, false, nil, err
+		}
+		c := store.Cursor{RequestID: req.RequestID, AccountID: accountID, Query: raw,
+			AfterID: sends[len(sends)-1].ID, Expires: s.Clock.Now().Add(s.cursorTTL())}
+		if err := s.Store.Update(ctx, func(tx store.Tx) error { return tx.SaveCursor(ctx, c) }); err != nil {
+			return nil, false, nil, fmt.Errorf("retrieve: save cursor: %w", err)
+		}
+	}
+	return sends, more, props, nil
+}

@@ -1,0 +1,110 @@
+// Package server wires partnerd's HTTP face: the SOAP endpoint with its
+// operations, the WSDL and fault schema, and the health checks. cmd/partnerd
+// and the end-to-end tests build the same handler through New.
+package server
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/partnerd/partnerd/clock"
+	"github.com/partnerd/partnerd/credential"
+	"github.com/partnerd/partnerd/lifecycle"
+	"github.com/partnerd/partnerd/perform"
+	"github.com/partnerd/partnerd/soap"
+	"github.com/partnerd/partnerd/soap/wsse"
+	"github.com/partnerd/partnerd/store"
+	"github.com/partnerd/partnerd/wsdl"
+)
+
+// Config is what New needs. Store, Clock and Sealer are required.
+type Config struct {
+	Store           store.Store
+	Clock           clock.Clock
+	Sealer          *credential.Sealer
+	Logger          *slog.Logger
+	Policy          lifecycle.Policy
+	MaxBody         int64
+	TokenMaxAge     time.Duration
+	TokenFutureSkew time.Duration
+	// Version is reported by VersionInfo.
+	Version string
+}
+
+// newServer wires the HTTP routes: the SOAP endpoint, the WSDL and its fault
+// schema, and health checks.
+func New(d Config) http.Handler {
+	verifier := &wsse.Verifier{Store: d.Store, Clock: d.Clock, Sealer: d.Sealer,
+		Cache: credential.NewCache(4096), MaxAge: d.TokenMaxAge, MaxFutureSkew: d.TokenFutureSkew}
+	wsdlHandler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		path := r.URL.Path
+		if !strings.EqualFold(path, "/Service.asmx") {
+			path = "/Service.asmx"
+		}
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+		w.Write(wsdl.Document(scheme + "://" + r.Host + path))
+	})
+	h := &soap.Handler{
+		Auth:         soap.UsernameTokenAuth{Verifier: verifier},
+		Clock:        d.Clock,
+		WSDL:         wsdlHandler,
+		Log:          requestLogger{store: d.Store, logger: d.Logger},
+		Logger:       d.Logger,
+		MaxBodyBytes: d.MaxBody,
+	}
+	svc := &perform.Service{Store: d.Store, Clock: d.Clock, Policy: d.Policy, Version: d.Version}
+	svc.Register(h)
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := d.Store.View(r.Context(), func(store.Tx) error { return nil }); err != nil {
+			http.Error(w, "store unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ready\n")
+	})
+	mux.Handle("/etframework.wsdl", wsdlHandler)
+	mux.HandleFunc("/ETFrameworkFault.xsd", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+		w.Write(wsdl.FaultSchema())
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// IIS paths are case-insensitive and legacy configs spell the
+		// endpoint every way: service.asmx, Service.ASMX …
+		if strings.EqualFold(r.URL.Path, "/Service.asmx") {
+			h.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// requestLogger stores every SOAP exchange with its secrets masked.
+type requestLogger struct {
+	store  store.Store
+	logger *slog.Logger
+}
+
+func (l requestLogger) LogExchange(ctx context.Context, x soap.Exchange) {
+	e := store.RequestLog{
+		RequestID: x.RequestID, AccountID: x.Principal.AccountID, Username: x.Principal.Username,
+		Operation: x.Operation, Status: x.Status, HTTPStatus: x.HTTPStatus, Detail: x.Reason,
+		Remote: x.Remote, Request: string(wsse.MaskSecrets(x.Request)), Response: string(x.Response),
+		ReceivedAt: x.Received.UTC(), Duration: x.Duration,
+	}
+	if err := l.store.LogRequest(ctx, e); err != nil {
+		l.logger.Error("request log", "request_id", x.RequestID, "err", err)
+	}
+}

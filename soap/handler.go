@@ -1,0 +1,375 @@
+package soap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/beevik/etree"
+	"github.com/google/uuid"
+	"github.com/partnerd/partnerd/clock"
+	"github.com/partnerd/partnerd/internal/xmlw"
+)
+
+// Principal is the authenticated caller of a request.
+type Principal struct {
+	AccountID int64
+	Username  string
+	ClientID  int64
+}
+
+// Authenticator checks the security headers of an envelope. Any error is
+// answered with the one "Login failed" security fault; the error's text is
+// logged only.
+type Authenticator interface {
+	Authenticate(ctx context.Context, env *Envelope) (Principal, error)
+}
+
+// Request is one authenticated operation call.
+type Request struct {
+	RequestID string // fresh lower-case GUID, echoed in the response
+	Operation string // "Perform", "Create" …
+	Envelope  *Envelope
+	Body      *etree.Element // the request wrapper element, e.g. PerformRequestMsg
+	Principal Principal
+	Endpoint  string // the URL the request came in on
+}
+
+// Response is what an operation answers: the response wrapper element,
+// serialized with its own xmlns declaration, and the OverallStatus for the
+// request log.
+type Response struct {
+	Body   []byte
+	Status string
+}
+
+// OperationFunc serves one operation. A returned error becomes a fault
+// (see AsFault); a *Fault keeps its kind and text.
+type OperationFunc func(ctx context.Context, req *Request) (*Response, error)
+
+// Exchange is one request/response pair, handed to the ExchangeLogger after
+// the response has been written.
+type Exchange struct {
+	RequestID  string
+	Principal  Principal // zero when authentication failed
+	Operation  string
+	Status     string // OverallStatus, or "Fault"
+	HTTPStatus int
+	Reason     string // why a fault happened
+	Remote     string
+	Request    []byte // as received; the logger masks secrets
+	Response   []byte
+	Received   time.Time
+	Duration   time.Duration
+}
+
+// ExchangeLogger records exchanges (the request log).
+type ExchangeLogger interface {
+	LogExchange(ctx context.Context, x Exchange)
+}
+
+// DefaultMaxBodyBytes is the default request size limit.
+const DefaultMaxBodyBytes = 4 << 20
+
+// Handler is the SOAP endpoint (POST /Service.asmx). Register operations
+// with Handle before serving.
+type Handler struct {
+	Auth  Authenticator
+	Clock clock.Clock
+	// WSDL answers GET requests with a ?wsdl query; nil answers 404.
+	WSDL http.Handler
+	// Log receives every exchange; nil logs nothing.
+	Log ExchangeLogger
+	// Logger receives operational log lines; nil uses slog.Default().
+	Logger       *slog.Logger
+	MaxBodyBytes int64
+
+	ops map[string]OperationFunc
+}
+
+// Handle registers fn for the operation named op (the SOAPAction, e.g.
+// "Perform").
+func (h *Handler) Handle(op string, fn OperationFunc) {
+	if h.ops == nil {
+		h.ops = make(map[string]OperationFunc)
+	}
+	h.ops[op] = fn
+}
+
+func (h *Handler) logger() *slog.Logger {
+	if h.Logger != nil {
+		return h.Logger
+	}
+	return slog.Default()
+}
+
+func (h *Handler) now() time.Time {
+	if h.Clock != nil {
+		return h.Clock.Now()
+	}
+	return time.Now().UTC()
+}
+
+// Endpoint returns the URL a request came in on, for soap:address and
+// faultactor.
+func Endpoint(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + r.URL.Path
+}
+
+func hasWSDLQuery(r *http.Request) bool {
+	for k := range r.URL.Query() {
+		if strings.EqualFold(k, "wsdl") {
+			return true
+		}
+	}
+	return false
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	received := time.Now()
+	switch r.Method {
+	case http.MethodPost:
+	case http.MethodGet, http.MethodHead:
+		if hasWSDLQuery(r) && h.WSDL != nil {
+			h.WSDL.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Allow", "POST")
+		http.Error(w, "This is a SOAP 1.1/1.2 endpoint: POST an envelope, or GET ?wsdl for the service description.", http.StatusMethodNotAllowed)
+		return
+	default:
+		w.Header().Set("Allow", "POST, GET")
+		http.Error(w, "method not allowed: POST a SOAP envelope", http.StatusMethodNotAllowed)
+		return
+	}
+
+	x := &Exchange{RequestID: uuid.NewString(), Remote: r.RemoteAddr, Received: received}
+	version, env, resp, f := h.serve(r, x)
+	status := http.StatusOK
+	if f != nil {
+		status = f.status()
+		x.Status = "Fault"
+		x.Reason = f.Reason
+		if x.Reason == "" {
+			x.Reason = f.String
+		}
+	} else {
+		x.Status = resp.Status
+	}
+	var addr *Addressing
+	if env != nil {
+		addr = env.Addressing
+	}
+	out := h.writeEnvelope(version, addr, x.Operation, resp, f, Endpoint(r))
+	w.Header().Set("Content-Type", version.ContentType())
+	w.WriteHeader(status)
+	w.Write(out)
+
+	x.HTTPStatus = status
+	x.Response = out
+	x.Duration = time.Since(received)
+	if f != nil {
+		h.logger().Info("soap fault", "request_id", x.RequestID, "operation", x.Operation,
+			"user", x.Principal.Username, "reason", x.Reason, "remote", x.Remote)
+	}
+	if h.Log != nil {
+		h.Log.LogExchange(context.WithoutCancel(r.Context()), *x)
+	}
+}
+
+// serve reads, authenticates and dispatches one request. It returns the
+// SOAP version to answer in and either a response or a fault.
+func (h *Handler) serve(r *http.Request, x *Exchange) (Version, *Envelope, *Response, *Fault) {
+	var env *Envelope
+	ctype := r.Header.Get("Content-Type")
+	version := V11
+	mediaType, _, err := mime.ParseMediaType(ctype)
+	switch {
+	case err != nil && ctype != "":
+		return version, env, nil, &Fault{Kind: Client, String: fmt.Sprintf("Unsupported Content-Type %q: use text/xml (SOAP 1.1) or application/soap+xml (SOAP 1.2).", ctype), HTTPStatus: http.StatusUnsupportedMediaType}
+	case mediaType == "application/soap+xml":
+		version = V12
+	case mediaType == "text/xml", mediaType == "application/xml":
+	default:
+		return version, env, nil, &Fault{Kind: Client, String: fmt.Sprintf("Unsupported Content-Type %q: use text/xml (SOAP 1.1) or application/soap+xml (SOAP 1.2).", ctype), HTTPStatus: http.StatusUnsupportedMediaType}
+	}
+
+	limit := h.MaxBodyBytes
+	if limit <= 0 {
+		limit = DefaultMaxBodyBytes
+	}
+	raw, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return version, env, nil, &Fault{Kind: Client, String: fmt.Sprintf("The request is larger than the limit of %d bytes.", limit), HTTPStatus: http.StatusRequestEntityTooLarge}
+		}
+		return version, env, nil, &Fault{Kind: Client, String: "The request body could not be read.", Reason: err.Error(), HTTPStatus: http.StatusBadRequest}
+	}
+	x.Request = raw
+
+	env, err = ReadEnvelope(raw)
+	if err != nil {
+		msg := strings.TrimPrefix(err.Error(), errParse.Error()+": ")
+		return version, env, nil, &Fault{Kind: Client, String: "Server was unable to read request. ---> " + strings.ToUpper(msg[:1]) + msg[1:]}
+	}
+	version = env.Version
+
+	op, f := resolveOperation(r, ctype, env)
+	if f != nil {
+		return version, env, nil, f
+	}
+	x.Operation = op
+	fn, ok := h.ops[op]
+	if !ok {
+		return version, env, nil, ClientFault(fmt.Sprintf("Server did not recognize the value of HTTP Header SOAPAction: %s.", op))
+	}
+
+	if h.Auth == nil {
+		return version, env, nil, LoginFailed("no authenticator configured")
+	}
+	p, err := h.Auth.Authenticate(r.Context(), env)
+	if err != nil {
+		var af *Fault
+		if errors.As(err, &af) {
+			return version, env, nil, af
+		}
+		return version, env, nil, LoginFailed(err.Error())
+	}
+	x.Principal = p
+
+	req := &Request{RequestID: x.RequestID, Operation: op, Envelope: env, Body: env.Body, Principal: p, Endpoint: Endpoint(r)}
+	resp, err := h.call(r.Context(), fn, req)
+	if err != nil {
+		f := AsFault(err)
+		if f.Kind == Server && f.Reason != "" {
+			h.logger().Error("operation failed", "request_id", x.RequestID, "operation", op, "err", f.Reason)
+		}
+		return version, env, nil, f
+	}
+	return version, env, resp, nil
+}
+
+// call runs an operation, turning a panic into a Server fault so that one bad
+// request cannot take the process down.
+func (h *Handler) call(ctx context.Context, fn OperationFunc, req *Request) (resp *Response, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic in %s: %v", req.Operation, p)
+		}
+	}()
+	return fn(ctx, req)
+}
+
+// resolveOperation finds the operation from the SOAPAction header, the
+// action= content-type parameter and wsa:Action, and checks that each one
+// given agrees with the body element.
+func resolveOperation(r *http.Request, ctype string, env *Envelope) (string, *Fault) {
+	bodyOp, bodyKnown := OperationOfBody(env.Body)
+	check := func(source, value string) *Fault {
+		name := actionName(value)
+		if name == "" {
+			return nil
+		}
+		if !isOperation(name) {
+			return ClientFault(fmt.Sprintf("Server did not recognize the value of HTTP Header SOAPAction: %s.", strings.Trim(strings.TrimSpace(value), `"`)))
+		}
+		if bodyKnown && name != bodyOp {
+			return ClientFault(fmt.Sprintf("The %s %q does not match the request element %s in the SOAP Body.", source, name, env.Body.Tag))
+		}
+		return nil
+	}
+	if vals, ok := r.Header["Soapaction"]; ok && len(vals) > 0 {
+		if f := check("SOAPAction", vals[0]); f != nil {
+			return "", f
+		}
+	}
+	if f := check("action parameter of the Content-Type", contentTypeAction(ctype)); f != nil {
+		return "", f
+	}
+	if env.Addressing != nil {
+		if f := check("WS-Addressing Action", env.Addressing.Action); f != nil {
+			return "", f
+		}
+	}
+	if !bodyKnown {
+		return "", ClientFault(fmt.Sprintf("Server did not recognize the request element %s in the SOAP Body.", env.Body.Tag))
+	}
+	return bodyOp, nil
+}
+
+func isOperation(name string) bool {
+	for _, op := range bodyOperations {
+		if op == name {
+			return true
+		}
+	}
+	return false
+}
+
+// writeEnvelope builds the response envelope: WS-Addressing headers when the
+// request used them, and always a wsse:Security header with a wsu:Timestamp
+// valid for five minutes, as the real service sends (WCF clients with a
+// security binding reject responses without it).
+func (h *Handler) writeEnvelope(v Version, addr *Addressing, op string, resp *Response, f *Fault, endpoint string) []byte {
+	now := h.now().Truncate(time.Second)
+	w := &xmlw.Writer{Buf: make([]byte, 0, 1024+len(respBody(resp)))}
+	w.Raw([]byte(`<?xml version="1.0" encoding="utf-8"?>`))
+	attrs := []string{"xmlns:soap", v.EnvelopeNS(), "xmlns:xsi", NSXSI, "xmlns:xsd", NSXSD}
+	if addr != nil {
+		attrs = append(attrs, "xmlns:wsa", addr.NS)
+	}
+	attrs = append(attrs, "xmlns:wsse", NSWSSE, "xmlns:wsu", NSWSU)
+	w.Start("soap:Envelope", attrs...)
+	w.Start("soap:Header")
+	if addr != nil {
+		action := op + "Response"
+		if f != nil {
+			action = addr.NS + "/fault"
+		}
+		w.Elem("wsa:Action", action)
+		w.Elem("wsa:MessageID", "urn:uuid:"+uuid.NewString())
+		if addr.MessageID != "" {
+			w.Elem("wsa:RelatesTo", addr.MessageID)
+		}
+		if addr.NS == NSAddressing4 {
+			w.Elem("wsa:To", NSAddressing4+"/role/anonymous")
+		} else {
+			w.Elem("wsa:To", NSAddressing5+"/anonymous")
+		}
+	}
+	w.Start("wsse:Security")
+	w.Start("wsu:Timestamp", "wsu:Id", "Timestamp-"+uuid.NewString())
+	w.Time("wsu:Created", now)
+	w.Time("wsu:Expires", now.Add(5*time.Minute))
+	w.End("wsu:Timestamp")
+	w.End("wsse:Security")
+	w.End("soap:Header")
+	w.Start("soap:Body")
+	if f != nil {
+		f.write(w, v, endpoint)
+	} else {
+		w.Raw(resp.Body)
+	}
+	w.End("soap:Body")
+	w.End("soap:Envelope")
+	return w.Buf
+}
+
+func respBody(r *Response) []byte {
+	if r == nil {
+		return nil
+	}
+	return r.Body
+}

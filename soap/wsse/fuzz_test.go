@@ -1,0 +1,146 @@
+package wsse
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/beevik/etree"
+	"github.com/partnerd/partnerd/clock"
+	"github.com/partnerd/partnerd/credential"
+)
+
+// addSeeds seeds a fuzz target with every envelope in testdata and a few
+// hand-written headers.
+func addSeeds(f *testing.F) {
+	files, err := filepath.Glob("testdata/*.xml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, name := range files {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	for _, s := range []string{
+		ut(userPass + `<wsse:Nonce>AAECAw==</wsse:Nonce><wsu:Created>2024-05-01T12:00:00Z</wsu:Created>`),
+		ut(`<wsse:Username>u</wsse:Username><wsse:Password Type="` + typeDigest + `">` + digest("AAECAw==", "2024-05-01T12:00:00Z", "p") +
+			`</wsse:Password><wsse:Nonce>AAECAw==</wsse:Nonce><wsu:Created>2024-05-01T12:00:00Z</wsu:Created>`),
+		sec(`s12:mustUnderstand="true"`, `<wsu:Timestamp><wsu:Expires>2024-05-01T12:05:00Z</wsu:Expires></wsu:Timestamp><wsse:UsernameToken>`+userPass+`</wsse:UsernameToken>`),
+		`<Password><![CDATA[x]]><!-- y --><b/>z</Password>`,
+		`<!DOCTYPE a [<!ENTITY e "<Password>">]><a><Nonce>n</Nonce></a>`,
+	} {
+		f.Add([]byte(s))
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	addSeeds(f)
+	old := credential.DefaultIterations
+	credential.DefaultIterations = 1 // every input that parses is verified
+	f.Cleanup(func() { credential.DefaultIterations = old })
+	now := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	clk := clock.NewManual(now)
+	sealer := testSealer(f)
+	acct := account(f, sealer, 1, "u", "p")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		doc := etree.NewDocument()
+		if doc.ReadFromBytes(data) != nil {
+			return
+		}
+		tok, err := Parse(security(doc))
+		if err != nil {
+			if !errors.Is(err, ErrLoginFailed) {
+				t.Fatalf("Parse error %v does not wrap ErrLoginFailed", err)
+			}
+			return
+		}
+		switch {
+		case tok.Username == "" || strings.TrimSpace(tok.Username) != tok.Username || len(tok.Username) > MaxUsernameLen:
+			t.Fatalf("bad Username %q", tok.Username)
+		case len(tok.Password) > MaxPasswordLen || len(tok.Nonce) > MaxNonceLen:
+			t.Fatal("size limit not enforced")
+		case tok.Type != PasswordText && tok.Type != PasswordDigest:
+			t.Fatalf("Type %d", tok.Type)
+		case tok.HasCreated != (tok.CreatedText != "") || tok.HasCreated == tok.Created.IsZero():
+			t.Fatalf("Created %v %q %v", tok.Created, tok.CreatedText, tok.HasCreated)
+		case tok.HasCreated && tok.Created.Location() != time.UTC:
+			t.Fatal("Created not in UTC")
+		}
+		// Whatever parsed must verify or fail cleanly.
+		v := &Verifier{Store: newFakeStore(clk, acct), Clock: clk, Sealer: sealer}
+		if _, err := v.Verify(context.Background(), tok); err != nil && !errors.Is(err, ErrLoginFailed) {
+			t.Fatalf("Verify error %v does not wrap ErrLoginFailed", err)
+		}
+	})
+}
+
+func FuzzMaskSecrets(f *testing.F) {
+	addSeeds(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		in := bytes.Clone(data)
+		out := MaskSecrets(data)
+		if !bytes.Equal(in, data) {
+			t.Fatal("input modified")
+		}
+		checkMasked(t, data, out)
+	})
+}
+
+// checkMasked asserts that when in is well-formed XML, so is out, and every
+// Password and Nonce element in it holds nothing but the mask.
+func checkMasked(t *testing.T, in, out []byte) {
+	t.Helper()
+	orig := etree.NewDocument()
+	if orig.ReadFromBytes(in) != nil {
+		return
+	}
+	masked := etree.NewDocument()
+	if err := masked.ReadFromBytes(out); err != nil {
+		t.Fatalf("well-formed input masked into malformed output: %v\nin:  %q\nout: %q", err, in, out)
+	}
+	var walk func(e *etree.Element)
+	walk = func(e *etree.Element) {
+		if isSecret([]byte(e.Tag)) {
+			switch {
+			case len(e.Child) == 0:
+			case len(e.Child) == 1:
+				if cd, ok := e.Child[0].(*etree.CharData); !ok || cd.Data != mask {
+					t.Fatalf("secret element %q not masked\nin:  %q\nout: %q", e.FullTag(), in, out)
+				}
+			default:
+				t.Fatalf("secret element %q keeps %d children\nin:  %q\nout: %q", e.FullTag(), len(e.Child), in, out)
+			}
+			return
+		}
+		for _, c := range e.ChildElements() {
+			walk(c)
+		}
+	}
+	for _, c := range masked.ChildElements() {
+		walk(c)
+	}
+	// Masking only ever replaces content: as many secret elements remain.
+	if a, b := countSecrets(orig.ChildElements()), countSecrets(masked.ChildElements()); a != b {
+		t.Fatalf("%d secret elements before masking, %d after\nin:  %q\nout: %q", a, b, in, out)
+	}
+}
+
+func countSecrets(es []*etree.Element) int {
+	n := 0
+	for _, e := range es {
+		if isSecret([]byte(e.Tag)) {
+			n++
+			continue // its content is masked away
+		}
+		n += countSecrets(e.ChildElements())
+	}
+	return n
+}

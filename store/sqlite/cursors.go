@@ -1,0 +1,73 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/partnerd/partnerd/store"
+)
+
+// SaveCursor stores c, replacing an earlier cursor of the same request and
+// account. ErrExists if the RequestID belongs to another account's cursor:
+// one account must not be able to overwrite another's.
+func (t *txn) SaveCursor(ctx context.Context, c store.Cursor) error {
+	if c.Expires.IsZero() {
+		return fmt.Errorf("sqlite: save cursor %s: zero expiry", c.RequestID)
+	}
+	res, err := t.tx.ExecContext(ctx, `
+INSERT INTO cursors (request_id, account_id, query, after_id, expires) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (request_id) DO UPDATE SET query = excluded.query, after_id = excluded.after_id, expires = excluded.expires
+WHERE cursors.account_id = excluded.account_id`,
+		c.RequestID, c.AccountID, c.Query, c.AfterID, c.Expires.UnixMicro())
+	switch {
+	case isForeignKeyViolation(err):
+		return fmt.Errorf("sqlite: save cursor %s: account %d: %w", c.RequestID, c.AccountID, store.ErrNotFound)
+	case err != nil:
+		return fmt.Errorf("sqlite: save cursor %s: %w", c.RequestID, err)
+	}
+	if err := mustAffect(res); errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("sqlite: save cursor %s: %w", c.RequestID, store.ErrExists)
+	} else if err != nil {
+		return fmt.Errorf("sqlite: save cursor %s: %w", c.RequestID, err)
+	}
+	return nil
+}
+
+// Cursor loads accountID's unexpired cursor saved under requestID.
+func (t *txn) Cursor(ctx context.Context, accountID int64, requestID string, now time.Time) (store.Cursor, error) {
+	c := store.Cursor{RequestID: requestID, AccountID: accountID}
+	var expires int64
+	err := t.tx.QueryRowContext(ctx, `
+SELECT query, after_id, expires FROM cursors WHERE request_id = ? AND account_id = ? AND expires >= ?`,
+		requestID, accountID, now.UnixMicro()).Scan(&c.Query, &c.AfterID, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Cursor{}, fmt.Errorf("sqlite: cursor %s of account %d: %w", requestID, accountID, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.Cursor{}, fmt.Errorf("sqlite: cursor %s of account %d: %w", requestID, accountID, err)
+	}
+	c.Expires = time.UnixMicro(expires).UTC()
+	return c, nil
+}
+
+// PruneCursors deletes cursors that expired before t and says how many.
+// store.Store has no such method yet; until it does, whoever owns the
+// process's housekeeping calls it on the concrete *DB.
+func (db *DB) PruneCursors(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := db.update(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM cursors WHERE expires < ?`, before.UnixMicro())
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: prune cursors: %w", err)
+	}
+	return n, nil
+}

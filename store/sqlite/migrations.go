@@ -1,0 +1,174 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// ErrSchemaTooNew is returned by Open for a database migrated by a newer
+// partnerd: this binary would not know what the newer columns mean, so it
+// must not write to it.
+var ErrSchemaTooNew = errors.New("sqlite: database schema is newer than this partnerd")
+
+// A migration moves the schema from version-1 to version.
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// migrations is the schema's history, oldest first. Append only: a
+// migration that has shipped is never edited, since databases in the field
+// have already applied it.
+var migrations = []migration{
+	{1, "accounts, sends, nonces, request log, cursors", `
+CREATE TABLE accounts (
+	id              INTEGER PRIMARY KEY AUTOINCREMENT,
+	username        TEXT    NOT NULL UNIQUE,
+	client_id       INTEGER NOT NULL DEFAULT 0,
+	password_hash   TEXT    NOT NULL DEFAULT '',
+	password_sealed BLOB,
+	disabled        INTEGER NOT NULL DEFAULT 0,
+	created_at      INTEGER,
+	updated_at      INTEGER
+) STRICT;
+
+-- AUTOINCREMENT so that an ID is never reused after a delete: clients keep
+-- send IDs, and a reused one would point them at someone else's send.
+CREATE TABLE sends (
+	id                INTEGER PRIMARY KEY AUTOINCREMENT,
+	account_id        INTEGER NOT NULL REFERENCES accounts (id),
+	object_id         TEXT    NOT NULL,
+	customer_key      TEXT    NOT NULL DEFAULT '',
+	email_id          INTEGER NOT NULL DEFAULT 0,
+	email_name        TEXT    NOT NULL DEFAULT '',
+	subject           TEXT    NOT NULL DEFAULT '',
+	from_name         TEXT    NOT NULL DEFAULT '',
+	from_address      TEXT    NOT NULL DEFAULT '',
+	list_ids          TEXT    NOT NULL DEFAULT '[]', -- JSON array of integers
+	send_date         INTEGER,
+	status            TEXT    NOT NULL,
+	sent_date         INTEGER,                       -- NULL until sent
+	number_sent       INTEGER NOT NULL DEFAULT 0,
+	status_changed_at INTEGER,
+	created_date      INTEGER,
+	modified_date     INTEGER
+) STRICT;
+
+-- Every Tx method is scoped to an account, so every lookup index leads
+-- with account_id.
+CREATE INDEX sends_account_id ON sends (account_id, id);
+CREATE INDEX sends_account_object_id ON sends (account_id, object_id);
+-- Two indexes on (account_id, customer_key): the partial one enforces
+-- uniqueness of non-empty keys, but SQLite only plans with a partial index
+-- when the query repeats its WHERE clause, which "customer_key = ?" does
+-- not; the plain one serves lookups and filters.
+CREATE INDEX sends_account_customer_key ON sends (account_id, customer_key);
+CREATE UNIQUE INDEX sends_account_customer_key_unique ON sends (account_id, customer_key)
+	WHERE customer_key <> '';
+-- For the dispatcher: due sends across all accounts.
+CREATE INDEX sends_status_send_date ON sends (status, send_date);
+
+CREATE TABLE nonces (
+	username TEXT    NOT NULL,
+	nonce    TEXT    NOT NULL,
+	expires  INTEGER NOT NULL,
+	PRIMARY KEY (username, nonce)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX nonces_expires ON nonces (expires);
+
+-- account_id is 0 for unauthenticated requests, so it has no foreign key.
+CREATE TABLE request_log (
+	id          INTEGER PRIMARY KEY AUTOINCREMENT,
+	request_id  TEXT    NOT NULL UNIQUE,
+	account_id  INTEGER NOT NULL DEFAULT 0,
+	username    TEXT    NOT NULL DEFAULT '',
+	operation   TEXT    NOT NULL DEFAULT '',
+	status      TEXT    NOT NULL DEFAULT '',
+	http_status INTEGER NOT NULL DEFAULT 0,
+	detail      TEXT    NOT NULL DEFAULT '',
+	remote      TEXT    NOT NULL DEFAULT '',
+	request     TEXT    NOT NULL DEFAULT '',
+	response    TEXT    NOT NULL DEFAULT '',
+	received_at INTEGER,
+	duration_ns INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE INDEX request_log_received_at ON request_log (received_at);
+
+CREATE TABLE cursors (
+	request_id TEXT    PRIMARY KEY,
+	account_id INTEGER NOT NULL REFERENCES accounts (id),
+	query      BLOB,
+	after_id   INTEGER NOT NULL,
+	expires    INTEGER NOT NULL
+) STRICT;
+CREATE INDEX cursors_expires ON cursors (expires);
+`},
+}
+
+// latestVersion is the schema version this binary writes.
+func latestVersion() int { return migrations[len(migrations)-1].version }
+
+// migrate applies the migrations the database lacks, each in its own
+// transaction so that a failure leaves the database at the last good
+// version rather than half-way through one.
+func (db *DB) migrate(ctx context.Context) error {
+	err := db.update(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `
+CREATE TABLE IF NOT EXISTS schema_migrations (
+	version    INTEGER PRIMARY KEY,
+	name       TEXT NOT NULL,
+	applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
+) STRICT`)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+
+	current, err := db.schemaVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if current > latestVersion() {
+		return fmt.Errorf("%w: database is at version %d, this binary knows up to %d; upgrade partnerd",
+			ErrSchemaTooNew, current, latestVersion())
+	}
+
+	for _, m := range migrations {
+		if m.version <= current {
+			continue
+		}
+		err := db.update(ctx, func(tx *sql.Tx) error {
+			// Re-checked under the write lock: another process sharing
+			// the file may have applied it since we looked.
+			var n int
+			if err := tx.QueryRowContext(ctx,
+				`SELECT count(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx,
+				`INSERT INTO schema_migrations (version, name) VALUES (?, ?)`, m.version, m.name)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migrate to version %d (%s): %w", m.version, m.name, err)
+		}
+	}
+	return nil
+}
+
+// schemaVersion is the highest migration applied, 0 for a new database.
+func (db *DB) schemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := db.write.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&v)
+	return v, err
+}

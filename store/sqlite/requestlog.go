@@ -1,0 +1,83 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/partnerd/partnerd/store"
+)
+
+const requestLogColumns = `request_id, account_id, username, operation, status, http_status, detail,
+	remote, request, response, received_at, duration_ns`
+
+func scanRequestLog(row scanner) (store.RequestLog, error) {
+	var e store.RequestLog
+	var received sql.NullInt64
+	var duration int64
+	err := row.Scan(&e.RequestID, &e.AccountID, &e.Username, &e.Operation, &e.Status, &e.HTTPStatus, &e.Detail,
+		&e.Remote, &e.Request, &e.Response, &received, &duration)
+	e.ReceivedAt, e.Duration = goTime(received), time.Duration(duration)
+	return e, err
+}
+
+// LogRequest stores one exchange for the inspector. ErrExists if its
+// RequestID is already logged.
+func (db *DB) LogRequest(ctx context.Context, e store.RequestLog) error {
+	err := db.update(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `
+INSERT INTO request_log (`+requestLogColumns+`)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			e.RequestID, e.AccountID, e.Username, e.Operation, e.Status, e.HTTPStatus, e.Detail,
+			e.Remote, e.Request, e.Response, dbTime(e.ReceivedAt), int64(e.Duration))
+		return err
+	})
+	if isUniqueViolation(err) {
+		return fmt.Errorf("sqlite: log request %s: %w", e.RequestID, store.ErrExists)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: log request %s: %w", e.RequestID, err)
+	}
+	return nil
+}
+
+// RecentRequests returns the n most recently received exchanges, newest
+// first; ties in ReceivedAt go to the one logged last.
+func (db *DB) RecentRequests(ctx context.Context, n int) ([]store.RequestLog, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	rows, err := db.read.QueryContext(ctx, `
+SELECT `+requestLogColumns+` FROM request_log ORDER BY received_at DESC, id DESC LIMIT ?`, n)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: recent requests: %w", err)
+	}
+	defer rows.Close()
+	var es []store.RequestLog
+	for rows.Next() {
+		e, err := scanRequestLog(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: recent requests: %w", err)
+		}
+		es = append(es, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: recent requests: %w", err)
+	}
+	return es, nil
+}
+
+// RequestByID returns the exchange logged under requestID.
+func (db *DB) RequestByID(ctx context.Context, requestID string) (store.RequestLog, error) {
+	e, err := scanRequestLog(db.read.QueryRowContext(ctx,
+		`SELECT `+requestLogColumns+` FROM request_log WHERE request_id = ?`, requestID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.RequestLog{}, fmt.Errorf("sqlite: request %s: %w", requestID, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.RequestLog{}, fmt.Errorf("sqlite: request %s: %w", requestID, err)
+	}
+	return e, nil
+}

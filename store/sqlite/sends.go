@@ -1,0 +1,189 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/partnerd/partnerd/store"
+)
+
+const sendColumns = `id, account_id, object_id, customer_key, email_id, email_name, subject,
+	from_name, from_address, list_ids, send_date, status, sent_date, number_sent,
+	status_changed_at, created_date, modified_date`
+
+func scanSend(row scanner) (store.Send, error) {
+	var s store.Send
+	var listIDs string
+	var sendDate, sentDate, changed, created, modified sql.NullInt64
+	err := row.Scan(&s.ID, &s.AccountID, &s.ObjectID, &s.CustomerKey, &s.EmailID, &s.EmailName, &s.Subject,
+		&s.FromName, &s.FromAddress, &listIDs, &sendDate, &s.Status, &sentDate, &s.NumberSent,
+		&changed, &created, &modified)
+	if err != nil {
+		return store.Send{}, err
+	}
+	if err := json.Unmarshal([]byte(listIDs), &s.ListIDs); err != nil {
+		return store.Send{}, fmt.Errorf("send %d: list_ids: %w", s.ID, err)
+	}
+	if len(s.ListIDs) == 0 {
+		s.ListIDs = nil // one spelling of "no lists", whatever was stored
+	}
+	s.SendDate, s.SentDate = goTime(sendDate), goTime(sentDate)
+	s.StatusChangedAt, s.CreatedDate, s.ModifiedDate = goTime(changed), goTime(created), goTime(modified)
+	return s, nil
+}
+
+// encodeListIDs stores ListIDs as a JSON array: they are only ever read
+// and written with their send, so a child table would buy joins and nothing
+// else.
+func encodeListIDs(ids []int64) (string, error) {
+	if len(ids) == 0 {
+		return "[]", nil
+	}
+	b, err := json.Marshal(ids)
+	return string(b), err
+}
+
+// SendByKey finds one of account's sends by the first key set in key.
+func (t *txn) SendByKey(ctx context.Context, accountID int64, key store.SendKey) (store.Send, error) {
+	var q string
+	var arg any
+	switch {
+	case key.ID != 0:
+		q, arg = `SELECT `+sendColumns+` FROM sends WHERE account_id = ? AND id = ?`, key.ID
+	case key.ObjectID != "":
+		q, arg = `SELECT `+sendColumns+` FROM sends WHERE account_id = ? AND object_id = ?`, key.ObjectID
+	case key.CustomerKey != "":
+		q, arg = `SELECT `+sendColumns+` FROM sends WHERE account_id = ? AND customer_key = ?`, key.CustomerKey
+	default:
+		return store.Send{}, fmt.Errorf("sqlite: send by key: no key given: %w", store.ErrNotFound)
+	}
+	s, err := scanSend(t.tx.QueryRowContext(ctx, q, accountID, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Send{}, fmt.Errorf("sqlite: send %+v of account %d: %w", key, accountID, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.Send{}, fmt.Errorf("sqlite: send %+v of account %d: %w", key, accountID, err)
+	}
+	return s, nil
+}
+
+// InsertSend stores s and sets s.ID.
+func (t *txn) InsertSend(ctx context.Context, s *store.Send) error {
+	lists, err := encodeListIDs(s.ListIDs)
+	if err != nil {
+		return fmt.Errorf("sqlite: insert send: %w", err)
+	}
+	// A non-zero s.ID is kept (imports, fixtures); zero lets SQLite assign.
+	var presetID any
+	if s.ID != 0 {
+		presetID = s.ID
+	}
+	res, err := t.tx.ExecContext(ctx, `
+INSERT INTO sends (id, account_id, object_id, customer_key, email_id, email_name, subject,
+	from_name, from_address, list_ids, send_date, status, sent_date, number_sent,
+	status_changed_at, created_date, modified_date)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		presetID, s.AccountID, s.ObjectID, s.CustomerKey, s.EmailID, s.EmailName, s.Subject,
+		s.FromName, s.FromAddress, lists, dbTime(s.SendDate), s.Status, dbTime(s.SentDate), s.NumberSent,
+		dbTime(s.StatusChangedAt), dbTime(s.CreatedDate), dbTime(s.ModifiedDate))
+	switch {
+	case isUniqueViolation(err):
+		return fmt.Errorf("sqlite: insert send: customer key %q in account %d: %w", s.CustomerKey, s.AccountID, store.ErrExists)
+	case isForeignKeyViolation(err):
+		return fmt.Errorf("sqlite: insert send: account %d: %w", s.AccountID, store.ErrNotFound)
+	case err != nil:
+		return fmt.Errorf("sqlite: insert send: %w", err)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return fmt.Errorf("sqlite: insert send: %w", err)
+	}
+	// Clients hold send IDs as xsd:int. Failing here makes the caller's
+	// Update roll the insert back instead of handing out an ID they would
+	// overflow on.
+	if id > math.MaxInt32 {
+		return fmt.Errorf("sqlite: insert send: ID %d does not fit in an xsd:int", id)
+	}
+	s.ID = id
+	return nil
+}
+
+// UpdateSend rewrites the mutable fields of send s.ID of s.AccountID. The
+// keys (ObjectID, CustomerKey), the account and CreatedDate never change.
+func (t *txn) UpdateSend(ctx context.Context, s store.Send) error {
+	lists, err := encodeListIDs(s.ListIDs)
+	if err != nil {
+		return fmt.Errorf("sqlite: update send %d: %w", s.ID, err)
+	}
+	res, err := t.tx.ExecContext(ctx, `
+UPDATE sends SET email_id = ?, email_name = ?, subject = ?, from_name = ?, from_address = ?,
+	list_ids = ?, send_date = ?, status = ?, sent_date = ?, number_sent = ?,
+	status_changed_at = ?, modified_date = ?
+WHERE account_id = ? AND id = ?`,
+		s.EmailID, s.EmailName, s.Subject, s.FromName, s.FromAddress,
+		lists, dbTime(s.SendDate), s.Status, dbTime(s.SentDate), s.NumberSent,
+		dbTime(s.StatusChangedAt), dbTime(s.ModifiedDate),
+		s.AccountID, s.ID)
+	if err == nil {
+		err = mustAffect(res)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: update send %d of account %d: %w", s.ID, s.AccountID, err)
+	}
+	return nil
+}
+
+// FindSends returns account's sends matching q, by ID.
+func (t *txn) FindSends(ctx context.Context, accountID int64, q store.SendQuery) ([]store.Send, error) {
+	if q.Limit < 0 {
+		return nil, fmt.Errorf("sqlite: find sends: negative limit %d", q.Limit)
+	}
+	where, args, err := whereClause(q.Filter)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: find sends: %w", err)
+	}
+	// The filter goes last and parenthesized, so an Or in it cannot
+	// escape the account scope.
+	query := `SELECT ` + sendColumns + ` FROM sends WHERE account_id = ? AND id > ? AND (` + where + `) ORDER BY id`
+	args = append([]any{accountID, q.AfterID}, args...)
+	if q.Limit > 0 {
+		query += ` LIMIT ?`
+		args = append(args, q.Limit)
+	}
+	rows, err := t.tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: find sends: %w", err)
+	}
+	defer rows.Close()
+	var sends []store.Send
+	for rows.Next() {
+		s, err := scanSend(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: find sends: %w", err)
+		}
+		sends = append(sends, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: find sends: %w", err)
+	}
+	return sends, nil
+}
+
+// CountHeldSends counts account's sends that are Paused, or Canceled and
+// still waiting in the queue for their SendDate.
+func (t *txn) CountHeldSends(ctx context.Context, accountID int64, now time.Time) (int, error) {
+	var n int
+	err := t.tx.QueryRowContext(ctx, `
+SELECT count(*) FROM sends
+WHERE account_id = ? AND (status = ? OR (status = ? AND send_date > ?))`,
+		accountID, store.StatusPaused, store.StatusCanceled, now.UnixMicro()).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: count held sends of account %d: %w", accountID, err)
+	}
+	return n, nil
+}

@@ -1,0 +1,386 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/partnerd/partnerd/store"
+	"github.com/partnerd/partnerd/store/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	root := t.TempDir()
+	storetest.Run(t, func(t *testing.T) store.Store {
+		// One file per subtest, named after it, so that a second open in
+		// the same subtest re-opens the same database (see storetest.Run).
+		db := openAt(t, filepath.Join(root, strings.ReplaceAll(t.Name(), "/", "_")+".db"))
+		return db
+	})
+}
+
+// openAt opens path and closes it when t ends.
+func openAt(t testing.TB, path string) *DB {
+	t.Helper()
+	db, err := Open(path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func newDB(t testing.TB) (*DB, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "partnerd.db")
+	return openAt(t, path), path
+}
+
+func TestOpenCreatesFile(t *testing.T) {
+	// A relative path and a name that needs URI escaping.
+	dir := t.TempDir()
+	t.Chdir(dir)
+	name := "a dir?#%/my db.sqlite"
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	openAt(t, name)
+	if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+		t.Fatalf("database file not created where asked: %v", err)
+	}
+	if _, err := Open(filepath.Join(dir, "missing-dir", "x.db")); err == nil {
+		t.Error("Open in a missing directory succeeded")
+	}
+}
+
+func TestPragmas(t *testing.T) {
+	db, _ := newDB(t)
+	ctx := t.Context()
+	pragma := func(d *sql.DB, name string) string {
+		t.Helper()
+		var v string
+		if err := d.QueryRowContext(ctx, "PRAGMA "+name).Scan(&v); err != nil {
+			t.Fatalf("PRAGMA %s: %v", name, err)
+		}
+		return v
+	}
+	for _, c := range []struct {
+		conn string
+		d    *sql.DB
+	}{{"writer", db.write}, {"reader", db.read}} {
+		checks := []struct{ name, want string }{
+			{"journal_mode", "wal"},
+			{"synchronous", "2"}, // FULL
+			{"foreign_keys", "1"},
+			{"busy_timeout", "5000"},
+		}
+		for _, p := range checks {
+			if got := pragma(c.d, p.name); got != p.want {
+				t.Errorf("%s: PRAGMA %s = %s, want %s", c.conn, p.name, got, p.want)
+			}
+		}
+	}
+	if got := pragma(db.read, "query_only"); got != "1" {
+		t.Errorf("reader: query_only = %s, want 1", got)
+	}
+}
+
+func TestMigrationsIdempotent(t *testing.T) {
+	db, path := newDB(t)
+	versions := func(db *DB) []int {
+		t.Helper()
+		rows, err := db.read.QueryContext(t.Context(), `SELECT version FROM schema_migrations ORDER BY version`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var vs []int
+		for rows.Next() {
+			var v int
+			if err := rows.Scan(&v); err != nil {
+				t.Fatal(err)
+			}
+			vs = append(vs, v)
+		}
+		return vs
+	}
+	first := versions(db)
+	if len(first) != len(migrations) || first[len(first)-1] != latestVersion() {
+		t.Fatalf("applied versions %v, want all %d migrations", first, len(migrations))
+	}
+	a := store.Account{Username: "kept"}
+	if err := db.CreateAccount(t.Context(), &a); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	for range 2 {
+		db := openAt(t, path)
+		if got := versions(db); len(got) != len(first) {
+			t.Errorf("re-open applied migrations again: %v", got)
+		}
+		if _, err := db.AccountByUsername(t.Context(), "kept"); err != nil {
+			t.Errorf("data lost on re-open: %v", err)
+		}
+		db.Close()
+	}
+}
+
+func TestMigrationsOrdered(t *testing.T) {
+	for i, m := range migrations {
+		if m.version != i+1 {
+			t.Errorf("migration %d has version %d: versions must be 1, 2, 3… in order", i, m.version)
+		}
+	}
+}
+
+func TestNewerSchemaRefused(t *testing.T) {
+	db, path := newDB(t)
+	if _, err := db.write.Exec(`INSERT INTO schema_migrations (version, name) VALUES (?, 'from the future')`, latestVersion()+1); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	_, err := Open(path)
+	if !errors.Is(err, ErrSchemaTooNew) {
+		t.Fatalf("Open = %v, want ErrSchemaTooNew", err)
+	}
+	if !strings.Contains(err.Error(), path) {
+		t.Errorf("error %q does not name the file", err)
+	}
+}
+
+func TestFailedMigrationRollsBack(t *testing.T) {
+	_, path := newDB(t)
+	saved := migrations
+	t.Cleanup(func() { migrations = saved })
+	migrations = append(append([]migration(nil), saved...), migration{
+		version: latestVersion() + 1,
+		name:    "broken",
+		sql:     `CREATE TABLE half_done (x INTEGER); SELECT no_such_function();`,
+	})
+	if _, err := Open(path); err == nil || !strings.Contains(err.Error(), "broken") {
+		t.Fatalf("Open with a broken migration = %v, want an error naming it", err)
+	}
+	migrations = saved
+	db := openAt(t, path)
+	var n int
+	if err := db.read.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE name = 'half_done'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Error("a failed migration left its first statement applied")
+	}
+}
+
+func TestIntegrity(t *testing.T) {
+	db, _ := newDB(t)
+	ctx := t.Context()
+	a := store.Account{Username: "acct"}
+	if err := db.CreateAccount(ctx, &a); err != nil {
+		t.Fatal(err)
+	}
+	err := db.Update(ctx, func(tx store.Tx) error {
+		for i := range 200 {
+			s := store.Send{AccountID: a.ID, ObjectID: "o", Status: store.StatusScheduled, SendDate: time.Unix(int64(i), 0)}
+			if err := tx.InsertSend(ctx, &s); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var result string
+	if err := db.write.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&result); err != nil || result != "ok" {
+		t.Errorf("integrity_check = %q, %v", result, err)
+	}
+	rows, err := db.write.QueryContext(ctx, `PRAGMA foreign_key_check`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	if rows.Next() {
+		t.Error("foreign_key_check found violations")
+	}
+}
+
+func TestInsertSendUnknownAccount(t *testing.T) {
+	db, _ := newDB(t)
+	err := db.Update(t.Context(), func(tx store.Tx) error {
+		s := store.Send{AccountID: 999, ObjectID: "o", Status: store.StatusScheduled}
+		return tx.InsertSend(t.Context(), &s)
+	})
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("InsertSend for a missing account = %v, want ErrNotFound", err)
+	}
+}
+
+func TestPruneCursors(t *testing.T) {
+	db, _ := newDB(t)
+	ctx := t.Context()
+	a := store.Account{Username: "acct"}
+	if err := db.CreateAccount(ctx, &a); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	err := db.Update(ctx, func(tx store.Tx) error {
+		for i, exp := range []time.Duration{-2 * time.Minute, -time.Minute, time.Minute} {
+			c := store.Cursor{RequestID: string(rune('a' + i)), AccountID: a.ID, Expires: now.Add(exp)}
+			if err := tx.SaveCursor(ctx, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := db.PruneCursors(ctx, now); err != nil || n != 2 {
+		t.Errorf("PruneCursors = %d, %v; want 2", n, err)
+	}
+}
+
+// TestQueryPlans keeps the hot lookups on their indexes: a full scan of
+// sends would pass every functional test and still make large accounts slow.
+func TestQueryPlans(t *testing.T) {
+	db, _ := newDB(t)
+	where, fargs, err := whereClause(&store.Cond{Field: store.FieldCustomerKey, Op: store.OpEquals, Values: []any{"k"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, query string
+		args        []any
+		index       string
+	}{
+		{"by ID", `SELECT * FROM sends WHERE account_id = ? AND id = ?`, []any{1, 1}, "PRIMARY KEY"},
+		{"by ObjectID", `SELECT * FROM sends WHERE account_id = ? AND object_id = ?`, []any{1, "o"}, "sends_account_object_id"},
+		{"by CustomerKey", `SELECT * FROM sends WHERE account_id = ? AND customer_key = ?`, []any{1, "k"}, "sends_account_customer_key"},
+		{"FindSends page", `SELECT * FROM sends WHERE account_id = ? AND id > ? AND (1) ORDER BY id LIMIT ?`, []any{1, 0, 10}, "sends_account_id"},
+		{"FindSends by CustomerKey", `SELECT * FROM sends WHERE account_id = ? AND id > ? AND (` + where + `) ORDER BY id`, append([]any{1, 0}, fargs...), "sends_account_customer_key"},
+		{"due sends", `SELECT * FROM sends WHERE status = ? AND send_date <= ?`, []any{"Scheduled", 0}, "sends_status_send_date"},
+		{"nonce", `SELECT * FROM nonces WHERE username = ? AND nonce = ?`, []any{"u", "n"}, "PRIMARY KEY"},
+		{"recent requests", `SELECT * FROM request_log ORDER BY received_at DESC, id DESC LIMIT 5`, nil, "request_log_received_at"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rows, err := db.read.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+c.query, c.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var plan []string
+			for rows.Next() {
+				var id, parent, unused int
+				var detail string
+				if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+					t.Fatal(err)
+				}
+				plan = append(plan, detail)
+			}
+			joined := strings.Join(plan, " | ")
+			if !strings.Contains(joined, c.index) || strings.Contains(joined, "TEMP B-TREE") {
+				t.Errorf("plan %q: want a search using %s and no sort", joined, c.index)
+			}
+		})
+	}
+}
+
+func TestWhereClausePlaceholdersOnly(t *testing.T) {
+	hostile := "'); DROP TABLE sends; --"
+	f := &store.Or{
+		Left:  &store.Cond{Field: store.FieldEmailName, Op: store.OpLike, Values: []any{hostile}},
+		Right: &store.Cond{Field: store.FieldStatus, Op: store.OpIn, Values: []any{hostile, "Paused"}},
+	}
+	where, args, err := whereClause(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(where, "DROP") || strings.Contains(where, "Paused") {
+		t.Errorf("a value reached the SQL text: %s", where)
+	}
+	if want := "(email_name LIKE ? OR status IN (?, ?))"; where != want {
+		t.Errorf("where = %s, want %s", where, want)
+	}
+	if len(args) != 3 {
+		t.Errorf("args = %v, want 3", args)
+	}
+	if _, _, err := whereClause(deep(maxFilterDepth + 1)); err == nil {
+		t.Error("a filter nested beyond maxFilterDepth was accepted")
+	}
+	if _, _, err := whereClause(deep(maxFilterDepth - 1)); err != nil {
+		t.Errorf("a filter nested %d deep: %v", maxFilterDepth-1, err)
+	}
+}
+
+func deep(n int) store.Filter {
+	var f store.Filter = &store.Cond{Field: store.FieldID, Op: store.OpGreaterThan, Values: []any{int64(0)}}
+	for range n {
+		f = &store.Or{Left: &store.Cond{Field: store.FieldEmailID, Op: store.OpEquals, Values: []any{int64(1)}}, Right: f}
+	}
+	return f
+}
+
+// TestWritersDoNotBusy runs writers through both Update and the store-level
+// methods at once: all share the one write connection, so none may see
+// SQLITE_BUSY.
+func TestWritersDoNotBusy(t *testing.T) {
+	db, _ := newDB(t)
+	ctx := t.Context()
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for w := range 8 {
+		wg.Go(func() {
+			for i := range 10 {
+				a := store.Account{Username: string(rune('a'+w)) + string(rune('0'+i))}
+				if err := db.CreateAccount(ctx, &a); err != nil {
+					errs <- err
+					return
+				}
+				if err := db.LogRequest(ctx, store.RequestLog{RequestID: a.Username}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// TestUpdateWaitsForLockWithContext checks that a writer queued behind a
+// long transaction gives up when its context ends instead of blocking.
+func TestUpdateWaitsForLockWithContext(t *testing.T) {
+	db, _ := newDB(t)
+	holding, release, done := make(chan struct{}), make(chan struct{}), make(chan error)
+	go func() {
+		done <- db.Update(context.Background(), func(store.Tx) error {
+			close(holding)
+			<-release
+			return nil
+		})
+	}()
+	<-holding
+	defer func() {
+		close(release)
+		if err := <-done; err != nil {
+			t.Errorf("holding Update: %v", err)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	err := db.Update(ctx, func(store.Tx) error { return nil })
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("queued Update = %v, want DeadlineExceeded", err)
+	}
+}

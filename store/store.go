@@ -1,0 +1,237 @@
+// Package store defines partnerd's durable state — accounts, scheduled sends,
+// WS-Security nonces, Retrieve cursors and the request log — as a small
+// interface, independent of any database. Implementations live in
+// sub-packages (store/sqlite, later store/postgres) and all pass the one
+// conformance suite in store/storetest.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors callers test with errors.Is.
+var (
+	ErrNotFound = errors.New("store: not found")
+	ErrExists   = errors.New("store: already exists")
+	ErrReplay   = errors.New("store: nonce already used")
+)
+
+// Store is the durable state of one partnerd deployment. Every method is safe
+// for concurrent use. A write that returns nil has been committed durably.
+type Store interface {
+	// Update runs fn in one read-write transaction, committed durably
+	// before Update returns nil. If fn returns an error the transaction is
+	// rolled back and that error is returned unchanged.
+	Update(ctx context.Context, fn func(Tx) error) error
+	// View runs fn in a read-only transaction.
+	View(ctx context.Context, fn func(Tx) error) error
+
+	// Accounts.
+	CreateAccount(ctx context.Context, a *Account) error // sets a.ID; ErrExists on a duplicate username
+	AccountByUsername(ctx context.Context, username string) (Account, error)
+	AccountByID(ctx context.Context, id int64) (Account, error)
+	UpdateAccount(ctx context.Context, a Account) error // password, client ID, disabled; by ID; ErrNotFound if absent
+	ListAccounts(ctx context.Context) ([]Account, error)
+
+	// UseNonce records a WS-Security nonce until expires. It returns
+	// ErrReplay if the same nonce (for the same username) is already
+	// recorded and has not expired.
+	UseNonce(ctx context.Context, username, nonce string, expires time.Time) error
+	// PruneNonces forgets nonces that expired before t.
+	PruneNonces(ctx context.Context, before time.Time) (int64, error)
+
+	// Request log.
+	LogRequest(ctx context.Context, e RequestLog) error
+	RecentRequests(ctx context.Context, n int) ([]RequestLog, error) // newest first
+	RequestByID(ctx context.Context, requestID string) (RequestLog, error)
+
+	Close() error
+}
+
+// Tx is one transaction over sends and cursors. Every method is scoped to an
+// account: no method ever returns a row of another account.
+type Tx interface {
+	// SendByKey finds one of account's sends by ID, ObjectID or CustomerKey
+	// (the first that is set in key). ErrNotFound if none matches.
+	SendByKey(ctx context.Context, accountID int64, key SendKey) (Send, error)
+	// InsertSend stores s, setting s.ID (a non-zero s.ID is used as given,
+	// for imports and fixtures). s.AccountID, s.ObjectID and the dates are
+	// the caller's to set. ErrExists on a duplicate CustomerKey
+	// within the account.
+	InsertSend(ctx context.Context, s *Send) error
+	// UpdateSend rewrites the mutable fields of the send s.ID of
+	// s.AccountID (status, dates, counts, content). ErrNotFound if absent.
+	UpdateSend(ctx context.Context, s Send) error
+	// FindSends returns account's sends matching q, ordered by ID.
+	FindSends(ctx context.Context, accountID int64, q SendQuery) ([]Send, error)
+	// CountHeldSends counts account's sends that are Paused, or Canceled
+	// with a SendDate after now (still in the queue, pending cancellation).
+	CountHeldSends(ctx context.Context, accountID int64, now time.Time) (int, error)
+
+	// SaveCursor stores the state needed to continue a Retrieve.
+	SaveCursor(ctx context.Context, c Cursor) error
+	// Cursor loads the cursor saved under requestID for accountID.
+	// ErrNotFound if there is none or it expired before now.
+	Cursor(ctx context.Context, accountID int64, requestID string, now time.Time) (Cursor, error)
+}
+
+// Account is one Partner API login (a Marketing Cloud business unit user).
+type Account struct {
+	ID       int64
+	Username string
+	ClientID int64 // the MID reported as Client.ID
+	// PasswordHash is a slow, salted hash (see package credential) used to
+	// check PasswordText tokens.
+	PasswordHash string
+	// PasswordSealed is the password encrypted with the server's secret
+	// key: PasswordDigest tokens can only be checked against the clear
+	// password, so it is kept recoverable, but never in plain text.
+	PasswordSealed []byte
+	Disabled       bool
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// SendStatus is the lifecycle state of a Send.
+type SendStatus string
+
+// The statuses of a Send (../shared/DESIGN.md).
+const (
+	StatusScheduled SendStatus = "Scheduled"
+	StatusPaused    SendStatus = "Paused"
+	StatusCanceled  SendStatus = "Canceled"
+	StatusSending   SendStatus = "Sending"
+	StatusComplete  SendStatus = "Complete"
+	StatusExpired   SendStatus = "Expired"
+	StatusError     SendStatus = "Error"
+)
+
+// Send is one scheduled send of an email to lists.
+type Send struct {
+	ID          int64
+	AccountID   int64
+	ObjectID    string // lower-case GUID
+	CustomerKey string
+	EmailID     int64
+	EmailName   string
+	Subject     string
+	FromName    string
+	FromAddress string
+	ListIDs     []int64
+	SendDate    time.Time
+	Status      SendStatus
+	SentDate    time.Time // zero until sent
+	NumberSent  int64
+	// StatusChangedAt is when Status last changed (paused, canceled …).
+	StatusChangedAt time.Time
+	CreatedDate     time.Time
+	ModifiedDate    time.Time
+}
+
+// SendKey identifies a send by one of its keys.
+type SendKey struct {
+	ID          int64
+	ObjectID    string
+	CustomerKey string
+}
+
+// Field names a Send column that filters may use.
+type Field string
+
+// Fields a Filter may test.
+const (
+	FieldID           Field = "ID"
+	FieldObjectID     Field = "ObjectID"
+	FieldCustomerKey  Field = "CustomerKey"
+	FieldStatus       Field = "Status"
+	FieldSendDate     Field = "SendDate"
+	FieldSentDate     Field = "SentDate"
+	FieldCreatedDate  Field = "CreatedDate"
+	FieldModifiedDate Field = "ModifiedDate"
+	FieldEmailID      Field = "EmailID"
+	FieldEmailName    Field = "EmailName"
+	FieldSubject      Field = "Subject"
+)
+
+// Op is a comparison in a Filter.
+type Op string
+
+// Comparisons. Values holds one operand, two for Between, one or more for
+// In, none for IsNull/IsNotNull.
+//
+// Between is inclusive. Like takes an SQL LIKE pattern (% any run, _ any
+// one character), ignores ASCII case, and applies to string fields only.
+// IsNull matches a field left unset: a zero time, an empty string, a zero
+// int. Every other comparison with an unset date is false, as with SQL
+// NULL. Strings compare byte by byte.
+const (
+	OpEquals             Op = "equals"
+	OpNotEquals          Op = "notEquals"
+	OpGreaterThan        Op = "greaterThan"
+	OpLessThan           Op = "lessThan"
+	OpGreaterThanOrEqual Op = "greaterThanOrEqual"
+	OpLessThanOrEqual    Op = "lessThanOrEqual"
+	OpBetween            Op = "between"
+	OpIn                 Op = "IN"
+	OpLike               Op = "like"
+	OpIsNull             Op = "isNull"
+	OpIsNotNull          Op = "isNotNull"
+)
+
+// Filter is a boolean expression over Send fields: a *Cond, an *And or an
+// *Or. A nil Filter matches everything.
+type Filter interface{ filter() }
+
+// Cond compares one field. Values are int64 (ID, EmailID), string
+// (ObjectID, CustomerKey, Status, EmailName, Subject) or time.Time (dates),
+// already parsed and validated by the caller.
+type Cond struct {
+	Field  Field
+	Op     Op
+	Values []any
+}
+
+// And matches when both sides match.
+type And struct{ Left, Right Filter }
+
+// Or matches when either side matches.
+type Or struct{ Left, Right Filter }
+
+func (*Cond) filter() {}
+func (*And) filter()  {}
+func (*Or) filter()   {}
+
+// SendQuery selects sends for FindSends.
+type SendQuery struct {
+	Filter  Filter
+	AfterID int64 // only sends with ID > AfterID (keyset paging)
+	Limit   int   // 0 means no limit
+}
+
+// Cursor is the saved state of a Retrieve that returned MoreDataAvailable.
+type Cursor struct {
+	RequestID string
+	AccountID int64
+	// Query is the caller's encoding of what was asked (properties, filter).
+	Query   []byte
+	AfterID int64
+	Expires time.Time
+}
+
+// RequestLog is one SOAP exchange as stored for the inspector.
+type RequestLog struct {
+	RequestID  string
+	AccountID  int64 // 0 when the caller was not authenticated
+	Username   string
+	Operation  string
+	Status     string // OverallStatus, or "Fault"
+	HTTPStatus int
+	Detail     string // why a fault happened (the client is not told)
+	Remote     string
+	Request    string // passwords and digests masked
+	Response   string
+	ReceivedAt time.Time
+	Duration   time.Duration
+}

@@ -1,0 +1,73 @@
+package storetest
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/partnerd/partnerd/store"
+)
+
+func testNonces(t *testing.T, open func(*testing.T) store.Store) {
+	s := open(t)
+	// Nonce expiry is judged by the store's clock, the wall clock here:
+	// the times are hours away from it so that the test cannot flake.
+	now := time.Now().UTC()
+	live, expired := now.Add(time.Hour), now.Add(-time.Hour)
+
+	// Steps run in order against one store: each depends on the ones
+	// before it.
+	steps := []struct {
+		name     string
+		username string
+		nonce    string
+		expires  time.Time
+		want     error
+	}{
+		{"first use", "u1", "n1", live, nil},
+		{"replay", "u1", "n1", live, store.ErrReplay},
+		{"replay with a later expiry", "u1", "n1", now.Add(5 * time.Hour), store.ErrReplay},
+		{"same nonce, other user", "u2", "n1", live, nil},
+		{"other nonce, same user", "u1", "n2", live, nil},
+		{"nonces are case-sensitive", "u1", "N1", live, nil},
+		{"record an already expired nonce", "u1", "n3", expired, nil},
+		{"expired nonce may be reused", "u1", "n3", live, nil},
+		{"the reused nonce is live again", "u1", "n3", live, store.ErrReplay},
+		{"long nonce", "u1", strings.Repeat("x", 4096), live, nil},
+	}
+	for _, st := range steps {
+		err := s.UseNonce(t.Context(), st.username, st.nonce, st.expires)
+		if st.want == nil && err != nil {
+			t.Fatalf("%s: UseNonce: %v", st.name, err)
+		}
+		if st.want != nil {
+			wantErr(t, st.name, err, st.want)
+		}
+	}
+
+	t.Run("Prune", func(t *testing.T) {
+		for _, n := range []string{"p1", "p2"} {
+			if err := s.UseNonce(t.Context(), "u3", n, now.Add(-2*time.Hour)); err != nil {
+				t.Fatalf("UseNonce(%s): %v", n, err)
+			}
+		}
+		n, err := s.PruneNonces(t.Context(), now)
+		if err != nil || n != 2 {
+			t.Fatalf("PruneNonces(now) = %d, %v; want the 2 expired nonces", n, err)
+		}
+		if n, err := s.PruneNonces(t.Context(), now); err != nil || n != 0 {
+			t.Errorf("PruneNonces(now) again = %d, %v; want 0", n, err)
+		}
+		// The live ones survived pruning.
+		wantErr(t, "UseNonce(n1) after prune", s.UseNonce(t.Context(), "u1", "n1", live), store.ErrReplay)
+		// A pruned nonce is forgotten.
+		if err := s.UseNonce(t.Context(), "u3", "p1", live); err != nil {
+			t.Errorf("UseNonce(pruned p1): %v", err)
+		}
+		// u1: n1 n2 N1 n3 long, u2: n1, u3: p1.
+		n, err = s.PruneNonces(t.Context(), now.Add(2*time.Hour))
+		if err != nil || n != 7 {
+			t.Errorf("PruneNonces(now+2h) = %d, %v; want 7", n, err)
+		}
+	})
+}

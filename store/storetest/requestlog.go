@@ -1,0 +1,113 @@
+package storetest
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/partnerd/partnerd/store"
+)
+
+func requestLog(received time.Time, op string) store.RequestLog {
+	id := uuid.NewString()
+	return store.RequestLog{
+		RequestID:  id,
+		AccountID:  1,
+		Username:   "alice",
+		Operation:  op,
+		Status:     "OK",
+		HTTPStatus: 200,
+		Detail:     "",
+		Remote:     "192.0.2.1:54321",
+		Request:    `<s:Envelope><s:Body><PerformRequestMsg/></s:Body></s:Envelope>`,
+		Response:   `<s:Envelope><s:Body><PerformResponseMsg><RequestID>` + id + `</RequestID></PerformResponseMsg></s:Body></s:Envelope>`,
+		ReceivedAt: received,
+		Duration:   1234567 * time.Nanosecond,
+	}
+}
+
+func diffRequestLog(t *testing.T, what string, got, want store.RequestLog) {
+	t.Helper()
+	if !sameTime(got.ReceivedAt, want.ReceivedAt) {
+		t.Errorf("%s: ReceivedAt = %v, want %v", what, got.ReceivedAt, want.ReceivedAt)
+	}
+	got.ReceivedAt, want.ReceivedAt = time.Time{}, time.Time{}
+	if got != want {
+		t.Errorf("%s:\n got %+v\nwant %+v", what, got, want)
+	}
+}
+
+func testRequestLog(t *testing.T, open func(*testing.T) store.Store) {
+	s := open(t)
+	// Logged out of order, as a slow request finishing after a fast one
+	// would be: "newest" means most recently received.
+	first := requestLog(at(0), "Retrieve")
+	second := requestLog(at(time.Second+time.Millisecond), "Perform")
+	third := requestLog(at(2*time.Second), "Create")
+	fault := store.RequestLog{
+		RequestID:  uuid.NewString(),
+		Operation:  "Perform",
+		Status:     "Fault",
+		HTTPStatus: 500,
+		Detail:     "bad password for unknown user",
+		Remote:     "[2001:db8::1]:443",
+		// Large and not ASCII: the inspector must show exactly what came.
+		Request:    strings.Repeat("<x>héllo ✓ \x01</x>", 20000),
+		Response:   "<soap:Fault/>",
+		ReceivedAt: at(-time.Minute),
+		Duration:   3 * time.Second,
+	}
+	for _, e := range []store.RequestLog{third, first, fault, second} {
+		if err := s.LogRequest(t.Context(), e); err != nil {
+			t.Fatalf("LogRequest(%s): %v", e.Operation, err)
+		}
+	}
+
+	cases := []struct {
+		n    int
+		want []store.RequestLog
+	}{
+		{0, nil},
+		{1, []store.RequestLog{third}},
+		{3, []store.RequestLog{third, second, first}},
+		{100, []store.RequestLog{third, second, first, fault}},
+	}
+	for _, c := range cases {
+		t.Run(fmt.Sprintf("Recent%d", c.n), func(t *testing.T) {
+			got, err := s.RecentRequests(t.Context(), c.n)
+			if err != nil {
+				t.Fatalf("RecentRequests: %v", err)
+			}
+			gotIDs := make([]string, 0, len(got))
+			for _, g := range got {
+				gotIDs = append(gotIDs, g.Operation)
+			}
+			wantIDs := make([]string, 0, len(c.want))
+			for _, w := range c.want {
+				wantIDs = append(wantIDs, w.Operation)
+			}
+			if !slices.Equal(gotIDs, wantIDs) {
+				t.Fatalf("RecentRequests(%d) = %v, want %v", c.n, gotIDs, wantIDs)
+			}
+			for i := range got {
+				diffRequestLog(t, "RecentRequests", got[i], c.want[i])
+			}
+		})
+	}
+
+	t.Run("ByID", func(t *testing.T) {
+		for _, want := range []store.RequestLog{first, fault} {
+			got, err := s.RequestByID(t.Context(), want.RequestID)
+			if err != nil {
+				t.Fatalf("RequestByID: %v", err)
+			}
+			diffRequestLog(t, "RequestByID", got, want)
+		}
+		_, err := s.RequestByID(t.Context(), uuid.NewString())
+		wantErr(t, "RequestByID(unknown)", err, store.ErrNotFound)
+	})
+}

@@ -1,0 +1,324 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/partnerd/partnerd/store"
+)
+
+func testSends(t *testing.T, open func(*testing.T) store.Store) {
+	t.Run("InsertAndReadByEachKey", func(t *testing.T) {
+		s := open(t)
+		acct := newAccount(t, s, "acct")
+		want := insert(t, s, newSend(acct.ID, "key-1"))[0]
+		if !fitsXSDInt(want.ID) {
+			t.Fatalf("InsertSend set ID %d, want 1..2^31-1", want.ID)
+		}
+		keys := []struct {
+			name string
+			key  store.SendKey
+		}{
+			{"ID", store.SendKey{ID: want.ID}},
+			{"ObjectID", store.SendKey{ObjectID: want.ObjectID}},
+			{"CustomerKey", store.SendKey{CustomerKey: want.CustomerKey}},
+		}
+		for _, k := range keys {
+			t.Run(k.name, func(t *testing.T) {
+				err := s.View(t.Context(), func(tx store.Tx) error {
+					got, err := tx.SendByKey(t.Context(), acct.ID, k.key)
+					if err != nil {
+						return err
+					}
+					if d := diffSend(got, want); d != "" {
+						t.Errorf("SendByKey(%+v): %s", k.key, d)
+					}
+					return nil
+				})
+				if err != nil {
+					t.Fatalf("SendByKey(%+v): %v", k.key, err)
+				}
+			})
+		}
+	})
+
+	t.Run("KeyPrecedence", func(t *testing.T) {
+		// The first key set wins, even when a later one names another send.
+		s := open(t)
+		acct := newAccount(t, s, "acct")
+		sends := insert(t, s, newSend(acct.ID, "first"), newSend(acct.ID, "second"))
+		a, b := sends[0], sends[1]
+		cases := []struct {
+			name string
+			key  store.SendKey
+			want int64
+		}{
+			{"ID over ObjectID", store.SendKey{ID: a.ID, ObjectID: b.ObjectID}, a.ID},
+			{"ID over CustomerKey", store.SendKey{ID: b.ID, CustomerKey: a.CustomerKey}, b.ID},
+			{"ObjectID over CustomerKey", store.SendKey{ObjectID: a.ObjectID, CustomerKey: b.CustomerKey}, a.ID},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				err := s.View(t.Context(), func(tx store.Tx) error {
+					got, err := tx.SendByKey(t.Context(), acct.ID, c.key)
+					if err == nil && got.ID != c.want {
+						t.Errorf("SendByKey(%+v) = send %d, want %d", c.key, got.ID, c.want)
+					}
+					return err
+				})
+				if err != nil {
+					t.Fatalf("SendByKey(%+v): %v", c.key, err)
+				}
+			})
+		}
+	})
+
+	t.Run("NotFound", func(t *testing.T) {
+		s := open(t)
+		acct := newAccount(t, s, "acct")
+		sent := insert(t, s, newSend(acct.ID, "k"))[0]
+		cases := []struct {
+			name string
+			key  store.SendKey
+		}{
+			{"empty key", store.SendKey{}},
+			{"unknown ID", store.SendKey{ID: sent.ID + 1000}},
+			{"unknown ObjectID", store.SendKey{ObjectID: "00000000-0000-0000-0000-000000000000"}},
+			{"unknown CustomerKey", store.SendKey{CustomerKey: "nope"}},
+			{"ID wins and is unknown", store.SendKey{ID: sent.ID + 1000, CustomerKey: "k"}},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				err := s.View(t.Context(), func(tx store.Tx) error {
+					_, err := tx.SendByKey(t.Context(), acct.ID, c.key)
+					return err
+				})
+				wantErr(t, "SendByKey", err, store.ErrNotFound)
+			})
+		}
+	})
+
+	t.Run("IDsAreDistinctAndFitXSDInt", func(t *testing.T) {
+		s := open(t)
+		acct := newAccount(t, s, "acct")
+		var batch []store.Send
+		for range 20 {
+			batch = append(batch, newSend(acct.ID, ""))
+		}
+		seen := map[int64]bool{}
+		for _, sent := range insert(t, s, batch...) {
+			if !fitsXSDInt(sent.ID) || seen[sent.ID] {
+				t.Errorf("ID %d: duplicate or outside 1..2^31-1", sent.ID)
+			}
+			seen[sent.ID] = true
+		}
+	})
+
+	t.Run("CustomerKeyUniquePerAccount", func(t *testing.T) {
+		s := open(t)
+		a := newAccount(t, s, "a")
+		b := newAccount(t, s, "b")
+		insert(t, s, newSend(a.ID, "dup"))
+		cases := []struct {
+			name string
+			send store.Send
+			want error
+		}{
+			{"same key, same account", newSend(a.ID, "dup"), store.ErrExists},
+			{"same key, other account", newSend(b.ID, "dup"), nil},
+			{"empty key", newSend(a.ID, ""), nil},
+			{"another empty key", newSend(a.ID, ""), nil},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				send := c.send
+				err := s.Update(t.Context(), func(tx store.Tx) error { return tx.InsertSend(t.Context(), &send) })
+				if c.want == nil && err != nil {
+					t.Fatalf("InsertSend: %v", err)
+				}
+				if c.want != nil {
+					wantErr(t, "InsertSend", err, c.want)
+				}
+			})
+		}
+	})
+
+	t.Run("Update", func(t *testing.T) {
+		s := open(t)
+		acct := newAccount(t, s, "acct")
+		sent := insert(t, s, newSend(acct.ID, "k"), newSend(acct.ID, "untouched"))
+		want, untouched := sent[0], sent[1]
+
+		want.Status = store.StatusComplete
+		want.SendDate = at(3*time.Hour + 7*time.Millisecond)
+		want.SentDate = at(3*time.Hour + 9*time.Millisecond)
+		want.NumberSent = 1234
+		want.StatusChangedAt = at(3 * time.Hour)
+		want.ModifiedDate = at(3*time.Hour + time.Second)
+		want.EmailID, want.EmailName, want.Subject = 77, "new name", "new subject"
+		want.FromName, want.FromAddress = "New From", "new@example.com"
+		want.ListIDs = []int64{99}
+		if err := s.Update(t.Context(), func(tx store.Tx) error { return tx.UpdateSend(t.Context(), want) }); err != nil {
+			t.Fatalf("UpdateSend: %v", err)
+		}
+		if d := diffSend(mustGet(t, s, acct.ID, want.ID), want); d != "" {
+			t.Errorf("after UpdateSend: %s", d)
+		}
+		if d := diffSend(mustGet(t, s, acct.ID, untouched.ID), untouched); d != "" {
+			t.Errorf("UpdateSend changed another send: %s", d)
+		}
+
+		// Back to unsent, no lists: zero values must round-trip too.
+		want.SentDate, want.ListIDs, want.NumberSent = time.Time{}, nil, 0
+		if err := s.Update(t.Context(), func(tx store.Tx) error { return tx.UpdateSend(t.Context(), want) }); err != nil {
+			t.Fatalf("UpdateSend: %v", err)
+		}
+		if d := diffSend(mustGet(t, s, acct.ID, want.ID), want); d != "" {
+			t.Errorf("after UpdateSend to zero values: %s", d)
+		}
+
+		missing := want
+		missing.ID += 1000
+		err := s.Update(t.Context(), func(tx store.Tx) error { return tx.UpdateSend(t.Context(), missing) })
+		wantErr(t, "UpdateSend(unknown ID)", err, store.ErrNotFound)
+	})
+
+	t.Run("TimesRoundTripInUTC", func(t *testing.T) {
+		s := open(t)
+		acct := newAccount(t, s, "acct")
+		zone := time.FixedZone("UTC-5", -5*3600)
+		send := newSend(acct.ID, "zoned")
+		send.SendDate = time.Date(2031, 2, 3, 4, 5, 6, 789_000_000, zone)
+		send.SentDate = time.Time{}
+		send = insert(t, s, send)[0]
+		got := mustGet(t, s, acct.ID, send.ID)
+		if !sameTime(got.SendDate, send.SendDate) {
+			t.Errorf("SendDate = %v, want %v in UTC", got.SendDate, send.SendDate)
+		}
+		if !got.SentDate.IsZero() {
+			t.Errorf("unset SentDate came back as %v", got.SentDate)
+		}
+	})
+}
+
+func testIsolation(t *testing.T, open func(*testing.T) store.Store) {
+	// Account A must not see or touch account B's send by any route, even
+	// knowing all of its keys.
+	s := open(t)
+	a := newAccount(t, s, "a")
+	b := newAccount(t, s, "b")
+	mine := newSend(a.ID, "mine")
+	mine.Status = store.StatusScheduled
+	theirs := newSend(b.ID, "theirs")
+	theirs.Status = store.StatusPaused
+	mine = insert(t, s, mine)[0]
+	theirs = insert(t, s, theirs)[0]
+	const theirCursor = "b-request"
+	err := s.Update(t.Context(), func(tx store.Tx) error {
+		return tx.SaveCursor(t.Context(), store.Cursor{RequestID: theirCursor, AccountID: b.ID, Query: []byte("q"), AfterID: 5, Expires: at(time.Hour)})
+	})
+	if err != nil {
+		t.Fatalf("SaveCursor: %v", err)
+	}
+
+	for _, key := range []store.SendKey{{ID: theirs.ID}, {ObjectID: theirs.ObjectID}, {CustomerKey: theirs.CustomerKey}} {
+		t.Run("SendByKey"+keyName(key), func(t *testing.T) {
+			err := s.View(t.Context(), func(tx store.Tx) error {
+				_, err := tx.SendByKey(t.Context(), a.ID, key)
+				return err
+			})
+			wantErr(t, "SendByKey("+keyName(key)+")", err, store.ErrNotFound)
+		})
+	}
+
+	t.Run("UpdateSend", func(t *testing.T) {
+		hijack := theirs
+		hijack.AccountID = a.ID
+		hijack.Status = store.StatusCanceled
+		err := s.Update(t.Context(), func(tx store.Tx) error { return tx.UpdateSend(t.Context(), hijack) })
+		wantErr(t, "UpdateSend of another account's send", err, store.ErrNotFound)
+		if d := diffSend(mustGet(t, s, b.ID, theirs.ID), theirs); d != "" {
+			t.Errorf("their send changed: %s", d)
+		}
+	})
+
+	t.Run("FindSends", func(t *testing.T) {
+		cases := []struct {
+			name   string
+			filter store.Filter
+		}{
+			{"nil filter", nil},
+			{"by their ID", &store.Cond{Field: store.FieldID, Op: store.OpEquals, Values: []any{theirs.ID}}},
+			// An Or must stay inside the account scope.
+			{"Or reaching for their ID", &store.Or{
+				Left:  &store.Cond{Field: store.FieldID, Op: store.OpEquals, Values: []any{theirs.ID}},
+				Right: &store.Cond{Field: store.FieldID, Op: store.OpEquals, Values: []any{mine.ID}},
+			}},
+			{"Or with isNotNull", &store.Or{
+				Left:  &store.Cond{Field: store.FieldCustomerKey, Op: store.OpIsNotNull},
+				Right: &store.Cond{Field: store.FieldID, Op: store.OpGreaterThan, Values: []any{int64(0)}},
+			}},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				got, err := find(t, s, a.ID, store.SendQuery{Filter: c.filter})
+				if err != nil {
+					t.Fatalf("FindSends: %v", err)
+				}
+				for _, g := range got {
+					if g.AccountID != a.ID {
+						t.Errorf("FindSends for account %d returned send %d of account %d", a.ID, g.ID, g.AccountID)
+					}
+				}
+			})
+		}
+	})
+
+	t.Run("CountHeldSends", func(t *testing.T) {
+		err := s.View(t.Context(), func(tx store.Tx) error {
+			n, err := tx.CountHeldSends(t.Context(), a.ID, base)
+			if err == nil && n != 0 {
+				t.Errorf("CountHeldSends(a) = %d, want 0 (only b has a paused send)", n)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("Cursor", func(t *testing.T) {
+		err := s.View(t.Context(), func(tx store.Tx) error {
+			_, err := tx.Cursor(t.Context(), a.ID, theirCursor, base)
+			return err
+		})
+		wantErr(t, "Cursor of another account", err, store.ErrNotFound)
+
+		// Saving under their request ID must not take over their cursor;
+		// whether it errors is the implementation's choice.
+		_ = s.Update(t.Context(), func(tx store.Tx) error {
+			return tx.SaveCursor(t.Context(), store.Cursor{RequestID: theirCursor, AccountID: a.ID, Query: []byte("evil"), AfterID: 99, Expires: at(2 * time.Hour)})
+		})
+		err = s.View(t.Context(), func(tx store.Tx) error {
+			c, err := tx.Cursor(t.Context(), b.ID, theirCursor, base)
+			if err == nil && (string(c.Query) != "q" || c.AfterID != 5) {
+				t.Errorf("their cursor was overwritten: %+v", c)
+			}
+			return err
+		})
+		if err != nil {
+			t.Errorf("their cursor: %v", err)
+		}
+	})
+}
+
+func keyName(k store.SendKey) string {
+	switch {
+	case k.ID != 0:
+		return "ID"
+	case k.ObjectID != "":
+		return "ObjectID"
+	default:
+		return "CustomerKey"
+	}
+}
