@@ -32,7 +32,8 @@ var sealAD = []byte("partnerd account password v1")
 
 // Sealer encrypts passwords with the server's secret key so that they can be
 // stored recoverably (PasswordDigest needs the clear password) but never in
-// clear. It is safe for concurrent use.
+// clear. Create one with NewSealer, SealerFromBase64 or LoadOrCreateKey; it
+// is then safe for concurrent use.
 type Sealer struct {
 	aead cipher.AEAD
 }
