@@ -164,6 +164,9 @@ func toStoreFilter(n *filterNode) (store.Filter, error) {
 	if !ok {
 		return nil, retrieveErr("The SimpleOperator %s is not supported on Send", n.Operator)
 	}
+	if op == store.OpLike && fd.kind != kindString {
+		return nil, retrieveErr("The SimpleOperator like only applies to text properties, not %s", n.Property)
+	}
 	c := &store.Cond{Field: fd.field, Op: op}
 	raw := n.Values
 	if fd.kind == kindTime {
@@ -188,9 +191,6 @@ func toStoreFilter(n *filterNode) (store.Filter, error) {
 		default:
 			c.Values = append(c.Values, v)
 		}
-	}
-	if op == store.OpLike && fd.kind != kindString {
-		return nil, retrieveErr("The SimpleOperator like only applies to text properties, not %s", n.Property)
 	}
 	want := 1
 	switch op {

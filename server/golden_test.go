@@ -137,7 +137,8 @@ type fixture struct {
 }
 
 func newFixture(t *testing.T) *fixture {
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "golden.db"))
+	clk := clock.NewManual(time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC))
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "golden.db"), sqlite.WithClock(clk))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +148,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{t: t, db: db, sealer: sealer, policy: lifecycle.DefaultPolicy,
-		clock: clock.NewManual(time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC)), accounts: map[string]store.Account{}}
+		clock: clk, accounts: map[string]store.Account{}}
 	f.addAccount("XXX", "XXX", 10001, false)
 	f.addAccount("alice", "alice-pw", 1001, false)
 	f.addAccount("bob", "bob-pw", 1002, false)

@@ -33,8 +33,8 @@ func (s *storeFlags) register(fs *flag.FlagSet) {
 		"file holding the key that seals passwords at rest; default <db>.key, created if missing (env PARTNERD_SECRET_KEY_FILE; or PARTNERD_SECRET_KEY=base64 key)")
 }
 
-func (s *storeFlags) open() (*sqlite.DB, error) {
-	db, err := sqlite.Open(s.db)
+func (s *storeFlags) open(opts ...sqlite.Option) (*sqlite.DB, error) {
+	db, err := sqlite.Open(s.db, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", s.db, err)
 	}

@@ -80,12 +80,17 @@ func startServer(t *testing.T, db string, extra ...string) *runningServer {
 	s := &runningServer{cmd: cmd, done: make(chan error, 1)}
 	found := make(chan string, 1)
 	go func() {
+		var base string
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			line := sc.Text()
 			s.out.WriteString(line + "\n")
 			if m := regexp.MustCompile(`listening on (http://\S+)`).FindStringSubmatch(line); m != nil {
-				found <- m[1]
+				base = m[1]
+			}
+			// The last line of the start-up banner.
+			if strings.HasPrefix(strings.TrimSpace(line), "store:") {
+				found <- base
 			}
 		}
 		s.done <- cmd.Wait()

@@ -20,6 +20,7 @@ import (
 	"github.com/partnerd/partnerd/soap"
 	"github.com/partnerd/partnerd/soap/wsse"
 	"github.com/partnerd/partnerd/store"
+	"github.com/partnerd/partnerd/store/sqlite"
 )
 
 type serveConfig struct {
@@ -81,7 +82,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("--cancel-cutoff must not be negative")
 	}
 
-	db, err := cfg.open()
+	db, err := cfg.open(sqlite.WithClock(clk))
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,8 @@ import (
 	"math"
 	"time"
 
+	"github.com/mattn/go-sqlite3"
+
 	"github.com/partnerd/partnerd/store"
 )
 
@@ -72,7 +74,9 @@ func (t *txn) SendByKey(ctx context.Context, accountID int64, key store.SendKey)
 	return s, nil
 }
 
-// InsertSend stores s and sets s.ID.
+// InsertSend stores s and sets s.ID. A non-zero s.ID is used as given
+// (imports, fixtures); AUTOINCREMENT then carries on above it. ErrExists if
+// that ID or s.CustomerKey is taken.
 func (t *txn) InsertSend(ctx context.Context, s *store.Send) error {
 	lists, err := encodeListIDs(s.ListIDs)
 	if err != nil {
@@ -81,6 +85,9 @@ func (t *txn) InsertSend(ctx context.Context, s *store.Send) error {
 	// A non-zero s.ID is kept (imports, fixtures); zero lets SQLite assign.
 	var presetID any
 	if s.ID != 0 {
+		if !fitsXSDInt(s.ID) {
+			return fmt.Errorf("sqlite: insert send: ID %d is not a positive xsd:int", s.ID)
+		}
 		presetID = s.ID
 	}
 	res, err := t.tx.ExecContext(ctx, `
@@ -92,6 +99,8 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.FromName, s.FromAddress, lists, dbTime(s.SendDate), s.Status, dbTime(s.SentDate), s.NumberSent,
 		dbTime(s.StatusChangedAt), dbTime(s.CreatedDate), dbTime(s.ModifiedDate))
 	switch {
+	case sqliteCode(err) == sqlite3.ErrConstraintPrimaryKey:
+		return fmt.Errorf("sqlite: insert send: ID %d: %w", s.ID, store.ErrExists)
 	case isUniqueViolation(err):
 		return fmt.Errorf("sqlite: insert send: customer key %q in account %d: %w", s.CustomerKey, s.AccountID, store.ErrExists)
 	case isForeignKeyViolation(err):
@@ -106,12 +115,15 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	// Clients hold send IDs as xsd:int. Failing here makes the caller's
 	// Update roll the insert back instead of handing out an ID they would
 	// overflow on.
-	if id > math.MaxInt32 {
+	if !fitsXSDInt(id) {
 		return fmt.Errorf("sqlite: insert send: ID %d does not fit in an xsd:int", id)
 	}
 	s.ID = id
 	return nil
 }
+
+// fitsXSDInt is true for an ID a SOAP client can hold.
+func fitsXSDInt(id int64) bool { return id > 0 && id <= math.MaxInt32 }
 
 // UpdateSend rewrites the mutable fields of send s.ID of s.AccountID. The
 // keys (ObjectID, CustomerKey), the account and CreatedDate never change.

@@ -114,6 +114,29 @@ func testSends(t *testing.T, open func(*testing.T) store.Store) {
 		}
 	})
 
+	t.Run("PresetID", func(t *testing.T) {
+		// A non-zero ID is used as given; later inserts get other IDs.
+		s := open(t)
+		acct := newAccount(t, s, "acct")
+		preset := newSend(acct.ID, "preset")
+		preset.ID = 12052743
+		preset = insert(t, s, preset)[0]
+		if preset.ID != 12052743 {
+			t.Fatalf("InsertSend changed the given ID to %d", preset.ID)
+		}
+		if d := diffSend(mustGet(t, s, acct.ID, 12052743), preset); d != "" {
+			t.Errorf("send with a preset ID: %s", d)
+		}
+		next := insert(t, s, newSend(acct.ID, "next"))[0]
+		if next.ID == preset.ID || !fitsXSDInt(next.ID) {
+			t.Errorf("next assigned ID %d", next.ID)
+		}
+		dup := newSend(acct.ID, "dup-id")
+		dup.ID = preset.ID
+		err := s.Update(t.Context(), func(tx store.Tx) error { return tx.InsertSend(t.Context(), &dup) })
+		wantErr(t, "InsertSend(taken ID)", err, store.ErrExists)
+	})
+
 	t.Run("CustomerKeyUniquePerAccount", func(t *testing.T) {
 		s := open(t)
 		a := newAccount(t, s, "a")
