@@ -41,6 +41,31 @@ func (p Policy) InsideCutoff(s store.Send, now time.Time) bool {
 	return !now.Before(s.SendDate.Add(-p.CancelCutoff))
 }
 
+// Due reports whether s's SendDate has come at now: the dispatcher sends a
+// Scheduled send, and discards a Canceled one, only once it is due. Because
+// InsideCutoff(s, now) holds for every due send (the cutoff is never
+// negative), a cancel that succeeds always comes before the send is due, so
+// no send that a cancel answered OK for is ever dispatched.
+func (p Policy) Due(s store.Send, now time.Time) bool {
+	return !now.Before(s.SendDate)
+}
+
+// PauseExpired reports whether a send paused at its SendDate has been held
+// too long to be resumed at now, and is to be marked Expired.
+func (p Policy) PauseExpired(s store.Send, now time.Time) bool {
+	return p.PauseExpiry > 0 && now.Sub(s.SendDate) > p.PauseExpiry
+}
+
+// PausedExpireBefore is the SendDate before which a Paused send has
+// expired at now (PauseExpired as a bound a store can query by), and false
+// when paused sends never expire.
+func (p Policy) PausedExpireBefore(now time.Time) (time.Time, bool) {
+	if p.PauseExpiry <= 0 {
+		return time.Time{}, false
+	}
+	return now.Add(-p.PauseExpiry), true
+}
+
 // Action is an action on a send.
 type Action string
 
@@ -97,7 +122,7 @@ func (p Policy) Apply(s *store.Send, a Action, now time.Time, held func() (int, 
 		case store.StatusScheduled:
 			return false, nil
 		case store.StatusPaused:
-			if p.PauseExpiry > 0 && now.Sub(s.SendDate) > p.PauseExpiry {
+			if p.PauseExpired(*s, now) {
 				return false, fmt.Errorf("%w: it was paused more than %s past its SendDate and has expired", ErrNotActionable, p.PauseExpiry)
 			}
 			// Resumed past its SendDate, it is due at once.
