@@ -31,7 +31,7 @@ const (
 // Errors of this package's own rules.
 var (
 	errSendNotFound   = errors.New("Send not found")
-	errSendKeyMissing = errors.New("a Send must be identified by ID, ObjectID or CustomerKey")
+	errSendKeyMissing = errors.New("A Send must be identified by ID, ObjectID or CustomerKey")
 )
 
 // codeOf maps a domain error to its ErrorCode: the one table from errors to

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -67,26 +68,40 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if len(envProblems) > 0 {
+		return errors.Join(envProblems...)
+	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%s: unexpected argument %q", fs.Name(), strings.Join(fs.Args(), " "))
 	}
 	return nil
 }
 
+// envProblems collects environment variables that could not be parsed;
+// parseFlags reports them, so that a typo in PARTNERD_CANCEL_CUTOFF is an
+// error rather than a silently ignored setting.
+var envProblems []error
+
 func envDuration(name string, def time.Duration) time.Duration {
 	if v := os.Getenv(name); v != "" {
-		if d, err := time.ParseDuration(v); err == nil {
-			return d
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			envProblems = append(envProblems, fmt.Errorf("%s=%q is not a duration (like 10m or 90s)", name, v))
+			return def
 		}
+		return d
 	}
 	return def
 }
 
 func envInt(name string, def int) int {
 	if v := os.Getenv(name); v != "" {
-		if n, err := strconv.Atoi(v); err == nil {
-			return n
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			envProblems = append(envProblems, fmt.Errorf("%s=%q is not a whole number", name, v))
+			return def
 		}
+		return n
 	}
 	return def
 }
