@@ -12,10 +12,11 @@ import (
 )
 
 type createResult struct {
-	typ  string
-	in   sendInput
-	send *store.Send
-	err  error
+	typ     string
+	in      sendInput
+	content store.SendContent // inline Email body and List subscribers (esd.go)
+	send    *store.Send
+	err     error
 }
 
 // Create serves CreateRequest for Send objects. Every object is created in
@@ -23,6 +24,9 @@ type createResult struct {
 // the others are still created.
 func (s *Service) Create(ctx context.Context, req *soap.Request) (*soap.Response, error) {
 	objs := soap.Children(req.Body, "Objects")
+	if allOfType(objs, "EmailSendDefinition") {
+		return s.createESDs(ctx, req, objs)
+	}
 	results := make([]createResult, len(objs))
 	for i, o := range objs {
 		r := &results[i]
@@ -40,10 +44,11 @@ func (s *Service) Create(ctx context.Context, req *soap.Request) (*soap.Response
 			return nil, err
 		}
 		r.in = in
+		r.content = sendContent(o)
 		switch {
-		case !in.hasEmail:
+		case !in.hasEmail && !hasBody(r.content):
 			r.err = coded(CodeEmailRequired, "An email ID, Partner Key, or body must be specified")
-		case len(in.listIDs) == 0:
+		case len(in.listIDs) == 0 && len(r.content.Recipients) == 0:
 			r.err = coded(CodeListRequired, "A list must be specified")
 		case in.key.hasID:
 			r.err = coded(CodeCannotPerformOnType, "ID is assigned by the server and cannot be given on Create")
@@ -89,6 +94,11 @@ func (s *Service) Create(ctx context.Context, req *soap.Request) (*soap.Response
 					continue
 				}
 				return err
+			}
+			if !r.content.IsZero() {
+				if err := tx.SetSendContent(ctx, accountID, send.ID, r.content); err != nil {
+					return err
+				}
 			}
 			r.send = send
 		}

@@ -9,11 +9,14 @@ import (
 	"github.com/partnerd/partnerd/store"
 )
 
-// Delete serves DeleteRequest. partnerd has no deletable objects yet: a Send
-// is stopped with Perform cancel, never deleted, so that its history stays
-// queryable. Every object gets a Result with ErrorCode 5.
+// Delete serves DeleteRequest. EmailSendDefinitions can be deleted (esd.go);
+// a Send is stopped with Perform cancel, never deleted, so that its history
+// stays queryable: every other object gets a Result with ErrorCode 5.
 func (s *Service) Delete(ctx context.Context, req *soap.Request) (*soap.Response, error) {
 	objs := soap.Children(req.Body, "Objects")
+	if allOfType(objs, "EmailSendDefinition") {
+		return s.deleteESDs(ctx, req, objs)
+	}
 	w := &xmlw.Writer{}
 	w.Start("DeleteResponse", "xmlns", soap.NSPartnerAPI)
 	n := len(objs)
@@ -44,43 +47,6 @@ func (s *Service) Delete(ctx context.Context, req *soap.Request) (*soap.Response
 	w.Elem("RequestID", req.RequestID)
 	w.Elem("OverallStatus", "Error")
 	w.End("DeleteResponse")
-	return &soap.Response{Body: w.Buf, Status: "Error"}, nil
-}
-
-// Schedule serves ScheduleRequestMsg. Scheduling EmailSendDefinitions is not
-// built yet: every Interaction is answered with an Error result (ErrorCode
-// 105), so that callers learn it at once instead of believing a send was
-// scheduled.
-func (s *Service) Schedule(ctx context.Context, req *soap.Request) (*soap.Response, error) {
-	inters := soap.Children(soap.Child(req.Body, "Interactions"), "Interaction")
-	w := &xmlw.Writer{}
-	w.Start("ScheduleResponseMsg", "xmlns", soap.NSPartnerAPI)
-	if len(inters) > 0 {
-		w.Start("Results")
-		for i, in := range inters {
-			typ := typeName(objectType(in))
-			msg := "Perform_Unsupported Object Type: Schedule of " + typ + " is not supported by partnerd yet; create a Send with a SendDate instead"
-			w.Start("Result")
-			w.Elem("StatusCode", "Error")
-			w.Elem("StatusMessage", msg)
-			w.Int("OrdinalID", int64(i))
-			w.Int("ErrorCode", CodePerformUnsupportedType)
-			w.Start("Object")
-			w.Start("Recurrence", "xsi:type", "DailyRecurrence")
-			w.End("Recurrence")
-			w.End("Object")
-			w.Start("Task")
-			w.Elem("StatusCode", "Error")
-			w.Elem("StatusMessage", msg)
-			w.End("Task")
-			w.End("Result")
-		}
-		w.End("Results")
-	}
-	w.Elem("OverallStatus", "Error")
-	w.Elem("OverallStatusMessage", "Schedule is not supported by partnerd yet")
-	w.Elem("RequestID", req.RequestID)
-	w.End("ScheduleResponseMsg")
 	return &soap.Response{Body: w.Buf, Status: "Error"}, nil
 }
 

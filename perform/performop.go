@@ -37,6 +37,9 @@ type performResult struct {
 func (s *Service) Perform(ctx context.Context, req *soap.Request) (*soap.Response, error) {
 	action := strings.ToLower(strings.TrimSpace(textOf(soap.Child(req.Body, "Action"))))
 	defs := soap.Children(soap.Child(req.Body, "Definitions"), "Definition")
+	if action != "" && allOfType(defs, "EmailSendDefinition") {
+		return s.performESDs(ctx, req, action, defs)
+	}
 
 	// Decode every definition before touching the store: a malformed value
 	// faults the whole request and nothing is applied.

@@ -217,6 +217,9 @@ func (s *Service) Retrieve(ctx context.Context, req *soap.Request) (*soap.Respon
 	if rr == nil {
 		return nil, badRequest("RetrieveRequestMsg has no RetrieveRequest")
 	}
+	if ot, _ := text(rr, "ObjectType"); strings.EqualFold(ot, "EmailSendDefinition") {
+		return s.retrieveESDs(ctx, req, rr)
+	}
 	sends, more, props, err := s.retrieve(ctx, req, rr)
 	w := &xmlw.Writer{Buf: make([]byte, 0, 256+300*len(sends))}
 	w.Start("RetrieveResponseMsg", "xmlns", soap.NSPartnerAPI)

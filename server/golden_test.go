@@ -22,6 +22,7 @@ import (
 
 	"github.com/partnerd/partnerd/clock"
 	"github.com/partnerd/partnerd/credential"
+	"github.com/partnerd/partnerd/dispatch"
 	"github.com/partnerd/partnerd/internal/xsdcheck"
 	"github.com/partnerd/partnerd/lifecycle"
 	"github.com/partnerd/partnerd/store"
@@ -308,6 +309,9 @@ func runGolden(t *testing.T, path string) {
 	}
 	h := New(Config{Store: f.db, Clock: f.clock, Sealer: f.sealer, Policy: f.policy, Version: "test",
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	// Every clock move ("advance=") runs the sends it makes due, as with
+	// --clock manual.
+	dispatch.New(dispatch.Config{Store: f.db, Clock: f.clock, Policy: f.policy}).Follow(context.Background(), f.clock)
 
 	guids := map[string]string{}
 	normalize := func(s string) string {

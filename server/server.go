@@ -14,6 +14,8 @@ import (
 	"github.com/partnerd/partnerd/clock"
 	"github.com/partnerd/partnerd/credential"
 	"github.com/partnerd/partnerd/lifecycle"
+	"github.com/partnerd/partnerd/limit"
+	"github.com/partnerd/partnerd/metrics"
 	"github.com/partnerd/partnerd/perform"
 	"github.com/partnerd/partnerd/soap"
 	"github.com/partnerd/partnerd/soap/wsse"
@@ -33,11 +35,32 @@ type Config struct {
 	TokenFutureSkew time.Duration
 	// Version is reported by VersionInfo.
 	Version string
+	// Limits bound in-flight requests, account request rates and failed
+	// logins; the zero value limits nothing.
+	Limits Limits
+	// Metrics receives the server's metrics, served at /metrics; nil
+	// makes a fresh set. One Metrics serves one New.
+	Metrics *metrics.Metrics
 }
 
 // newServer wires the HTTP routes: the SOAP endpoint, the WSDL and its fault
-// schema, and health checks.
+// schema, health checks and metrics.
 func New(d Config) http.Handler {
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	m := d.Metrics
+	if m == nil {
+		m = metrics.New()
+	}
+	if c, ok := d.Store.(metrics.SendCounter); ok {
+		m.WatchSends(c)
+	}
+	// Only the operations' store is timed: a wrapper hides the concrete
+	// store's other methods from anyone who type-asserts d.Store.
+	timed := m.InstrumentStore(d.Store)
+	inflight := limit.NewInFlight(d.Limits.MaxInFlight)
+	m.GaugeFunc("partnerd_inflight_requests", "SOAP requests being served.", func() float64 { return float64(inflight.Current()) })
 	verifier := &wsse.Verifier{Store: d.Store, Clock: d.Clock, Sealer: d.Sealer,
 		Cache: credential.NewCache(4096), MaxAge: d.TokenMaxAge, MaxFutureSkew: d.TokenFutureSkew}
 	wsdlHandler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -53,14 +76,15 @@ func New(d Config) http.Handler {
 		w.Write(wsdl.Document(scheme + "://" + r.Host + path))
 	})
 	h := &soap.Handler{
-		Auth:         soap.UsernameTokenAuth{Verifier: verifier},
+		Auth:         soap.UsernameTokenAuth{Verifier: verifier, Guard: newLoginGuard(d.Limits, m)},
 		Clock:        d.Clock,
 		WSDL:         wsdlHandler,
-		Log:          requestLogger{store: d.Store, logger: d.Logger},
+		Log:          observedLog{next: requestLogger{store: d.Store, logger: d.Logger}, metrics: m, logger: d.Logger},
 		Logger:       d.Logger,
 		MaxBodyBytes: d.MaxBody,
+		Admit:        accountRate(d.Limits, m),
 	}
-	svc := &perform.Service{Store: d.Store, Clock: d.Clock, Policy: d.Policy, Version: d.Version}
+	svc := &perform.Service{Store: timed, Clock: d.Clock, Policy: d.Policy, Version: d.Version}
 	svc.Register(h)
 
 	mux := http.NewServeMux()
@@ -75,16 +99,18 @@ func New(d Config) http.Handler {
 		}
 		io.WriteString(w, "ready\n")
 	})
+	mux.Handle("/metrics", m.Handler())
 	mux.Handle("/etframework.wsdl", wsdlHandler)
 	mux.HandleFunc("/ETFrameworkFault.xsd", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 		w.Write(wsdl.FaultSchema())
 	})
+	endpoint := limitInFlight(h, inflight, m)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// IIS paths are case-insensitive and legacy configs spell the
 		// endpoint every way: service.asmx, Service.ASMX …
 		if strings.EqualFold(r.URL.Path, "/Service.asmx") {
-			h.ServeHTTP(w, r)
+			endpoint.ServeHTTP(w, withRemote(r))
 			return
 		}
 		mux.ServeHTTP(w, r)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -89,6 +90,10 @@ type Handler struct {
 	// Logger receives operational log lines; nil uses slog.Default().
 	Logger       *slog.Logger
 	MaxBodyBytes int64
+	// Admit, when set, is asked after authentication whether the caller
+	// may go on (the per-account request rate); an error is answered as a
+	// fault, a *Fault keeping its kind, status and Retry-After.
+	Admit func(ctx context.Context, p Principal) error
 
 	ops map[string]OperationFunc
 }
@@ -173,6 +178,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	out := h.writeEnvelope(version, addr, x.Operation, resp, f, Endpoint(r))
 	w.Header().Set("Content-Type", version.ContentType())
+	if f != nil {
+		f.setRetryAfter(w)
+	}
 	w.WriteHeader(status)
 	w.Write(out)
 
@@ -185,6 +193,30 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if h.Log != nil {
 		h.Log.LogExchange(context.WithoutCancel(r.Context()), *x)
+	}
+}
+
+// Refuse answers r with the fault f without reading its body, for a request
+// turned away before any work is done (overload): the SOAP version comes
+// from the Content-Type alone. Nothing goes to the request log, which would
+// be one more store write at the worst moment.
+func (h *Handler) Refuse(w http.ResponseWriter, r *http.Request, f *Fault) {
+	version := V11
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/soap+xml" {
+		version = V12
+	}
+	out := h.writeEnvelope(version, nil, "", nil, f, Endpoint(r))
+	w.Header().Set("Content-Type", version.ContentType())
+	f.setRetryAfter(w)
+	w.WriteHeader(f.status())
+	w.Write(out)
+}
+
+// setRetryAfter sends f.RetryAfter in whole seconds, rounded up: a client
+// told 0 would retry at once.
+func (f *Fault) setRetryAfter(w http.ResponseWriter) {
+	if f.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((f.RetryAfter+time.Second-1)/time.Second)))
 	}
 }
 
@@ -219,7 +251,11 @@ func (h *Handler) serve(r *http.Request, x *Exchange) (Version, *Envelope, *Resp
 	}
 	x.Request = raw
 
-	env, err = ReadEnvelope(raw)
+	// The shape check bounds what the tree builder may allocate before it
+	// runs (see MaxElements).
+	if err = checkShape(raw); err == nil {
+		env, err = ReadEnvelope(raw)
+	}
 	if err != nil {
 		msg := strings.TrimPrefix(err.Error(), errParse.Error()+": ")
 		return version, env, nil, &Fault{Kind: Client, String: "Server was unable to read request. ---> " + strings.ToUpper(msg[:1]) + msg[1:]}
@@ -248,6 +284,11 @@ func (h *Handler) serve(r *http.Request, x *Exchange) (Version, *Envelope, *Resp
 		return version, env, nil, LoginFailed(err.Error())
 	}
 	x.Principal = p
+	if h.Admit != nil {
+		if err := h.Admit(r.Context(), p); err != nil {
+			return version, env, nil, AsFault(err)
+		}
+	}
 
 	req := &Request{RequestID: x.RequestID, Operation: op, Envelope: env, Body: env.Body, Principal: p, Endpoint: Endpoint(r)}
 	resp, err := h.call(r.Context(), fn, req)

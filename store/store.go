@@ -1,5 +1,7 @@
-// Package store defines partnerd's durable state — accounts, scheduled sends,
-// WS-Security nonces, Retrieve cursors and the request log — as a small
+// Package store defines partnerd's durable state — accounts, scheduled sends
+// (with their content and the dispatcher's queue), EmailSendDefinitions, the
+// outbox, operator actions, WS-Security nonces, Retrieve cursors and the
+// request log — as a small
 // interface, independent of any database. Implementations live in
 // sub-packages (store/sqlite, later store/postgres) and all pass the one
 // conformance suite in store/storetest.
@@ -47,6 +49,9 @@ type Store interface {
 	RecentRequests(ctx context.Context, n int) ([]RequestLog, error) // newest first
 	RequestByID(ctx context.Context, requestID string) (RequestLog, error)
 
+	// The dispatcher's queue, the outbox and operator actions.
+	Queue
+
 	Close() error
 }
 
@@ -75,6 +80,178 @@ type Tx interface {
 	// Cursor loads the cursor saved under requestID for accountID.
 	// ErrNotFound if there is none or it expired before now.
 	Cursor(ctx context.Context, accountID int64, requestID string, now time.Time) (Cursor, error)
+
+	// SetSendContent stores what send sendID of accountID delivers when
+	// it goes out (inline subject, bodies, recipients), replacing any
+	// earlier content. ErrNotFound if the send is absent.
+	SetSendContent(ctx context.Context, accountID, sendID int64, c SendContent) error
+	// SendContent loads it; a send stored without content has the zero
+	// SendContent. ErrNotFound if the send is absent.
+	SendContent(ctx context.Context, accountID, sendID int64) (SendContent, error)
+
+	// EmailSendDefinitions (the templates that Perform start and Schedule
+	// turn into Sends).
+	//
+	// InsertEmailSendDefinition stores d and sets d.ID; ErrExists on a
+	// duplicate CustomerKey within the account.
+	InsertEmailSendDefinition(ctx context.Context, d *EmailSendDefinition) error
+	// EmailSendDefinitionByKey finds one by ID, ObjectID or CustomerKey
+	// (the first set in key). ErrNotFound if none matches.
+	EmailSendDefinitionByKey(ctx context.Context, accountID int64, key SendKey) (EmailSendDefinition, error)
+	// FindEmailSendDefinitions returns all of account's definitions, by ID.
+	FindEmailSendDefinitions(ctx context.Context, accountID int64) ([]EmailSendDefinition, error)
+	// DeleteEmailSendDefinition deletes one by ID. ErrNotFound if absent.
+	// Sends already started from it are kept.
+	DeleteEmailSendDefinition(ctx context.Context, accountID, id int64) error
+}
+
+// Queue is the dispatcher's view of the store. Unlike Tx, its methods work
+// across accounts; each runs in its own transaction, and every one is safe
+// with several dispatchers — in one process or in several sharing the
+// database — working at once: a due send is claimed by exactly one of them
+// (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: its single writer), and the
+// outbox holds at most one entry per send, whoever completes it.
+type Queue interface {
+	// ClaimDueSends moves up to c.Limit sends from Scheduled to Sending
+	// and returns them with their content, earliest SendDate first: those
+	// with SendDate <= c.Now, and those left Sending by a dispatcher whose
+	// lease ran out before c.Now (it crashed mid-dispatch). Each is leased
+	// to c.Owner until c.LeaseUntil.
+	ClaimDueSends(ctx context.Context, c Claim) ([]ClaimedSend, error)
+	// CompleteSends records claimed sends as delivered, in one
+	// transaction: for each entry it inserts the entry into the outbox and
+	// moves send e.SendID from Sending to Complete, with SentDate
+	// e.DeliveredAt and NumberSent e.NumberSent, and sets e.ID. An entry
+	// whose send the outbox already holds (another dispatcher completed it
+	// after this one's lease ran out), or that is no longer Sending, is
+	// skipped and keeps ID 0: the outbox's uniqueness on the send is the
+	// last guard against a double delivery. It returns how many it
+	// completed.
+	CompleteSends(ctx context.Context, entries []OutboxEntry) (int, error)
+	// FailSend moves a Sending send to Error: its delivery failed for good.
+	FailSend(ctx context.Context, sendID int64, now time.Time) error
+	// DiscardCanceledSends marks Canceled sends due at now (SendDate <=
+	// now) as discarded: they stay Canceled, visible as such, and are
+	// never held or sent again. It returns how many it marked.
+	DiscardCanceledSends(ctx context.Context, now time.Time) (int, error)
+	// ExpirePausedSends moves Paused sends with a SendDate before
+	// sendDateBefore to Expired at now, and returns how many.
+	ExpirePausedSends(ctx context.Context, sendDateBefore, now time.Time) (int, error)
+	// NextDueSend is the earliest SendDate of a Scheduled send, or false
+	// when none is scheduled.
+	NextDueSend(ctx context.Context) (time.Time, bool, error)
+
+	// Outbox lists delivered sends, newest first.
+	Outbox(ctx context.Context, q OutboxQuery) ([]OutboxEntry, error)
+
+	// FlushAccount discards everything pending for an account — its
+	// Scheduled and Paused sends become Canceled and discarded, so they are
+	// never sent and no longer count as held — and records a.Action
+	// ("flush") with a.Count set to how many, in one transaction. It
+	// sets a.ID and a.Count. ErrNotFound if the account is absent.
+	FlushAccount(ctx context.Context, a *OperatorAction) error
+	// OperatorActions lists recorded operator actions, newest first; n <= 0
+	// means all.
+	OperatorActions(ctx context.Context, n int) ([]OperatorAction, error)
+}
+
+// Claim says which sends ClaimDueSends may take and for how long.
+type Claim struct {
+	Now        time.Time
+	Owner      string // identifies the dispatcher, for the operator
+	LeaseUntil time.Time
+	Limit      int
+}
+
+// ClaimedSend is a send a dispatcher holds, with what to deliver.
+type ClaimedSend struct {
+	Send
+	Content SendContent
+	// Attempt is 1 on the first claim; more when an earlier claim's lease
+	// ran out before the send was completed.
+	Attempt int
+}
+
+// SendContent is what a send delivers when partnerd sends real mail: the
+// inline Email (Subject, HTMLBody, TextBody) and the addresses of the
+// Lists' Subscribers given at Create. A send without content is still
+// dispatched and captured in the outbox.
+type SendContent struct {
+	Subject    string
+	HTMLBody   string
+	TextBody   string
+	Recipients []Recipient
+}
+
+// IsZero reports whether c holds nothing.
+func (c SendContent) IsZero() bool {
+	return c.Subject == "" && c.HTMLBody == "" && c.TextBody == "" && len(c.Recipients) == 0
+}
+
+// Recipient is one subscriber of a send's lists.
+type Recipient struct {
+	Address       string
+	SubscriberKey string `json:",omitempty"`
+	ListID        int64  `json:",omitempty"`
+}
+
+// OutboxEntry is one delivered send: what went out, to whom, and how.
+type OutboxEntry struct {
+	ID          int64
+	SendID      int64
+	AccountID   int64
+	ObjectID    string
+	Subject     string
+	FromName    string
+	FromAddress string
+	Recipients  []string
+	HTMLBody    string
+	TextBody    string
+	NumberSent  int64
+	// Transport is "outbox" (captured only) or "smtp".
+	Transport   string
+	MessageID   string
+	Attempt     int
+	DeliveredAt time.Time
+}
+
+// OutboxQuery selects outbox entries.
+type OutboxQuery struct {
+	AccountID int64 // 0: every account
+	Last      int   // at most this many, newest first; <= 0 means all
+}
+
+// OperatorAction is an action taken by an operator from the command line
+// (e.g. flushing an account's queue), kept as a record of who stopped what.
+type OperatorAction struct {
+	ID        int64
+	Action    string // "flush"
+	AccountID int64
+	Actor     string // who ran it (the OS user), for the record
+	Detail    string
+	Count     int
+	At        time.Time
+}
+
+// EmailSendDefinition is a reusable send: an Email to Lists with a sender,
+// which Perform start (at once) and Schedule (at a StartDateTime) turn into
+// Sends.
+type EmailSendDefinition struct {
+	ID                 int64
+	AccountID          int64
+	ObjectID           string
+	CustomerKey        string
+	Name               string
+	Description        string
+	EmailID            int64
+	EmailSubject       string
+	FromName           string
+	FromAddress        string
+	ListIDs            []int64
+	SendClassification string // its CustomerKey or ObjectID, as given
+	Content            SendContent
+	CreatedDate        time.Time
+	ModifiedDate       time.Time
 }
 
 // Account is one Partner API login (a Marketing Cloud business unit user).

@@ -5,6 +5,7 @@
 //	partnerd account add|passwd|list|disable|enable
 //	partnerd send list
 //	partnerd requests --last N
+//	partnerd backup --to FILE
 //
 // Every flag has an environment variable: --addr is PARTNERD_ADDR, --db is
 // PARTNERD_DB, and so on.
@@ -35,6 +36,11 @@ Usage:
   partnerd account disable|enable --username U
   partnerd send list [--account U] [--status S]
   partnerd requests [--last N] [--id REQUESTID]
+  partnerd outbox [--last N] [--account U]        dispatched sends
+  partnerd queue flush --account U [--reason R]   discard an account's pending sends
+  partnerd queue actions [--last N]               operator actions
+  partnerd backup --to FILE       consistent copy of the store, safe while serving
+  partnerd bench --url URL --username U --password P [--workload cancel|cancel-batch|retrieve|wsdl] [--prepare N]
   partnerd version
 
 Run "partnerd <command> -h" for the flags of a command.
@@ -66,6 +72,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runSend(ctx, args, stdout, stderr)
 	case "requests":
 		return runRequests(ctx, args, stdout, stderr)
+	case "outbox":
+		return runOutbox(ctx, args, stdout, stderr)
+	case "queue":
+		return runQueue(ctx, args, stdout, stderr)
+	case "backup":
+		return runBackup(ctx, args, stdout, stderr)
+	case "bench":
+		return runBench(ctx, args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "partnerd", version)
 		return nil

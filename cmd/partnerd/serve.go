@@ -35,6 +35,8 @@ type serveConfig struct {
 	logFormat     string
 	demoAccount   bool
 	shutdownGrace time.Duration
+	hardening     hardeningFlags
+	dispatch      dispatchFlags
 }
 
 func (c *serveConfig) register(fs *flag.FlagSet) {
@@ -49,6 +51,8 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.logFormat, "log-format", envDefault("PARTNERD_LOG_FORMAT", "text"), "log format: text or json (env PARTNERD_LOG_FORMAT)")
 	fs.BoolVar(&c.demoAccount, "demo-account", envDefault("PARTNERD_DEMO_ACCOUNT", "true") == "true", "create a demo account when the store has no account (env PARTNERD_DEMO_ACCOUNT)")
 	fs.DurationVar(&c.shutdownGrace, "shutdown-grace", 10*time.Second, "how long in-flight requests may take to finish on shutdown")
+	c.hardening.register(fs)
+	c.dispatch.register(fs)
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -56,6 +60,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlagSet("serve", stderr)
 	cfg.register(fs)
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := cfg.hardening.validate(); err != nil {
 		return err
 	}
 
@@ -96,7 +103,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	base := "http://" + ln.Addr().String()
+	ln, scheme, tlsNote, err := cfg.hardening.listen(ln)
+	if err != nil {
+		return err
+	}
+	base := scheme + "://" + ln.Addr().String()
 
 	if cfg.demoAccount {
 		if err := ensureDemoAccount(ctx, db, sealer, stdout); err != nil {
@@ -104,12 +115,22 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 
+	policy := lifecycle.Policy{CancelCutoff: cfg.cancelCutoff, HeldLimit: cfg.heldLimit, PauseExpiry: cfg.dispatch.pauseExpiry}
+	waitDispatch, err := startDispatch(ctx, cfg.dispatch, policy, db, clk, logger, stdout)
+	if err != nil {
+		return err
+	}
+	// Deferred after db.Close, so it runs first: the dispatcher finishes
+	// its pass before the store closes.
+	defer waitDispatch()
+
 	handler := server.New(server.Config{
 		Store: db, Clock: clk, Sealer: sealer, Logger: logger, Version: version,
-		Policy:          lifecycle.Policy{CancelCutoff: cfg.cancelCutoff, HeldLimit: cfg.heldLimit, PauseExpiry: lifecycle.DefaultPolicy.PauseExpiry},
+		Policy:          policy,
 		MaxBody:         cfg.maxBody,
 		TokenMaxAge:     cfg.tokenMaxAge,
 		TokenFutureSkew: cfg.tokenSkew,
+		Limits:          cfg.hardening.limits(),
 	})
 
 	srv := &http.Server{
@@ -120,10 +141,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	cfg.hardening.applyTimeouts(srv)
 	fmt.Fprintf(stdout, "partnerd %s listening on %s\n", version, base)
 	fmt.Fprintf(stdout, "  SOAP endpoint: %s/Service.asmx\n", base)
 	fmt.Fprintf(stdout, "  WSDL:          %s/Service.asmx?wsdl\n", base)
 	fmt.Fprintf(stdout, "  store:         %s (clock: %s)\n", cfg.db, cfg.clockMode)
+	if tlsNote != "" {
+		fmt.Fprintln(stdout, tlsNote)
+	}
 
 	go pruneNonces(ctx, db, clk, logger)
 

@@ -106,6 +106,82 @@ CREATE TABLE cursors (
 ) STRICT;
 CREATE INDEX cursors_expires ON cursors (expires);
 `},
+	{2, "dispatch: claims, discards, send content, outbox, operator actions, email send definitions", `
+-- A dispatcher claims a due send by moving it to Sending under a lease;
+-- a send still Sending when its lease has run out was left by a dispatcher
+-- that died and is claimed again.
+ALTER TABLE sends ADD COLUMN claim_owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE sends ADD COLUMN lease_until INTEGER;
+ALTER TABLE sends ADD COLUMN dispatch_attempts INTEGER NOT NULL DEFAULT 0;
+-- Set when a Canceled send reaches its SendDate (or an operator flushes
+-- it): it stays Canceled but is out of the queue for good.
+ALTER TABLE sends ADD COLUMN discarded_at INTEGER;
+-- The dispatcher looks for Canceled sends not yet discarded on every pass;
+-- without this they would be found by scanning every Canceled send ever.
+CREATE INDEX sends_canceled_pending ON sends (send_date)
+	WHERE status = 'Canceled' AND discarded_at IS NULL;
+
+-- What a send delivers as real mail (JSON: subject, bodies, recipients),
+-- apart from sends so that listing sends never reads bodies.
+CREATE TABLE send_contents (
+	send_id INTEGER PRIMARY KEY REFERENCES sends (id),
+	content TEXT    NOT NULL
+) STRICT;
+
+-- One row per delivered send. UNIQUE (send_id) is the last guard of
+-- exactly-once delivery: whatever a crash or a second dispatcher does, a
+-- send is recorded as delivered at most once.
+CREATE TABLE outbox (
+	id           INTEGER PRIMARY KEY AUTOINCREMENT,
+	send_id      INTEGER NOT NULL UNIQUE REFERENCES sends (id),
+	account_id   INTEGER NOT NULL REFERENCES accounts (id),
+	object_id    TEXT    NOT NULL DEFAULT '',
+	subject      TEXT    NOT NULL DEFAULT '',
+	from_name    TEXT    NOT NULL DEFAULT '',
+	from_address TEXT    NOT NULL DEFAULT '',
+	recipients   TEXT    NOT NULL DEFAULT '[]', -- JSON array of addresses
+	html_body    TEXT    NOT NULL DEFAULT '',
+	text_body    TEXT    NOT NULL DEFAULT '',
+	number_sent  INTEGER NOT NULL DEFAULT 0,
+	transport    TEXT    NOT NULL DEFAULT '',
+	message_id   TEXT    NOT NULL DEFAULT '',
+	attempt      INTEGER NOT NULL DEFAULT 0,
+	delivered_at INTEGER
+) STRICT;
+CREATE INDEX outbox_account ON outbox (account_id, id);
+
+CREATE TABLE operator_actions (
+	id         INTEGER PRIMARY KEY AUTOINCREMENT,
+	action     TEXT    NOT NULL,
+	account_id INTEGER NOT NULL DEFAULT 0,
+	actor      TEXT    NOT NULL DEFAULT '',
+	detail     TEXT    NOT NULL DEFAULT '',
+	count      INTEGER NOT NULL DEFAULT 0,
+	at         INTEGER
+) STRICT;
+
+CREATE TABLE email_send_definitions (
+	id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+	account_id          INTEGER NOT NULL REFERENCES accounts (id),
+	object_id           TEXT    NOT NULL,
+	customer_key        TEXT    NOT NULL DEFAULT '',
+	name                TEXT    NOT NULL DEFAULT '',
+	description         TEXT    NOT NULL DEFAULT '',
+	email_id            INTEGER NOT NULL DEFAULT 0,
+	email_subject       TEXT    NOT NULL DEFAULT '',
+	from_name           TEXT    NOT NULL DEFAULT '',
+	from_address        TEXT    NOT NULL DEFAULT '',
+	list_ids            TEXT    NOT NULL DEFAULT '[]',
+	send_classification TEXT    NOT NULL DEFAULT '',
+	content             TEXT    NOT NULL DEFAULT '{}',
+	created_date        INTEGER,
+	modified_date       INTEGER
+) STRICT;
+CREATE INDEX esd_account_id ON email_send_definitions (account_id, id);
+CREATE INDEX esd_account_object_id ON email_send_definitions (account_id, object_id);
+CREATE UNIQUE INDEX esd_account_customer_key ON email_send_definitions (account_id, customer_key)
+	WHERE customer_key <> '';
+`},
 }
 
 // latestVersion is the schema version this binary writes.

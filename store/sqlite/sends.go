@@ -192,7 +192,7 @@ func (t *txn) CountHeldSends(ctx context.Context, accountID int64, now time.Time
 	var n int
 	err := t.tx.QueryRowContext(ctx, `
 SELECT count(*) FROM sends
-WHERE account_id = ? AND (status = ? OR (status = ? AND send_date > ?))`,
+WHERE account_id = ? AND (status = ? OR (status = ? AND send_date > ? AND discarded_at IS NULL))`,
 		accountID, store.StatusPaused, store.StatusCanceled, now.UnixMicro()).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: count held sends of account %d: %w", accountID, err)

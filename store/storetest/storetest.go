@@ -50,6 +50,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Transactions", testTransactions},
 		{"Durability", testDurability},
 		{"Concurrency", testConcurrency},
+		{"Queue", testQueue},
+		{"SendContent", testSendContent},
+		{"EmailSendDefinitions", testEmailSendDefinitions},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -1,0 +1,699 @@
+package perform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/beevik/etree"
+	"github.com/google/uuid"
+	"github.com/partnerd/partnerd/internal/xmlw"
+	"github.com/partnerd/partnerd/soap"
+	"github.com/partnerd/partnerd/store"
+)
+
+// EmailSendDefinitions: Create, Retrieve and Delete as far as Perform start
+// and Schedule need them, and Perform start itself. A definition names an
+// Email and Lists (by ID, or inline: see readContent) and a sender; starting
+// it creates a Send due at once, scheduling it a Send due at StartDateTime.
+
+// ErrorCodes of EmailSendDefinitions that the reference does not cover.
+const (
+	CodeDefinitionNotFound = 7096 // no such EmailSendDefinition for this account
+)
+
+var errDefinitionNotFound = errors.New("EmailSendDefinition not found")
+
+// readContent reads what a Send or EmailSendDefinition delivers as real
+// mail, in the Partner API's own types: the Email's Subject, HTMLBody and
+// TextBody, and the EmailAddress (and SubscriberKey) of each Subscribers
+// entry of each List. lists are the List elements (Send.List, or
+// EmailSendDefinition.SendDefinitionList/List).
+func readContent(email *etree.Element, lists []*etree.Element) store.SendContent {
+	var c store.SendContent
+	if email != nil && !soap.IsNil(email) {
+		c.Subject, _ = text(email, "Subject")
+		c.HTMLBody, _ = text(email, "HTMLBody")
+		c.TextBody, _ = text(email, "TextBody")
+	}
+	for _, l := range lists {
+		listID, _, _ := intField(l, "ID")
+		for _, sub := range soap.Children(l, "Subscribers") {
+			addr, _ := text(sub, "EmailAddress")
+			if addr == "" {
+				continue
+			}
+			key, _ := text(sub, "SubscriberKey")
+			c.Recipients = append(c.Recipients, store.Recipient{Address: addr, SubscriberKey: key, ListID: listID})
+		}
+	}
+	return c
+}
+
+// sendContent reads the inline content of a Send being created.
+func sendContent(el *etree.Element) store.SendContent {
+	return readContent(soap.Child(el, "Email"), soap.Children(el, "List"))
+}
+
+func hasBody(c store.SendContent) bool { return c.HTMLBody != "" || c.TextBody != "" }
+
+// esdLists returns the List elements of an EmailSendDefinition's
+// SendDefinitionLists.
+func esdLists(el *etree.Element) []*etree.Element {
+	var out []*etree.Element
+	for _, sdl := range soap.Children(el, "SendDefinitionList") {
+		if l := soap.Child(sdl, "List"); l != nil && !soap.IsNil(l) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// readESD reads an EmailSendDefinition as a client sent it.
+func readESD(el *etree.Element) (store.EmailSendDefinition, sendKeyInput, error) {
+	var d store.EmailSendDefinition
+	k, err := readSendKey(el)
+	if err != nil {
+		return d, k, err
+	}
+	d.ObjectID, d.CustomerKey = k.objectID, k.customerKey
+	d.Name, _ = text(el, "Name")
+	d.Description, _ = text(el, "Description")
+	if sc := soap.Child(el, "SendClassification"); sc != nil && !soap.IsNil(sc) {
+		if d.SendClassification, _ = text(sc, "CustomerKey"); d.SendClassification == "" {
+			d.SendClassification, _ = text(sc, "ObjectID")
+		}
+	}
+	d.FromName, d.FromAddress = senderOf(el)
+	if email := soap.Child(el, "Email"); email != nil && !soap.IsNil(email) {
+		if d.EmailID, _, err = intField(email, "ID"); err != nil {
+			return d, k, err
+		}
+	}
+	lists := esdLists(el)
+	for _, l := range lists {
+		id, ok, err := intField(l, "ID")
+		if err != nil {
+			return d, k, err
+		}
+		if ok {
+			d.ListIDs = append(d.ListIDs, id)
+		}
+	}
+	d.EmailSubject, _ = text(el, "EmailSubject")
+	d.Content = readContent(soap.Child(el, "Email"), lists)
+	return d, k, nil
+}
+
+// senderOf reads SenderProfile.FromName/FromAddress, falling back to the
+// deprecated SendDefinition.FromName/FromAddress.
+func senderOf(el *etree.Element) (name, address string) {
+	if sp := soap.Child(el, "SenderProfile"); sp != nil && !soap.IsNil(sp) {
+		name, _ = text(sp, "FromName")
+		address, _ = text(sp, "FromAddress")
+	}
+	if name == "" {
+		name, _ = text(el, "FromName")
+	}
+	if address == "" {
+		address, _ = text(el, "FromAddress")
+	}
+	return name, address
+}
+
+// allOfType reports whether every element has xsi:type typ (and there is
+// at least one).
+func allOfType(els []*etree.Element, typ string) bool {
+	for _, el := range els {
+		if objectType(el) != typ {
+			return false
+		}
+	}
+	return len(els) > 0
+}
+
+// writeESD writes d as an element named tag with xsi:type
+// EmailSendDefinition, in the schema's element order (APIObject,
+// InteractionBaseObject, SendDefinition, EmailSendDefinition).
+func writeESD(w *xmlw.Writer, tag string, d *store.EmailSendDefinition, clientID int64, props map[string]bool) {
+	want := func(p string) bool { return props == nil || props[strings.ToLower(p)] }
+	w.Start(tag, "xsi:type", "EmailSendDefinition")
+	if want("Client.ID") {
+		w.Start("Client")
+		w.Int("ID", clientID)
+		w.End("Client")
+	}
+	if want("CreatedDate") {
+		w.Time("CreatedDate", d.CreatedDate)
+	}
+	if want("ModifiedDate") {
+		w.Time("ModifiedDate", d.ModifiedDate)
+	}
+	if want("ID") {
+		w.Int("ID", d.ID)
+	}
+	if want("ObjectID") {
+		w.Elem("ObjectID", d.ObjectID)
+	}
+	if want("CustomerKey") {
+		w.Elem("CustomerKey", d.CustomerKey)
+	}
+	if want("Name") && d.Name != "" {
+		w.Elem("Name", d.Name)
+	}
+	if want("Description") && d.Description != "" {
+		w.Elem("Description", d.Description)
+	}
+	if want("SendClassification.CustomerKey") && d.SendClassification != "" {
+		w.Start("SendClassification")
+		w.Elem("CustomerKey", d.SendClassification)
+		w.End("SendClassification")
+	}
+	if want("SenderProfile") && (d.FromName != "" || d.FromAddress != "") {
+		w.Start("SenderProfile")
+		if d.FromName != "" {
+			w.Elem("FromName", d.FromName)
+		}
+		if d.FromAddress != "" {
+			w.Elem("FromAddress", d.FromAddress)
+		}
+		w.End("SenderProfile")
+	}
+	if want("SendDefinitionList") {
+		for _, id := range d.ListIDs {
+			w.Start("SendDefinitionList")
+			w.Start("List")
+			w.Int("ID", id)
+			w.End("List")
+			w.Elem("SendDefinitionListType", "SourceList")
+			w.Elem("DataSourceTypeID", "List")
+			w.End("SendDefinitionList")
+		}
+	}
+	if want("Email.ID") {
+		w.Start("Email")
+		w.Int("ID", d.EmailID)
+		w.End("Email")
+	}
+	if want("EmailSubject") && d.EmailSubject != "" {
+		w.Elem("EmailSubject", d.EmailSubject)
+	}
+	w.End(tag)
+}
+
+// esdProperties are the properties Retrieve serves on EmailSendDefinition.
+var esdProperties = []string{"Client.ID", "CreatedDate", "ModifiedDate", "ID", "ObjectID", "CustomerKey", "Name",
+	"Description", "SendClassification.CustomerKey", "SenderProfile", "SendDefinitionList", "Email.ID", "EmailSubject"}
+
+// createESDs serves a CreateRequest whose objects are all
+// EmailSendDefinitions.
+func (s *Service) createESDs(ctx context.Context, req *soap.Request, objs []*etree.Element) (*soap.Response, error) {
+	type result struct {
+		d   store.EmailSendDefinition
+		err error
+	}
+	results := make([]result, len(objs))
+	for i, o := range objs {
+		r := &results[i]
+		d, k, err := readESD(o)
+		if err != nil {
+			return nil, err
+		}
+		r.d = d
+		switch {
+		case d.EmailID == 0 && !hasBody(d.Content):
+			r.err = coded(CodeEmailRequired, "An email ID, Partner Key, or body must be specified")
+		case len(d.ListIDs) == 0 && len(d.Content.Recipients) == 0:
+			r.err = coded(CodeListRequired, "A list must be specified")
+		case k.hasID:
+			r.err = coded(CodeCannotPerformOnType, "ID is assigned by the server and cannot be given on Create")
+		}
+	}
+	accountID := req.Principal.AccountID
+	err := s.Store.Update(ctx, func(tx store.Tx) error {
+		now := s.Clock.Now()
+		for i := range results {
+			r := &results[i]
+			if r.err != nil {
+				continue
+			}
+			r.d.AccountID, r.d.CreatedDate, r.d.ModifiedDate = accountID, now, now
+			if _, err := uuid.Parse(r.d.ObjectID); err != nil {
+				r.d.ObjectID = uuid.NewString()
+			}
+			if r.d.CustomerKey == "" {
+				// The real service gives a definition without one its
+				// ObjectID as CustomerKey; Perform start needs a key.
+				r.d.CustomerKey = r.d.ObjectID
+			}
+			if err := tx.InsertEmailSendDefinition(ctx, &r.d); err != nil {
+				if errors.Is(err, store.ErrExists) {
+					r.err = coded(CodeNameExists, "An EmailSendDefinition with CustomerKey %q already exists", r.d.CustomerKey)
+					continue
+				}
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create email send definitions: %w", err)
+	}
+	w := &xmlw.Writer{}
+	failed := 0
+	w.Start("CreateResponse", "xmlns", soap.NSPartnerAPI)
+	for i := range results {
+		r := &results[i]
+		w.Start("Results")
+		if r.err != nil {
+			failed++
+			w.Elem("StatusCode", "Error")
+			w.Elem("StatusMessage", r.err.Error())
+			w.Int("OrdinalID", int64(i))
+			w.Int("ErrorCode", int64(codeOf(r.err)))
+			w.Int("NewID", 0)
+		} else {
+			w.Elem("StatusCode", "OK")
+			w.Elem("StatusMessage", "Created EmailSendDefinition")
+			w.Int("OrdinalID", int64(i))
+			w.Int("NewID", r.d.ID)
+			w.Elem("NewObjectID", r.d.ObjectID)
+			writeESD(w, "Object", &r.d, req.Principal.ClientID, nil)
+		}
+		w.End("Results")
+	}
+	w.Elem("RequestID", req.RequestID)
+	status := overall(len(results), failed)
+	w.Elem("OverallStatus", status)
+	w.End("CreateResponse")
+	return &soap.Response{Body: w.Buf, Status: status}, nil
+}
+
+// deleteESDs serves a DeleteRequest whose objects are all
+// EmailSendDefinitions. Sends already started from one are kept.
+func (s *Service) deleteESDs(ctx context.Context, req *soap.Request, objs []*etree.Element) (*soap.Response, error) {
+	type result struct {
+		key sendKeyInput
+		d   store.EmailSendDefinition
+		err error
+	}
+	results := make([]result, len(objs))
+	for i, o := range objs {
+		k, err := readSendKey(o)
+		if err != nil {
+			return nil, err
+		}
+		results[i].key = k
+		if k.empty() {
+			results[i].err = errSendKeyMissing
+		}
+	}
+	accountID := req.Principal.AccountID
+	err := s.Store.Update(ctx, func(tx store.Tx) error {
+		for i := range results {
+			r := &results[i]
+			if r.err != nil {
+				continue
+			}
+			d, err := tx.EmailSendDefinitionByKey(ctx, accountID, store.SendKey{ID: r.key.id, ObjectID: r.key.objectID, CustomerKey: r.key.customerKey})
+			if errors.Is(err, store.ErrNotFound) {
+				r.err = coded(CodeDefinitionNotFound, "No EmailSendDefinition matches %s", describeDefinitionKey(r.key))
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if err := tx.DeleteEmailSendDefinition(ctx, accountID, d.ID); err != nil {
+				return err
+			}
+			r.d = d
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("delete email send definitions: %w", err)
+	}
+	w := &xmlw.Writer{}
+	failed := 0
+	w.Start("DeleteResponse", "xmlns", soap.NSPartnerAPI)
+	for i := range results {
+		r := &results[i]
+		w.Start("Results")
+		if r.err != nil {
+			failed++
+			w.Elem("StatusCode", "Error")
+			w.Elem("StatusMessage", r.err.Error())
+			w.Int("OrdinalID", int64(i))
+			w.Int("ErrorCode", int64(codeOf(r.err)))
+			w.Start("Object", "xsi:type", "EmailSendDefinition")
+			if r.key.objectID != "" {
+				w.Elem("ObjectID", r.key.objectID)
+			}
+			if r.key.customerKey != "" {
+				w.Elem("CustomerKey", r.key.customerKey)
+			}
+			w.End("Object")
+		} else {
+			w.Elem("StatusCode", "OK")
+			w.Elem("StatusMessage", "EmailSendDefinition deleted")
+			w.Int("OrdinalID", int64(i))
+			writeESD(w, "Object", &r.d, req.Principal.ClientID, map[string]bool{"id": true, "objectid": true, "customerkey": true})
+		}
+		w.End("Results")
+	}
+	w.Elem("RequestID", req.RequestID)
+	status := overall(len(results), failed)
+	w.Elem("OverallStatus", status)
+	w.End("DeleteResponse")
+	return &soap.Response{Body: w.Buf, Status: status}, nil
+}
+
+func describeDefinitionKey(k sendKeyInput) string {
+	switch {
+	case k.hasID:
+		return fmt.Sprintf("ID %d", k.id)
+	case k.objectID != "":
+		return "ObjectID " + k.objectID
+	default:
+		return "CustomerKey " + k.customerKey
+	}
+}
+
+// retrieveESDs serves Retrieve with ObjectType EmailSendDefinition: the
+// properties in esdProperties, filtered by a Simple or ComplexFilterPart on
+// ID, ObjectID, CustomerKey or Name (equals, notEquals, IN, like). Accounts
+// hold few definitions, so there is no paging.
+func (s *Service) retrieveESDs(ctx context.Context, req *soap.Request, rr *etree.Element) (*soap.Response, error) {
+	var defs []store.EmailSendDefinition
+	props, filter, rerr := readESDQuery(rr)
+	if rerr == nil {
+		err := s.Store.View(ctx, func(tx store.Tx) error {
+			var err error
+			defs, err = tx.FindEmailSendDefinitions(ctx, req.Principal.AccountID)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("retrieve email send definitions: %w", err)
+		}
+	}
+	w := &xmlw.Writer{}
+	w.Start("RetrieveResponseMsg", "xmlns", soap.NSPartnerAPI)
+	status := "OK"
+	if rerr != nil {
+		status = "Error: " + rerr.Error()
+	}
+	w.Elem("OverallStatus", status)
+	w.Elem("RequestID", req.RequestID)
+	for i := range defs {
+		ok, err := matchESD(filter, &defs[i])
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			writeESD(w, "Results", &defs[i], req.Principal.ClientID, props)
+		}
+	}
+	w.End("RetrieveResponseMsg")
+	if rerr != nil {
+		status = "Error"
+	}
+	return &soap.Response{Body: w.Buf, Status: status}, nil
+}
+
+func readESDQuery(rr *etree.Element) (map[string]bool, *filterNode, error) {
+	known := map[string]string{}
+	for _, p := range esdProperties {
+		known[strings.ToLower(p)] = p
+	}
+	props := map[string]bool{}
+	var unknown []string
+	for _, p := range soap.Children(rr, "Properties") {
+		name := strings.ToLower(strings.TrimSpace(p.Text()))
+		if strings.HasPrefix(name, "senderprofile.") {
+			name = "senderprofile"
+		}
+		if name == "sendclassification.objectid" {
+			name = "sendclassification.customerkey"
+		}
+		if _, ok := known[name]; !ok {
+			unknown = append(unknown, strings.TrimSpace(p.Text()))
+			continue
+		}
+		props[name] = true
+	}
+	if len(unknown) > 0 {
+		return nil, nil, retrieveErr("The Request Property(s) %s do not match with the fields of EmailSendDefinition retrieve", strings.Join(unknown, ", "))
+	}
+	if len(props) == 0 {
+		return nil, nil, retrieveErr("No Properties were requested: name at least one property of EmailSendDefinition to retrieve")
+	}
+	var filter *filterNode
+	if f := soap.Child(rr, "Filter"); f != nil && !soap.IsNil(f) && len(f.ChildElements()) > 0 {
+		n, err := readFilter(f)
+		if err != nil {
+			var re *retrieveError
+			if errors.As(err, &re) {
+				return nil, nil, err
+			}
+			return nil, nil, retrieveErr("%v", err)
+		}
+		if err := checkESDFilter(n); err != nil {
+			return nil, nil, err
+		}
+		filter = n
+	}
+	return props, filter, nil
+}
+
+func checkESDFilter(n *filterNode) error {
+	if n.Logical != "" {
+		for _, o := range n.Operands {
+			if err := checkESDFilter(o); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	switch strings.ToLower(n.Property) {
+	case "id", "objectid", "customerkey", "name":
+	default:
+		return retrieveErr("The Filter Property %s is not a filterable field of EmailSendDefinition (use ID, ObjectID, CustomerKey or Name)", n.Property)
+	}
+	switch strings.ToLower(n.Operator) {
+	case "equals", "notequals", "in", "like":
+	default:
+		return retrieveErr("The SimpleOperator %s is not supported on EmailSendDefinition", n.Operator)
+	}
+	if len(n.Values) == 0 {
+		return retrieveErr("The %s operator on %s needs a Value", n.Operator, n.Property)
+	}
+	return nil
+}
+
+func matchESD(n *filterNode, d *store.EmailSendDefinition) (bool, error) {
+	if n == nil {
+		return true, nil
+	}
+	if n.Logical != "" {
+		and := n.Logical == "AND"
+		for _, o := range n.Operands {
+			ok, err := matchESD(o, d)
+			if err != nil {
+				return false, err
+			}
+			if ok != and {
+				return ok, nil
+			}
+		}
+		return and, nil
+	}
+	var v string
+	switch strings.ToLower(n.Property) {
+	case "id":
+		v = fmt.Sprint(d.ID)
+	case "objectid":
+		v = d.ObjectID
+	case "customerkey":
+		v = d.CustomerKey
+	case "name":
+		v = d.Name
+	}
+	switch strings.ToLower(n.Operator) {
+	case "equals":
+		return v == n.Values[0], nil
+	case "notequals":
+		return v != n.Values[0], nil
+	case "like":
+		return likeMatch(strings.ToLower(n.Values[0]), strings.ToLower(v)), nil
+	default: // in
+		for _, x := range n.Values {
+			if v == x {
+				return true, nil
+			}
+		}
+		return false, nil
+	}
+}
+
+// likeMatch matches s against an SQL LIKE pattern (% any run, _ any one).
+func likeMatch(p, s string) bool {
+	if p == "" {
+		return s == ""
+	}
+	switch p[0] {
+	case '%':
+		for i := 0; i <= len(s); i++ {
+			if likeMatch(p[1:], s[i:]) {
+				return true
+			}
+		}
+		return false
+	case '_':
+		return s != "" && likeMatch(p[1:], s[1:])
+	}
+	return s != "" && s[0] == p[0] && likeMatch(p[1:], s[1:])
+}
+
+// startDefinition creates a Send from definition d of the request's
+// account, due at sendDate, in tx: the Email, Lists, subject, sender and
+// inline content of d, with the sender overridden by fromName/fromAddress
+// when set (Perform start's SenderProfile).
+func startDefinition(ctx context.Context, tx store.Tx, d store.EmailSendDefinition, fromName, fromAddress string, sendDate, now time.Time) (*store.Send, error) {
+	send := &store.Send{
+		AccountID: d.AccountID, ObjectID: uuid.NewString(),
+		EmailID: d.EmailID, Subject: d.EmailSubject, FromName: d.FromName, FromAddress: d.FromAddress,
+		ListIDs: d.ListIDs, SendDate: sendDate, Status: store.StatusScheduled,
+		CreatedDate: now, ModifiedDate: now, StatusChangedAt: now,
+	}
+	if send.Subject == "" {
+		send.Subject = d.Content.Subject
+	}
+	if d.Name != "" {
+		send.EmailName = d.Name
+	}
+	if fromName != "" {
+		send.FromName = fromName
+	}
+	if fromAddress != "" {
+		send.FromAddress = fromAddress
+	}
+	if err := tx.InsertSend(ctx, send); err != nil {
+		return nil, err
+	}
+	if !d.Content.IsZero() {
+		if err := tx.SetSendContent(ctx, d.AccountID, send.ID, d.Content); err != nil {
+			return nil, err
+		}
+	}
+	return send, nil
+}
+
+// performESDs serves Perform whose Definitions are all
+// EmailSendDefinitions: Action start creates one Send per definition, due
+// at once, answered as the reference's sample answers ("EmailSendDefinition
+// performed", Task ID the new Send's ID — its JobID — and
+// InteractionObjectID the Send's ObjectID).
+func (s *Service) performESDs(ctx context.Context, req *soap.Request, action string, defs []*etree.Element) (*soap.Response, error) {
+	type result struct {
+		key            sendKeyInput
+		fromName, from string
+		d              store.EmailSendDefinition
+		send           *store.Send
+		err            error
+	}
+	results := make([]result, len(defs))
+	for i, el := range defs {
+		r := &results[i]
+		k, err := readSendKey(el)
+		if err != nil {
+			return nil, err
+		}
+		r.key = k
+		r.fromName, r.from = senderOf(el)
+		switch {
+		case action != "start":
+			r.err = coded(CodePerformUnsupportedAct, "Perform_Unsupported Object Type: action %q is not supported on EmailSendDefinition (use start)", action)
+		case k.empty():
+			r.err = coded(CodeSendKeyMissing, "An EmailSendDefinition must be identified by ID, ObjectID or CustomerKey")
+		}
+	}
+	accountID := req.Principal.AccountID
+	err := s.Store.Update(ctx, func(tx store.Tx) error {
+		now := s.Clock.Now()
+		for i := range results {
+			r := &results[i]
+			if r.err != nil {
+				continue
+			}
+			d, err := tx.EmailSendDefinitionByKey(ctx, accountID, store.SendKey{ID: r.key.id, ObjectID: r.key.objectID, CustomerKey: r.key.customerKey})
+			if errors.Is(err, store.ErrNotFound) {
+				r.err = coded(CodeDefinitionNotFound, "No EmailSendDefinition matches %s", describeDefinitionKey(r.key))
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			r.d = d
+			if r.send, err = startDefinition(ctx, tx, d, r.fromName, r.from, now, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("perform start: %w", err)
+	}
+
+	w := &xmlw.Writer{}
+	failed := 0
+	w.Start("PerformResponseMsg", "xmlns", soap.NSPartnerAPI)
+	w.Start("Results")
+	for i := range results {
+		r := &results[i]
+		w.Start("Result")
+		if r.err != nil {
+			failed++
+			w.Elem("StatusCode", "Error")
+			w.Elem("StatusMessage", r.err.Error())
+			w.Int("OrdinalID", int64(i))
+			w.Int("ErrorCode", int64(codeOf(r.err)))
+			w.Start("Object", "xsi:type", "EmailSendDefinition")
+			if r.key.objectID != "" {
+				w.Elem("ObjectID", r.key.objectID)
+			}
+			if r.key.customerKey != "" {
+				w.Elem("CustomerKey", r.key.customerKey)
+			}
+			w.End("Object")
+			w.Start("Task")
+			w.Elem("StatusCode", "Error")
+			w.Elem("StatusMessage", r.err.Error())
+			w.Int("ErrorCode", int64(codeOf(r.err)))
+			w.End("Task")
+		} else {
+			w.Elem("StatusCode", "OK")
+			w.Elem("StatusMessage", "EmailSendDefinition performed")
+			w.Int("OrdinalID", int64(i))
+			echo := r.d
+			echo.FromName, echo.FromAddress = r.send.FromName, r.send.FromAddress
+			writeESD(w, "Object", &echo, req.Principal.ClientID,
+				map[string]bool{"objectid": true, "customerkey": true, "name": true, "senderprofile": true})
+			w.Start("Task")
+			w.Elem("StatusCode", "OK")
+			w.Elem("StatusMessage", "OK")
+			w.Elem("ID", fmt.Sprint(r.send.ID))
+			w.Elem("InteractionObjectID", r.send.ObjectID)
+			w.End("Task")
+		}
+		w.End("Result")
+	}
+	w.End("Results")
+	status := overall(len(results), failed)
+	w.Elem("OverallStatus", status)
+	writeOverallMessage(w, len(results), failed)
+	w.Elem("RequestID", req.RequestID)
+	w.End("PerformResponseMsg")
+	return &soap.Response{Body: w.Buf, Status: status}, nil
+}

@@ -1,0 +1,203 @@
+package perform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/beevik/etree"
+	"github.com/partnerd/partnerd/internal/xmlw"
+	"github.com/partnerd/partnerd/soap"
+	"github.com/partnerd/partnerd/store"
+)
+
+// Schedule ErrorCodes from the reference's 100-199 table.
+const (
+	CodeScheduleStartMissing = 151 // "Schedule_Recurrence_Start DateTime Not Specified"
+)
+
+// recurrenceTypes are the concrete Recurrence types of the schema; an echo
+// of the client's Recurrence keeps its type when it is one of them.
+var recurrenceTypes = map[string]bool{
+	"MinutelyRecurrence": true, "HourlyRecurrence": true, "DailyRecurrence": true,
+	"WeeklyRecurrence": true, "MonthlyRecurrence": true, "YearlyRecurrence": true,
+}
+
+// scheduleInput is the ScheduleDefinition of a ScheduleRequestMsg.
+type scheduleInput struct {
+	start          time.Time
+	hasStart       bool
+	recurrenceType string // the Recurrence's xsi:type
+	occurrences    int64
+	hasOccurrences bool
+}
+
+func readSchedule(el *etree.Element) (scheduleInput, error) {
+	var in scheduleInput
+	if el == nil || soap.IsNil(el) {
+		return in, nil
+	}
+	var err error
+	if in.start, in.hasStart, err = timeField(el, "StartDateTime"); err != nil {
+		return in, err
+	}
+	if r := soap.Child(el, "Recurrence"); r != nil && !soap.IsNil(r) {
+		in.recurrenceType = objectType(r)
+	}
+	if in.occurrences, in.hasOccurrences, err = intField(el, "Occurrences"); err != nil {
+		return in, err
+	}
+	return in, nil
+}
+
+// Schedule serves ScheduleRequestMsg with Action start: each Interaction,
+// an EmailSendDefinition named by ID, ObjectID or CustomerKey, becomes a
+// Send due at the ScheduleDefinition's StartDateTime (at once if it is
+// past). partnerd runs a schedule once: a Recurrence is accepted for
+// clients that always send one, but more than one Occurrence is refused
+// (ErrorCode 140). Each Result's Task carries the new Send's ID (its JobID)
+// and ObjectID, through which the send is retrieved, paused or canceled.
+func (s *Service) Schedule(ctx context.Context, req *soap.Request) (*soap.Response, error) {
+	action := strings.ToLower(strings.TrimSpace(textOf(soap.Child(req.Body, "Action"))))
+	sched, err := readSchedule(soap.Child(req.Body, "Schedule"))
+	if err != nil {
+		return nil, err
+	}
+	inters := soap.Children(soap.Child(req.Body, "Interactions"), "Interaction")
+
+	type result struct {
+		typ  string
+		key  sendKeyInput
+		send *store.Send
+		err  error
+	}
+	results := make([]result, len(inters))
+	for i, el := range inters {
+		r := &results[i]
+		r.typ = objectType(el)
+		if soap.IsNil(el) {
+			r.err = coded(CodeNoObject, "No object specified at 0-based index %d", i)
+			continue
+		}
+		if r.key, err = readSendKey(el); err != nil {
+			return nil, err
+		}
+		switch {
+		case action != "start":
+			r.err = coded(CodePerformUnsupportedAct, "Schedule_Validation Error: action %q is not supported (use start)", action)
+		case r.typ != "EmailSendDefinition":
+			r.err = coded(CodePerformUnsupportedType, "Perform_Unsupported Object Type: Schedule of %s is not supported; schedule an EmailSendDefinition", typeName(r.typ))
+		case !sched.hasStart:
+			r.err = coded(CodeScheduleStartMissing, "Schedule_Recurrence_Start DateTime Not Specified")
+		case sched.hasOccurrences && sched.occurrences != 1:
+			r.err = coded(CodeScheduleValidation, "Schedule_Validation Error: partnerd runs a schedule once; Occurrences must be 1, not %d", sched.occurrences)
+		case r.key.empty():
+			r.err = coded(CodeSendKeyMissing, "An EmailSendDefinition must be identified by ID, ObjectID or CustomerKey")
+		}
+	}
+
+	if len(inters) > 0 {
+		accountID := req.Principal.AccountID
+		err = s.Store.Update(ctx, func(tx store.Tx) error {
+			now := s.Clock.Now()
+			for i := range results {
+				r := &results[i]
+				if r.err != nil {
+					continue
+				}
+				d, err := tx.EmailSendDefinitionByKey(ctx, accountID, store.SendKey{ID: r.key.id, ObjectID: r.key.objectID, CustomerKey: r.key.customerKey})
+				if errors.Is(err, store.ErrNotFound) {
+					r.err = coded(CodeDefinitionNotFound, "No EmailSendDefinition matches %s", describeDefinitionKey(r.key))
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				if r.send, err = startDefinition(ctx, tx, d, "", "", sched.start, now); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("schedule: %w", err)
+		}
+	}
+
+	w := &xmlw.Writer{}
+	failed := 0
+	w.Start("ScheduleResponseMsg", "xmlns", soap.NSPartnerAPI)
+	if len(results) > 0 {
+		w.Start("Results")
+		for i := range results {
+			r := &results[i]
+			w.Start("Result")
+			if r.err != nil {
+				failed++
+				w.Elem("StatusCode", "Error")
+				w.Elem("StatusMessage", r.err.Error())
+				w.Int("OrdinalID", int64(i))
+				w.Int("ErrorCode", int64(codeOf(r.err)))
+			} else {
+				w.Elem("StatusCode", "OK")
+				w.Elem("StatusMessage", "EmailSendDefinition scheduled")
+				w.Int("OrdinalID", int64(i))
+			}
+			writeScheduleEcho(w, sched)
+			w.Start("Task")
+			if r.err != nil {
+				w.Elem("StatusCode", "Error")
+				w.Elem("StatusMessage", r.err.Error())
+				w.Int("ErrorCode", int64(codeOf(r.err)))
+			} else {
+				w.Elem("StatusCode", "OK")
+				w.Elem("StatusMessage", "OK")
+				w.Elem("ID", fmt.Sprint(r.send.ID))
+				w.Elem("InteractionObjectID", r.send.ObjectID)
+			}
+			w.End("Task")
+			w.End("Result")
+		}
+		w.End("Results")
+	}
+	status := "Error"
+	msg := "No Interactions were given"
+	if len(results) > 0 {
+		status = overall(len(results), failed)
+		msg = ""
+		if failed > 0 {
+			msg = fmt.Sprintf("%d of %d objects failed", failed, len(results))
+		}
+	}
+	w.Elem("OverallStatus", status)
+	if msg == "" {
+		w.Empty("OverallStatusMessage")
+	} else {
+		w.Elem("OverallStatusMessage", msg)
+	}
+	w.Elem("RequestID", req.RequestID)
+	w.End("ScheduleResponseMsg")
+	return &soap.Response{Body: w.Buf, Status: status}, nil
+}
+
+// writeScheduleEcho writes the ScheduleResult's Object: the schedule as
+// understood. The schema requires a Recurrence (an abstract type, so with
+// an xsi:type); a client's own type is kept, DailyRecurrence stands in when
+// it sent none.
+func writeScheduleEcho(w *xmlw.Writer, in scheduleInput) {
+	w.Start("Object")
+	rt := in.recurrenceType
+	if !recurrenceTypes[rt] {
+		rt = "DailyRecurrence"
+	}
+	w.Empty("Recurrence", "xsi:type", rt)
+	if in.hasStart {
+		w.Time("StartDateTime", in.start)
+	}
+	if in.hasOccurrences {
+		w.Int("Occurrences", in.occurrences)
+	}
+	w.End("Object")
+}
