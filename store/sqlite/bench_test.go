@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -108,5 +109,35 @@ func findByID(b *testing.B, db *DB, acct, id int64) error {
 			return fmt.Errorf("FindSends(ID %d) = %d sends", id, len(got))
 		}
 		return err
+	})
+}
+
+// BenchmarkUpdateCancelParallel is BenchmarkUpdateCancel from 64 goroutines
+// at once, as under a burst of SOAP cancels: group commit shares one fsync
+// among the Updates queued together.
+func BenchmarkUpdateCancelParallel(b *testing.B) {
+	db, acct, ids := benchSends(b, 10_000)
+	ctx := b.Context()
+	now := time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC)
+	var next atomic.Int64
+	b.SetParallelism(32) // 64 goroutines on 2 cores
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := next.Add(1)
+			id := ids[int(i)%len(ids)]
+			err := db.Update(ctx, func(tx store.Tx) error {
+				s, err := tx.SendByKey(ctx, acct, store.SendKey{ID: id})
+				if err != nil {
+					return err
+				}
+				s.Status = store.StatusCanceled
+				s.StatusChangedAt, s.ModifiedDate = now, now
+				return tx.UpdateSend(ctx, s)
+			})
+			if err != nil {
+				b.Error(err)
+				return
+			}
+		}
 	})
 }

@@ -5,8 +5,9 @@
 //
 // SQLite allows one writer at a time. Rather than let our own writers race
 // for the file lock and meet SQLITE_BUSY, every write goes through one
-// dedicated connection guarded by an in-process lock, and starts with BEGIN
-// IMMEDIATE so the lock is taken up front instead of on the first write.
+// dedicated connection owned by one committer goroutine, which groups the
+// Updates queued at once into one transaction and one fsync (see update),
+// and starts with BEGIN IMMEDIATE so the lock is taken up front.
 // Reads use a separate pool of query-only connections, which WAL lets run
 // alongside the writer.
 //
@@ -33,7 +34,7 @@ import (
 
 // busyTimeout bounds how long a connection waits for a lock held by another
 // process sharing the file (a backup, the sqlite3 shell). Our own writers
-// never wait on it: they queue on DB.writeLock.
+// never wait on it: they queue for the committer.
 const busyTimeout = 5 * time.Second
 
 // DB is a store.Store over one SQLite file. Create it with Open.
@@ -42,10 +43,11 @@ type DB struct {
 	read  *sql.DB // query-only pool
 	clock clock.Clock
 
-	// writeLock serializes writers. It is a channel rather than a
-	// sync.Mutex so that a writer waiting for it can give up when its
-	// context is canceled.
-	writeLock chan struct{}
+	// writes feeds the group committer (commitLoop), the only goroutine
+	// that writes; closing stops it.
+	writes        chan *writeRequest
+	closing       chan struct{}
+	committerDone chan struct{}
 
 	closeOnce sync.Once
 	closeErr  error
@@ -67,7 +69,8 @@ func WithClock(c clock.Clock) Option {
 // brings its schema up to date. It refuses (ErrSchemaTooNew) a database
 // written by a newer partnerd.
 func Open(path string, opts ...Option) (*DB, error) {
-	db := &DB{clock: clock.System{}, writeLock: make(chan struct{}, 1)}
+	db := &DB{clock: clock.System{}, writes: make(chan *writeRequest),
+		closing: make(chan struct{}), committerDone: make(chan struct{})}
 	for _, o := range opts {
 		o(db)
 	}
@@ -90,14 +93,16 @@ func Open(path string, opts ...Option) (*DB, error) {
 		db.write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	// Migrations write through the committer like every other write.
+	go db.commitLoop()
 	if err := db.migrate(context.Background()); err != nil {
-		db.write.Close()
+		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 
 	db.read, err = sql.Open("sqlite3", dsn(path, true))
 	if err != nil {
-		db.write.Close()
+		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	n := max(4, 2*runtime.GOMAXPROCS(0))
@@ -145,6 +150,8 @@ func dsn(path string, readOnly bool) string {
 // Close closes the database. It is safe to call more than once.
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
+		close(db.closing)
+		<-db.committerDone
 		var errs []error
 		if db.read != nil {
 			errs = append(errs, db.read.Close())
@@ -170,41 +177,150 @@ func (db *DB) View(ctx context.Context, fn func(store.Tx) error) error {
 	return db.view(ctx, func(tx *sql.Tx) error { return fn(&txn{tx: tx}) })
 }
 
+// writeRequest is one Update waiting for the group committer.
+type writeRequest struct {
+	ctx  context.Context
+	fn   func(*sql.Tx) error
+	done chan writeResult
+}
+
+type writeResult struct {
+	err      error
+	panicked bool
+	panicVal any
+}
+
+// maxBatch bounds how many Updates share one commit.
+const maxBatch = 256
+
+// update hands fn to the group committer and waits for its durable commit.
+//
+// Group commit: with synchronous=FULL every commit costs an fsync, which
+// caps one-commit-per-request at a few thousand writes a second. The
+// committer instead runs every Update queued while the previous commit was
+// syncing in one transaction, each inside its own SAVEPOINT so that an
+// Update whose fn fails rolls back alone, and answers them all after the
+// single fsync. No Update returns nil before its writes are durable.
 func (db *DB) update(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	req := &writeRequest{ctx: ctx, fn: fn, done: make(chan writeResult, 1)}
 	select {
-	case db.writeLock <- struct{}{}:
+	case db.writes <- req:
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-db.closing:
+		return errClosed
 	}
-	defer func() { <-db.writeLock }()
+	// Once queued, the request is always answered: waiting on ctx here
+	// could return before a commit that then succeeds.
+	res := <-req.done
+	if res.panicked {
+		panic(res.panicVal)
+	}
+	return res.err
+}
 
+var errClosed = errors.New("sqlite: database is closed")
+
+// commitLoop is the one writer goroutine.
+func (db *DB) commitLoop() {
+	defer close(db.committerDone)
+	batch := make([]*writeRequest, 0, maxBatch)
+	for {
+		var first *writeRequest
+		select {
+		case first = <-db.writes:
+		case <-db.closing:
+			return
+		}
+		batch = append(batch[:0], first)
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case r := <-db.writes:
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		db.commitBatch(batch)
+	}
+}
+
+// commitBatch runs batch in one transaction and answers every request.
+func (db *DB) commitBatch(batch []*writeRequest) {
+	results := make([]writeResult, len(batch))
+	answer := func() {
+		for i, r := range batch {
+			r.done <- results[i]
+		}
+	}
+	failAll := func(err error) {
+		for i := range results {
+			if !results[i].panicked && results[i].err == nil {
+				results[i].err = err
+			}
+		}
+		answer()
+	}
+
+	ctx := context.Background()
 	tx, err := db.write.BeginTx(ctx, nil) // BEGIN IMMEDIATE, from the DSN
 	if err != nil {
-		return fmt.Errorf("sqlite: begin: %w", err)
+		failAll(fmt.Errorf("sqlite: begin: %w", err))
+		return
 	}
-	done := false
-	defer func() {
-		// Runs on error and on panic alike; a panic keeps unwinding.
-		if !done {
+	ok := 0
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			results[i].err = err
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT u"); err != nil {
 			_ = tx.Rollback()
+			failAll(fmt.Errorf("sqlite: savepoint: %w", err))
+			return
+		}
+		results[i] = runRequest(r, tx)
+		if results[i].err != nil || results[i].panicked {
+			if _, err := tx.ExecContext(ctx, "ROLLBACK TO u; RELEASE u"); err != nil {
+				// The transaction is unusable: nothing in it commits.
+				_ = tx.Rollback()
+				failAll(fmt.Errorf("sqlite: rollback to savepoint: %w", err))
+				return
+			}
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, "RELEASE u"); err != nil {
+			_ = tx.Rollback()
+			failAll(fmt.Errorf("sqlite: release savepoint: %w", err))
+			return
+		}
+		ok++
+	}
+	if ok == 0 {
+		_ = tx.Rollback()
+		answer()
+		return
+	}
+	if err := tx.Commit(); err != nil {
+		failAll(fmt.Errorf("sqlite: commit: %w", err))
+		return
+	}
+	answer()
+}
+
+// runRequest runs one request's fn, catching a panic so that it can be
+// re-raised in the caller's goroutine.
+func runRequest(r *writeRequest, tx *sql.Tx) (res writeResult) {
+	defer func() {
+		if p := recover(); p != nil {
+			res = writeResult{panicked: true, panicVal: p}
 		}
 	}()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	done = true
-	if err := tx.Commit(); err != nil {
-		// database/sql rolls the transaction back itself when ctx ends
-		// first; report why, so the caller does not take it for a bug.
-		if cerr := ctx.Err(); cerr != nil {
-			return fmt.Errorf("sqlite: commit: %w", cerr)
-		}
-		return fmt.Errorf("sqlite: commit: %w", err)
-	}
-	return nil
+	return writeResult{err: r.fn(tx)}
 }
 
 func (db *DB) view(ctx context.Context, fn func(*sql.Tx) error) error {

@@ -494,3 +494,91 @@ func killNineChild(path string) {
 		fmt.Println(i) // os.Stdout is unbuffered: the ack leaves now
 	}
 }
+
+// TestGroupCommitIsolatesFailures runs many concurrent Updates, some of
+// which fail or panic, so that they share commits: each failed one must
+// leave nothing behind and every successful one must be durable.
+func TestGroupCommitIsolatesFailures(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "group.db")
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct := store.Account{Username: "g", ClientID: 1, PasswordHash: "x"}
+	if err := db.CreateAccount(ctx, &acct); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("boom")
+	const n = 300
+	var wg sync.WaitGroup
+	results := make([]error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			defer func() {
+				if p := recover(); p != nil {
+					results[i] = fmt.Errorf("panic: %v", p)
+				}
+			}()
+			results[i] = db.Update(ctx, func(tx store.Tx) error {
+				now := time.Now().UTC()
+				s := &store.Send{AccountID: acct.ID, CustomerKey: fmt.Sprintf("k%d", i), ObjectID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i),
+					EmailID: 1, ListIDs: []int64{1}, SendDate: now, Status: store.StatusScheduled, CreatedDate: now, ModifiedDate: now, StatusChangedAt: now}
+				if err := tx.InsertSend(ctx, s); err != nil {
+					return err
+				}
+				switch i % 3 {
+				case 1:
+					return boom
+				case 2:
+					if i%2 == 0 {
+						panic("in fn")
+					}
+				}
+				return nil
+			})
+		}(i)
+	}
+	wg.Wait()
+	want := map[string]bool{}
+	for i, err := range results {
+		switch {
+		case i%3 == 1:
+			if !errors.Is(err, boom) {
+				t.Errorf("update %d: err %v, want boom", i, err)
+			}
+		case i%3 == 2 && i%2 == 0:
+			if err == nil || !strings.Contains(err.Error(), "panic: in fn") {
+				t.Errorf("update %d: %v, want the panic re-raised", i, err)
+			}
+		default:
+			if err != nil {
+				t.Errorf("update %d: %v", i, err)
+			}
+			want[fmt.Sprintf("k%d", i)] = true
+		}
+	}
+	db.Close()
+	db, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var got []store.Send
+	if err := db.View(ctx, func(tx store.Tx) error {
+		got, err = tx.FindSends(ctx, acct.ID, store.SendQuery{})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d sends stored, want %d", len(got), len(want))
+	}
+	for _, s := range got {
+		if !want[s.CustomerKey] {
+			t.Errorf("send %s of a failed update was stored", s.CustomerKey)
+		}
+	}
+}
