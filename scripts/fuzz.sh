@@ -22,6 +22,7 @@ fi
 # package target
 targets=(
 	"./soap FuzzReadEnvelope"
+	"./soap FuzzCheckShape"
 	"./soap/wsse FuzzParse"
 	"./soap/wsse FuzzMaskSecrets"
 	"./perform FuzzReadFilter"

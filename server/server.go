@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/partnerd/partnerd/clock"
@@ -41,11 +42,33 @@ type Config struct {
 	// Metrics receives the server's metrics, served at /metrics; nil
 	// makes a fresh set. One Metrics serves one New.
 	Metrics *metrics.Metrics
+	// AsyncRequestLog writes the request log from background workers
+	// instead of before the handler returns, so that a keep-alive
+	// connection's next request does not wait for the log's commit.
+	// Close drains it.
+	AsyncRequestLog bool
 }
 
-// newServer wires the HTTP routes: the SOAP endpoint, the WSDL and its fault
+// Server is partnerd's HTTP face. Close it after the http.Server has shut
+// down, so that the request log is complete.
+type Server struct {
+	handler http.Handler
+	log     *asyncLog // nil when the log is written synchronously
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Close waits until every exchange handed to the request log is stored.
+func (s *Server) Close() {
+	if s.log != nil {
+		s.log.close()
+	}
+}
+
+// New wires the HTTP routes: the SOAP endpoint, the WSDL and its fault
 // schema, health checks and metrics.
-func New(d Config) http.Handler {
+func New(d Config) *Server {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
@@ -75,11 +98,17 @@ func New(d Config) http.Handler {
 		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 		w.Write(wsdl.Document(scheme + "://" + r.Host + path))
 	})
+	var exchangeLog soap.ExchangeLogger = requestLogger{store: d.Store, logger: d.Logger}
+	var async *asyncLog
+	if d.AsyncRequestLog {
+		async = newAsyncLog(exchangeLog)
+		exchangeLog = async
+	}
 	h := &soap.Handler{
 		Auth:         soap.UsernameTokenAuth{Verifier: verifier, Guard: newLoginGuard(d.Limits, m)},
 		Clock:        d.Clock,
 		WSDL:         wsdlHandler,
-		Log:          observedLog{next: requestLogger{store: d.Store, logger: d.Logger}, metrics: m, logger: d.Logger},
+		Log:          observedLog{next: exchangeLog, metrics: m, logger: d.Logger},
 		Logger:       d.Logger,
 		MaxBodyBytes: d.MaxBody,
 		Admit:        accountRate(d.Limits, m),
@@ -106,7 +135,7 @@ func New(d Config) http.Handler {
 		w.Write(wsdl.FaultSchema())
 	})
 	endpoint := limitInFlight(h, inflight, m)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return &Server{log: async, handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// IIS paths are case-insensitive and legacy configs spell the
 		// endpoint every way: service.asmx, Service.ASMX …
 		if strings.EqualFold(r.URL.Path, "/Service.asmx") {
@@ -114,7 +143,7 @@ func New(d Config) http.Handler {
 			return
 		}
 		mux.ServeHTTP(w, r)
-	})
+	})}
 }
 
 // requestLogger stores every SOAP exchange with its secrets masked.
@@ -133,4 +162,44 @@ func (l requestLogger) LogExchange(ctx context.Context, x soap.Exchange) {
 	if err := l.store.LogRequest(ctx, e); err != nil {
 		l.logger.Error("request log", "request_id", x.RequestID, "err", err)
 	}
+}
+
+// asyncLog hands exchanges to background workers. Many workers, not one:
+// each LogRequest waits for a durable commit, and the store's group commit
+// puts the concurrent ones in one transaction.
+type asyncLog struct {
+	next soap.ExchangeLogger
+	ch   chan soap.Exchange
+	wg   sync.WaitGroup
+	once sync.Once
+}
+
+const (
+	asyncLogWorkers = 32
+	asyncLogQueue   = 4096
+)
+
+func newAsyncLog(next soap.ExchangeLogger) *asyncLog {
+	l := &asyncLog{next: next, ch: make(chan soap.Exchange, asyncLogQueue)}
+	for i := 0; i < asyncLogWorkers; i++ {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			for x := range l.ch {
+				l.next.LogExchange(context.Background(), x)
+			}
+		}()
+	}
+	return l
+}
+
+// LogExchange queues x; when the queue is full it waits, so a burst slows
+// down rather than losing log entries.
+func (l *asyncLog) LogExchange(ctx context.Context, x soap.Exchange) { l.ch <- x }
+
+func (l *asyncLog) close() {
+	l.once.Do(func() {
+		close(l.ch)
+		l.wg.Wait()
+	})
 }

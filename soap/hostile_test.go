@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beevik/etree"
 	"github.com/partnerd/partnerd/clock"
 	"github.com/partnerd/partnerd/credential"
 	"github.com/partnerd/partnerd/internal/xmlw"
@@ -396,3 +397,24 @@ func median(ds []time.Duration) time.Duration {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// FuzzCheckShape checks that the shape check never panics and never
+// refuses a small document the parser accepts: its counts may only err
+// high on input that is not well-formed.
+func FuzzCheckShape(f *testing.F) {
+	f.Add([]byte(perform(`<Action a="1" b='2'>cancel</Action><!-- <x y=z> --><![CDATA[<a b=c>]]><?pi <q r=s>?>`)))
+	f.Add([]byte(billionLaughs()))
+	f.Add([]byte(`<a b=">" c='<'/>`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		err := checkShape(raw)
+		if err == nil || len(raw) > 2*min(MaxElements, MaxAttributes) {
+			return
+		}
+		// Fewer bytes than twice the limits cannot hold that many
+		// elements or attributes (each takes at least two bytes).
+		doc := etree.NewDocument()
+		if doc.ReadFromBytes(raw) == nil {
+			t.Fatalf("refused a well-formed %d-byte document: %v", len(raw), err)
+		}
+	})
+}

@@ -226,8 +226,14 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("unknown ID: %q, code %d", performed.OverallStatus, performed.Results.Result[0].ErrorCode)
 	}
 
-	// The request log has the exchange, its password masked.
-	out := partnerd(t, db, "requests", "--last", "3")
+	// The request log has the exchange, its password masked. The log is
+	// written in the background, so give it a moment.
+	var out string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if out = partnerd(t, db, "requests", "--last", "3"); strings.Contains(out, performed.RequestID) {
+			break
+		}
+	}
 	if !strings.Contains(out, performed.RequestID) || !strings.Contains(out, "Perform") {
 		t.Errorf("requests --last 3 lacks %s:\n%s", performed.RequestID, out)
 	}

@@ -19,6 +19,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 )
@@ -47,6 +48,14 @@ Run "partnerd <command> -h" for the flags of a command.
 `
 
 func main() {
+	// The SQLite committer spends its commits in fsync inside a cgo call,
+	// which keeps its P until sysmon notices (up to 10 ms later). With one
+	// P — a server pinned to one core — every request would stall behind
+	// each fsync, so at least two Ps run even on one core (measured on the
+	// cancel workload pinned to one core: 1,555 → 4,047 requests/s).
+	if os.Getenv("GOMAXPROCS") == "" && runtime.GOMAXPROCS(0) < 2 {
+		runtime.GOMAXPROCS(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {

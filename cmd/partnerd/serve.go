@@ -131,7 +131,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		TokenMaxAge:     cfg.tokenMaxAge,
 		TokenFutureSkew: cfg.tokenSkew,
 		Limits:          cfg.hardening.limits(),
+		AsyncRequestLog: true,
 	})
+	// Runs after Shutdown (called below) and before the store closes:
+	// the request log gets every exchange that was answered.
+	defer handler.Close()
 
 	srv := &http.Server{
 		Handler:           handler,

@@ -121,8 +121,11 @@ func (m *masker) skipOpaque(i int) (int, bool) {
 		if end := m.find(&m.piEnd, "?>", i+2); end >= 0 {
 			return end + 2, true
 		}
-	case bytes.HasPrefix(in, []byte("<!")):
-		if end, ok := m.directiveEnd(i + 2); ok {
+	case bytes.HasPrefix(in, []byte("<!")) && len(in) > 2:
+		// encoding/xml takes the byte after "<!" as part of the
+		// directive's name without looking at it (a quote there opens
+		// nothing), so the scan starts one byte later.
+		if end, ok := m.directiveEnd(i + 3); ok {
 			return end, true
 		}
 	}

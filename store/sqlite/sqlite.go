@@ -46,8 +46,14 @@ type DB struct {
 	// writes feeds the group committer (commitLoop), the only goroutine
 	// that writes; closing stops it.
 	writes        chan *writeRequest
+	asyncWrites   chan *writeRequest // writes nobody waits for (see updateAsync)
 	closing       chan struct{}
 	committerDone chan struct{}
+
+	// pendingNonces holds the nonces accepted but not yet committed
+	// (UseNonce).
+	nonceMu       sync.Mutex
+	pendingNonces map[string]int64 // key → expiry, unix µs
 
 	closeOnce sync.Once
 	closeErr  error
@@ -69,7 +75,7 @@ func WithClock(c clock.Clock) Option {
 // brings its schema up to date. It refuses (ErrSchemaTooNew) a database
 // written by a newer partnerd.
 func Open(path string, opts ...Option) (*DB, error) {
-	db := &DB{clock: clock.System{}, writes: make(chan *writeRequest),
+	db := &DB{clock: clock.System{}, writes: make(chan *writeRequest), asyncWrites: make(chan *writeRequest, 4096), pendingNonces: map[string]int64{},
 		closing: make(chan struct{}), committerDone: make(chan struct{})}
 	for _, o := range opts {
 		o(db)
@@ -182,6 +188,10 @@ type writeRequest struct {
 	ctx  context.Context
 	fn   func(*sql.Tx) error
 	done chan writeResult
+	// after, when set, is called by the committer once the request's
+	// batch has committed (nil) or failed; async requests use it instead
+	// of done.
+	after func(error)
 }
 
 type writeResult struct {
@@ -224,6 +234,19 @@ func (db *DB) update(ctx context.Context, fn func(*sql.Tx) error) error {
 
 var errClosed = errors.New("sqlite: database is closed")
 
+// updateAsync queues fn for the committer and returns at once; after is
+// called with the outcome once the batch holding fn has committed. It is for
+// records that must reach the disk soon but that no answer waits on (nonces:
+// see UseNonce). It blocks only while the queue is full.
+func (db *DB) updateAsync(fn func(*sql.Tx) error, after func(error)) {
+	req := &writeRequest{ctx: context.Background(), fn: fn, after: after}
+	select {
+	case db.asyncWrites <- req:
+	case <-db.closing:
+		after(errClosed)
+	}
+}
+
 // commitLoop is the one writer goroutine.
 func (db *DB) commitLoop() {
 	defer close(db.committerDone)
@@ -232,8 +255,17 @@ func (db *DB) commitLoop() {
 		var first *writeRequest
 		select {
 		case first = <-db.writes:
+		case first = <-db.asyncWrites:
 		case <-db.closing:
-			return
+			// Queued async writes still reach the disk.
+			for {
+				select {
+				case r := <-db.asyncWrites:
+					db.commitBatch([]*writeRequest{r})
+				default:
+					return
+				}
+			}
 		}
 		batch = append(batch[:0], first)
 	drain:
@@ -241,10 +273,33 @@ func (db *DB) commitLoop() {
 			select {
 			case r := <-db.writes:
 				batch = append(batch, r)
+			case r := <-db.asyncWrites:
+				batch = append(batch, r)
 			default:
 				break drain
 			}
 		}
+		// Every async write queued before a waiting Update was issued
+		// must be applied before it (a PruneNonces after a UseNonce sees
+		// the nonce), so all that are queued join the batch, first.
+		var async, sync []*writeRequest
+		for {
+			select {
+			case r := <-db.asyncWrites:
+				async = append(async, r)
+				continue
+			default:
+			}
+			break
+		}
+		for _, r := range batch {
+			if r.after != nil {
+				async = append(async, r)
+			} else {
+				sync = append(sync, r)
+			}
+		}
+		batch = append(async, sync...)
 		db.commitBatch(batch)
 	}
 }
@@ -254,6 +309,14 @@ func (db *DB) commitBatch(batch []*writeRequest) {
 	results := make([]writeResult, len(batch))
 	answer := func() {
 		for i, r := range batch {
+			if r.after != nil {
+				err := results[i].err
+				if results[i].panicked {
+					err = fmt.Errorf("sqlite: panic in async write: %v", results[i].panicVal)
+				}
+				r.after(err)
+				continue
+			}
 			r.done <- results[i]
 		}
 	}
