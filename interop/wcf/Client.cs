@@ -10,6 +10,8 @@ using System;
 using System.Linq;
 using System.ServiceModel;
 using System.ServiceModel.Channels;
+using System.ServiceModel.Description;
+using System.ServiceModel.Dispatcher;
 using System.Text;
 using System.Xml;
 using Interop;
@@ -53,6 +55,21 @@ namespace Interop.Wcf
         }
     }
 
+    // SecurityTimestampCheck runs Adapter.RequireSecurityTimestamp on every reply, where a WCF
+    // security binding would run its own check.
+    public class SecurityTimestampCheck : IClientMessageInspector, IEndpointBehavior
+    {
+        public object BeforeSendRequest(ref System.ServiceModel.Channels.Message request, IClientChannel channel) { return null; }
+        public void AfterReceiveReply(ref System.ServiceModel.Channels.Message reply, object correlationState)
+        {
+            if (!reply.IsFault) Adapter.RequireSecurityTimestamp(reply.Headers);
+        }
+        public void AddBindingParameters(ServiceEndpoint endpoint, BindingParameterCollection parameters) { }
+        public void ApplyClientBehavior(ServiceEndpoint endpoint, ClientRuntime runtime) { runtime.MessageInspectors.Add(this); }
+        public void ApplyDispatchBehavior(ServiceEndpoint endpoint, EndpointDispatcher dispatcher) { }
+        public void Validate(ServiceEndpoint endpoint) { }
+    }
+
     public class Adapter : IPartner
     {
         readonly SoapChannel channel;
@@ -70,6 +87,7 @@ namespace Interop.Wcf
                 binding = new BasicHttpBinding(BasicHttpSecurityMode.None) { MaxReceivedMessageSize = 4 << 20 };
             binding.SendTimeout = binding.ReceiveTimeout = TimeSpan.FromSeconds(30);
             var factory = new ChannelFactory<SoapChannel>(binding, new EndpointAddress(o.Endpoint));
+            factory.Endpoint.Behaviors.Add(new SecurityTimestampCheck());
             channel = factory.CreateChannel();
             user = o.User; this.password = password; digest = o.Digest;
         }
@@ -81,6 +99,34 @@ namespace Interop.Wcf
                 OperationContext.Current.OutgoingMessageHeaders.Add(new SecurityMessageHeader(user, password, digest));
                 return f();
             }
+        }
+
+        const string WsseNs = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd";
+        const string WsuNs = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd";
+
+        // What a WCF security binding (TransportWithMessageCredential, which Mono cannot build)
+        // checks first in every response: a wsse:Security header holding a valid wsu:Timestamp.
+        // Without it .NET throws "Security requirements are not satisfied because the security
+        // header is not present in the incoming message" (FuelSDK-CSharp #89).
+        public static void RequireSecurityTimestamp(MessageHeaders headers)
+        {
+            int i = headers.FindHeader("Security", WsseNs);
+            if (i < 0)
+                throw new Exception("Security requirements are not satisfied because the security header is not present in the incoming message.");
+            var doc = new XmlDocument();
+            using (var r = headers.GetReaderAtHeader(i))
+                doc.Load(r);
+            var ts = doc.GetElementsByTagName("Timestamp", WsuNs);
+            if (ts.Count != 1)
+                throw new Exception("the response's wsse:Security header has no wsu:Timestamp");
+            var created = ((XmlElement)ts[0]).GetElementsByTagName("Created", WsuNs);
+            var expires = ((XmlElement)ts[0]).GetElementsByTagName("Expires", WsuNs);
+            if (created.Count != 1 || expires.Count != 1)
+                throw new Exception("the response's wsu:Timestamp lacks Created or Expires");
+            var c = XmlConvert.ToDateTime(created[0].InnerText, XmlDateTimeSerializationMode.Utc);
+            var e = XmlConvert.ToDateTime(expires[0].InnerText, XmlDateTimeSerializationMode.Utc);
+            if (e <= c)
+                throw new Exception("the response's wsu:Timestamp expires before it was created");
         }
 
         public CreateOutcome Create(DateTime sendDate, int n)
