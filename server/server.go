@@ -174,9 +174,12 @@ type asyncLog struct {
 	once sync.Once
 }
 
+// The queue is short because an exchange can be large (a 100-Definition
+// Perform answers ~65 KB): 32 workers plus 256 queued bound the log's memory
+// to tens of MB, and a full queue slows requests instead of growing.
 const (
 	asyncLogWorkers = 32
-	asyncLogQueue   = 4096
+	asyncLogQueue   = 256
 )
 
 func newAsyncLog(next soap.ExchangeLogger) *asyncLog {

@@ -135,6 +135,12 @@ func dsn(path string, readOnly bool) string {
 	// Our statements are a small fixed set (plus filters), so a per
 	// connection cache saves re-preparing them on every call.
 	q.Set("_stmt_cache_size", "64")
+	// The writer reads every Send it changes: a 32 MiB page cache (the
+	// default is 2 MiB) keeps a store of millions of Sends mostly in
+	// memory for it. Readers keep the default, one per pooled connection.
+	if !readOnly {
+		q.Set("_cache_size", "-32768")
+	}
 	if readOnly {
 		// query_only rather than mode=ro: a mode=ro connection can only
 		// read a WAL database whose -wal and -shm files already exist
