@@ -114,17 +114,10 @@ func (s *Service) Create(ctx context.Context, req *soap.Request) (*soap.Response
 	for i := range results {
 		r := &results[i]
 		w.Start("Results")
-		if r.err != nil {
+		if writeResultHead(w, i, r.err, "Created Send") {
 			failed++
-			w.Elem("StatusCode", "Error")
-			w.Elem("StatusMessage", r.err.Error())
-			w.Int("OrdinalID", int64(i))
-			w.Int("ErrorCode", int64(codeOf(r.err)))
 			w.Int("NewID", 0)
 		} else {
-			w.Elem("StatusCode", "OK")
-			w.Elem("StatusMessage", "Created Send")
-			w.Int("OrdinalID", int64(i))
 			w.Int("NewID", r.send.ID)
 			w.Elem("NewObjectID", r.send.ObjectID)
 			writeSend(w, "Object", r.send, req.Principal.ClientID, echoProps(r.send))

@@ -267,17 +267,10 @@ func (s *Service) createESDs(ctx context.Context, req *soap.Request, objs []*etr
 	for i := range results {
 		r := &results[i]
 		w.Start("Results")
-		if r.err != nil {
+		if writeResultHead(w, i, r.err, "Created EmailSendDefinition") {
 			failed++
-			w.Elem("StatusCode", "Error")
-			w.Elem("StatusMessage", r.err.Error())
-			w.Int("OrdinalID", int64(i))
-			w.Int("ErrorCode", int64(codeOf(r.err)))
 			w.Int("NewID", 0)
 		} else {
-			w.Elem("StatusCode", "OK")
-			w.Elem("StatusMessage", "Created EmailSendDefinition")
-			w.Int("OrdinalID", int64(i))
 			w.Int("NewID", r.d.ID)
 			w.Elem("NewObjectID", r.d.ObjectID)
 			writeESD(w, "Object", &r.d, req.Principal.ClientID, nil)
@@ -341,12 +334,8 @@ func (s *Service) deleteESDs(ctx context.Context, req *soap.Request, objs []*etr
 	for i := range results {
 		r := &results[i]
 		w.Start("Results")
-		if r.err != nil {
+		if writeResultHead(w, i, r.err, "EmailSendDefinition deleted") {
 			failed++
-			w.Elem("StatusCode", "Error")
-			w.Elem("StatusMessage", r.err.Error())
-			w.Int("OrdinalID", int64(i))
-			w.Int("ErrorCode", int64(codeOf(r.err)))
 			w.Start("Object", "xsi:type", "EmailSendDefinition")
 			if r.key.objectID != "" {
 				w.Elem("ObjectID", r.key.objectID)
@@ -356,9 +345,6 @@ func (s *Service) deleteESDs(ctx context.Context, req *soap.Request, objs []*etr
 			}
 			w.End("Object")
 		} else {
-			w.Elem("StatusCode", "OK")
-			w.Elem("StatusMessage", "EmailSendDefinition deleted")
-			w.Int("OrdinalID", int64(i))
 			writeESD(w, "Object", &r.d, req.Principal.ClientID, map[string]bool{"id": true, "objectid": true, "customerkey": true})
 		}
 		w.End("Results")
@@ -653,12 +639,8 @@ func (s *Service) performESDs(ctx context.Context, req *soap.Request, action str
 	for i := range results {
 		r := &results[i]
 		w.Start("Result")
-		if r.err != nil {
+		if writeResultHead(w, i, r.err, "EmailSendDefinition performed") {
 			failed++
-			w.Elem("StatusCode", "Error")
-			w.Elem("StatusMessage", r.err.Error())
-			w.Int("OrdinalID", int64(i))
-			w.Int("ErrorCode", int64(codeOf(r.err)))
 			w.Start("Object", "xsi:type", "EmailSendDefinition")
 			if r.key.objectID != "" {
 				w.Elem("ObjectID", r.key.objectID)
@@ -673,9 +655,6 @@ func (s *Service) performESDs(ctx context.Context, req *soap.Request, action str
 			w.Int("ErrorCode", int64(codeOf(r.err)))
 			w.End("Task")
 		} else {
-			w.Elem("StatusCode", "OK")
-			w.Elem("StatusMessage", "EmailSendDefinition performed")
-			w.Int("OrdinalID", int64(i))
 			echo := r.d
 			echo.FromName, echo.FromAddress = r.send.FromName, r.send.FromAddress
 			writeESD(w, "Object", &echo, req.Principal.ClientID,

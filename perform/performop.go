@@ -202,16 +202,8 @@ var pastTense = map[lifecycle.Action]string{lifecycle.Cancel: "canceled", lifecy
 func writePerformResult(w *xmlw.Writer, r *performResult, ordinal int, clientID int64) {
 	w.Start("Result")
 	taskStatus, taskMessage := "OK", "OK"
-	if r.err != nil {
-		w.Elem("StatusCode", "Error")
-		w.Elem("StatusMessage", r.err.Error())
-		w.Int("OrdinalID", int64(ordinal))
-		w.Int("ErrorCode", int64(codeOf(r.err)))
+	if writeResultHead(w, ordinal, r.err, "Send "+pastTense[r.action]) {
 		taskStatus, taskMessage = "Error", r.err.Error()
-	} else {
-		w.Elem("StatusCode", "OK")
-		w.Elem("StatusMessage", "Send "+pastTense[r.action])
-		w.Int("OrdinalID", int64(ordinal))
 	}
 	switch {
 	case r.send != nil:

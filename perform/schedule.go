@@ -134,16 +134,8 @@ func (s *Service) Schedule(ctx context.Context, req *soap.Request) (*soap.Respon
 		for i := range results {
 			r := &results[i]
 			w.Start("Result")
-			if r.err != nil {
+			if writeResultHead(w, i, r.err, "EmailSendDefinition scheduled") {
 				failed++
-				w.Elem("StatusCode", "Error")
-				w.Elem("StatusMessage", r.err.Error())
-				w.Int("OrdinalID", int64(i))
-				w.Int("ErrorCode", int64(codeOf(r.err)))
-			} else {
-				w.Elem("StatusCode", "OK")
-				w.Elem("StatusMessage", "EmailSendDefinition scheduled")
-				w.Int("OrdinalID", int64(i))
 			}
 			writeScheduleEcho(w, sched)
 			w.Start("Task")
