@@ -59,8 +59,10 @@ func (s *Service) Create(ctx context.Context, req *soap.Request) (*soap.Response
 	}
 
 	accountID := req.Principal.AccountID
+	nowDue := false
 	err := s.Store.Update(ctx, func(tx store.Tx) error {
 		now := s.Clock.Now()
+		nowDue = false
 		for i := range results {
 			r := &results[i]
 			if r.err != nil {
@@ -101,11 +103,17 @@ func (s *Service) Create(ctx context.Context, req *soap.Request) (*soap.Response
 				}
 			}
 			r.send = send
+			if !send.SendDate.After(now) {
+				nowDue = true
+			}
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create: %w", err)
+	}
+	if nowDue {
+		s.due()
 	}
 
 	w := &xmlw.Writer{}

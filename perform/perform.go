@@ -31,6 +31,16 @@ type Service struct {
 	CursorTTL time.Duration
 	// Version is reported by VersionInfo.
 	Version string
+	// OnDue, when set, is called after a commit that left a send due now
+	// (resumed past its SendDate, or created without a future one).
+	OnDue func()
+}
+
+// due reports a send that became due to the dispatcher.
+func (s *Service) due() {
+	if s.OnDue != nil {
+		s.OnDue()
+	}
 }
 
 // Register registers every operation with h.

@@ -89,8 +89,10 @@ func (s *Service) Perform(ctx context.Context, req *soap.Request) (*soap.Respons
 	}
 
 	accountID := req.Principal.AccountID
+	nowDue := false
 	err := s.Store.Update(ctx, func(tx store.Tx) error {
 		now := s.Clock.Now()
+		nowDue = false
 		held := func() (int, error) { return tx.CountHeldSends(ctx, accountID, now) }
 		byID, err := prefetchByID(ctx, tx, accountID, results)
 		if err != nil {
@@ -133,6 +135,9 @@ func (s *Service) Perform(ctx context.Context, req *soap.Request) (*soap.Respons
 					// A later Definition of the same Send sees this one's change.
 					byID[send.ID] = send
 				}
+				if send.Status == store.StatusScheduled && !send.SendDate.After(now) {
+					nowDue = true
+				}
 			}
 			r.send = &send
 		}
@@ -140,6 +145,9 @@ func (s *Service) Perform(ctx context.Context, req *soap.Request) (*soap.Respons
 	})
 	if err != nil {
 		return nil, fmt.Errorf("perform: %w", err)
+	}
+	if nowDue {
+		s.due()
 	}
 
 	w := &xmlw.Writer{Buf: make([]byte, 0, 512+400*len(results))}

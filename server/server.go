@@ -47,6 +47,9 @@ type Config struct {
 	// connection's next request does not wait for the log's commit.
 	// Close drains it.
 	AsyncRequestLog bool
+	// OnDue, when set, is called after a request commits a send that is due
+	// now, so that the dispatcher need not wait for its next poll.
+	OnDue func()
 }
 
 // Server is partnerd's HTTP face. Close it after the http.Server has shut
@@ -113,7 +116,7 @@ func New(d Config) *Server {
 		MaxBodyBytes: d.MaxBody,
 		Admit:        accountRate(d.Limits, m),
 	}
-	svc := &perform.Service{Store: timed, Clock: d.Clock, Policy: d.Policy, Version: d.Version}
+	svc := &perform.Service{Store: timed, Clock: d.Clock, Policy: d.Policy, Version: d.Version, OnDue: d.OnDue}
 	svc.Register(h)
 
 	mux := http.NewServeMux()

@@ -51,8 +51,9 @@ func (c *dispatchFlags) register(fs *flag.FlagSet) {
 
 // startDispatch starts the dispatcher for serve: polling with the system
 // clock, following every move of a manual one (and then the admin
-// listener). The returned function waits for it to stop once ctx ends.
-func startDispatch(ctx context.Context, c dispatchFlags, policy lifecycle.Policy, st store.Store, clk clock.Clock, logger *slog.Logger, stdout io.Writer) (wait func(), err error) {
+// listener). The returned wait waits for it to stop once ctx ends; due asks
+// it for a pass now (a send was resumed past its SendDate, or created due).
+func startDispatch(ctx context.Context, c dispatchFlags, policy lifecycle.Policy, st store.Store, clk clock.Clock, logger *slog.Logger, stdout io.Writer) (wait, due func(), err error) {
 	cfg := dispatch.Config{Store: st, Clock: clk, Policy: policy, Lease: c.lease, BatchSize: c.batch, Logger: logger}
 	transport := "outbox (capture only; partnerd outbox lists it)"
 	if c.smtpRelay != "" {
@@ -69,8 +70,17 @@ func startDispatch(ctx context.Context, c dispatchFlags, policy lifecycle.Policy
 	}
 	d := dispatch.New(cfg)
 	done := make(chan struct{})
+	due = d.Kick
 	if m, ok := clk.(*clock.Manual); ok {
 		d.Follow(ctx, m)
+		// No Run loop to kick under a manual clock: a pass of its own.
+		due = func() {
+			go func() {
+				if _, err := d.RunDue(ctx); err != nil && ctx.Err() == nil {
+					logger.Error("dispatch pass failed", "err", err)
+				}
+			}()
+		}
 		// One pass at start: sends due at the starting time and those a
 		// crash left Sending go out without waiting for a move.
 		if _, err := d.RunDue(ctx); err != nil {
@@ -82,7 +92,7 @@ func startDispatch(ctx context.Context, c dispatchFlags, policy lifecycle.Policy
 		}
 		addr, err := startAdmin(ctx, c.adminAddr, token, m, d, logger, done)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		fmt.Fprintf(stdout, "  admin (manual clock): http://%s/admin/clock  Authorization: Bearer %s\n", addr, token)
 	} else {
@@ -92,7 +102,7 @@ func startDispatch(ctx context.Context, c dispatchFlags, policy lifecycle.Policy
 		}()
 	}
 	fmt.Fprintf(stdout, "  delivery:      %s\n", transport)
-	return func() { <-done }, nil
+	return func() { <-done }, due, nil
 }
 
 // runQueue serves "partnerd queue flush|actions".

@@ -116,7 +116,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	policy := lifecycle.Policy{CancelCutoff: cfg.cancelCutoff, HeldLimit: cfg.heldLimit, PauseExpiry: cfg.dispatch.pauseExpiry}
-	waitDispatch, err := startDispatch(ctx, cfg.dispatch, policy, db, clk, logger, stdout)
+	waitDispatch, dispatchDue, err := startDispatch(ctx, cfg.dispatch, policy, db, clk, logger, stdout)
 	if err != nil {
 		return err
 	}
@@ -132,6 +132,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		TokenFutureSkew: cfg.tokenSkew,
 		Limits:          cfg.hardening.limits(),
 		AsyncRequestLog: true,
+		OnDue:           dispatchDue,
 	})
 	// Runs after Shutdown (called below) and before the store closes:
 	// the request log gets every exchange that was answered.
