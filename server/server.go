@@ -104,7 +104,7 @@ func New(d Config) *Server {
 	var exchangeLog soap.ExchangeLogger = requestLogger{store: d.Store, logger: d.Logger}
 	var async *asyncLog
 	if d.AsyncRequestLog {
-		async = newAsyncLog(exchangeLog)
+		async = newAsyncLog(d.Store, d.Logger)
 		exchangeLog = async
 	}
 	h := &soap.Handler{
@@ -155,48 +155,70 @@ type requestLogger struct {
 	logger *slog.Logger
 }
 
-func (l requestLogger) LogExchange(ctx context.Context, x soap.Exchange) {
-	e := store.RequestLog{
+// toRequestLog is how an exchange is stored: secrets masked.
+func toRequestLog(x soap.Exchange) store.RequestLog {
+	return store.RequestLog{
 		RequestID: x.RequestID, AccountID: x.Principal.AccountID, Username: x.Principal.Username,
 		Operation: x.Operation, Status: x.Status, HTTPStatus: x.HTTPStatus, Detail: x.Reason,
 		Remote: x.Remote, Request: string(wsse.MaskSecrets(x.Request)), Response: string(x.Response),
 		ReceivedAt: x.Received.UTC(), Duration: x.Duration,
 	}
+}
+
+func (l requestLogger) LogExchange(ctx context.Context, x soap.Exchange) {
+	e := toRequestLog(x)
 	if err := l.store.LogRequest(ctx, e); err != nil {
 		l.logger.Error("request log", "request_id", x.RequestID, "err", err)
 	}
 }
 
-// asyncLog hands exchanges to background workers. Many workers, not one:
-// each LogRequest waits for a durable commit, and the store's group commit
-// puts the concurrent ones in one transaction.
+// asyncLog stores exchanges from one background writer that takes everything
+// queued since its last commit and stores it with one LogRequests call: one
+// prepared statement, one savepoint, in whatever group commit is under way,
+// instead of a transaction's worth of overhead per exchange.
 type asyncLog struct {
-	next soap.ExchangeLogger
-	ch   chan soap.Exchange
-	wg   sync.WaitGroup
-	once sync.Once
+	store  store.Store
+	logger *slog.Logger
+	ch     chan soap.Exchange
+	done   chan struct{}
+	once   sync.Once
 }
 
 // The queue is short because an exchange can be large (a 100-Definition
-// Perform answers ~65 KB): 32 workers plus 256 queued bound the log's memory
-// to tens of MB, and a full queue slows requests instead of growing.
+// Perform answers ~65 KB): it bounds the log's memory to a few tens of MB,
+// and a full queue slows requests instead of growing.
 const (
-	asyncLogWorkers = 32
-	asyncLogQueue   = 256
+	asyncLogQueue = 512
+	asyncLogBatch = 256
 )
 
-func newAsyncLog(next soap.ExchangeLogger) *asyncLog {
-	l := &asyncLog{next: next, ch: make(chan soap.Exchange, asyncLogQueue)}
-	for i := 0; i < asyncLogWorkers; i++ {
-		l.wg.Add(1)
-		go func() {
-			defer l.wg.Done()
-			for x := range l.ch {
-				l.next.LogExchange(context.Background(), x)
-			}
-		}()
-	}
+func newAsyncLog(st store.Store, logger *slog.Logger) *asyncLog {
+	l := &asyncLog{store: st, logger: logger, ch: make(chan soap.Exchange, asyncLogQueue), done: make(chan struct{})}
+	go l.run()
 	return l
+}
+
+func (l *asyncLog) run() {
+	defer close(l.done)
+	batch := make([]store.RequestLog, 0, asyncLogBatch)
+	for x := range l.ch {
+		batch = append(batch[:0], toRequestLog(x))
+	drain:
+		for len(batch) < asyncLogBatch {
+			select {
+			case x, ok := <-l.ch:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, toRequestLog(x))
+			default:
+				break drain
+			}
+		}
+		if err := l.store.LogRequests(context.Background(), batch); err != nil {
+			l.logger.Error("request log", "entries", len(batch), "first_request_id", batch[0].RequestID, "err", err)
+		}
+	}
 }
 
 // LogExchange queues x; when the queue is full it waits, so a burst slows
@@ -206,6 +228,6 @@ func (l *asyncLog) LogExchange(ctx context.Context, x soap.Exchange) { l.ch <- x
 func (l *asyncLog) close() {
 	l.once.Do(func() {
 		close(l.ch)
-		l.wg.Wait()
+		<-l.done
 	})
 }

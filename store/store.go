@@ -46,6 +46,9 @@ type Store interface {
 
 	// Request log.
 	LogRequest(ctx context.Context, e RequestLog) error
+	// LogRequests stores es in one transaction: all of them, or (on
+	// error) none. ErrExists if a RequestID is already logged.
+	LogRequests(ctx context.Context, es []RequestLog) error
 	RecentRequests(ctx context.Context, n int) ([]RequestLog, error) // newest first
 	RequestByID(ctx context.Context, requestID string) (RequestLog, error)
 

@@ -26,19 +26,37 @@ func scanRequestLog(row scanner) (store.RequestLog, error) {
 // LogRequest stores one exchange for the inspector. ErrExists if its
 // RequestID is already logged.
 func (db *DB) LogRequest(ctx context.Context, e store.RequestLog) error {
-	err := db.update(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `
-INSERT INTO request_log (`+requestLogColumns+`)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			e.RequestID, e.AccountID, e.Username, e.Operation, e.Status, e.HTTPStatus, e.Detail,
-			e.Remote, e.Request, e.Response, dbTime(e.ReceivedAt), int64(e.Duration))
-		return err
-	})
-	if isUniqueViolation(err) {
-		return fmt.Errorf("sqlite: log request %s: %w", e.RequestID, store.ErrExists)
+	return db.LogRequests(ctx, []store.RequestLog{e})
+}
+
+const insertRequestLog = `INSERT INTO request_log (` + requestLogColumns + `)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// LogRequests stores es in one transaction, with one prepared statement: the
+// server's background log writer hands over everything queued at once.
+func (db *DB) LogRequests(ctx context.Context, es []store.RequestLog) error {
+	if len(es) == 0 {
+		return nil
 	}
+	err := db.update(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, insertRequestLog)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, e := range es {
+			if _, err := stmt.ExecContext(ctx, e.RequestID, e.AccountID, e.Username, e.Operation, e.Status, e.HTTPStatus, e.Detail,
+				e.Remote, e.Request, e.Response, dbTime(e.ReceivedAt), int64(e.Duration)); err != nil {
+				if isUniqueViolation(err) {
+					return fmt.Errorf("request %s: %w", e.RequestID, store.ErrExists)
+				}
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("sqlite: log request %s: %w", e.RequestID, err)
+		return fmt.Errorf("sqlite: log requests: %w", err)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -110,4 +111,33 @@ func testRequestLog(t *testing.T, open func(*testing.T) store.Store) {
 		_, err := s.RequestByID(t.Context(), uuid.NewString())
 		wantErr(t, "RequestByID(unknown)", err, store.ErrNotFound)
 	})
+}
+
+// testRequestLogBatch checks LogRequests: a batch is stored whole, and a
+// batch holding an already-logged RequestID is refused whole.
+func testRequestLogBatch(t *testing.T, open func(*testing.T) store.Store) {
+	s := open(t)
+	at := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	batch := []store.RequestLog{requestLog(at, "Perform"), requestLog(at.Add(time.Second), "Create"), requestLog(at.Add(2*time.Second), "Retrieve")}
+	if err := s.LogRequests(t.Context(), batch); err != nil {
+		t.Fatalf("LogRequests: %v", err)
+	}
+	if err := s.LogRequests(t.Context(), nil); err != nil {
+		t.Fatalf("LogRequests(nil): %v", err)
+	}
+	for _, e := range batch {
+		got, err := s.RequestByID(t.Context(), e.RequestID)
+		if err != nil {
+			t.Fatalf("RequestByID(%s): %v", e.RequestID, err)
+		}
+		diffRequestLog(t, e.Operation, got, e)
+	}
+	fresh := requestLog(at.Add(3*time.Second), "Perform")
+	err := s.LogRequests(t.Context(), []store.RequestLog{fresh, batch[1]})
+	if !errors.Is(err, store.ErrExists) {
+		t.Fatalf("a batch with a logged RequestID: err = %v, want ErrExists", err)
+	}
+	if _, err := s.RequestByID(t.Context(), fresh.RequestID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the refused batch left %s behind (err %v)", fresh.RequestID, err)
+	}
 }

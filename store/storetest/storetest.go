@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"CountHeldSends", testCountHeldSends},
 		{"Nonces", testNonces},
 		{"RequestLog", testRequestLog},
+		{"RequestLogBatch", testRequestLogBatch},
 		{"Cursors", testCursors},
 		{"Transactions", testTransactions},
 		{"Durability", testDurability},
