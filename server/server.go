@@ -42,7 +42,7 @@ type Config struct {
 	// Metrics receives the server's metrics, served at /metrics; nil
 	// makes a fresh set. One Metrics serves one New.
 	Metrics *metrics.Metrics
-	// AsyncRequestLog writes the request log from background workers
+	// AsyncRequestLog writes the request log from a background writer
 	// instead of before the handler returns, so that a keep-alive
 	// connection's next request does not wait for the log's commit.
 	// Close drains it.
