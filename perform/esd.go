@@ -310,8 +310,8 @@ func (s *Service) deleteESDs(ctx context.Context, req *soap.Request, objs []*etr
 			if r.err != nil {
 				continue
 			}
-			d, err := tx.EmailSendDefinitionByKey(ctx, accountID, store.SendKey{ID: r.key.id, ObjectID: r.key.objectID, CustomerKey: r.key.customerKey})
-			if errors.Is(err, store.ErrNotFound) {
+			d, found, err := definitionByKey(ctx, tx, accountID, r.key)
+			if !found && err == nil {
 				r.err = coded(CodeDefinitionNotFound, "No EmailSendDefinition matches %s", describeDefinitionKey(r.key))
 				continue
 			}
@@ -354,6 +354,16 @@ func (s *Service) deleteESDs(ctx context.Context, req *soap.Request, objs []*etr
 	w.Elem("OverallStatus", status)
 	w.End("DeleteResponse")
 	return &soap.Response{Body: w.Buf, Status: status}, nil
+}
+
+// definitionByKey finds one of the account's EmailSendDefinitions by the keys
+// a client gave; found is false, with a nil error, when there is none.
+func definitionByKey(ctx context.Context, tx store.Tx, accountID int64, k sendKeyInput) (store.EmailSendDefinition, bool, error) {
+	d, err := tx.EmailSendDefinitionByKey(ctx, accountID, store.SendKey{ID: k.id, ObjectID: k.objectID, CustomerKey: k.customerKey})
+	if errors.Is(err, store.ErrNotFound) {
+		return d, false, nil
+	}
+	return d, err == nil, err
 }
 
 func describeDefinitionKey(k sendKeyInput) string {
@@ -613,8 +623,8 @@ func (s *Service) performESDs(ctx context.Context, req *soap.Request, action str
 			if r.err != nil {
 				continue
 			}
-			d, err := tx.EmailSendDefinitionByKey(ctx, accountID, store.SendKey{ID: r.key.id, ObjectID: r.key.objectID, CustomerKey: r.key.customerKey})
-			if errors.Is(err, store.ErrNotFound) {
+			d, found, err := definitionByKey(ctx, tx, accountID, r.key)
+			if !found && err == nil {
 				r.err = coded(CodeDefinitionNotFound, "No EmailSendDefinition matches %s", describeDefinitionKey(r.key))
 				continue
 			}

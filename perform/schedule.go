@@ -2,7 +2,6 @@ package perform
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -107,8 +106,8 @@ func (s *Service) Schedule(ctx context.Context, req *soap.Request) (*soap.Respon
 				if r.err != nil {
 					continue
 				}
-				d, err := tx.EmailSendDefinitionByKey(ctx, accountID, store.SendKey{ID: r.key.id, ObjectID: r.key.objectID, CustomerKey: r.key.customerKey})
-				if errors.Is(err, store.ErrNotFound) {
+				d, found, err := definitionByKey(ctx, tx, accountID, r.key)
+				if !found && err == nil {
 					r.err = coded(CodeDefinitionNotFound, "No EmailSendDefinition matches %s", describeDefinitionKey(r.key))
 					continue
 				}
