@@ -113,9 +113,9 @@ func TestManualClockServer(t *testing.T) {
 	os.Setenv("PARTNERD_ADMIN_TOKEN", "admintok")
 	defer os.Unsetenv("PARTNERD_ADMIN_TOKEN")
 	srv := startServer(t, db, "--clock", "manual", "--admin-addr", "127.0.0.1:0")
-	m := regexp.MustCompile(`admin \(manual clock\): (http://\S+/admin/clock)\s+Authorization: Bearer (\S+)`).FindStringSubmatch(srv.out.String())
+	m := regexp.MustCompile(`admin \(manual clock\): (http://\S+/admin/clock)\s+Authorization: Bearer (\S+)`).FindStringSubmatch(srv.output())
 	if m == nil || m[2] != "admintok" {
-		t.Fatalf("no admin line with the token from PARTNERD_ADMIN_TOKEN:\n%s", srv.out.String())
+		t.Fatalf("no admin line with the token from PARTNERD_ADMIN_TOKEN:\n%s", srv.output())
 	}
 	admin := m[1]
 	call := func(method, body string) map[string]any {

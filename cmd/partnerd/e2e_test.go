@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/xml"
 	"errors"
@@ -13,7 +12,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -57,68 +55,6 @@ func partnerd(t *testing.T, db string, args ...string) string {
 	return string(out)
 }
 
-type runningServer struct {
-	cmd  *exec.Cmd
-	base string
-	out  strings.Builder
-	done chan error
-}
-
-// startServer starts "partnerd serve" on a free port and waits for its
-// listening line.
-func startServer(t *testing.T, db string, extra ...string) *runningServer {
-	t.Helper()
-	cmd := exec.Command(binary, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", db}, extra...)...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = io.Discard
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s := &runningServer{cmd: cmd, done: make(chan error, 1)}
-	found := make(chan string, 1)
-	go func() {
-		var base string
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			line := sc.Text()
-			s.out.WriteString(line + "\n")
-			if m := regexp.MustCompile(`listening on (http://\S+)`).FindStringSubmatch(line); m != nil {
-				base = m[1]
-			}
-			// The last line of the start-up banner.
-			if strings.HasPrefix(strings.TrimSpace(line), "store:") {
-				found <- base
-			}
-		}
-		s.done <- cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-	})
-	select {
-	case s.base = <-found:
-	case <-time.After(20 * time.Second):
-		t.Fatalf("server did not start:\n%s", s.out.String())
-	}
-	return s
-}
-
-func (s *runningServer) stop(t *testing.T) {
-	t.Helper()
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-s.done:
-		if err != nil {
-			t.Errorf("partnerd did not exit cleanly on SIGTERM: %v", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Errorf("partnerd did not stop within 15s of SIGTERM")
-	}
-}
-
 // sendObject is a Send for the gowsdl client, which cannot write xsi:type:
 // Go users wrap the generated types this way.
 type sendObject struct {
@@ -148,8 +84,8 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("account add: %s", out)
 	}
 	srv := startServer(t, db)
-	if !strings.Contains(srv.out.String(), "SOAP endpoint: "+srv.base+"/Service.asmx") {
-		t.Errorf("start-up does not print the endpoint:\n%s", srv.out.String())
+	if !strings.Contains(srv.output(), "SOAP endpoint: "+srv.base+"/Service.asmx") {
+		t.Errorf("start-up does not print the endpoint:\n%s", srv.output())
 	}
 	endpoint := srv.base + "/Service.asmx"
 
@@ -317,9 +253,9 @@ func post(t *testing.T, url, contentType, body string) (int, string) {
 func TestFirstStartCreatesDemoAccount(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "demo.db")
 	srv := startServer(t, db)
-	m := regexp.MustCompile(`username "demo" password "([^"]+)"`).FindStringSubmatch(srv.out.String())
+	m := regexp.MustCompile(`username "demo" password "([^"]+)"`).FindStringSubmatch(srv.output())
 	if m == nil {
-		t.Fatalf("no demo account printed:\n%s", srv.out.String())
+		t.Fatalf("no demo account printed:\n%s", srv.output())
 	}
 	status, body := post(t, srv.base+"/Service.asmx", "text/xml", `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header><Security xmlns="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"><UsernameToken><Username>demo</Username><Password>`+m[1]+`</Password></UsernameToken></Security></s:Header><s:Body><SystemStatusRequestMsg xmlns="http://exacttarget.com/wsdl/partnerAPI"/></s:Body></s:Envelope>`)
 	if status != 200 {
@@ -328,8 +264,8 @@ func TestFirstStartCreatesDemoAccount(t *testing.T) {
 	srv.stop(t)
 	// A second start keeps the account and prints no new password.
 	srv = startServer(t, db)
-	if strings.Contains(srv.out.String(), "password") {
-		t.Errorf("second start printed a password:\n%s", srv.out.String())
+	if strings.Contains(srv.output(), "password") {
+		t.Errorf("second start printed a password:\n%s", srv.output())
 	}
 	srv.stop(t)
 }

@@ -30,58 +30,10 @@ import (
 // graceful shutdown, online backup and crash safety. Time bounds here are
 // generous ceilings, never expectations of speed.
 
-// hardServer is a running "partnerd serve" with its announced base URL and
-// the lines it printed.
-type hardServer struct {
-	cmd  *exec.Cmd
-	base string
-	mu   sync.Mutex
-	out  strings.Builder
-	done chan error
-}
-
-func (s *hardServer) output() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.out.String()
-}
-
-var listeningRE = regexp.MustCompile(`listening on (https?://\S+)`)
-
-func startHard(t *testing.T, db string, args ...string) *hardServer {
+// startHard starts a server without the demo account.
+func startHard(t *testing.T, db string, args ...string) *runningServer {
 	t.Helper()
-	cmd := exec.Command(binary, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", db, "--demo-account=false"}, args...)...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = io.Discard
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s := &hardServer{cmd: cmd, done: make(chan error, 1)}
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			s.mu.Lock()
-			s.out.WriteString(sc.Text() + "\n")
-			s.mu.Unlock()
-			if m := listeningRE.FindStringSubmatch(sc.Text()); m != nil {
-				found <- m[1]
-			}
-		}
-		s.done <- cmd.Wait()
-	}()
-	t.Cleanup(func() { cmd.Process.Kill() })
-	select {
-	case s.base = <-found:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("server did not start:\n%s", s.output())
-	}
-	// The lines after "listening on" come at once; let them land.
-	time.Sleep(50 * time.Millisecond)
-	return s
+	return startServer(t, db, append([]string{"--demo-account=false"}, args...)...)
 }
 
 func soapEnvelope(user, pw, body string) string {
@@ -134,7 +86,7 @@ func TestTLSCertFiles(t *testing.T) {
 
 // checkTLS trusts exactly the server's certificate, after checking that it
 // is the one whose fingerprint was printed, and talks SOAP over https.
-func checkTLS(t *testing.T, srv *hardServer, printed string) {
+func checkTLS(t *testing.T, srv *runningServer, printed string) {
 	t.Helper()
 	host := strings.TrimPrefix(srv.base, "https://")
 	conn, err := tls.Dial("tcp", host, &tls.Config{InsecureSkipVerify: true})

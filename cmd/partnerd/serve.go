@@ -150,10 +150,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stdout, "partnerd %s listening on %s\n", version, base)
 	fmt.Fprintf(stdout, "  SOAP endpoint: %s/Service.asmx\n", base)
 	fmt.Fprintf(stdout, "  WSDL:          %s/Service.asmx?wsdl\n", base)
-	fmt.Fprintf(stdout, "  store:         %s (clock: %s)\n", cfg.db, cfg.clockMode)
 	if tlsNote != "" {
 		fmt.Fprintln(stdout, tlsNote)
 	}
+	// The store line is the banner's last: tests wait for it.
+	fmt.Fprintf(stdout, "  store:         %s (clock: %s)\n", cfg.db, cfg.clockMode)
 
 	go pruneNonces(ctx, db, clk, logger)
 
