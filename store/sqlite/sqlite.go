@@ -99,6 +99,13 @@ func Open(path string, opts ...Option) (*DB, error) {
 		db.write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	// The writer reads every Send it changes. Through a memory map those
+	// reads of a large store cost no system call per page missing from
+	// SQLite's own cache (the one writer connection keeps the pragma).
+	if _, err := db.write.Exec(`PRAGMA mmap_size = 268435456`); err != nil {
+		db.write.Close()
+		return nil, fmt.Errorf("sqlite: open %s: mmap: %w", path, err)
+	}
 	// Migrations write through the committer like every other write.
 	go db.commitLoop()
 	if err := db.migrate(context.Background()); err != nil {
