@@ -159,3 +159,20 @@ func TestHandlerWSDL(t *testing.T) {
 }
 
 func ptr(s string) *string { return &s }
+
+// TestRequestIDsGrow checks that RequestIDs are lower-case GUIDs that sort
+// in the order they were made, which keeps the request log's index on them
+// appending at its end.
+func TestRequestIDsGrow(t *testing.T) {
+	prev := ""
+	for i := range 10_000 {
+		id := newRequestID()
+		if len(id) != 36 || strings.ToLower(id) != id || id[14] != '7' {
+			t.Fatalf("RequestID %q: want a lower-case version 7 GUID", id)
+		}
+		if id <= prev {
+			t.Fatalf("RequestID %d %q sorts before its predecessor %q", i, id, prev)
+		}
+		prev = id
+	}
+}

@@ -36,6 +36,7 @@ func main() {
 	dbPath := flag.String("db", "", "SQLite store holding the bench account")
 	out := flag.String("out", ".", "directory for cpu.pprof, block.pprof and mutex.pprof")
 	addr := flag.String("addr", "127.0.0.1:0", "listen address")
+	contention := flag.Bool("contention", true, "also sample every blocking event and contended mutex (slows the server a little)")
 	flag.Parse()
 
 	clk := clock.System{}
@@ -56,8 +57,10 @@ func main() {
 
 	// Sample every blocking event and every contended mutex: the point is
 	// to see where requests wait, not only where CPU goes.
-	runtime.SetBlockProfileRate(1)
-	runtime.SetMutexProfileFraction(1)
+	if *contention {
+		runtime.SetBlockProfileRate(1)
+		runtime.SetMutexProfileFraction(1)
+	}
 	cpu, err := os.Create(filepath.Join(*out, "cpu.pprof"))
 	if err != nil {
 		log.Fatal(err)

@@ -182,6 +182,20 @@ CREATE INDEX esd_account_object_id ON email_send_definitions (account_id, object
 CREATE UNIQUE INDEX esd_account_customer_key ON email_send_definitions (account_id, customer_key)
 	WHERE customer_key <> '';
 `},
+	{3, "nonces as an append-only log", `
+-- The replay check is answered from memory (see nonceSet); the table only
+-- has to survive restarts. Rows appended in rowid order dirty the table's
+-- last page, where a (username, nonce) key put each insert on a random one.
+CREATE TABLE nonce_log (
+	id       INTEGER PRIMARY KEY,
+	username TEXT    NOT NULL,
+	nonce    TEXT    NOT NULL,
+	expires  INTEGER NOT NULL
+) STRICT;
+CREATE INDEX nonce_log_expires ON nonce_log (expires);
+INSERT INTO nonce_log (username, nonce, expires) SELECT username, nonce, expires FROM nonces ORDER BY expires;
+DROP TABLE nonces;
+`},
 }
 
 // latestVersion is the schema version this binary writes.

@@ -3,71 +3,212 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
+	"hash/maphash"
+	"sync"
 	"time"
 
 	"github.com/partnerd/partnerd/store"
 )
 
-// UseNonce records username's nonce until expires; ErrReplay if it is
-// already recorded and unexpired (by the DB's clock, see WithClock). An
-// expired record is taken over in place, so a nonce cache that has not been
-// pruned yet does not turn a legitimate reuse into a replay.
+// nonceSet is the serving process's memory of the nonces still live: the
+// replay check of every request is a map lookup, never a query. The durable
+// record is nonce_log, an append-only table written in batches by the group
+// committer and read back by Open, so a restart forgets nothing that had
+// reached the disk.
 //
-// The check is a read, and the record is written by the group committer
+// This is why one SQLite file serves one partnerd process: a second process
+// on the same file would not see this one's nonces. Several processes share
+// the PostgreSQL store instead.
+//
+// Entries are keyed by a 64-bit hash of (username, nonce) with a
+// per-process random seed, so nobody can aim for a collision; a false
+// "replay" needs two of the few million live nonces to collide, about
+// 1 in 10^12 per request. They are grouped in buckets by expiry so that
+// whole buckets are dropped once expired: a Go map never shrinks, and the
+// set must not keep the memory of a past burst.
+type nonceSet struct {
+	seed maphash.Seed
+
+	mu        sync.Mutex
+	buckets   map[int64]map[uint64]int64 // expiry / nonceBucket → hash → expiry (unix µs)
+	lastSweep int64
+
+	// queue holds the records not yet handed to the committer; flushing
+	// says a flush is already queued (at most one is, so the async queue
+	// never fills with them).
+	queue    []nonceRecord
+	flushing bool
+}
+
+type nonceRecord struct {
+	username, nonce string
+	expires         int64 // unix µs
+}
+
+// nonceBucket is the width of one bucket of expiries, in µs.
+const nonceBucket = int64(10 * time.Second / time.Microsecond)
+
+func newNonceSet() *nonceSet {
+	return &nonceSet{seed: maphash.MakeSeed(), buckets: map[int64]map[uint64]int64{}}
+}
+
+func (s *nonceSet) hash(username, nonce string) uint64 {
+	var h maphash.Hash
+	h.SetSeed(s.seed)
+	h.WriteString(username)
+	h.WriteByte(0)
+	h.WriteString(nonce)
+	return h.Sum64()
+}
+
+// live reports whether h is recorded with an expiry at or after now.
+// Callers hold s.mu.
+func (s *nonceSet) live(h uint64, now int64) bool {
+	for k, b := range s.buckets {
+		if (k+1)*nonceBucket <= now {
+			continue // every expiry in it is before now
+		}
+		if exp, ok := b[h]; ok && exp >= now {
+			return true
+		}
+	}
+	return false
+}
+
+// add records h until expires. Callers hold s.mu.
+func (s *nonceSet) add(h uint64, expires int64) {
+	k := expires / nonceBucket
+	b := s.buckets[k]
+	if b == nil {
+		b = map[uint64]int64{}
+		s.buckets[k] = b
+	}
+	if expires > b[h] {
+		b[h] = expires
+	}
+}
+
+// forget drops the entries that expired before t (unix µs). Callers hold
+// s.mu.
+func (s *nonceSet) forget(before int64) {
+	for k, b := range s.buckets {
+		switch {
+		case (k+1)*nonceBucket <= before:
+			delete(s.buckets, k)
+		case k*nonceBucket < before:
+			for h, exp := range b {
+				if exp < before {
+					delete(b, h)
+				}
+			}
+		}
+	}
+}
+
+// loadNonces fills the set with the nonces nonce_log holds live at now.
+func (db *DB) loadNonces(ctx context.Context, now time.Time) error {
+	rows, err := db.write.QueryContext(ctx, `SELECT username, nonce, expires FROM nonce_log WHERE expires >= ?`, now.UnixMicro())
+	if err != nil {
+		return fmt.Errorf("load nonces: %w", err)
+	}
+	defer rows.Close()
+	s := db.nonces
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for rows.Next() {
+		var r nonceRecord
+		if err := rows.Scan(&r.username, &r.nonce, &r.expires); err != nil {
+			return fmt.Errorf("load nonces: %w", err)
+		}
+		s.add(s.hash(r.username, r.nonce), r.expires)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("load nonces: %w", err)
+	}
+	return nil
+}
+
+// UseNonce records username's nonce until expires; ErrReplay if it is
+// already recorded and unexpired (by the DB's clock, see WithClock). A
+// nonce whose record has expired may be used again. A nonce that is already
+// expired when it is recorded is not kept: it could never refuse a request.
+//
+// The check is a lookup in memory (see nonceSet). The record is appended to
+// nonce_log by the group committer, batched with whatever else is queued,
 // without making the caller wait for its fsync: a nonce is not an answer we
-// gave, and waiting would add a second fsync to every request. Until the
-// record is committed the nonce is held in db.pendingNonces, so a replay
-// racing its own commit is still refused; a crash can forget only the
-// nonces of the last commit that had not reached the disk.
+// gave, and waiting would add a second fsync to every request. A crash can
+// forget only the nonces of the last commit that had not reached the disk.
 func (db *DB) UseNonce(ctx context.Context, username, nonce string, expires time.Time) error {
 	if expires.IsZero() {
 		return fmt.Errorf("sqlite: use nonce: zero expiry")
 	}
-	key := username + "\x00" + nonce
-	now := db.clock.Now()
-	db.nonceMu.Lock()
-	if exp, pending := db.pendingNonces[key]; pending && exp >= now.UnixMicro() {
-		db.nonceMu.Unlock()
-		return fmt.Errorf("sqlite: use nonce of %q: %w", username, store.ErrReplay)
-	}
-	db.pendingNonces[key] = expires.UnixMicro()
-	db.nonceMu.Unlock()
-	release := func() {
-		db.nonceMu.Lock()
-		if db.pendingNonces[key] == expires.UnixMicro() {
-			delete(db.pendingNonces, key)
-		}
-		db.nonceMu.Unlock()
-	}
-
-	var stored sql.NullInt64
-	err := db.read.QueryRowContext(ctx, `SELECT expires FROM nonces WHERE username = ? AND nonce = ?`, username, nonce).Scan(&stored)
-	switch {
-	case err == nil && stored.Valid && stored.Int64 >= now.UnixMicro():
-		release()
-		return fmt.Errorf("sqlite: use nonce of %q: %w", username, store.ErrReplay)
-	case err != nil && !errors.Is(err, sql.ErrNoRows):
-		release()
-		return fmt.Errorf("sqlite: use nonce of %q: %w", username, err)
-	}
-	db.updateAsync(func(tx *sql.Tx) error {
-		_, err := tx.Exec(`
-INSERT INTO nonces (username, nonce, expires) VALUES (?, ?, ?)
-ON CONFLICT (username, nonce) DO UPDATE SET expires = excluded.expires
-WHERE nonces.expires < ?`,
-			username, nonce, expires.UnixMicro(), now.UnixMicro())
+	if err := ctx.Err(); err != nil {
 		return err
-	}, func(error) { release() })
+	}
+	s := db.nonces
+	h := s.hash(username, nonce)
+	now, exp := db.clock.Now().UnixMicro(), expires.UnixMicro()
+
+	s.mu.Lock()
+	if s.live(h, now) {
+		s.mu.Unlock()
+		return fmt.Errorf("sqlite: use nonce of %q: %w", username, store.ErrReplay)
+	}
+	if exp < now {
+		s.mu.Unlock()
+		return nil
+	}
+	s.add(h, exp)
+	if now-s.lastSweep > int64(time.Second/time.Microsecond) {
+		s.lastSweep = now
+		s.forget(now)
+	}
+	s.queue = append(s.queue, nonceRecord{username, nonce, exp})
+	flush := !s.flushing
+	s.flushing = true
+	s.mu.Unlock()
+
+	if flush {
+		db.updateAsync(db.flushNonces, func(error) {
+			// A failed flush leaves the nonces live in memory; only a
+			// crash before the next successful commit could forget them.
+		})
+	}
 	return nil
 }
 
-// PruneNonces forgets nonces that expired before t and says how many.
+// flushNonces appends the queued nonce records in the committer's
+// transaction: rows in insertion order, so each commit dirties the last
+// page or two of the table instead of one random page per nonce.
+func (db *DB) flushNonces(tx *sql.Tx) error {
+	s := db.nonces
+	s.mu.Lock()
+	queue := s.queue
+	s.queue, s.flushing = nil, false
+	s.mu.Unlock()
+	if len(queue) == 0 {
+		return nil
+	}
+	stmt, err := tx.Prepare(`INSERT INTO nonce_log (username, nonce, expires) VALUES (?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for _, r := range queue {
+		if _, err := stmt.Exec(r.username, r.nonce, r.expires); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PruneNonces forgets nonces that expired before t and says how many
+// records it removed.
 func (db *DB) PruneNonces(ctx context.Context, before time.Time) (int64, error) {
 	var n int64
 	err := db.update(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM nonces WHERE expires < ?`, before.UnixMicro())
+		res, err := tx.ExecContext(ctx, `DELETE FROM nonce_log WHERE expires < ?`, before.UnixMicro())
 		if err != nil {
 			return err
 		}
@@ -77,5 +218,8 @@ func (db *DB) PruneNonces(ctx context.Context, before time.Time) (int64, error) 
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: prune nonces: %w", err)
 	}
+	db.nonces.mu.Lock()
+	db.nonces.forget(before.UnixMicro())
+	db.nonces.mu.Unlock()
 	return n, nil
 }

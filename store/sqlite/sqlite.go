@@ -50,10 +50,8 @@ type DB struct {
 	closing       chan struct{}
 	committerDone chan struct{}
 
-	// pendingNonces holds the nonces accepted but not yet committed
-	// (UseNonce).
-	nonceMu       sync.Mutex
-	pendingNonces map[string]int64 // key → expiry, unix µs
+	// nonces answers UseNonce from memory (see nonceSet).
+	nonces *nonceSet
 
 	closeOnce sync.Once
 	closeErr  error
@@ -75,7 +73,7 @@ func WithClock(c clock.Clock) Option {
 // brings its schema up to date. It refuses (ErrSchemaTooNew) a database
 // written by a newer partnerd.
 func Open(path string, opts ...Option) (*DB, error) {
-	db := &DB{clock: clock.System{}, writes: make(chan *writeRequest), asyncWrites: make(chan *writeRequest, 4096), pendingNonces: map[string]int64{},
+	db := &DB{clock: clock.System{}, writes: make(chan *writeRequest), asyncWrites: make(chan *writeRequest, 4096), nonces: newNonceSet(),
 		closing: make(chan struct{}), committerDone: make(chan struct{})}
 	for _, o := range opts {
 		o(db)
@@ -109,6 +107,11 @@ func Open(path string, opts ...Option) (*DB, error) {
 	// Migrations write through the committer like every other write.
 	go db.commitLoop()
 	if err := db.migrate(context.Background()); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+
+	if err := db.loadNonces(context.Background(), db.clock.Now()); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}

@@ -271,7 +271,8 @@ func TestQueryPlans(t *testing.T) {
 		{"FindSends page", `SELECT * FROM sends WHERE account_id = ? AND id > ? AND (1) ORDER BY id LIMIT ?`, []any{1, 0, 10}, "sends_account_id"},
 		{"FindSends by CustomerKey", `SELECT * FROM sends WHERE account_id = ? AND id > ? AND (` + where + `) ORDER BY id`, append([]any{1, 0}, fargs...), "sends_account_customer_key"},
 		{"due sends", `SELECT * FROM sends WHERE status = ? AND send_date <= ?`, []any{"Scheduled", 0}, "sends_status_send_date"},
-		{"nonce", `SELECT * FROM nonces WHERE username = ? AND nonce = ?`, []any{"u", "n"}, "PRIMARY KEY"},
+		{"live nonces", `SELECT username, nonce, expires FROM nonce_log WHERE expires >= ?`, []any{0}, "nonce_log_expires"},
+		{"prune nonces", `DELETE FROM nonce_log WHERE expires < ?`, []any{0}, "nonce_log_expires"},
 		{"recent requests", `SELECT * FROM request_log ORDER BY received_at DESC, id DESC LIMIT 5`, nil, "request_log_received_at"},
 	}
 	for _, c := range cases {
@@ -580,5 +581,86 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 		if !want[s.CustomerKey] {
 			t.Errorf("send %s of a failed update was stored", s.CustomerKey)
 		}
+	}
+}
+
+// TestNonceMigration opens a store written before nonce_log existed: the
+// nonces of the old table still refuse replays after the upgrade.
+func TestNonceMigration(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	// The database as partnerd at schema version 2 left it.
+	old, err := sql.Open("sqlite3", dsn(path, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	if _, err := old.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP) STRICT`); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range migrations[:2] {
+		if _, err := old.Exec(m.sql); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := old.Exec(`INSERT INTO schema_migrations (version, name) VALUES (?, ?)`, m.version, m.name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := time.Now()
+	for _, r := range []struct {
+		nonce   string
+		expires time.Time
+	}{{"live", now.Add(time.Hour)}, {"expired", now.Add(-time.Hour)}} {
+		if _, err := old.Exec(`INSERT INTO nonces (username, nonce, expires) VALUES ('u', ?, ?)`, r.nonce, r.expires.UnixMicro()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old.Close()
+
+	db := openAt(t, path)
+	if err := db.UseNonce(t.Context(), "u", "live", now.Add(time.Hour)); !errors.Is(err, store.ErrReplay) {
+		t.Errorf("live nonce of the old table = %v, want ErrReplay", err)
+	}
+	if err := db.UseNonce(t.Context(), "u", "expired", now.Add(time.Hour)); err != nil {
+		t.Errorf("expired nonce of the old table: %v", err)
+	}
+}
+
+// TestNonceMemoryShrinks checks that the in-memory nonce set drops what
+// has expired without waiting for PruneNonces: a burst must not keep its
+// memory for good.
+func TestNonceMemoryShrinks(t *testing.T) {
+	start := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	c := clock.NewManual(start)
+	db, err := Open(filepath.Join(t.TempDir(), "n.db"), WithClock(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	entries := func() (n int) {
+		db.nonces.mu.Lock()
+		defer db.nonces.mu.Unlock()
+		for _, b := range db.nonces.buckets {
+			n += len(b)
+		}
+		return n
+	}
+	for i := range 1000 {
+		if err := db.UseNonce(t.Context(), "u", fmt.Sprint("burst", i), start.Add(5*time.Minute+time.Duration(i)*time.Millisecond)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := entries(); n != 1000 {
+		t.Fatalf("%d nonces in memory after the burst, want 1000", n)
+	}
+	c.Advance(10 * time.Minute)
+	if err := db.UseNonce(t.Context(), "u", "later", c.Now().Add(5*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if n := entries(); n != 1 {
+		t.Errorf("%d nonces in memory once the burst expired, want 1", n)
+	}
+	// The durable records are still there until PruneNonces.
+	if n, err := db.PruneNonces(t.Context(), c.Now()); err != nil || n != 1000 {
+		t.Errorf("PruneNonces = %d, %v; want the 1000 of the burst", n, err)
 	}
 }
