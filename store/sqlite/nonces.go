@@ -190,13 +190,10 @@ func (db *DB) flushNonces(tx *sql.Tx) error {
 	if len(queue) == 0 {
 		return nil
 	}
-	stmt, err := tx.Prepare(`INSERT INTO nonce_log (username, nonce, expires) VALUES (?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
 	for _, r := range queue {
-		if _, err := stmt.Exec(r.username, r.nonce, r.expires); err != nil {
+		// The driver's statement cache keeps this compiled between
+		// batches (an explicit Prepare would compile it every time).
+		if _, err := tx.Exec(`INSERT INTO nonce_log (username, nonce, expires) VALUES (?, ?, ?)`, r.username, r.nonce, r.expires); err != nil {
 			return err
 		}
 	}

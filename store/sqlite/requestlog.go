@@ -32,20 +32,18 @@ func (db *DB) LogRequest(ctx context.Context, e store.RequestLog) error {
 const insertRequestLog = `INSERT INTO request_log (` + requestLogColumns + `)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-// LogRequests stores es in one transaction, with one prepared statement: the
+// LogRequests stores es in one transaction, with one cached statement: the
 // server's background log writer hands over everything queued at once.
 func (db *DB) LogRequests(ctx context.Context, es []store.RequestLog) error {
 	if len(es) == 0 {
 		return nil
 	}
 	err := db.update(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, insertRequestLog)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
+		// Exec, not an explicit Prepare: the driver's per-connection
+		// statement cache answers Exec with the statement prepared last
+		// time, where Prepare would compile it again for every batch.
 		for _, e := range es {
-			if _, err := stmt.ExecContext(ctx, e.RequestID, e.AccountID, e.Username, e.Operation, e.Status, e.HTTPStatus, e.Detail,
+			if _, err := tx.ExecContext(ctx, insertRequestLog, e.RequestID, e.AccountID, e.Username, e.Operation, e.Status, e.HTTPStatus, e.Detail,
 				e.Remote, e.Request, e.Response, dbTime(e.ReceivedAt), int64(e.Duration)); err != nil {
 				if isUniqueViolation(err) {
 					return fmt.Errorf("request %s: %w", e.RequestID, store.ErrExists)
