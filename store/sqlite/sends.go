@@ -161,7 +161,15 @@ func (t *txn) FindSends(ctx context.Context, accountID int64, q store.SendQuery)
 	}
 	// The filter goes last and parenthesized, so an Or in it cannot
 	// escape the account scope.
-	query := `SELECT ` + sendColumns + ` FROM sends WHERE account_id = ? AND id > ? AND (` + where + `) ORDER BY id`
+	scope := `account_id = ?`
+	if byIDs(q.Filter) {
+		// A lookup of given IDs (a batch of Definitions by ID): "+"
+		// keeps SQLite from planning it on the (account_id, id) index,
+		// which costs an index descent and then a table descent per ID,
+		// so that it reads each row straight by its rowid instead.
+		scope = `+account_id = ?`
+	}
+	query := `SELECT ` + sendColumns + ` FROM sends WHERE ` + scope + ` AND id > ? AND (` + where + `) ORDER BY id`
 	args = append([]any{accountID, q.AfterID}, args...)
 	if q.Limit > 0 {
 		query += ` LIMIT ?`
@@ -184,6 +192,12 @@ func (t *txn) FindSends(ctx context.Context, accountID int64, q store.SendQuery)
 		return nil, fmt.Errorf("sqlite: find sends: %w", err)
 	}
 	return sends, nil
+}
+
+// byIDs reports whether f selects sends by ID equality or an ID list only.
+func byIDs(f store.Filter) bool {
+	c, ok := f.(*store.Cond)
+	return ok && c.Field == store.FieldID && (c.Op == store.OpIn || c.Op == store.OpEquals)
 }
 
 // CountHeldSends counts account's sends that are Paused, or Canceled and

@@ -269,6 +269,7 @@ func TestQueryPlans(t *testing.T) {
 		{"by ObjectID", `SELECT * FROM sends WHERE account_id = ? AND object_id = ?`, []any{1, "o"}, "sends_account_object_id"},
 		{"by CustomerKey", `SELECT * FROM sends WHERE account_id = ? AND customer_key = ?`, []any{1, "k"}, "sends_account_customer_key"},
 		{"FindSends page", `SELECT * FROM sends WHERE account_id = ? AND id > ? AND (1) ORDER BY id LIMIT ?`, []any{1, 0, 10}, "sends_account_id"},
+		{"FindSends by IDs", `SELECT * FROM sends WHERE +account_id = ? AND id > ? AND (id IN (?, ?, ?)) ORDER BY id`, []any{1, 0, 1, 2, 3}, "INTEGER PRIMARY KEY"},
 		{"FindSends by CustomerKey", `SELECT * FROM sends WHERE account_id = ? AND id > ? AND (` + where + `) ORDER BY id`, append([]any{1, 0}, fargs...), "sends_account_customer_key"},
 		{"due sends", `SELECT * FROM sends WHERE status = ? AND send_date <= ?`, []any{"Scheduled", 0}, "sends_status_send_date"},
 		{"live nonces", `SELECT username, nonce, expires FROM nonce_log WHERE expires >= ?`, []any{0}, "nonce_log_expires"},
