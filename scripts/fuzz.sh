@@ -23,6 +23,7 @@ fi
 targets=(
 	"./soap FuzzReadEnvelope"
 	"./soap FuzzCheckShape"
+	"./soap FuzzParseCommon"
 	"./soap/wsse FuzzParse"
 	"./soap/wsse FuzzMaskSecrets"
 	"./perform FuzzReadFilter"

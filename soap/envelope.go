@@ -128,14 +128,17 @@ func ReadEnvelope(raw []byte) (*Envelope, error) {
 	if bytes.Contains(raw, []byte("<!DOCTYPE")) || bytes.Contains(raw, []byte("<!ENTITY")) {
 		return nil, parseErr("DTDs are not allowed in SOAP messages")
 	}
-	doc := etree.NewDocument()
-	doc.ReadSettings.MaxDepth = MaxDepth
-	if err := doc.ReadFromBytes(raw); err != nil {
-		return nil, parseErr("the request is not well-formed XML: %v", err)
-	}
-	root := doc.Root()
+	root := parseCommon(string(raw), MaxDepth)
 	if root == nil {
-		return nil, parseErr("the request has no root element")
+		// Not the common shape, or not well-formed: etree decides.
+		doc := etree.NewDocument()
+		doc.ReadSettings.MaxDepth = MaxDepth
+		if err := doc.ReadFromBytes(raw); err != nil {
+			return nil, parseErr("the request is not well-formed XML: %v", err)
+		}
+		if root = doc.Root(); root == nil {
+			return nil, parseErr("the request has no root element")
+		}
 	}
 	env := &Envelope{}
 	switch ns := root.NamespaceURI(); {
