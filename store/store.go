@@ -51,6 +51,10 @@ type Store interface {
 	LogRequests(ctx context.Context, es []RequestLog) error
 	RecentRequests(ctx context.Context, n int) ([]RequestLog, error) // newest first
 	RequestByID(ctx context.Context, requestID string) (RequestLog, error)
+	// PruneRequests forgets the exchanges received before before (unless
+	// it is zero) and all but the keep most recently logged (unless keep
+	// is 0), and says how many it removed.
+	PruneRequests(ctx context.Context, before time.Time, keep int) (int64, error)
 
 	// The dispatcher's queue, the outbox and operator actions.
 	Queue

@@ -35,6 +35,8 @@ type serveConfig struct {
 	logFormat     string
 	demoAccount   bool
 	shutdownGrace time.Duration
+	logMaxAge     time.Duration
+	logMaxEntries int
 	hardening     hardeningFlags
 	dispatch      dispatchFlags
 }
@@ -44,6 +46,8 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.addr, "addr", envDefault("PARTNERD_ADDR", "127.0.0.1:8080"), "listen address (env PARTNERD_ADDR)")
 	fs.StringVar(&c.clockMode, "clock", envDefault("PARTNERD_CLOCK", "system"), "clock: system, or manual (starts at real time and moves only when told) (env PARTNERD_CLOCK)")
 	fs.DurationVar(&c.cancelCutoff, "cancel-cutoff", envDuration("PARTNERD_CANCEL_CUTOFF", lifecycle.DefaultPolicy.CancelCutoff), "cancel and pause are refused this close to a send's SendDate (env PARTNERD_CANCEL_CUTOFF)")
+	fs.DurationVar(&c.logMaxAge, "request-log-max-age", envDuration("PARTNERD_REQUEST_LOG_MAX_AGE", 7*24*time.Hour), "forget logged exchanges older than this; 0 keeps them (env PARTNERD_REQUEST_LOG_MAX_AGE)")
+	fs.IntVar(&c.logMaxEntries, "request-log-max-entries", envInt("PARTNERD_REQUEST_LOG_MAX_ENTRIES", 100_000), "keep at most this many logged exchanges, the newest; 0 for no limit (env PARTNERD_REQUEST_LOG_MAX_ENTRIES)")
 	fs.IntVar(&c.heldLimit, "held-limit", envInt("PARTNERD_HELD_LIMIT", lifecycle.DefaultPolicy.HeldLimit), "most sends per account paused or pending cancellation at once; 0 for no limit (env PARTNERD_HELD_LIMIT)")
 	fs.Int64Var(&c.maxBody, "max-body", int64(envInt("PARTNERD_MAX_BODY", soap.DefaultMaxBodyBytes)), "largest request body in bytes (env PARTNERD_MAX_BODY)")
 	fs.DurationVar(&c.tokenMaxAge, "token-max-age", envDuration("PARTNERD_TOKEN_MAX_AGE", wsse.DefaultMaxAge), "oldest accepted UsernameToken wsu:Created (env PARTNERD_TOKEN_MAX_AGE)")
@@ -156,7 +160,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// The store line is the banner's last: tests wait for it.
 	fmt.Fprintf(stdout, "  store:         %s (clock: %s)\n", cfg.db, cfg.clockMode)
 
-	go pruneNonces(ctx, db, clk, logger)
+	if cfg.logMaxAge < 0 || cfg.logMaxEntries < 0 {
+		return fmt.Errorf("--request-log-max-age and --request-log-max-entries must not be negative")
+	}
+	go prune(ctx, db, clk, logger, cfg.logMaxAge, cfg.logMaxEntries)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -201,7 +208,10 @@ func ensureDemoAccount(ctx context.Context, st store.Store, sealer *credential.S
 	return nil
 }
 
-func pruneNonces(ctx context.Context, st store.Store, clk clock.Clock, logger *slog.Logger) {
+// prune forgets, once a minute, expired nonces and the exchanges the
+// request log is not to keep: at a few KB per exchange, a log kept forever
+// would grow by gigabytes an hour under load.
+func prune(ctx context.Context, st store.Store, clk clock.Clock, logger *slog.Logger, logMaxAge time.Duration, logMaxEntries int) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {
@@ -211,6 +221,18 @@ func pruneNonces(ctx context.Context, st store.Store, clk clock.Clock, logger *s
 		case <-t.C:
 			if _, err := st.PruneNonces(ctx, clk.Now()); err != nil && ctx.Err() == nil {
 				logger.Warn("prune nonces", "err", err)
+			}
+			var before time.Time
+			if logMaxAge > 0 {
+				before = clk.Now().Add(-logMaxAge)
+			}
+			if before.IsZero() && logMaxEntries == 0 {
+				continue
+			}
+			if n, err := st.PruneRequests(ctx, before, logMaxEntries); err != nil && ctx.Err() == nil {
+				logger.Warn("prune request log", "err", err)
+			} else if n > 0 {
+				logger.Info("pruned request log", "entries", n)
 			}
 		}
 	}

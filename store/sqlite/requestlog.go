@@ -97,3 +97,62 @@ func (db *DB) RequestByID(ctx context.Context, requestID string) (store.RequestL
 	}
 	return e, nil
 }
+
+// pruneChunk bounds the rows one prune transaction deletes, so that the
+// committer is never held for long by a large backlog.
+const pruneChunk = 5000
+
+// PruneRequests forgets exchanges received before before (unless it is
+// zero) and all but the keep most recently logged (unless keep is 0), a
+// chunk per transaction.
+func (db *DB) PruneRequests(ctx context.Context, before time.Time, keep int) (int64, error) {
+	if keep < 0 {
+		return 0, fmt.Errorf("sqlite: prune requests: negative keep %d", keep)
+	}
+	var total int64
+	chunk := func(query string, args ...any) (int64, error) {
+		var n int64
+		err := db.update(ctx, func(tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, query, args...)
+			if err != nil {
+				return err
+			}
+			n, err = res.RowsAffected()
+			return err
+		})
+		total += n
+		return n, err
+	}
+	if !before.IsZero() {
+		for {
+			n, err := chunk(`DELETE FROM request_log WHERE id IN (
+SELECT id FROM request_log WHERE received_at < ? LIMIT ?)`, before.UnixMicro(), pruneChunk)
+			if err != nil {
+				return total, fmt.Errorf("sqlite: prune requests: %w", err)
+			}
+			if n < pruneChunk {
+				break
+			}
+		}
+	}
+	if keep > 0 {
+		// The newest row to forget: the keep+1-th from the end, in the
+		// order rows were logged.
+		var last sql.NullInt64
+		err := db.read.QueryRowContext(ctx, `SELECT id FROM request_log ORDER BY id DESC LIMIT 1 OFFSET ?`, keep).Scan(&last)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return total, fmt.Errorf("sqlite: prune requests: %w", err)
+		}
+		for last.Valid {
+			n, err := chunk(`DELETE FROM request_log WHERE id IN (
+SELECT id FROM request_log WHERE id <= ? ORDER BY id LIMIT ?)`, last.Int64, pruneChunk)
+			if err != nil {
+				return total, fmt.Errorf("sqlite: prune requests: %w", err)
+			}
+			if n < pruneChunk {
+				break
+			}
+		}
+	}
+	return total, nil
+}

@@ -665,3 +665,28 @@ func TestNonceMemoryShrinks(t *testing.T) {
 		t.Errorf("PruneNonces = %d, %v; want the 1000 of the burst", n, err)
 	}
 }
+
+// TestPruneRequestsInChunks prunes more exchanges than one chunk holds.
+func TestPruneRequestsInChunks(t *testing.T) {
+	db, _ := newDB(t)
+	at := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	const total = 2*pruneChunk + 1234
+	batch := make([]store.RequestLog, 0, 1000)
+	for i := range total {
+		batch = append(batch, store.RequestLog{RequestID: fmt.Sprintf("r%06d", i), ReceivedAt: at.Add(time.Duration(i) * time.Millisecond)})
+		if len(batch) == cap(batch) || i == total-1 {
+			if err := db.LogRequests(t.Context(), batch); err != nil {
+				t.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	n, err := db.PruneRequests(t.Context(), time.Time{}, 1000)
+	if err != nil || n != total-1000 {
+		t.Fatalf("PruneRequests(keep 1000) = %d, %v; want %d", n, err, total-1000)
+	}
+	recent, err := db.RecentRequests(t.Context(), 2000)
+	if err != nil || len(recent) != 1000 || recent[0].RequestID != fmt.Sprintf("r%06d", total-1) || recent[999].RequestID != fmt.Sprintf("r%06d", total-1000) {
+		t.Fatalf("after pruning: %d exchanges, %v", len(recent), err)
+	}
+}

@@ -141,3 +141,67 @@ func testRequestLogBatch(t *testing.T, open func(*testing.T) store.Store) {
 		t.Errorf("the refused batch left %s behind (err %v)", fresh.RequestID, err)
 	}
 }
+
+func testPruneRequests(t *testing.T, open func(*testing.T) store.Store) {
+	s := open(t)
+	base := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	// Ten exchanges a minute apart, logged oldest first.
+	var logged []store.RequestLog
+	for i := range 10 {
+		e := requestLog(base.Add(time.Duration(i)*time.Minute), "Perform")
+		if err := s.LogRequest(t.Context(), e); err != nil {
+			t.Fatalf("LogRequest: %v", err)
+		}
+		logged = append(logged, e)
+	}
+	remaining := func() []string {
+		t.Helper()
+		es, err := s.RecentRequests(t.Context(), 100)
+		if err != nil {
+			t.Fatalf("RecentRequests: %v", err)
+		}
+		var ids []string
+		for i := len(es) - 1; i >= 0; i-- {
+			ids = append(ids, es[i].RequestID)
+		}
+		return ids
+	}
+	want := func(name string, from int) {
+		t.Helper()
+		var ids []string
+		for _, e := range logged[from:] {
+			ids = append(ids, e.RequestID)
+		}
+		if got := remaining(); strings.Join(got, ",") != strings.Join(ids, ",") {
+			t.Errorf("%s: %d exchanges remain, want the newest %d", name, len(got), len(ids))
+		}
+	}
+
+	steps := []struct {
+		name   string
+		before time.Time
+		keep   int
+		n      int64
+		from   int // the oldest that remains
+	}{
+		{"nothing to do", time.Time{}, 0, 0, 0},
+		{"keep more than there are", time.Time{}, 50, 0, 0},
+		{"older than 3 minutes in", base.Add(3 * time.Minute), 0, 3, 3},
+		{"same again", base.Add(3 * time.Minute), 0, 0, 3},
+		{"keep 5", time.Time{}, 5, 2, 5},
+		{"both: the age removes more", base.Add(7 * time.Minute), 4, 2, 7},
+		{"both: the count removes more", base.Add(7 * time.Minute), 1, 2, 9},
+	}
+	for _, st := range steps {
+		n, err := s.PruneRequests(t.Context(), st.before, st.keep)
+		if err != nil || n != st.n {
+			t.Errorf("%s: PruneRequests = %d, %v; want %d", st.name, n, err, st.n)
+		}
+		want(st.name, st.from)
+	}
+	if _, err := s.PruneRequests(t.Context(), time.Time{}, -1); err == nil {
+		t.Error("PruneRequests with a negative keep: want an error")
+	}
+	// A pruned exchange is gone from RequestByID too.
+	wantErr(t, "RequestByID of a pruned exchange", func() error { _, err := s.RequestByID(t.Context(), logged[0].RequestID); return err }(), store.ErrNotFound)
+}

@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Nonces", testNonces},
 		{"RequestLog", testRequestLog},
 		{"RequestLogBatch", testRequestLogBatch},
+		{"PruneRequests", testPruneRequests},
 		{"Cursors", testCursors},
 		{"Transactions", testTransactions},
 		{"Durability", testDurability},
