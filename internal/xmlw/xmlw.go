@@ -66,13 +66,52 @@ func (w *Writer) Time(name string, t time.Time) {
 	w.End(name)
 }
 
-// AppendTime appends t as an xsd:dateTime in UTC.
+// AppendTime appends t as an xsd:dateTime in UTC: whole seconds without a
+// fraction, otherwise milliseconds without trailing zeros (what
+// t.AppendFormat(b, "2006-01-02T15:04:05.999Z") writes, in a tenth of its
+// time: a 100-Definition answer writes hundreds of these).
 func AppendTime(b []byte, t time.Time) []byte {
 	t = t.UTC()
-	if t.Nanosecond() == 0 {
-		return t.AppendFormat(b, "2006-01-02T15:04:05Z")
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		// Outside what four digits hold: the general formatter's business.
+		if t.Nanosecond() == 0 {
+			return t.AppendFormat(b, "2006-01-02T15:04:05Z")
+		}
+		return t.AppendFormat(b, "2006-01-02T15:04:05.999Z")
 	}
-	return t.AppendFormat(b, "2006-01-02T15:04:05.999Z")
+	hour, minute, sec := t.Clock()
+	b = appendDigits(b, year, 4)
+	b = append(b, '-')
+	b = appendDigits(b, int(month), 2)
+	b = append(b, '-')
+	b = appendDigits(b, day, 2)
+	b = append(b, 'T')
+	b = appendDigits(b, hour, 2)
+	b = append(b, ':')
+	b = appendDigits(b, minute, 2)
+	b = append(b, ':')
+	b = appendDigits(b, sec, 2)
+	if ms := t.Nanosecond() / 1e6; ms != 0 {
+		digits := 3
+		for ms%10 == 0 {
+			ms /= 10
+			digits--
+		}
+		b = append(b, '.')
+		b = appendDigits(b, ms, digits)
+	}
+	return append(b, 'Z')
+}
+
+// appendDigits appends n (non-negative) zero-padded to width digits.
+func appendDigits(b []byte, n, width int) []byte {
+	var buf [4]byte
+	for i := width - 1; i >= 0; i-- {
+		buf[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return append(b, buf[:width]...)
 }
 
 // Raw appends already-serialized XML.
