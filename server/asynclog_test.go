@@ -9,8 +9,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/partnerd/partnerd/credential"
+	"github.com/partnerd/partnerd/soap"
+	"github.com/partnerd/partnerd/store"
 )
 
 // TestAsyncRequestLogIsCompleteAfterClose sends concurrent requests through
@@ -46,5 +49,60 @@ func TestAsyncRequestLogIsCompleteAfterClose(t *testing.T) {
 		if strings.Contains(e.Request, "alice-pw") {
 			t.Fatalf("password stored in the log: %s", e.Request)
 		}
+	}
+}
+
+// blockingLog is a store whose LogRequests waits until released.
+type blockingLog struct {
+	store.Store
+	entered chan int // the batch size of each call
+	release chan struct{}
+}
+
+func (b *blockingLog) LogRequests(ctx context.Context, es []store.RequestLog) error {
+	b.entered <- len(es)
+	<-b.release
+	return nil
+}
+
+// TestAsyncRequestLogBoundsBytes checks that queued exchanges are bounded
+// by their size, not only their number: a request waits while the queue
+// holds asyncLogBytes.
+func TestAsyncRequestLogBoundsBytes(t *testing.T) {
+	st := &blockingLog{entered: make(chan int, 10), release: make(chan struct{})}
+	l := newAsyncLog(st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	big := func(id string) soap.Exchange {
+		return soap.Exchange{RequestID: id, Request: make([]byte, asyncLogBytes/3), Response: make([]byte, 16)}
+	}
+	l.LogExchange(t.Context(), big("1"))
+	<-st.entered // the writer holds the first while the store is slow
+	l.LogExchange(t.Context(), big("2"))
+
+	third := make(chan struct{})
+	go func() {
+		l.LogExchange(t.Context(), big("3"))
+		close(third)
+	}()
+	select {
+	case <-third:
+		t.Fatal("a third third of the byte budget was queued while two were pending")
+	case <-time.After(50 * time.Millisecond):
+	}
+	st.release <- struct{}{} // the first is stored: room for the third
+	<-third
+	if n := <-st.entered; n != 2 {
+		t.Errorf("second batch of %d exchanges, want 2", n)
+	}
+	close(st.release)
+	l.close()
+
+	// One exchange over the whole budget still goes through, alone.
+	st = &blockingLog{entered: make(chan int, 10), release: make(chan struct{})}
+	close(st.release)
+	l = newAsyncLog(st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	l.LogExchange(t.Context(), soap.Exchange{RequestID: "huge", Request: make([]byte, 2*asyncLogBytes)})
+	l.close()
+	if n := <-st.entered; n != 1 {
+		t.Errorf("huge exchange stored in a batch of %d", n)
 	}
 }

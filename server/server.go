@@ -182,27 +182,39 @@ type asyncLog struct {
 	ch     chan soap.Exchange
 	done   chan struct{}
 	once   sync.Once
+
+	// queued counts the bytes of the exchanges queued or being stored;
+	// LogExchange waits while it is over asyncLogBytes.
+	mu     sync.Mutex
+	room   *sync.Cond
+	queued int
 }
 
-// The queue is short because an exchange can be large (a 100-Definition
-// Perform answers ~65 KB): it bounds the log's memory to a few tens of MB,
-// and a full queue slows requests instead of growing.
+// The queue is bounded by count and by bytes, because an exchange can be
+// large (a 100-Definition Perform is ~85 KB with its answer, and it is
+// copied once more to be masked and stored): the log's memory stays within
+// a few tens of MB, and a full queue slows requests instead of growing.
 const (
 	asyncLogQueue = 512
 	asyncLogBatch = 256
+	asyncLogBytes = 8 << 20
 )
 
 func newAsyncLog(st store.Store, logger *slog.Logger) *asyncLog {
 	l := &asyncLog{store: st, logger: logger, ch: make(chan soap.Exchange, asyncLogQueue), done: make(chan struct{})}
+	l.room = sync.NewCond(&l.mu)
 	go l.run()
 	return l
 }
+
+func exchangeSize(x *soap.Exchange) int { return len(x.Request) + len(x.Response) }
 
 func (l *asyncLog) run() {
 	defer close(l.done)
 	batch := make([]store.RequestLog, 0, asyncLogBatch)
 	for x := range l.ch {
 		batch = append(batch[:0], toRequestLog(x))
+		taken := exchangeSize(&x) // what LogExchange counted for them
 	drain:
 		for len(batch) < asyncLogBatch {
 			select {
@@ -211,6 +223,7 @@ func (l *asyncLog) run() {
 					break drain
 				}
 				batch = append(batch, toRequestLog(x))
+				taken += exchangeSize(&x)
 			default:
 				break drain
 			}
@@ -218,12 +231,27 @@ func (l *asyncLog) run() {
 		if err := l.store.LogRequests(context.Background(), batch); err != nil {
 			l.logger.Error("request log", "entries", len(batch), "first_request_id", batch[0].RequestID, "err", err)
 		}
+		clear(batch) // let the bodies go now
+		l.mu.Lock()
+		l.queued -= taken
+		l.room.Broadcast()
+		l.mu.Unlock()
 	}
 }
 
-// LogExchange queues x; when the queue is full it waits, so a burst slows
-// down rather than losing log entries.
-func (l *asyncLog) LogExchange(ctx context.Context, x soap.Exchange) { l.ch <- x }
+// LogExchange queues x; when the queue is full (by count or by bytes) it
+// waits, so a burst slows down rather than losing log entries or memory.
+// One exchange larger than the whole budget is still queued, alone.
+func (l *asyncLog) LogExchange(ctx context.Context, x soap.Exchange) {
+	size := exchangeSize(&x)
+	l.mu.Lock()
+	for l.queued > 0 && l.queued+size > asyncLogBytes {
+		l.room.Wait()
+	}
+	l.queued += size
+	l.mu.Unlock()
+	l.ch <- x
+}
 
 func (l *asyncLog) close() {
 	l.once.Do(func() {
