@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/partnerd/partnerd/clock"
@@ -39,6 +41,7 @@ type serveConfig struct {
 	logMaxEntries int
 	hardening     hardeningFlags
 	dispatch      dispatchFlags
+	cpuProfile    string
 }
 
 func (c *serveConfig) register(fs *flag.FlagSet) {
@@ -55,6 +58,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.logFormat, "log-format", envDefault("PARTNERD_LOG_FORMAT", "text"), "log format: text or json (env PARTNERD_LOG_FORMAT)")
 	fs.BoolVar(&c.demoAccount, "demo-account", envDefault("PARTNERD_DEMO_ACCOUNT", "true") == "true", "create a demo account when the store has no account (env PARTNERD_DEMO_ACCOUNT)")
 	fs.DurationVar(&c.shutdownGrace, "shutdown-grace", 10*time.Second, "how long in-flight requests may take to finish on shutdown")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof reads it)")
 	c.hardening.register(fs)
 	c.dispatch.register(fs)
 }
@@ -68,6 +72,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if err := cfg.hardening.validate(); err != nil {
 		return err
+	}
+
+	if cfg.cpuProfile != "" {
+		stopProfile, err := startCPUProfile(cfg.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stopProfile()
 	}
 
 	var logger *slog.Logger
@@ -236,4 +248,22 @@ func prune(ctx context.Context, st store.Store, clk clock.Clock, logger *slog.Lo
 			}
 		}
 	}
+}
+
+// startCPUProfile profiles the process into path until the returned
+// function is called: the evidence for where a server's time goes, taken
+// from the real server under real load.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
