@@ -141,3 +141,35 @@ func BenchmarkUpdateCancelParallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkSendByKey is the read every Perform makes of each Definition's
+// send, in a read transaction.
+func BenchmarkSendByKey(b *testing.B) {
+	db, acct, ids := benchSends(b, 10_000)
+	ctx := b.Context()
+	i := 0
+	err := db.View(ctx, func(tx store.Tx) error {
+		for b.Loop() {
+			if _, err := tx.SendByKey(ctx, acct, store.SendKey{ID: ids[i%len(ids)]}); err != nil {
+				return err
+			}
+			i++
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkAccountByUsername is the account read of every authenticated
+// request.
+func BenchmarkAccountByUsername(b *testing.B) {
+	db, _, _ := benchSends(b, 1)
+	ctx := b.Context()
+	for b.Loop() {
+		if _, err := db.AccountByUsername(ctx, "bench"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
