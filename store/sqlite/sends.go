@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -28,7 +30,7 @@ func scanSend(row scanner) (store.Send, error) {
 	if err != nil {
 		return store.Send{}, err
 	}
-	if err := json.Unmarshal([]byte(listIDs), &s.ListIDs); err != nil {
+	if s.ListIDs, err = decodeListIDs(listIDs); err != nil {
 		return store.Send{}, fmt.Errorf("send %d: list_ids: %w", s.ID, err)
 	}
 	if len(s.ListIDs) == 0 {
@@ -48,6 +50,49 @@ func encodeListIDs(ids []int64) (string, error) {
 	}
 	b, err := json.Marshal(ids)
 	return string(b), err
+}
+
+// decodeListIDs reads what encodeListIDs wrote. Every Send read goes
+// through it (100 per cancel-batch request), so the arrays encodeListIDs
+// writes, plain comma-separated integers, are read directly; anything else
+// goes to encoding/json.
+func decodeListIDs(text string) ([]int64, error) {
+	if len(text) >= 2 && text[0] == '[' && text[len(text)-1] == ']' {
+		inner := text[1 : len(text)-1]
+		if inner == "" {
+			return nil, nil
+		}
+		ids := make([]int64, 0, strings.Count(inner, ",")+1)
+		for part := range strings.SplitSeq(inner, ",") {
+			id, err := strconv.ParseInt(part, 10, 64)
+			if err != nil || !isJSONInteger(part) {
+				ids = nil
+				break
+			}
+			ids = append(ids, id)
+		}
+		if ids != nil {
+			return ids, nil
+		}
+	}
+	var ids []int64
+	err := json.Unmarshal([]byte(text), &ids)
+	return ids, err
+}
+
+// isJSONInteger reports whether s is an integer as JSON spells it: no
+// sign but '-', no leading zeros.
+func isJSONInteger(s string) bool {
+	s = strings.TrimPrefix(s, "-")
+	if s == "" || (s[0] == '0' && len(s) > 1) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // SendByKey finds one of account's sends by the first key set in key.
