@@ -82,12 +82,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		defer stopProfile()
 	}
 
+	logOut := newLogWriter(stderr)
+	defer logOut.Close()
 	var logger *slog.Logger
 	switch cfg.logFormat {
 	case "json":
-		logger = slog.New(slog.NewJSONHandler(stderr, nil))
+		logger = slog.New(slog.NewJSONHandler(logOut, nil))
 	case "text":
-		logger = slog.New(slog.NewTextHandler(stderr, nil))
+		logger = slog.New(slog.NewTextHandler(logOut, nil))
 	default:
 		return fmt.Errorf("--log-format must be text or json, not %q", cfg.logFormat)
 	}

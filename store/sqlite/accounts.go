@@ -45,7 +45,9 @@ VALUES (?, ?, ?, ?, ?, ?, ?)`,
 
 // AccountByUsername returns the account logging in as username.
 func (db *DB) AccountByUsername(ctx context.Context, username string) (store.Account, error) {
-	a, err := scanAccount(db.read.QueryRowContext(ctx,
+	// A point read by a unique key: not worth the goroutine database/sql
+	// starts to watch a cancellable context.
+	a, err := scanAccount(db.read.QueryRowContext(context.WithoutCancel(ctx),
 		`SELECT `+accountColumns+` FROM accounts WHERE username = ?`, username))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Account{}, fmt.Errorf("sqlite: account %q: %w", username, store.ErrNotFound)

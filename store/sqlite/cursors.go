@@ -17,7 +17,7 @@ func (t *txn) SaveCursor(ctx context.Context, c store.Cursor) error {
 	if c.Expires.IsZero() {
 		return fmt.Errorf("sqlite: save cursor %s: zero expiry", c.RequestID)
 	}
-	res, err := t.tx.ExecContext(ctx, `
+	res, err := t.tx.ExecContext(t.ctx(ctx), `
 INSERT INTO cursors (request_id, account_id, query, after_id, expires) VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (request_id) DO UPDATE SET query = excluded.query, after_id = excluded.after_id, expires = excluded.expires
 WHERE cursors.account_id = excluded.account_id`,
@@ -40,7 +40,7 @@ WHERE cursors.account_id = excluded.account_id`,
 func (t *txn) Cursor(ctx context.Context, accountID int64, requestID string, now time.Time) (store.Cursor, error) {
 	c := store.Cursor{RequestID: requestID, AccountID: accountID}
 	var expires int64
-	err := t.tx.QueryRowContext(ctx, `
+	err := t.tx.QueryRowContext(t.ctx(ctx), `
 SELECT query, after_id, expires FROM cursors WHERE request_id = ? AND account_id = ? AND expires >= ?`,
 		requestID, accountID, now.UnixMicro()).Scan(&c.Query, &c.AfterID, &expires)
 	if errors.Is(err, sql.ErrNoRows) {

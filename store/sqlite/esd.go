@@ -19,7 +19,7 @@ func (t *txn) SetSendContent(ctx context.Context, accountID, sendID int64, c sto
 	if err != nil {
 		return fmt.Errorf("sqlite: set content of send %d: %w", sendID, err)
 	}
-	_, err = t.tx.ExecContext(ctx, `
+	_, err = t.tx.ExecContext(t.ctx(ctx), `
 INSERT INTO send_contents (send_id, content) VALUES (?, ?)
 ON CONFLICT (send_id) DO UPDATE SET content = excluded.content`, sendID, enc)
 	if err != nil {
@@ -34,7 +34,7 @@ func (t *txn) SendContent(ctx context.Context, accountID, sendID int64) (store.S
 		return store.SendContent{}, fmt.Errorf("sqlite: content of send %d: %w", sendID, err)
 	}
 	var enc string
-	err := t.tx.QueryRowContext(ctx, `SELECT content FROM send_contents WHERE send_id = ?`, sendID).Scan(&enc)
+	err := t.tx.QueryRowContext(t.ctx(ctx), `SELECT content FROM send_contents WHERE send_id = ?`, sendID).Scan(&enc)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.SendContent{}, nil
 	}
@@ -53,7 +53,7 @@ func (t *txn) SendContent(ctx context.Context, accountID, sendID int64) (store.S
 // here.
 func (t *txn) sendExists(ctx context.Context, accountID, id int64) error {
 	var one int
-	err := t.tx.QueryRowContext(ctx, `SELECT 1 FROM sends WHERE account_id = ? AND id = ?`, accountID, id).Scan(&one)
+	err := t.tx.QueryRowContext(t.ctx(ctx), `SELECT 1 FROM sends WHERE account_id = ? AND id = ?`, accountID, id).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.ErrNotFound
 	}
@@ -95,7 +95,7 @@ func (t *txn) InsertEmailSendDefinition(ctx context.Context, d *store.EmailSendD
 	if err != nil {
 		return fmt.Errorf("sqlite: insert email send definition: %w", err)
 	}
-	res, err := t.tx.ExecContext(ctx, `
+	res, err := t.tx.ExecContext(t.ctx(ctx), `
 INSERT INTO email_send_definitions (account_id, object_id, customer_key, name, description, email_id,
 	email_subject, from_name, from_address, list_ids, send_classification, content, created_date, modified_date)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -130,7 +130,7 @@ func (t *txn) EmailSendDefinitionByKey(ctx context.Context, accountID int64, key
 	default:
 		return store.EmailSendDefinition{}, fmt.Errorf("sqlite: email send definition: no key given: %w", store.ErrNotFound)
 	}
-	d, err := scanESD(t.tx.QueryRowContext(ctx, q, accountID, arg))
+	d, err := scanESD(t.tx.QueryRowContext(t.ctx(ctx), q, accountID, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return d, fmt.Errorf("sqlite: email send definition %+v of account %d: %w", key, accountID, store.ErrNotFound)
 	}
@@ -142,7 +142,7 @@ func (t *txn) EmailSendDefinitionByKey(ctx context.Context, accountID int64, key
 
 // FindEmailSendDefinitions returns all of account's definitions, by ID.
 func (t *txn) FindEmailSendDefinitions(ctx context.Context, accountID int64) ([]store.EmailSendDefinition, error) {
-	rows, err := t.tx.QueryContext(ctx, `SELECT `+esdColumns+` FROM email_send_definitions WHERE account_id = ? ORDER BY id`, accountID)
+	rows, err := t.tx.QueryContext(t.ctx(ctx), `SELECT `+esdColumns+` FROM email_send_definitions WHERE account_id = ? ORDER BY id`, accountID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: find email send definitions: %w", err)
 	}
@@ -163,7 +163,7 @@ func (t *txn) FindEmailSendDefinitions(ctx context.Context, accountID int64) ([]
 
 // DeleteEmailSendDefinition deletes one of account's definitions by ID.
 func (t *txn) DeleteEmailSendDefinition(ctx context.Context, accountID, id int64) error {
-	res, err := t.tx.ExecContext(ctx, `DELETE FROM email_send_definitions WHERE account_id = ? AND id = ?`, accountID, id)
+	res, err := t.tx.ExecContext(t.ctx(ctx), `DELETE FROM email_send_definitions WHERE account_id = ? AND id = ?`, accountID, id)
 	if err == nil {
 		err = mustAffect(res)
 	}

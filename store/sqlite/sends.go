@@ -109,7 +109,7 @@ func (t *txn) SendByKey(ctx context.Context, accountID int64, key store.SendKey)
 	default:
 		return store.Send{}, fmt.Errorf("sqlite: send by key: no key given: %w", store.ErrNotFound)
 	}
-	s, err := scanSend(t.tx.QueryRowContext(ctx, q, accountID, arg))
+	s, err := scanSend(t.tx.QueryRowContext(t.ctx(ctx), q, accountID, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Send{}, fmt.Errorf("sqlite: send %+v of account %d: %w", key, accountID, store.ErrNotFound)
 	}
@@ -135,7 +135,7 @@ func (t *txn) InsertSend(ctx context.Context, s *store.Send) error {
 		}
 		presetID = s.ID
 	}
-	res, err := t.tx.ExecContext(ctx, `
+	res, err := t.tx.ExecContext(t.ctx(ctx), `
 INSERT INTO sends (id, account_id, object_id, customer_key, email_id, email_name, subject,
 	from_name, from_address, list_ids, send_date, status, sent_date, number_sent,
 	status_changed_at, created_date, modified_date)
@@ -177,7 +177,7 @@ func (t *txn) UpdateSend(ctx context.Context, s store.Send) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: update send %d: %w", s.ID, err)
 	}
-	res, err := t.tx.ExecContext(ctx, `
+	res, err := t.tx.ExecContext(t.ctx(ctx), `
 UPDATE sends SET email_id = ?, email_name = ?, subject = ?, from_name = ?, from_address = ?,
 	list_ids = ?, send_date = ?, status = ?, sent_date = ?, number_sent = ?,
 	status_changed_at = ?, modified_date = ?
@@ -220,7 +220,7 @@ func (t *txn) FindSends(ctx context.Context, accountID int64, q store.SendQuery)
 		query += ` LIMIT ?`
 		args = append(args, q.Limit)
 	}
-	rows, err := t.tx.QueryContext(ctx, query, args...)
+	rows, err := t.tx.QueryContext(t.ctx(ctx), query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: find sends: %w", err)
 	}
@@ -249,7 +249,7 @@ func byIDs(f store.Filter) bool {
 // still waiting in the queue for their SendDate.
 func (t *txn) CountHeldSends(ctx context.Context, accountID int64, now time.Time) (int, error) {
 	var n int
-	err := t.tx.QueryRowContext(ctx, `
+	err := t.tx.QueryRowContext(t.ctx(ctx), `
 SELECT count(*) FROM sends
 WHERE account_id = ? AND (status = ? OR (status = ? AND send_date > ? AND discarded_at IS NULL))`,
 		accountID, store.StatusPaused, store.StatusCanceled, now.UnixMicro()).Scan(&n)
