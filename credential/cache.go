@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
+	"hash"
 	"sync"
 )
 
@@ -28,7 +29,8 @@ const DefaultCacheSize = 4096
 //
 // A Cache is safe for concurrent use. A nil *Cache caches nothing.
 type Cache struct {
-	mac [32]byte // HMAC key for entry digests
+	mac  [32]byte  // HMAC key for entry digests
+	macs sync.Pool // of hash.Hash keyed with mac: hmac.New costs two allocations per request
 
 	mu      sync.Mutex
 	max     int
@@ -82,7 +84,14 @@ func (c *Cache) Len() int {
 // ("ab","c") and ("a","bc") different entries.
 func (c *Cache) key(accountID int64, encodedHash, password string) cacheKey {
 	pw := sha256.Sum256([]byte(password))
-	m := hmac.New(sha256.New, c.mac[:])
+	m, _ := c.macs.Get().(hash.Hash)
+	if m == nil {
+		m = hmac.New(sha256.New, c.mac[:])
+	}
+	defer func() {
+		m.Reset()
+		c.macs.Put(m)
+	}()
 	var n [16]byte
 	binary.BigEndian.PutUint64(n[:8], uint64(accountID))
 	binary.BigEndian.PutUint64(n[8:], uint64(len(encodedHash)))
