@@ -30,17 +30,18 @@ func main() {
 	dbPath := flag.String("db", "", "SQLite store (created and migrated if missing); the account must exist")
 	username := flag.String("username", "", "account that owns the Sends")
 	n := flag.Int64("n", 10_000_000, "number of Sends")
+	canceled := flag.Int64("canceled", 0, "load Sends 1 to this one already Canceled (pending discard at their SendDate), the rest Scheduled")
 	flag.Parse()
 	if *dbPath == "" || *username == "" {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := load(*dbPath, *username, *n); err != nil {
+	if err := load(*dbPath, *username, *n, *canceled); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func load(path, username string, n int64) error {
+func load(path, username string, n, canceled int64) error {
 	ctx := context.Background()
 	// partnerd's own Open brings the schema up to date, so the rows go
 	// into exactly the tables and indexes the server uses.
@@ -98,7 +99,7 @@ func load(path, username string, n int64) error {
 			end := min(id+rowsPerStmt-1, last)
 			for i := id; i <= end; i++ {
 				args = append(args, i, acct.ID, fmt.Sprintf("%08x-0000-4000-8000-%012x", i>>32, i&0xffffffffffff),
-					1+i%50, "Bench", "partnerd bench", "[1]", base+i*1_000_000, "Scheduled", nowMicro, nowMicro, nowMicro)
+					1+i%50, "Bench", "partnerd bench", "[1]", base+i*1_000_000, statusOf(i, canceled), nowMicro, nowMicro, nowMicro)
 			}
 			if end-id+1 == rowsPerStmt {
 				_, err = stmt.Exec(args...)
@@ -128,4 +129,14 @@ func load(path, username string, n int64) error {
 	// a small WAL, as a long-running store would have.
 	_, err = db.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
 	return err
+}
+
+// statusOf is the status Send id is loaded with: Canceled for the first
+// canceled IDs (a cancel of one is the idempotent read that repeated
+// cancels are), Scheduled for the rest (a cancel of one is a write).
+func statusOf(id, canceled int64) string {
+	if id <= canceled {
+		return "Canceled"
+	}
+	return "Scheduled"
 }
