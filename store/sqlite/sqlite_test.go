@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -641,7 +642,7 @@ func TestNonceMemoryShrinks(t *testing.T) {
 		db.nonces.mu.Lock()
 		defer db.nonces.mu.Unlock()
 		for _, b := range db.nonces.buckets {
-			n += len(b)
+			n += b.Len()
 		}
 		return n
 	}
@@ -688,5 +689,89 @@ func TestPruneRequestsInChunks(t *testing.T) {
 	recent, err := db.RecentRequests(t.Context(), 2000)
 	if err != nil || len(recent) != 1000 || recent[0].RequestID != fmt.Sprintf("r%06d", total-1) || recent[999].RequestID != fmt.Sprintf("r%06d", total-1000) {
 		t.Fatalf("after pruning: %d exchanges, %v", len(recent), err)
+	}
+}
+
+// TestNonceSetMemory bounds what a live nonce costs in memory: the
+// six-minute window holds millions of them under sustained load, within
+// the server's resident-memory budget.
+func TestNonceSetMemory(t *testing.T) {
+	const n = 1_000_000
+	s := newNonceSet()
+	expires := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	s.mu.Lock()
+	for i := range n {
+		s.add(s.hash("bench", strconv.Itoa(i)), expires+int64(i)) // a burst: ~one bucket
+	}
+	s.mu.Unlock()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	perNonce := float64(after.HeapAlloc-before.HeapAlloc) / n
+	t.Logf("%.1f bytes per live nonce", perNonce)
+	if perNonce > 24 { // a Go map takes ~38
+		t.Errorf("%.1f bytes per live nonce, want at most 24", perNonce)
+	}
+	runtime.KeepAlive(s)
+}
+
+// TestNonceRefusedUntilBucketEnds pins the trade made for memory: a nonce
+// is remembered until the end of its expiry bucket, never less than its
+// own expiry, never more than a bucket longer.
+func TestNonceRefusedUntilBucketEnds(t *testing.T) {
+	start := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	c := clock.NewManual(start)
+	db, err := Open(filepath.Join(t.TempDir(), "n.db"), WithClock(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	expires := start.Add(5 * time.Minute)
+	if err := db.UseNonce(t.Context(), "u", "n", expires); err != nil {
+		t.Fatal(err)
+	}
+	c.Set(expires.Add(-time.Microsecond))
+	if err := db.UseNonce(t.Context(), "u", "n", c.Now().Add(time.Minute)); !errors.Is(err, store.ErrReplay) {
+		t.Errorf("reuse just before expiry = %v, want ErrReplay", err)
+	}
+	c.Set(expires.Add(time.Duration(nonceBucket) * time.Microsecond))
+	if err := db.UseNonce(t.Context(), "u", "n", c.Now().Add(time.Minute)); err != nil {
+		t.Errorf("reuse a bucket width after expiry: %v", err)
+	}
+}
+
+func TestHashSet(t *testing.T) {
+	var s hashSet
+	if s.has(42) {
+		t.Fatal("empty set has 42")
+	}
+	// 0 and 1 share a slot value; both must read as present once added.
+	for _, h := range []uint64{0, 1, 1 << 63, 17, 17 + 16, 17 + 32} { // the last three probe one run
+		s.add(h)
+		s.add(h) // twice is once
+		if !s.has(h) {
+			t.Fatalf("added %d, not found", h)
+		}
+	}
+	if s.Len() != 5 { // 0 and 1 are one entry
+		t.Errorf("Len = %d, want 5", s.Len())
+	}
+	seen := map[uint64]bool{}
+	for i := range 100_000 {
+		h := uint64(i) * 0x9E3779B97F4A7C15
+		s.add(h)
+		seen[h] = true
+	}
+	for h := range seen {
+		if !s.has(h) {
+			t.Fatalf("lost %d after growing", h)
+		}
+	}
+	for i := range 1000 {
+		if h := uint64(i)*0x9E3779B97F4A7C15 + 1; !seen[h] && h > 1 && s.has(h) {
+			t.Fatalf("has %d, never added", h)
+		}
 	}
 }
