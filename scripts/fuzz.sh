@@ -27,6 +27,8 @@ targets=(
 	"./soap/wsse FuzzParse"
 	"./soap/wsse FuzzMaskSecrets"
 	"./perform FuzzReadFilter"
+	"./store/sqlite FuzzPackBody"
+	"./store/sqlite FuzzDecodeListIDs"
 )
 
 logdir=$(mktemp -d)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
@@ -376,5 +378,47 @@ func TestCrashCancel(t *testing.T) {
 	}
 	if res.AnsweredOK == 0 || res.Kills != 5 {
 		t.Errorf("the load did not run: %+v", res)
+	}
+}
+
+// TestCPUProfile runs the server with --cpuprofile under a few requests and
+// reads the profile it leaves on SIGTERM with the profile parser's own
+// format check (a gzipped protobuf that go tool pprof accepts).
+func TestCPUProfile(t *testing.T) {
+	dir := t.TempDir()
+	db, prof := filepath.Join(dir, "prof.db"), filepath.Join(dir, "cpu.pprof")
+	partnerd(t, db, "account", "add", "--username", "p", "--password", "p-pw")
+	srv := startHard(t, db, "--cpuprofile", prof)
+	for range 20 {
+		post(t, srv.base+"/Service.asmx", "text/xml", soapEnvelope("p", "p-pw",
+			`<VersionInfoRequestMsg xmlns="http://exacttarget.com/wsdl/partnerAPI"><IncludeVersionHistory>false</IncludeVersionHistory></VersionInfoRequestMsg>`))
+	}
+	srv.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-srv.done:
+		if err != nil {
+			t.Fatalf("partnerd exited with %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("partnerd did not exit after SIGTERM")
+	}
+	b, err := os.ReadFile(prof)
+	if err != nil {
+		t.Fatalf("no profile written: %v", err)
+	}
+	if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Fatalf("profile is not gzipped protobuf (%d bytes)", len(b))
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if raw, err := io.ReadAll(zr); err != nil || len(raw) == 0 {
+		t.Fatalf("profile does not decompress: %d bytes, %v", len(raw), err)
+	}
+	// A file that cannot be created is an error at start, not a silent
+	// run without a profile.
+	if out, err := exec.Command(binary, "serve", "--db", db, "--cpuprofile", filepath.Join(dir, "no", "such", "dir", "p")).CombinedOutput(); err == nil {
+		t.Fatalf("serve with an unwritable --cpuprofile started:\n%s", out)
 	}
 }

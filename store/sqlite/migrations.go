@@ -202,6 +202,15 @@ DROP TABLE nonces;
 ALTER TABLE request_log ADD COLUMN request_packed BLOB;
 ALTER TABLE request_log ADD COLUMN response_packed BLOB;
 `},
+	{5, "indexes for counting held sends", `
+-- CountHeldSends runs on every cancel and pause under the held limit: on
+-- the (account_id, …) indexes it read every send of the account, 10 million
+-- rows for a large one. These hold only the held sends, a few hundred per
+-- account at most under the limit.
+CREATE INDEX sends_paused ON sends (account_id) WHERE status = 'Paused';
+CREATE INDEX sends_canceled_held ON sends (account_id, send_date)
+	WHERE status = 'Canceled' AND discarded_at IS NULL;
+`},
 }
 
 // latestVersion is the schema version this binary writes.

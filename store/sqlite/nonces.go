@@ -254,15 +254,14 @@ func (db *DB) flushNonces(tx *sql.Tx) error {
 	if len(queue) == 0 {
 		return nil
 	}
+	args := make([]any, 0, 3*len(queue))
 	for _, r := range queue {
-		// The driver's statement cache keeps this compiled between
-		// batches (an explicit Prepare would compile it every time).
-		if _, err := tx.Exec(`INSERT INTO nonce_log (username, nonce, expires) VALUES (?, ?, ?)`, r.username, r.nonce, r.expires); err != nil {
-			return err
-		}
+		args = append(args, r.username, r.nonce, r.expires)
 	}
-	return nil
+	return nonceLogInserter.insert(context.Background(), tx, args)
 }
+
+var nonceLogInserter = newRowInserter(`INSERT INTO nonce_log (username, nonce, expires)`, `(?, ?, ?)`, 3)
 
 // PruneNonces forgets nonces that expired before t and says how many
 // records it removed.

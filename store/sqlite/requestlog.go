@@ -44,8 +44,11 @@ func (db *DB) LogRequest(ctx context.Context, e store.RequestLog) error {
 	return db.LogRequests(ctx, []store.RequestLog{e})
 }
 
-const insertRequestLog = `INSERT INTO request_log (` + requestLogColumns + `)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', '', ?, ?, ?, ?)`
+// requestLogWidth is the values of one row of requestLogInserter.
+const requestLogWidth = 12
+
+var requestLogInserter = newRowInserter(`INSERT INTO request_log (`+requestLogColumns+`)`,
+	`(?, ?, ?, ?, ?, ?, ?, ?, '', '', ?, ?, ?, ?)`, requestLogWidth)
 
 // LogRequests stores es in one transaction, with one cached statement: the
 // server's background log writer hands over everything queued at once.
@@ -74,20 +77,17 @@ func (db *DB) LogRequests(ctx context.Context, es []store.RequestLog) error {
 		}
 		return buf[start:ends[i]:ends[i]]
 	}
+	args := make([]any, 0, requestLogWidth*len(es))
+	for i, e := range es {
+		args = append(args, e.RequestID, e.AccountID, e.Username, e.Operation, e.Status, e.HTTPStatus, e.Detail,
+			e.Remote, dbTime(e.ReceivedAt), int64(e.Duration), packed(2*i), packed(2*i+1))
+	}
 	err := db.update(ctx, func(tx *sql.Tx) error {
-		// Exec, not an explicit Prepare: the driver's per-connection
-		// statement cache answers Exec with the statement prepared last
-		// time, where Prepare would compile it again for every batch.
-		for i, e := range es {
-			if _, err := tx.ExecContext(ctx, insertRequestLog, e.RequestID, e.AccountID, e.Username, e.Operation, e.Status, e.HTTPStatus, e.Detail,
-				e.Remote, dbTime(e.ReceivedAt), int64(e.Duration), packed(2*i), packed(2*i+1)); err != nil {
-				if isUniqueViolation(err) {
-					return fmt.Errorf("request %s: %w", e.RequestID, store.ErrExists)
-				}
-				return err
-			}
+		err := requestLogInserter.insert(ctx, tx, args)
+		if isUniqueViolation(err) {
+			return fmt.Errorf("request %s or another of the batch: %w", es[0].RequestID, store.ErrExists)
 		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: log requests: %w", err)

@@ -273,6 +273,8 @@ func TestQueryPlans(t *testing.T) {
 		{"FindSends by IDs", `SELECT * FROM sends WHERE +account_id = ? AND id > ? AND (id IN (?, ?, ?)) ORDER BY id`, []any{1, 0, 1, 2, 3}, "INTEGER PRIMARY KEY"},
 		{"FindSends by CustomerKey", `SELECT * FROM sends WHERE account_id = ? AND id > ? AND (` + where + `) ORDER BY id`, append([]any{1, 0}, fargs...), "sends_account_customer_key"},
 		{"due sends", `SELECT * FROM sends WHERE status = ? AND send_date <= ?`, []any{"Scheduled", 0}, "sends_status_send_date"},
+		{"held sends: paused", countHeldSends, []any{1, 1, 0}, "USING COVERING INDEX sends_paused"},
+		{"held sends: canceled", countHeldSends, []any{1, 1, 0}, "INDEX sends_canceled_held (account_id=? AND send_date>?)"},
 		{"live nonces", `SELECT username, nonce, expires FROM nonce_log WHERE expires >= ?`, []any{0}, "nonce_log_expires"},
 		{"prune nonces", `DELETE FROM nonce_log WHERE expires < ?`, []any{0}, "nonce_log_expires"},
 		{"recent requests", `SELECT * FROM request_log ORDER BY received_at DESC, id DESC LIMIT 5`, nil, "request_log_received_at"},
