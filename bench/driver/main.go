@@ -76,11 +76,11 @@ type driver struct {
 	commands []string
 
 	partnerd, half, batch, unpinned, retrieve, ceiling, node *measurement
-	big, bigFresh, smallFresh                                 *measurement
-	bigSize                                                       int64
-	bigLoadSeconds                                                float64
-	loadBefore, loadAfter                                         string // /proc/loadavg
-	partnerdMem, ceilingMem, nodeMem                              memory
+	big, bigFresh, smallFresh                                *measurement
+	bigSize                                                  int64
+	bigLoadSeconds                                           float64
+	loadBefore, loadAfter                                    string // /proc/loadavg
+	partnerdMem, ceilingMem, nodeMem                         memory
 }
 
 // measurement is one bench run with the server's CPU use during it.
