@@ -634,12 +634,7 @@ func TestNonceMigration(t *testing.T) {
 // memory for good.
 func TestNonceMemoryShrinks(t *testing.T) {
 	start := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	c := clock.NewManual(start)
-	db, err := Open(filepath.Join(t.TempDir(), "n.db"), WithClock(c))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, c := openManual(t, start)
 	entries := func() (n int) {
 		db.nonces.mu.Lock()
 		defer db.nonces.mu.Unlock()
@@ -724,12 +719,7 @@ func TestNonceSetMemory(t *testing.T) {
 // own expiry, never more than a bucket longer.
 func TestNonceRefusedUntilBucketEnds(t *testing.T) {
 	start := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	c := clock.NewManual(start)
-	db, err := Open(filepath.Join(t.TempDir(), "n.db"), WithClock(c))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, c := openManual(t, start)
 	expires := start.Add(5 * time.Minute)
 	if err := db.UseNonce(t.Context(), "u", "n", expires); err != nil {
 		t.Fatal(err)
@@ -776,4 +766,17 @@ func TestHashSet(t *testing.T) {
 			t.Fatalf("has %d, never added", h)
 		}
 	}
+}
+
+// openManual opens a fresh store whose nonce clock is a manual one set to
+// start; it is closed when t ends.
+func openManual(t *testing.T, start time.Time) (*DB, *clock.Manual) {
+	t.Helper()
+	c := clock.NewManual(start)
+	db, err := Open(filepath.Join(t.TempDir(), "n.db"), WithClock(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, c
 }
