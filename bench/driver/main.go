@@ -9,6 +9,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -20,6 +21,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -38,6 +40,7 @@ type options struct {
 	duration, warmup               time.Duration
 	concurrency, prepare           int
 	big                            int64
+	rounds                         int
 	skipNode                       bool
 }
 
@@ -53,6 +56,7 @@ func main() {
 	flag.IntVar(&o.prepare, "prepare", 10_000, "Sends created through SOAP before the partnerd runs")
 	flag.Int64Var(&o.big, "big", 0, "also measure cancel on a store bulk-loaded with this many Sends (0: skip)")
 	flag.BoolVar(&o.skipNode, "skip-node", false, "leave the node-soap baseline out")
+	flag.IntVar(&o.rounds, "rounds", 3, "rounds of the three cancel runs, taking turns; the median is reported")
 	flag.Parse()
 	if o.bin == "" {
 		log.Fatal("driver: --bin is required (run bench/compare)")
@@ -77,6 +81,7 @@ type driver struct {
 
 	partnerd, half, batch, unpinned, retrieve, ceiling, node *measurement
 	big, bigFresh, smallFresh                                *measurement
+	rounds                                                   struct{ partnerd, ceiling, node []*measurement }
 	bigSize                                                  int64
 	bigLoadSeconds                                           float64
 	loadBefore, loadAfter                                    string // /proc/loadavg
@@ -143,7 +148,49 @@ func (d *driver) run(ctx context.Context) error {
 	if prep.res.Prepared != o.prepare {
 		return fmt.Errorf("prepared %d Sends, wanted %d", prep.res.Prepared, o.prepare)
 	}
-	d.partnerd = run(p, append(base, "--ids", ids)...)
+	// (b) the ceiling and (c) node-soap start now, so that the three
+	// cancel runs can take turns: this machine's speed drifts by tens of
+	// percent within minutes, and ratios of runs made minutes apart
+	// measured the drift as much as the servers. The median of the
+	// rounds is reported, each round in the notes below the table.
+	c, err := d.start(ctx, "ceiling", true, filepath.Join(o.bin, "ceiling"), "--addr", "127.0.0.1:0")
+	if err != nil {
+		d.stop(p)
+		return err
+	}
+	d.ceilingMem.idleKB = c.rss()
+	var n *server
+	if !o.skipNode {
+		n, err = d.start(ctx, "node-soap", true, "node", o.nodeServer, "--port", "0",
+			"--username", benchUser, "--password", benchPass, "--seed", strconv.Itoa(o.prepare))
+		if err != nil {
+			d.stop(p)
+			d.stop(c)
+			return err
+		}
+		d.nodeMem.idleKB = n.rss()
+	}
+	for r := 1; r <= max(1, o.rounds); r++ {
+		fmt.Fprintf(os.Stderr, "== round %d: partnerd (SQLite), ceiling, node-soap, each pinned to core 0; generator on core 1\n", r)
+		d.rounds.partnerd = append(d.rounds.partnerd, run(p, append(base, "--ids", ids)...))
+		d.rounds.ceiling = append(d.rounds.ceiling, run(c, append(base, "--ids", ids)...))
+		if n != nil {
+			d.rounds.node = append(d.rounds.node, run(n, append(base, "--ids", ids)...))
+		}
+	}
+	d.ceilingMem.peakKB, d.ceilingMem.afterKB = c.hwm(), c.rss()
+	d.stop(c)
+	if n != nil {
+		d.nodeMem.peakKB, d.nodeMem.afterKB = n.hwm(), n.rss()
+		d.stop(n)
+	}
+	if err != nil {
+		d.stop(p)
+		return err
+	}
+	d.partnerd, d.ceiling, d.node = median(d.rounds.partnerd), median(d.rounds.ceiling), median(d.rounds.node)
+
+	fmt.Fprintln(os.Stderr, "== partnerd (SQLite), pinned: half rate, cancel-batch, retrieve")
 	half := fmt.Sprintf("%.0f", d.partnerd.res.OKPerSec/2)
 	d.half = run(p, append(base, "--ids", ids, "--rate", half)...)
 	d.batch = run(p, "--workload", "cancel-batch", "--concurrency", strconv.Itoa(o.concurrency),
@@ -165,37 +212,6 @@ func (d *driver) run(ctx context.Context) error {
 	d.stop(p)
 	if err != nil {
 		return err
-	}
-
-	// (b) the ceiling.
-	fmt.Fprintln(os.Stderr, "== bare net/http ceiling, pinned")
-	c, err := d.start(ctx, "ceiling", true, filepath.Join(o.bin, "ceiling"), "--addr", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	d.ceilingMem.idleKB = c.rss()
-	d.ceiling = run(c, append(base, "--ids", ids)...)
-	d.ceilingMem.peakKB, d.ceilingMem.afterKB = c.hwm(), c.rss()
-	d.stop(c)
-	if err != nil {
-		return err
-	}
-
-	// (c) node-soap.
-	if !o.skipNode {
-		fmt.Fprintln(os.Stderr, "== node-soap, pinned")
-		n, err := d.start(ctx, "node-soap", true, "node", o.nodeServer, "--port", "0",
-			"--username", benchUser, "--password", benchPass, "--seed", strconv.Itoa(o.prepare))
-		if err != nil {
-			return err
-		}
-		d.nodeMem.idleKB = n.rss()
-		d.node = run(n, append(base, "--ids", ids)...)
-		d.nodeMem.peakKB, d.nodeMem.afterKB = n.hwm(), n.rss()
-		d.stop(n)
-		if err != nil {
-			return err
-		}
 	}
 
 	if o.big > 0 {
@@ -492,4 +508,20 @@ func commandLine(prog string, args []string) string {
 		parts = append(parts, a)
 	}
 	return strings.Join(parts, " ")
+}
+
+// median is the measurement with the median requests/s (the lower middle
+// one of an even count), nil for none.
+func median(ms []*measurement) *measurement {
+	var ok []*measurement
+	for _, m := range ms {
+		if m != nil {
+			ok = append(ok, m)
+		}
+	}
+	if len(ok) == 0 {
+		return nil
+	}
+	slices.SortFunc(ok, func(a, b *measurement) int { return cmp.Compare(a.res.OKPerSec, b.res.OKPerSec) })
+	return ok[(len(ok)-1)/2]
 }

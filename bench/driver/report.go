@@ -185,6 +185,11 @@ func (d *driver) report() rendered {
 	md.WriteString("\nrequests/s counts successful answers only; latency is measured by the generator from sending the request " +
 		"(from its scheduled time in the rate-limited run) to reading the whole answer. CPU is the process's user+system " +
 		"time over the bench command's wall time, prepare and warm-up included.\n")
+	if len(d.rounds.partnerd) > 1 {
+		fmt.Fprintf(&md, "\nThe three cancel runs took turns, %d rounds of partnerd, ceiling, node-soap; the table shows each one's median "+
+			"round (its latency too). Requests/s of every round: partnerd %s; ceiling %s; node-soap %s.\n",
+			len(d.rounds.partnerd), roundList(d.rounds.partnerd), roundList(d.rounds.ceiling), roundList(d.rounds.node))
+	}
 	if d.big != nil {
 		fmt.Fprintf(&md, "\nThe %s-Send store was bulk-loaded by `bench/bulkload` in %.0f s, its first half already Canceled: repeat cancels "+
 			"draw IDs from that half (the same work as the 10k run, on a store a thousand times larger), first cancels from the other half "+
@@ -243,4 +248,19 @@ func machine() string {
 		}
 	}
 	return fmt.Sprintf("nproc %d, %s%s, Linux %s, %s, node %s", runtime.NumCPU(), model, mem, kernel, runtime.Version(), node)
+}
+
+// roundList is the requests/s of each round, in order.
+func roundList(ms []*measurement) string {
+	if len(ms) == 0 {
+		return "–"
+	}
+	parts := make([]string, len(ms))
+	for i, m := range ms {
+		parts[i] = "–"
+		if m != nil {
+			parts[i] = fmt.Sprintf("%.0f", m.res.OKPerSec)
+		}
+	}
+	return strings.Join(parts, ", ")
 }
