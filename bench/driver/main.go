@@ -80,7 +80,7 @@ type driver struct {
 	commands []string
 
 	partnerd, half, batch, unpinned, retrieve, ceiling, node *measurement
-	big, bigFresh, smallFresh                                *measurement
+	big, bigRef, bigFresh, smallFresh                        *measurement
 	rounds                                                   struct{ partnerd, ceiling, node []*measurement }
 	bigSize                                                  int64
 	bigLoadSeconds                                           float64
@@ -215,7 +215,7 @@ func (d *driver) run(ctx context.Context) error {
 	}
 
 	if o.big > 0 {
-		if err := d.runBig(ctx, base); err != nil {
+		if err := d.runBig(ctx, base, db); err != nil {
 			return err
 		}
 	}
@@ -230,46 +230,73 @@ func (d *driver) run(ctx context.Context) error {
 // the smallest that a 15-second run of first cancels does not exhaust.
 const freshStoreSize = 300_000
 
+// bigRounds is how many turns the large-store runs take.
+const bigRounds = 2
+
 // runBig bulk-loads a store of --big Sends, the first half already
 // canceled, and measures cancel on it twice: repeat cancels (IDs of the
 // first half: reads, as in the 10k run) and first cancels (the second
-// half: every request a write). The first cancels are compared with first
-// cancels on a store of freshStoreSize, since a 10k store has too few
-// Sends for a run of them.
-func (d *driver) runBig(ctx context.Context, base []string) error {
+// half: every request a write). Each is compared with the same work on a
+// small store, the two taking turns: repeat cancels with the 10k store of
+// the main runs, first cancels with a store of freshStoreSize (a 10k store
+// has too few Sends for a run of them). Every round of first cancels takes
+// IDs no round has canceled before.
+func (d *driver) runBig(ctx context.Context, base []string, smallDB string) error {
 	o := d.opts
 	half := o.big / 2
-	fmt.Fprintf(os.Stderr, "== partnerd on a store of %d Sends (1-%d already canceled), pinned\n", o.big, half)
-	db, secs, err := d.bulkStore(ctx, "big.db", o.big, half)
+	fmt.Fprintf(os.Stderr, "== loading a store of %d Sends (1-%d already canceled) and one of %d\n", o.big, half, freshStoreSize)
+	bigDB, secs, err := d.bulkStore(ctx, "big.db", o.big, half)
 	if err != nil {
 		return err
 	}
 	d.bigLoadSeconds, d.bigSize = secs, o.big
-	p, err := d.startPartnerd(ctx, db, true)
+	freshDB, _, err := d.bulkStore(ctx, "fresh.db", freshStoreSize, 0)
 	if err != nil {
 		return err
 	}
-	d.big, err = d.bench(ctx, p, append(base, "--ids", fmt.Sprintf("1-%d", half))...)
-	if err == nil {
-		d.bigFresh, err = d.bench(ctx, p, append(base, "--ids", fmt.Sprintf("%d-%d", half+1, o.big))...)
+	var servers []*server
+	defer func() {
+		for _, s := range servers {
+			d.stop(s)
+		}
+	}()
+	start := func(db string) *server {
+		if err != nil {
+			return nil
+		}
+		var s *server
+		if s, err = d.startPartnerd(ctx, db, true); err == nil {
+			servers = append(servers, s)
+		}
+		return s
 	}
-	d.stop(p)
+	small, big, fresh := start(smallDB), start(bigDB), start(freshDB)
 	if err != nil {
 		return err
 	}
-
-	fmt.Fprintf(os.Stderr, "== partnerd on a store of %d Sends, first cancels, pinned\n", freshStoreSize)
-	db, _, err = d.bulkStore(ctx, "fresh.db", freshStoreSize, 0)
+	var rounds struct{ small, big, bigFresh, smallFresh []*measurement }
+	run := func(s *server, ids string) *measurement {
+		if err != nil {
+			return nil
+		}
+		var m *measurement
+		m, err = d.bench(ctx, s, append(base, "--ids", ids)...)
+		return m
+	}
+	bigSpan, freshSpan := (o.big-half)/bigRounds, int64(freshStoreSize/bigRounds)
+	for r := range int64(bigRounds) {
+		fmt.Fprintf(os.Stderr, "== round %d: repeat cancels on %d Sends and on %d, first cancels on %d and on %d, pinned\n", r+1, o.prepare, o.big, o.big, freshStoreSize)
+		rounds.small = append(rounds.small, run(small, fmt.Sprintf("1-%d", o.prepare)))
+		rounds.big = append(rounds.big, run(big, fmt.Sprintf("1-%d", half)))
+		rounds.bigFresh = append(rounds.bigFresh, run(big, fmt.Sprintf("%d-%d", half+1+r*bigSpan, half+(r+1)*bigSpan)))
+		rounds.smallFresh = append(rounds.smallFresh, run(fresh, fmt.Sprintf("%d-%d", 1+r*freshSpan, (r+1)*freshSpan)))
+	}
 	if err != nil {
 		return err
 	}
-	p, err = d.startPartnerd(ctx, db, true)
-	if err != nil {
-		return err
-	}
-	defer d.stop(p)
-	d.smallFresh, err = d.bench(ctx, p, append(base, "--ids", fmt.Sprintf("1-%d", freshStoreSize))...)
-	return err
+	d.bigRef, d.big = median(rounds.small), median(rounds.big)
+	d.bigFresh, d.smallFresh = median(rounds.bigFresh), median(rounds.smallFresh)
+	return nil
 }
 
 // bulkStore makes a store named name in the work directory holding the
