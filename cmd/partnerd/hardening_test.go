@@ -393,15 +393,7 @@ func TestCPUProfile(t *testing.T) {
 		post(t, srv.base+"/Service.asmx", "text/xml", soapEnvelope("p", "p-pw",
 			`<VersionInfoRequestMsg xmlns="http://exacttarget.com/wsdl/partnerAPI"><IncludeVersionHistory>false</IncludeVersionHistory></VersionInfoRequestMsg>`))
 	}
-	srv.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-srv.done:
-		if err != nil {
-			t.Fatalf("partnerd exited with %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("partnerd did not exit after SIGTERM")
-	}
+	srv.stop(t) // the profile is written on the way out
 	b, err := os.ReadFile(prof)
 	if err != nil {
 		t.Fatalf("no profile written: %v", err)
