@@ -58,6 +58,9 @@ func packBody(dst []byte, body string) []byte {
 	return dst[:start+len(block)]
 }
 
+// maxBodyLen bounds a stored body's decoded length.
+const maxBodyLen = 256 << 20
+
 var errBadBody = errors.New("sqlite: request log body: unknown codec")
 
 // unpackBody is the inverse of packBody.
@@ -67,6 +70,11 @@ func unpackBody(stored []byte) (string, error) {
 	}
 	switch stored[0] {
 	case codecS2Dict1:
+		// A damaged row must not make the reader allocate whatever length
+		// its block claims: no envelope we write comes near this.
+		if n, err := s2.DecodedLen(stored[1:]); err != nil || n > maxBodyLen {
+			return "", fmt.Errorf("sqlite: request log body: bad block length %d (%v)", n, err)
+		}
 		b, err := s2Dict1().Decode(nil, stored[1:])
 		if err != nil {
 			return "", fmt.Errorf("sqlite: request log body: %w", err)

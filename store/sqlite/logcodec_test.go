@@ -82,6 +82,7 @@ func TestUnpackBodyRefusesBadInput(t *testing.T) {
 		{"codec 0", []byte{0}},
 		{"truncated block", packBody(nil, strings.Repeat("envelope ", 100))[:20]},
 		{"length beyond data", []byte{codecS2Dict1, 0xff, 0xff, 0x03, 0}},
+		{"claims 4 GB", []byte{codecS2Dict1, 0xff, 0xff, 0xff, 0xff, 0x0f, 0}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got, err := unpackBody(tc.stored); err == nil {
