@@ -143,3 +143,14 @@ func (e *EnvelopeWriter) Create(n int, sendDate time.Time) []byte {
 var xmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;")
 
 func escape(s string) string { return xmlEscaper.Replace(s) }
+
+// RetrieveAll returns a Retrieve of every Send of the account (up to the
+// server's page size) with several properties each: a large answer, for
+// measuring what a client that stops reading can hold.
+func (e *EnvelopeWriter) RetrieveAll() []byte {
+	e.header()
+	e.buf = append(e.buf, `<RetrieveRequestMsg xmlns="`+nsPartnerAPI+`"><RetrieveRequest><ObjectType>Send</ObjectType>`+
+		`<Properties>ID</Properties><Properties>Status</Properties><Properties>SendDate</Properties>`+
+		`<Properties>Subject</Properties><Properties>CreatedDate</Properties></RetrieveRequest></RetrieveRequestMsg>`...)
+	return e.footer()
+}
