@@ -142,7 +142,7 @@ func undecodable(coding string) *Fault {
 
 // xmlDecl matches the start of an XML declaration and its encoding
 // pseudo-attribute; group 2 is the encoding's name.
-var xmlDecl = regexp.MustCompile(`^<\?xml[ \t\r\n][^>]*?encoding[ \t\r\n]*=[ \t\r\n]*(["'])([^"'>]*)(["'])`)
+var xmlDecl = regexp.MustCompile(`^[ \t\r\n]*<\?xml[ \t\r\n][^>]*?encoding[ \t\r\n]*=[ \t\r\n]*(["'])([^"'>]*)(["'])`)
 
 // decodeCharset converts raw to UTF-8 (see decodeBody).
 func decodeCharset(raw []byte, limit int64) ([]byte, *Fault) {

@@ -64,7 +64,7 @@ type Exchange struct {
 	HTTPStatus int
 	Reason     string // why a fault happened
 	Remote     string
-	Request    []byte // as received; the logger masks secrets
+	Request    []byte // the body as UTF-8 XML (Content-Encoding and charset undone), nil if undecoded; the logger masks secrets
 	Response   []byte
 	Received   time.Time
 	Duration   time.Duration
@@ -336,7 +336,7 @@ func envelopeFault(err error) *Fault {
 	f := &Fault{Kind: Client, String: "Server was unable to read request. ---> " + strings.ToUpper(msg[:1]) + msg[1:]}
 	var se *syntaxError
 	if errors.As(err, &se) {
-		f.Reason = fmt.Sprintf("%s: not well-formed XML: %s at line %d, column %d", f.String, se.Detail, se.Line, se.Column)
+		f.Reason = fmt.Sprintf("the request is not well-formed XML at line %d, column %d: %s", se.Line, se.Column, se.Detail)
 	}
 	return f
 }
