@@ -7,9 +7,12 @@ package soap
 
 import (
 	"bytes"
+	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -119,9 +122,28 @@ func parseErr(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", errParse, fmt.Sprintf(format, args...))
 }
 
+// syntaxError is a document that is not well-formed XML. Its text names a
+// position only: encoding/xml's messages quote the input ("invalid
+// character entity &x"), and the input may be the tail of a password with
+// an unescaped '&'. Detail is a fixed phrase for the log, never input.
+type syntaxError struct {
+	Line, Column int
+	Detail       string
+}
+
+// Error is worded as ASMX words it (XmlException positions, no text).
+func (e *syntaxError) Error() string {
+	return fmt.Sprintf("%v: There is an error in XML document (%d, %d).", errParse, e.Line, e.Column)
+}
+
+func (e *syntaxError) Unwrap() error { return errParse }
+
 // ReadEnvelope parses raw as a SOAP envelope. It refuses DTDs outright
-// (entity expansion attacks never reach the parser) and invalid UTF-8.
+// (entity expansion attacks never reach the parser) and invalid UTF-8; a
+// UTF-8 byte order mark is skipped. No error it returns quotes the input
+// beyond a bounded element name or namespace.
 func ReadEnvelope(raw []byte) (*Envelope, error) {
+	raw = bytes.TrimPrefix(raw, utf8BOM)
 	if !utf8.Valid(raw) {
 		return nil, parseErr("the request is not valid UTF-8")
 	}
@@ -131,25 +153,21 @@ func ReadEnvelope(raw []byte) (*Envelope, error) {
 	root := parseCommon(string(raw), MaxDepth)
 	if root == nil {
 		// Not the common shape, or not well-formed: etree decides.
-		doc := etree.NewDocument()
-		doc.ReadSettings.MaxDepth = MaxDepth
-		if err := doc.ReadFromBytes(raw); err != nil {
-			return nil, parseErr("the request is not well-formed XML: %v", err)
-		}
-		if root = doc.Root(); root == nil {
-			return nil, parseErr("the request has no root element")
+		var err error
+		if root, err = readTree(raw); err != nil {
+			return nil, err
 		}
 	}
 	env := &Envelope{}
 	switch ns := root.NamespaceURI(); {
 	case root.Tag != "Envelope":
-		return nil, parseErr("the root element is %s, not a SOAP Envelope", root.Tag)
+		return nil, parseErr("the root element is %s, not a SOAP Envelope", clampName(root.Tag))
 	case ns == NSEnvelope11:
 		env.Version = V11
 	case ns == NSEnvelope12:
 		env.Version = V12
 	default:
-		return nil, parseErr("unknown SOAP envelope namespace %q", ns)
+		return nil, parseErr("unknown SOAP envelope namespace %s", quoteInput(ns))
 	}
 	envNS := env.Version.EnvelopeNS()
 	for _, c := range root.ChildElements() {
@@ -158,8 +176,22 @@ func ReadEnvelope(raw []byte) (*Envelope, error) {
 		}
 		switch c.Tag {
 		case "Header":
+			// One Header, before the Body (SOAP 1.1 §4.2, 1.2 §5.2): a
+			// second one, or one after the Body, would let what is
+			// authenticated and what is logged differ.
+			if env.Header != nil {
+				return nil, parseErr("the envelope has more than one Header")
+			}
+			if env.Body != nil {
+				return nil, parseErr("the SOAP Header must come before the Body")
+			}
 			env.Header = c
 		case "Body":
+			// A second Body used to replace the first: the operation run
+			// was not the one a reader of the first Body would expect.
+			if env.Body != nil {
+				return nil, parseErr("the envelope has more than one Body")
+			}
 			kids := c.ChildElements()
 			if len(kids) != 1 {
 				return nil, parseErr("the SOAP Body must hold exactly one element, it holds %d", len(kids))
@@ -174,6 +206,164 @@ func ReadEnvelope(raw []byte) (*Envelope, error) {
 		env.Addressing = readAddressing(env.Header)
 	}
 	return env, nil
+}
+
+var utf8BOM = []byte("\xef\xbb\xbf")
+
+// readTree parses raw with etree and checks what etree lets through at the
+// document level: one root element, and outside it only white space,
+// comments and processing instructions. encoding/xml reads a second root
+// element or trailing text without complaint.
+func readTree(raw []byte) (*etree.Element, error) {
+	doc := etree.NewDocument()
+	doc.ReadSettings.MaxDepth = MaxDepth
+	if err := doc.ReadFromBytes(raw); err != nil {
+		return nil, xmlError(raw, err)
+	}
+	var root *etree.Element
+	before, after := false, false // content other than markup and white space
+	for _, t := range doc.Child {
+		switch t := t.(type) {
+		case *etree.Element:
+			if root != nil {
+				after = true
+			} else {
+				root = t
+			}
+		case *etree.CharData:
+			if !isXMLSpace(t.Data) {
+				before, after = before || root == nil, after || root != nil
+			}
+		}
+	}
+	switch {
+	case root == nil:
+		return nil, parseErr("the request has no root element")
+	case before:
+		return nil, parseErr("the request has content before the root element")
+	case after:
+		return nil, parseErr("the request has content after the root element")
+	}
+	return root, nil
+}
+
+// xmlError turns a parse failure into an error that quotes nothing of the
+// input. etree's own sentinels are fixed texts and keep their wording; an
+// encoding/xml syntax error becomes a position, found by tokenizing again
+// (only failed requests pay for it), with the message's fixed phrase for
+// the log.
+func xmlError(raw []byte, err error) error {
+	if errors.Is(err, etree.ErrXML) || errors.Is(err, etree.ErrMaxDepth) {
+		return parseErr("the request is not well-formed XML: %v", err)
+	}
+	detail := "not well-formed"
+	var se *xml.SyntaxError
+	if errors.As(err, &se) {
+		detail = syntaxPhrase(se.Msg)
+	}
+	line, col := errorPosition(raw)
+	return &syntaxError{Line: line, Column: col, Detail: detail}
+}
+
+// errorPosition returns the line and column (in bytes, from 1) where
+// encoding/xml, tokenizing raw as etree does, stops with an error.
+func errorPosition(raw []byte) (line, col int) {
+	d := xml.NewDecoder(bytes.NewReader(raw))
+	d.Strict = true
+	d.CharsetReader = func(_ string, r io.Reader) (io.Reader, error) { return r, nil }
+	for {
+		if _, err := d.RawToken(); err != nil {
+			return d.InputPos()
+		}
+	}
+}
+
+// syntaxPhrases are encoding/xml's syntax error messages up to where they
+// start quoting the input.
+var syntaxPhrases = []string{
+	"unexpected EOF in CDATA section",
+	"unexpected EOF",
+	"unexpected end element",
+	"element closed by another",
+	"expected element name after",
+	"invalid characters between",
+	"expected target name after <?",
+	"invalid sequence",
+	"invalid <![ sequence",
+	"expected /> in element",
+	"expected attribute name in element",
+	"attribute name without = in element",
+	"unquoted or missing attribute value in element",
+	"unescaped ]]> not in CDATA section",
+	"unescaped < inside quoted string",
+	"invalid character entity",
+	"invalid UTF-8",
+	"illegal character code",
+	"invalid XML name",
+}
+
+func syntaxPhrase(msg string) string {
+	if strings.HasPrefix(msg, "element <") && strings.Contains(msg, "> closed by </") {
+		return "element closed by another"
+	}
+	for _, p := range syntaxPhrases {
+		if strings.HasPrefix(msg, p) {
+			return p
+		}
+	}
+	return "syntax error"
+}
+
+func isXMLSpace(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ' ', '\t', '\n', '\r':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// maxEcho bounds what a fault or a log line repeats of a client-supplied
+// name or value: enough to recognize it, too little to flood anything.
+const maxEcho = 64
+
+// clampName prepares a client-supplied name (an element name, a SOAPAction)
+// for a faultstring: control characters become '?' and it is cut to
+// maxEcho bytes, on a rune boundary, with an ellipsis.
+func clampName(s string) string {
+	cut := false
+	if len(s) > maxEcho {
+		i := maxEcho
+		for i > 0 && !utf8.RuneStart(s[i]) {
+			i--
+		}
+		s, cut = s[:i], true
+	}
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (0x80 <= r && r < 0xa0) || r == utf8.RuneError {
+			return '?'
+		}
+		return r
+	}, s)
+	if cut {
+		s += "…"
+	}
+	return s
+}
+
+// quoteInput quotes a client-supplied value for a faultstring, escaped as
+// a Go string and cut to maxEcho bytes.
+func quoteInput(s string) string {
+	if len(s) > maxEcho {
+		i := maxEcho
+		for i > 0 && !utf8.RuneStart(s[i]) {
+			i--
+		}
+		return strconv.Quote(s[:i]) + "…"
+	}
+	return strconv.Quote(s)
 }
 
 func readAddressing(h *etree.Element) *Addressing {
@@ -275,4 +465,64 @@ func contentTypeAction(ct string) string {
 		return ""
 	}
 	return params["action"]
+}
+
+// The SOAP roles (actors) partnerd acts in: the next node and the ultimate
+// receiver. A header block targeted at any other role is not for partnerd,
+// mustUnderstand or not.
+const (
+	actorNext11        = "http://schemas.xmlsoap.org/soap/actor/next"
+	roleNext12         = "http://www.w3.org/2003/05/soap-envelope/role/next"
+	roleUltimateRecv12 = "http://www.w3.org/2003/05/soap-envelope/role/ultimateReceiver"
+)
+
+// understoodHeader reports whether partnerd processes the header block c:
+// wsse:Security, and the WS-Addressing headers it reads or whose meaning
+// it honours by answering on the same connection.
+func understoodHeader(c *etree.Element) bool {
+	switch c.NamespaceURI() {
+	case NSWSSE:
+		return c.Tag == "Security"
+	case NSAddressing4, NSAddressing5:
+		switch c.Tag {
+		case "Action", "MessageID", "ReplyTo", "To", "From":
+			return true
+		}
+	}
+	return false
+}
+
+// NotUnderstood returns the header blocks of env that are targeted at
+// partnerd, carry mustUnderstand="1" (or "true") in the envelope's own
+// namespace, and that partnerd does not process. SOAP 1.1 §4.2.3 and 1.2
+// §5.2.3 require a MustUnderstand fault for them before anything else of
+// the message is processed: a client that marks a header mandatory relies
+// on it being honoured, and silently ignoring it breaks that promise.
+func (env *Envelope) NotUnderstood() []*etree.Element {
+	if env == nil || env.Header == nil {
+		return nil
+	}
+	envNS := env.Version.EnvelopeNS()
+	var out []*etree.Element
+	for _, c := range env.Header.ChildElements() {
+		must, targeted := false, true
+		for _, a := range c.Attr {
+			if a.Space == "" || a.NamespaceURI() != envNS {
+				continue
+			}
+			v := strings.TrimSpace(a.Value)
+			switch {
+			case a.Key == "mustUnderstand":
+				must = v == "1" || v == "true"
+			case a.Key == "actor" && env.Version == V11:
+				targeted = v == "" || v == actorNext11
+			case a.Key == "role" && env.Version == V12:
+				targeted = v == "" || v == roleNext12 || v == roleUltimateRecv12
+			}
+		}
+		if must && targeted && !understoodHeader(c) {
+			out = append(out, c)
+		}
+	}
+	return out
 }

@@ -28,6 +28,15 @@ func TestReadEnvelope(t *testing.T) {
 		{name: "unknown envelope ns", in: `<Envelope xmlns="urn:nope"><Body><x/></Body></Envelope>`, err: "unknown SOAP envelope namespace"},
 		{name: "no body", in: `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Header/></soap:Envelope>`, err: "no Body"},
 		{name: "two body children", in: `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><a/><b/></soap:Body></soap:Envelope>`, err: "exactly one element"},
+		{name: "two bodies", in: `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><a/></soap:Body><soap:Body><b/></soap:Body></soap:Envelope>`, err: "more than one Body"},
+		{name: "two headers", in: `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Header/><soap:Header/><soap:Body><a/></soap:Body></soap:Envelope>`, err: "more than one Header"},
+		{name: "header after body", in: `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><a/></soap:Body><soap:Header/></soap:Envelope>`, err: "before the Body"},
+		{name: "element after the root", in: `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><a/></soap:Body></soap:Envelope><b/>`, err: "content after the root element"},
+		{name: "text after the root", in: `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><a/></soap:Body></soap:Envelope>x`, err: "content after the root element"},
+		{name: "markup after the root", in: "<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><a/></soap:Body></soap:Envelope>\r\n<!-- c --><?pi x?>", version: V11, body: "a"},
+		{name: "UTF-8 BOM", in: "\xef\xbb\xbf<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><a/></soap:Body></soap:Envelope>", version: V11, body: "a"},
+		{name: "syntax error quotes nothing", in: `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><a>pw&SECRET</a></soap:Body></soap:Envelope>`, err: "There is an error in XML document (1, "},
+		{name: "long root name cut", in: `<` + strings.Repeat("n", 500) + `/>`, err: "not a SOAP Envelope"},
 		{name: "too deep", in: `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>` + strings.Repeat("<a>", MaxDepth+5) + strings.Repeat("</a>", MaxDepth+5) + `</soap:Body></soap:Envelope>`, err: "not well-formed"},
 	}
 	for _, tt := range tests {
@@ -36,6 +45,9 @@ func TestReadEnvelope(t *testing.T) {
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("err = %v, want one containing %q", err, tt.err)
+				}
+				if len(err.Error()) > maxEnvelopeErr || strings.Contains(err.Error(), "SECRET") {
+					t.Errorf("err %q quotes the input", err)
 				}
 				return
 			}
@@ -55,6 +67,11 @@ func TestReadEnvelope(t *testing.T) {
 		})
 	}
 }
+
+// maxEnvelopeErr bounds the text of any error ReadEnvelope returns: fixed
+// words and at most one name cut to maxEcho bytes (an escaped name can be
+// up to four times longer).
+const maxEnvelopeErr = 160 + 4*maxEcho
 
 func TestActionName(t *testing.T) {
 	for in, want := range map[string]string{
@@ -106,10 +123,33 @@ func FuzzReadEnvelope(f *testing.F) {
 		}
 	}
 	f.Add([]byte(`<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><PerformRequestMsg/></soap:Body></soap:Envelope>`))
+	// Shapes of issue 10.
+	for _, s := range []string{
+		`<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><a/></soap:Body><soap:Body><b/></soap:Body></soap:Envelope>`,
+		`<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><a/></soap:Body></soap:Envelope><b/>`,
+		"<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><a/></soap:Body></soap:Envelope>\r\n<!-- c -->x",
+		`<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Header><x:T xmlns:x="urn:t" soap:mustUnderstand="1" soap:actor="http://schemas.xmlsoap.org/soap/actor/next"/></soap:Header><soap:Body><a/></soap:Body></soap:Envelope>`,
+		`<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Header><x:T xmlns:x="urn:t" s:mustUnderstand="true" s:role="http://www.w3.org/2003/05/soap-envelope/role/none"/></s:Header><s:Body><a/></s:Body></s:Envelope>`,
+		`<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><a>pw&tail</a></soap:Body></soap:Envelope>`,
+		"\xef\xbb\xbf<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><a/></soap:Body></soap:Envelope>",
+		`<?xml version="1.0" encoding="utf-16"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><a/></soap:Body></soap:Envelope>`,
+	} {
+		f.Add([]byte(s))
+	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		env, err := ReadEnvelope(raw)
 		if err != nil {
+			// Errors quote at most a bounded name: never a stretch of
+			// the input.
+			if len(err.Error()) > maxEnvelopeErr {
+				t.Fatalf("%d-byte error: %.200q", len(err.Error()), err)
+			}
 			return
+		}
+		for _, c := range env.NotUnderstood() {
+			if understoodHeader(c) || c.Parent() != env.Header {
+				t.Fatalf("NotUnderstood returned %s", c.Tag)
+			}
 		}
 		if env.Body == nil || (env.Version != V11 && env.Version != V12) {
 			t.Fatalf("accepted an envelope without a body or version: %+v", env)

@@ -32,17 +32,10 @@ func goldenRequests(t testing.TB) [][]byte {
 	return bodies
 }
 
-// etreeRoot parses raw with etree as ReadEnvelope's fallback does.
+// etreeRoot parses raw with etree as ReadEnvelope's fallback does,
+// document-level checks (one root, nothing but markup after it) included.
 func etreeRoot(raw []byte) (*etree.Element, error) {
-	doc := etree.NewDocument()
-	doc.ReadSettings.MaxDepth = MaxDepth
-	if err := doc.ReadFromBytes(raw); err != nil {
-		return nil, err
-	}
-	if doc.Root() == nil {
-		return nil, fmt.Errorf("no root")
-	}
-	return doc.Root(), nil
+	return readTree(raw)
 }
 
 // treeDiff describes the first difference between two trees, or "".
@@ -155,7 +148,11 @@ func TestParseCommon(t *testing.T) {
 		{"mismatched end tag", fmt.Sprintf(env, `<s:Body></s:Bdy>`), false},
 		{"unclosed", `<s:Envelope xmlns:s="u"><s:Body>`, false},
 		{"two roots", `<a/><b/>`, false},
+		{"second root after a closed one", `<a></a><b></b>`, false},
 		{"text after root", `<a/>x`, false},
+		{"text after a closed root", `<a></a>x`, false},
+		{"comment after root", `<a></a><!-- c -->`, false},
+		{"UTF-8 BOM", "\xef\xbb\xbf<a/>", false},
 		{"text before root", `x<a/>`, false},
 		{"< in attribute", `<a x="<"/>`, false},
 		{"unquoted attribute", `<a x=1/>`, false},
@@ -193,6 +190,12 @@ func FuzzParseCommon(f *testing.F) {
 		f.Add(raw)
 	}
 	f.Add([]byte(`<a x="&lt;" y='&amp;'>t&gt;<b/></a>`))
+	// Shapes of issue 10: trailing content, second roots and Bodies.
+	f.Add([]byte(`<a></a><b></b>`))
+	f.Add([]byte("<a></a>\n x"))
+	f.Add([]byte("<a/>\n<!-- c --><?pi?>\r\n"))
+	f.Add([]byte(`<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><a/></s:Body><s:Body><b/></s:Body></s:Envelope>`))
+	f.Add([]byte(`<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header><x:T xmlns:x="urn:t" s:mustUnderstand="1"/></s:Header><s:Body><a/></s:Body></s:Envelope>`))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		checkCommon(t, raw)
 		if parseCommon(string(raw), MaxDepth) != nil && !bytes.Contains(raw, []byte("<")) {

@@ -20,7 +20,16 @@ const (
 	Server
 	// Security: authentication failed (q0:Security, "Login failed").
 	Security
+	// MustUnderstand: a header block marked mustUnderstand that partnerd
+	// does not process (soap:MustUnderstand / env:MustUnderstand).
+	MustUnderstand
 )
+
+// QName is a namespace-qualified XML name.
+type QName struct {
+	Space string // namespace URI
+	Local string
+}
 
 // apifault codes (partner-api-notes §5).
 const (
@@ -42,8 +51,15 @@ type Fault struct {
 	// HTTP 429 or 503), rounded up to whole seconds.
 	RetryAfter time.Duration
 	// Reason is logged but never sent: it says why, where the client is
-	// only told "Login failed".
+	// only told "Login failed". It must not quote the request either: it
+	// goes to the server log and the request log.
 	Reason string
+	// NotUnderstood lists, for a MustUnderstand fault, the header blocks
+	// named in SOAP 1.2 env:NotUnderstood response headers.
+	NotUnderstood []QName
+	// Header holds extra response headers (Connection: close when the
+	// body was left unread, Accept-Encoding with a 415).
+	Header http.Header
 }
 
 func (f *Fault) Error() string {
@@ -98,6 +114,8 @@ func (f *Fault) write(w *xmlw.Writer, v Version, actor string) {
 		w.End("faultcode")
 	case Server:
 		w.Elem("faultcode", "soap:Server")
+	case MustUnderstand:
+		w.Elem("faultcode", "soap:MustUnderstand")
 	default:
 		w.Elem("faultcode", "soap:Client")
 	}
@@ -122,6 +140,8 @@ func (f *Fault) write12(w *xmlw.Writer, actor string) {
 	switch f.Kind {
 	case Server:
 		w.Elem("soap:Value", "soap:Receiver")
+	case MustUnderstand:
+		w.Elem("soap:Value", "soap:MustUnderstand")
 	case Security:
 		w.Elem("soap:Value", "soap:Sender")
 		w.Start("soap:Subcode")
@@ -147,6 +167,27 @@ func (f *Fault) write12(w *xmlw.Writer, actor string) {
 		w.End("soap:Detail")
 	}
 	w.End("soap:Fault")
+}
+
+// writeNotUnderstood appends one SOAP 1.2 env:NotUnderstood header block
+// per header f names (SOAP 1.2 part 1 §5.4.8).
+func (f *Fault) writeNotUnderstood(w *xmlw.Writer) {
+	for _, q := range f.NotUnderstood {
+		if q.Space == "" {
+			w.Empty("soap:NotUnderstood", "qname", q.Local)
+			continue
+		}
+		w.Empty("soap:NotUnderstood", "qname", "q1:"+q.Local, "xmlns:q1", q.Space)
+	}
+}
+
+// setHeaders adds f's extra response headers.
+func (f *Fault) setHeaders(w http.ResponseWriter) {
+	for k, vs := range f.Header {
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
 }
 
 func (f *Fault) writeAPIFault(w *xmlw.Writer) {

@@ -64,7 +64,7 @@ type Exchange struct {
 	HTTPStatus int
 	Reason     string // why a fault happened
 	Remote     string
-	Request    []byte // as received; the logger masks secrets
+	Request    []byte // the body as UTF-8 XML (Content-Encoding and charset undone), nil if undecoded; the logger masks secrets
 	Response   []byte
 	Received   time.Time
 	Duration   time.Duration
@@ -180,6 +180,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", version.ContentType())
 	if f != nil {
 		f.setRetryAfter(w)
+		f.setHeaders(w)
 	}
 	w.WriteHeader(status)
 	w.Write(out)
@@ -229,12 +230,16 @@ func (h *Handler) serve(r *http.Request, x *Exchange) (Version, *Envelope, *Resp
 	mediaType, _, err := mime.ParseMediaType(ctype)
 	switch {
 	case err != nil && ctype != "":
-		return version, env, nil, &Fault{Kind: Client, String: fmt.Sprintf("Unsupported Content-Type %q: use text/xml (SOAP 1.1) or application/soap+xml (SOAP 1.2).", ctype), HTTPStatus: http.StatusUnsupportedMediaType}
+		return version, env, nil, &Fault{Kind: Client, String: fmt.Sprintf("Unsupported Content-Type %s: use text/xml (SOAP 1.1) or application/soap+xml (SOAP 1.2).", quoteInput(ctype)), HTTPStatus: http.StatusUnsupportedMediaType}
 	case mediaType == "application/soap+xml":
 		version = V12
 	case mediaType == "text/xml", mediaType == "application/xml":
 	default:
-		return version, env, nil, &Fault{Kind: Client, String: fmt.Sprintf("Unsupported Content-Type %q: use text/xml (SOAP 1.1) or application/soap+xml (SOAP 1.2).", ctype), HTTPStatus: http.StatusUnsupportedMediaType}
+		return version, env, nil, &Fault{Kind: Client, String: fmt.Sprintf("Unsupported Content-Type %s: use text/xml (SOAP 1.1) or application/soap+xml (SOAP 1.2).", quoteInput(ctype)), HTTPStatus: http.StatusUnsupportedMediaType}
+	}
+
+	if f := refuseUnread(r, h.maxBody()); f != nil {
+		return version, env, nil, f
 	}
 
 	limit := h.MaxBodyBytes
@@ -250,6 +255,9 @@ func (h *Handler) serve(r *http.Request, x *Exchange) (Version, *Envelope, *Resp
 		return version, env, nil, &Fault{Kind: Client, String: "The request body could not be read.", Reason: err.Error(), HTTPStatus: http.StatusBadRequest}
 	}
 	x.Request = raw
+	if raw, err = h.decodeRequest(r, x, raw); err != nil {
+		return version, env, nil, AsFault(err)
+	}
 
 	// The shape check bounds what the tree builder may allocate before it
 	// runs (see MaxElements).
@@ -257,10 +265,12 @@ func (h *Handler) serve(r *http.Request, x *Exchange) (Version, *Envelope, *Resp
 		env, err = ReadEnvelope(raw)
 	}
 	if err != nil {
-		msg := strings.TrimPrefix(err.Error(), errParse.Error()+": ")
-		return version, env, nil, &Fault{Kind: Client, String: "Server was unable to read request. ---> " + strings.ToUpper(msg[:1]) + msg[1:]}
+		return version, env, nil, envelopeFault(err)
 	}
 	version = env.Version
+	if f := mustUnderstandFault(env); f != nil {
+		return version, env, nil, f
+	}
 
 	op, f := resolveOperation(r, ctype, env)
 	if f != nil {
@@ -302,6 +312,63 @@ func (h *Handler) serve(r *http.Request, x *Exchange) (Version, *Envelope, *Resp
 	return version, env, resp, nil
 }
 
+// decodeRequest turns the body as read into the UTF-8 XML the parser reads
+// (see decodeBody), and makes that the Exchange's Request: the request log
+// then holds readable XML its masker understands, and a body that could
+// not be decoded is not stored at all (its compressed or UTF-16 bytes may
+// hold a password the masker cannot see).
+func (h *Handler) decodeRequest(r *http.Request, x *Exchange, raw []byte) ([]byte, error) {
+	out, f := decodeBody(raw, r.Header.Values("Content-Encoding"), h.maxBody())
+	if f != nil {
+		x.Request = nil
+		return nil, f
+	}
+	x.Request = out
+	return out, nil
+}
+
+// envelopeFault is the Client fault for an envelope ReadEnvelope refused,
+// worded as ASMX words it. Its texts quote no more of the input than a
+// bounded element name (see syntaxError); the log's Reason adds, for a
+// syntax error, encoding/xml's fixed phrase for what was wrong.
+func envelopeFault(err error) *Fault {
+	msg := strings.TrimPrefix(err.Error(), errParse.Error()+": ")
+	f := &Fault{Kind: Client, String: "Server was unable to read request. ---> " + strings.ToUpper(msg[:1]) + msg[1:]}
+	var se *syntaxError
+	if errors.As(err, &se) {
+		f.Reason = fmt.Sprintf("the request is not well-formed XML at line %d, column %d: %s", se.Line, se.Column, se.Detail)
+	}
+	return f
+}
+
+// maxNotUnderstood bounds the env:NotUnderstood blocks of one answer.
+const maxNotUnderstood = 8
+
+// mustUnderstandFault is the MustUnderstand fault for env's header blocks
+// that partnerd must understand and does not (see NotUnderstood), or nil.
+// The faultstring names the first, as ASMX does.
+func mustUnderstandFault(env *Envelope) *Fault {
+	blocks := env.NotUnderstood()
+	if len(blocks) == 0 {
+		return nil
+	}
+	f := &Fault{Kind: MustUnderstand, String: fmt.Sprintf("SOAP header %s was not understood.", clampName(blocks[0].Tag))}
+	names := make([]string, 0, maxNotUnderstood)
+	for _, c := range blocks {
+		if len(names) == maxNotUnderstood {
+			break
+		}
+		names = append(names, clampName(c.Tag))
+		// A name or namespace too long to echo whole is left out of the
+		// NotUnderstood blocks rather than echoed cut (a wrong QName).
+		if ns := c.NamespaceURI(); len(c.Tag) <= maxEcho && len(ns) <= 4*maxEcho {
+			f.NotUnderstood = append(f.NotUnderstood, QName{Space: ns, Local: c.Tag})
+		}
+	}
+	f.Reason = fmt.Sprintf("%s (mustUnderstand headers not understood: %s)", f.String, strings.Join(names, ", "))
+	return f
+}
+
 // call runs an operation, turning a panic into a Server fault so that one bad
 // request cannot take the process down.
 func (h *Handler) call(ctx context.Context, fn OperationFunc, req *Request) (resp *Response, err error) {
@@ -324,10 +391,10 @@ func resolveOperation(r *http.Request, ctype string, env *Envelope) (string, *Fa
 			return nil
 		}
 		if !isOperation(name) {
-			return ClientFault(fmt.Sprintf("Server did not recognize the value of HTTP Header SOAPAction: %s.", strings.Trim(strings.TrimSpace(value), `"`)))
+			return ClientFault(fmt.Sprintf("Server did not recognize the value of HTTP Header SOAPAction: %s.", clampName(strings.Trim(strings.TrimSpace(value), `"`))))
 		}
 		if bodyKnown && name != bodyOp {
-			return ClientFault(fmt.Sprintf("The %s %q does not match the request element %s in the SOAP Body.", source, name, env.Body.Tag))
+			return ClientFault(fmt.Sprintf("The %s %s does not match the request element %s in the SOAP Body.", source, quoteInput(name), clampName(env.Body.Tag)))
 		}
 		return nil
 	}
@@ -345,7 +412,7 @@ func resolveOperation(r *http.Request, ctype string, env *Envelope) (string, *Fa
 		}
 	}
 	if !bodyKnown {
-		return "", ClientFault(fmt.Sprintf("Server did not recognize the request element %s in the SOAP Body.", env.Body.Tag))
+		return "", ClientFault(fmt.Sprintf("Server did not recognize the request element %s in the SOAP Body.", clampName(env.Body.Tag)))
 	}
 	return bodyOp, nil
 }
@@ -389,6 +456,9 @@ func (h *Handler) writeEnvelope(v Version, addr *Addressing, op string, resp *Re
 		} else {
 			w.Elem("wsa:To", NSAddressing5+"/anonymous")
 		}
+	}
+	if f != nil && v == V12 {
+		f.writeNotUnderstood(w)
 	}
 	w.Start("wsse:Security")
 	w.Start("wsu:Timestamp", "wsu:Id", "Timestamp-"+uuid.NewString())
