@@ -489,6 +489,10 @@ func checkESDFilter(n *filterNode) error {
 	if len(n.Values) == 0 {
 		return retrieveErr("The %s operator on %s needs a Value", n.Operator, n.Property)
 	}
+	if strings.EqualFold(n.Operator, "like") && len(n.Values[0]) > store.MaxLikePattern {
+		// The same bound as on Send, where SQLite sets it.
+		return retrieveErr("The like pattern for %s has %d bytes; partnerd takes at most %d", n.Property, len(n.Values[0]), store.MaxLikePattern)
+	}
 	return nil
 }
 

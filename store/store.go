@@ -407,7 +407,12 @@ type Op string
 // one character), ignores ASCII case, and applies to string fields only.
 // IsNull matches a field left unset: a zero time, an empty string, a zero
 // int. Every other comparison with an unset date is false, as with SQL
-// NULL. Strings compare byte by byte.
+// NULL. A zero time given as a value is the instant 0001-01-01T00:00:00Z
+// (.NET's DateTime.MinValue), which no set date equals. Strings compare
+// byte by byte, but ObjectIDs compared for (in)equality or IN are compared
+// in their canonical spelling (CanonicalObjectID). In takes any number of
+// values; Like takes a pattern of at most MaxLikePattern bytes; Ands and
+// Ors nest at most MaxFilterDepth deep.
 const (
 	OpEquals             Op = "equals"
 	OpNotEquals          Op = "notEquals"
