@@ -104,7 +104,10 @@ func (s *Service) Perform(ctx context.Context, req *soap.Request) (*soap.Respons
 			if r.err != nil {
 				continue
 			}
-			sends, err := s.sendsOfKey(ctx, tx, accountID, r.key, byID)
+			// The usual key, an ID, names one send: it is read into
+			// single, kept off the heap (a batch reads 100).
+			var single [1]store.Send
+			sends, err := s.sendsOfKey(ctx, tx, accountID, r.key, byID, single[:0])
 			if err != nil {
 				return err
 			}
@@ -171,13 +174,13 @@ func (s *Service) Perform(ctx context.Context, req *soap.Request) (*soap.Respons
 
 // sendsOfKey finds every send of the account that k names: by ID (from
 // byID when the batch was prefetched), else every send with the ObjectID,
-// else the one with the CustomerKey.
-func (s *Service) sendsOfKey(ctx context.Context, tx store.Tx, accountID int64, k sendKeyInput, byID map[int64]store.Send) ([]store.Send, error) {
+// else the one with the CustomerKey. A send found by ID is appended to buf.
+func (s *Service) sendsOfKey(ctx context.Context, tx store.Tx, accountID int64, k sendKeyInput, byID map[int64]store.Send, buf []store.Send) ([]store.Send, error) {
 	var f store.Filter
 	switch {
 	case k.hasID && byID != nil:
 		if send, ok := byID[k.id]; ok {
-			return []store.Send{send}, nil
+			return append(buf, send), nil
 		}
 		return nil, nil
 	case k.hasID:
@@ -188,7 +191,7 @@ func (s *Service) sendsOfKey(ctx context.Context, tx store.Tx, accountID int64, 
 		if err != nil {
 			return nil, err
 		}
-		return []store.Send{send}, nil
+		return append(buf, send), nil
 	case k.objectID != "":
 		f = &store.Cond{Field: store.FieldObjectID, Op: store.OpEquals, Values: []any{k.objectID}}
 	default:
