@@ -92,6 +92,14 @@ func (p Policy) Apply(s *store.Send, a Action, now time.Time, held func() (int, 
 			// can be canceled at any time without racing delivery.
 			to = store.StatusCanceled
 		case store.StatusScheduled:
+			if s.SendDate.IsZero() {
+				// No SendDate: left by partnerd before it read .NET's
+				// DateTime.MinValue as "unset". The dispatcher never
+				// claims it, so, like a paused send, it can always be
+				// canceled, and once canceled it is held by nothing.
+				to = store.StatusCanceled
+				break
+			}
 			if p.InsideCutoff(*s, now) {
 				return false, fmt.Errorf("%w: it is due at %s and cancel or pause must come at least %s before", ErrInsideCutoff, s.SendDate.UTC().Format(time.RFC3339), p.CancelCutoff)
 			}

@@ -74,3 +74,17 @@ func TestApplyHeldCountError(t *testing.T) {
 		t.Fatalf("err = %v, want the store's error", err)
 	}
 }
+
+// TestCancelSendWithoutSendDate: partnerd stored .NET's DateTime.MinValue
+// as no SendDate (issue 10); such a send is never dispatched, and every
+// cancel of it answered 7092. It can now be canceled, without counting
+// against the held limit.
+func TestCancelSendWithoutSendDate(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	s := store.Send{Status: store.StatusScheduled}
+	held := func() (int, error) { return 1000, nil }
+	changed, err := DefaultPolicy.Apply(&s, Cancel, now, held)
+	if err != nil || !changed || s.Status != store.StatusCanceled {
+		t.Errorf("cancel of a send without SendDate = %v, %v, %s; want Canceled", changed, err, s.Status)
+	}
+}

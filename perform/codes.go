@@ -26,6 +26,13 @@ const (
 	CodeSendStatusNotActionable = 7093
 	CodeHeldLimitReached        = 7094
 	CodeSendKeyMissing          = 7095
+	// CodeDateOutOfRange: a date partnerd cannot keep as given (before
+	// 0001-01-01 or after 9999-12-31 in UTC); the message names the field.
+	CodeDateOutOfRange = 7097
+	// CodeInvalidKey: a CustomerKey or ObjectID holding control characters
+	// (line feeds, escapes …), which would forge lines wherever keys are
+	// printed.
+	CodeInvalidKey = 7098
 )
 
 // Errors of this package's own rules.

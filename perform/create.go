@@ -46,6 +46,8 @@ func (s *Service) Create(ctx context.Context, req *soap.Request) (*soap.Response
 		r.in = in
 		r.content = sendContent(o)
 		switch {
+		case in.invalid != nil:
+			r.err = in.invalid
 		case !in.hasEmail && !hasBody(r.content):
 			r.err = coded(CodeEmailRequired, "An email ID, Partner Key, or body must be specified")
 		case len(in.listIDs) == 0 && len(r.content.Recipients) == 0:
@@ -92,7 +94,15 @@ func (s *Service) Create(ctx context.Context, req *soap.Request) (*soap.Response
 			}
 			if err := tx.InsertSend(ctx, send); err != nil {
 				if errors.Is(err, store.ErrExists) {
-					r.err = coded(CodeNameExists, "A Send with CustomerKey %q already exists", in.key.customerKey)
+					// A key is already used in the account: refused
+					// as the real service refuses it ("Name already
+					// exists"). A Create retried after a timeout
+					// lands here, and the client finds its first
+					// send by the key.
+					r.err, err = keyTaken(ctx, tx, accountID, in.key)
+					if err != nil {
+						return err
+					}
 					continue
 				}
 				return err
@@ -137,6 +147,20 @@ func (s *Service) Create(ctx context.Context, req *soap.Request) (*soap.Response
 	w.Elem("OverallStatus", status)
 	w.End("CreateResponse")
 	return &soap.Response{Body: w.Buf, Status: status}, nil
+}
+
+// keyTaken says which of a Send's keys is already used in the account.
+func keyTaken(ctx context.Context, tx store.Tx, accountID int64, k sendKeyInput) (taken, err error) {
+	if k.customerKey != "" {
+		_, err = tx.SendByKey(ctx, accountID, store.SendKey{CustomerKey: k.customerKey})
+		switch {
+		case err == nil:
+			return coded(CodeNameExists, "A Send with CustomerKey %q already exists", k.customerKey), nil
+		case !errors.Is(err, store.ErrNotFound):
+			return nil, err
+		}
+	}
+	return coded(CodeNameExists, "A Send with ObjectID %q already exists", k.objectID), nil
 }
 
 func typeName(t string) string {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/beevik/etree"
 	"github.com/partnerd/partnerd/soap"
@@ -61,6 +62,47 @@ func timeField(el *etree.Element, name string) (time.Time, bool, error) {
 	return t, true, nil
 }
 
+// dateField reads an xsd:dateTime child that becomes a stored date (a
+// Send's SendDate, a Schedule's StartDateTime). Unreadable text is a Client
+// fault, as with any typed value. A readable date partnerd cannot keep as
+// given (outside 0001-01-01 to 9999-12-31 in UTC) is rangeErr, a Result
+// error naming the field, so that the other objects of the request still
+// go ahead. .NET's DateTime.MinValue, which ASMX and WCF clients send for
+// a date left unset, is reported as absent (ok false). Precision beyond
+// the millisecond is dropped (.NET writes ticks of 100 ns): partnerd
+// answers dates in milliseconds, and a client must be able to find a send
+// by the date it was echoed with.
+func dateField(el *etree.Element, name string) (t time.Time, ok bool, rangeErr, err error) {
+	t, ok, err = timeField(el, name)
+	if !ok || err != nil {
+		return time.Time{}, false, nil, err
+	}
+	if err := checkDateRange(name, t); err != nil {
+		return time.Time{}, false, err, nil
+	}
+	t = t.Truncate(time.Millisecond)
+	if t.IsZero() {
+		return time.Time{}, false, nil, nil
+	}
+	return t, true, nil, nil
+}
+
+// Dates partnerd keeps: those an xsd:dateTime with a four-digit year
+// writes in UTC, which is also what .NET's DateTime holds.
+var (
+	minDate = time.Time{}
+	maxDate = time.Date(9999, 12, 31, 23, 59, 59, 999_999_999, time.UTC)
+)
+
+// checkDateRange refuses a date outside minDate-maxDate (ErrorCode 7097).
+func checkDateRange(name string, t time.Time) error {
+	if t.Before(minDate) || t.After(maxDate) {
+		return coded(CodeDateOutOfRange, "%s %s is outside the dates partnerd keeps (0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z)",
+			name, t.Format(time.RFC3339Nano))
+	}
+	return nil
+}
+
 // parseDateTime parses an xsd:dateTime. A value without a zone designator is
 // taken as UTC (see README: "Times").
 func parseDateTime(v string) (time.Time, error) {
@@ -70,6 +112,21 @@ func parseDateTime(v string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("%q is not a valid xsd:dateTime", v)
+}
+
+// checkKey refuses a CustomerKey or ObjectID holding characters that
+// would break a line or a terminal wherever keys are printed (partnerd
+// send list, logs): control characters (C0, DEL, C1), Unicode line and
+// paragraph separators, and bidirectional overrides that reorder what is
+// shown.
+func checkKey(name, v string) error {
+	for _, r := range v {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' ||
+			(r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069') || r == '\u200e' || r == '\u200f' {
+			return coded(CodeInvalidKey, "%s must not contain control characters (found U+%04X)", name, r)
+		}
+	}
+	return nil
 }
 
 func parseBool(v string) (bool, error) {
@@ -110,7 +167,10 @@ type sendInput struct {
 	fromAddress string
 	listIDs     []int64
 	sendDate    time.Time
-	hasSendDate bool
+	hasSendDate bool // false when absent, empty, nil or DateTime.MinValue
+	// invalid is why the object cannot be created (a key with control
+	// characters, a SendDate out of range), answered in its Result.
+	invalid error
 }
 
 type sendKeyInput struct {
@@ -156,9 +216,11 @@ func readSend(el *etree.Element) (sendInput, error) {
 			in.listIDs = append(in.listIDs, id)
 		}
 	}
-	if in.sendDate, in.hasSendDate, err = timeField(el, "SendDate"); err != nil {
+	var dateErr error
+	if in.sendDate, in.hasSendDate, dateErr, err = dateField(el, "SendDate"); err != nil {
 		return in, err
 	}
+	in.invalid = firstError(checkKey("CustomerKey", in.key.customerKey), checkKey("ObjectID", in.key.objectID), dateErr)
 	if v, ok := text(el, "EmailName"); ok {
 		in.emailName = v
 	}
@@ -166,4 +228,14 @@ func readSend(el *etree.Element) (sendInput, error) {
 	in.fromName, _ = text(el, "FromName")
 	in.fromAddress, _ = text(el, "FromAddress")
 	return in, nil
+}
+
+// firstError is the first non-nil of errs.
+func firstError(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

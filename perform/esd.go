@@ -223,6 +223,10 @@ func (s *Service) createESDs(ctx context.Context, req *soap.Request, objs []*etr
 		}
 		r.d = d
 		switch {
+		case checkKey("CustomerKey", k.customerKey) != nil:
+			r.err = checkKey("CustomerKey", k.customerKey)
+		case checkKey("ObjectID", k.objectID) != nil:
+			r.err = checkKey("ObjectID", k.objectID)
 		case d.EmailID == 0 && !hasBody(d.Content):
 			r.err = coded(CodeEmailRequired, "An email ID, Partner Key, or body must be specified")
 		case len(d.ListIDs) == 0 && len(d.Content.Recipients) == 0:
@@ -485,6 +489,10 @@ func checkESDFilter(n *filterNode) error {
 	if len(n.Values) == 0 {
 		return retrieveErr("The %s operator on %s needs a Value", n.Operator, n.Property)
 	}
+	if strings.EqualFold(n.Operator, "like") && len(n.Values[0]) > store.MaxLikePattern {
+		// The same bound as on Send, where SQLite sets it.
+		return retrieveErr("The like pattern for %s has %d bytes; partnerd takes at most %d", n.Property, len(n.Values[0]), store.MaxLikePattern)
+	}
 	return nil
 }
 
@@ -533,23 +541,34 @@ func matchESD(n *filterNode, d *store.EmailSendDefinition) (bool, error) {
 	}
 }
 
-// likeMatch matches s against an SQL LIKE pattern (% any run, _ any one).
+// likeMatch matches s against an SQL LIKE pattern (% any run, _ any one
+// character), as SQLite does, in time proportional to len(p)*len(s) at
+// worst: a client's pattern like "%a%a%a…b" must not make it backtrack
+// exponentially.
 func likeMatch(p, s string) bool {
-	if p == "" {
-		return s == ""
-	}
-	switch p[0] {
-	case '%':
-		for i := 0; i <= len(s); i++ {
-			if likeMatch(p[1:], s[i:]) {
-				return true
-			}
+	pr, sr := []rune(p), []rune(s)
+	pi, si := 0, 0
+	star, mark := -1, 0 // the last % seen, and where in s it started matching
+	for si < len(sr) {
+		switch {
+		case pi < len(pr) && pr[pi] == '%':
+			star, mark = pi, si
+			pi++
+		case pi < len(pr) && (pr[pi] == '_' || pr[pi] == sr[si]):
+			pi++
+			si++
+		case star >= 0:
+			// Let the last % take one more character and retry.
+			mark++
+			pi, si = star+1, mark
+		default:
+			return false
 		}
-		return false
-	case '_':
-		return s != "" && likeMatch(p[1:], s[1:])
 	}
-	return s != "" && s[0] == p[0] && likeMatch(p[1:], s[1:])
+	for pi < len(pr) && pr[pi] == '%' {
+		pi++
+	}
+	return pi == len(pr)
 }
 
 // startDefinition creates a Send from definition d of the request's

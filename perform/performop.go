@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/beevik/etree"
 	"github.com/partnerd/partnerd/internal/xmlw"
@@ -103,33 +104,32 @@ func (s *Service) Perform(ctx context.Context, req *soap.Request) (*soap.Respons
 			if r.err != nil {
 				continue
 			}
-			var send store.Send
-			var err error
-			if cached, ok := byID[r.key.id]; ok && r.key.hasID {
-				send = cached
-			} else if byID != nil && r.key.hasID {
-				err = store.ErrNotFound
-			} else {
-				send, err = tx.SendByKey(ctx, accountID, store.SendKey{ID: r.key.id, ObjectID: r.key.objectID, CustomerKey: r.key.customerKey})
-			}
-			if errors.Is(err, store.ErrNotFound) {
-				r.err = fmt.Errorf("%w: %s", errSendNotFound, describeKey(r.key))
-				continue
-			}
+			// The usual key, an ID, names one send: it is read into
+			// single, kept off the heap (a batch reads 100).
+			var single [1]store.Send
+			sends, err := s.sendsOfKey(ctx, tx, accountID, r.key, byID, single[:0])
 			if err != nil {
 				return err
 			}
-			changed, err := s.Policy.Apply(&send, r.action, now, held)
-			if err != nil {
-				if !isResultError(err) {
-					return err
-				}
-				r.send, r.err = &send, fmt.Errorf("Cannot %s Send %d: %w", r.action, send.ID, err)
+			if len(sends) == 0 {
+				r.err = fmt.Errorf("%w: %s", errSendNotFound, describeKey(r.key))
 				continue
 			}
-			if changed {
-				if err := tx.UpdateSend(ctx, send); err != nil {
-					return err
+			// A key names one send; a store written before ObjectIDs
+			// were unique may hold several with one ObjectID. The
+			// action reaches every one, and the Result is OK only if
+			// every one ends in the requested state: an OK cancel
+			// means nothing of that key goes out.
+			for _, send := range sends {
+				send, err := s.apply(ctx, tx, send, r.action, now, held)
+				if err != nil {
+					if !isResultError(err) {
+						return err
+					}
+					if r.err == nil {
+						r.send, r.err = &send, fmt.Errorf("Cannot %s Send %d: %w", r.action, send.ID, err)
+					}
+					continue
 				}
 				if byID != nil {
 					// A later Definition of the same Send sees this one's change.
@@ -138,8 +138,10 @@ func (s *Service) Perform(ctx context.Context, req *soap.Request) (*soap.Respons
 				if send.Status == store.StatusScheduled && !send.SendDate.After(now) {
 					nowDue = true
 				}
+				if r.send == nil {
+					r.send = &send
+				}
 			}
-			r.send = &send
 		}
 		return nil
 	})
@@ -168,6 +170,63 @@ func (s *Service) Perform(ctx context.Context, req *soap.Request) (*soap.Respons
 	w.Elem("RequestID", req.RequestID)
 	w.End("PerformResponseMsg")
 	return &soap.Response{Body: w.Buf, Status: status}, nil
+}
+
+// sendsOfKey finds every send of the account that k names: by ID (from
+// byID when the batch was prefetched), else every send with the ObjectID,
+// else the one with the CustomerKey. A send found by ID is appended to buf.
+func (s *Service) sendsOfKey(ctx context.Context, tx store.Tx, accountID int64, k sendKeyInput, byID map[int64]store.Send, buf []store.Send) ([]store.Send, error) {
+	var f store.Filter
+	switch {
+	case k.hasID && byID != nil:
+		if send, ok := byID[k.id]; ok {
+			return append(buf, send), nil
+		}
+		return nil, nil
+	case k.hasID:
+		send, err := tx.SendByKey(ctx, accountID, store.SendKey{ID: k.id})
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return append(buf, send), nil
+	case k.objectID != "":
+		f = &store.Cond{Field: store.FieldObjectID, Op: store.OpEquals, Values: []any{k.objectID}}
+	default:
+		f = &store.Cond{Field: store.FieldCustomerKey, Op: store.OpEquals, Values: []any{k.customerKey}}
+	}
+	return tx.FindSends(ctx, accountID, store.SendQuery{Filter: f})
+}
+
+// maxConflicts bounds how often apply re-reads a send that changed under
+// it; each retry sees a newer status, so more than a few means the send is
+// being moved faster than it can be read.
+const maxConflicts = 3
+
+// apply applies action to send and writes the change, compare-and-set on
+// the status it was read in: if a dispatcher claimed the send in between
+// (possible wherever the store's transactions do not serialize with the
+// claim), the write fails with ErrConflict and the rules are applied again
+// to the send as it now is — a cancel of a send now Sending is then refused
+// (7093) instead of answered OK while it goes out.
+func (s *Service) apply(ctx context.Context, tx store.Tx, send store.Send, action lifecycle.Action, now time.Time, held func() (int, error)) (store.Send, error) {
+	for range maxConflicts {
+		read := send.Status
+		changed, err := s.Policy.Apply(&send, action, now, held)
+		if err != nil || !changed {
+			return send, err
+		}
+		err = tx.UpdateSendFrom(ctx, send, read)
+		if !errors.Is(err, store.ErrConflict) {
+			return send, err
+		}
+		if send, err = tx.SendByKey(ctx, send.AccountID, store.SendKey{ID: send.ID}); err != nil {
+			return send, err
+		}
+	}
+	return send, fmt.Errorf("%w: it changed status while being %s", lifecycle.ErrNotActionable, pastTense[action])
 }
 
 // prefetchByID loads, in one query, every Send that two or more Definitions

@@ -133,28 +133,36 @@ var filterOps = map[string]store.Op{
 	"isnull": store.OpIsNull, "isnotnull": store.OpIsNotNull,
 }
 
-// toStoreFilter validates n and turns it into a store.Filter.
+// toStoreFilter validates n and turns it into a store.Filter no deeper
+// than the store evaluates (store.MaxFilterDepth): a chain of one
+// LogicalOperator, however long (nested ComplexFilterParts, or many
+// AdditionalOperands), is one n-ary AND or OR and becomes a balanced tree;
+// only alternations of AND and OR nested past the limit are refused.
 func toStoreFilter(n *filterNode) (store.Filter, error) {
+	f, err := convertFilter(n)
+	if err != nil {
+		return nil, err
+	}
+	if d := store.FilterDepth(f); d > store.MaxFilterDepth {
+		return nil, retrieveErr("The Filter nests AND and OR %d levels deep; partnerd evaluates at most %d levels", d, store.MaxFilterDepth)
+	}
+	return f, nil
+}
+
+func convertFilter(n *filterNode) (store.Filter, error) {
 	if n == nil {
 		return nil, nil
 	}
 	if n.Logical != "" {
-		f, err := toStoreFilter(n.Operands[0])
-		if err != nil {
-			return nil, err
-		}
-		for _, o := range n.Operands[1:] {
-			g, err := toStoreFilter(o)
+		var operands []store.Filter
+		for _, o := range flattenOperands(n, nil) {
+			g, err := convertFilter(o)
 			if err != nil {
 				return nil, err
 			}
-			if n.Logical == "AND" {
-				f = &store.And{Left: f, Right: g}
-			} else {
-				f = &store.Or{Left: f, Right: g}
-			}
+			operands = append(operands, g)
 		}
-		return f, nil
+		return balanced(n.Logical, operands), nil
 	}
 	fd, ok := filterFields[strings.ToLower(n.Property)]
 	if !ok {
@@ -171,6 +179,9 @@ func toStoreFilter(n *filterNode) (store.Filter, error) {
 	raw := n.Values
 	if fd.kind == kindTime {
 		for _, t := range n.Dates {
+			if err := checkDateRange("DateValue", t); err != nil {
+				return nil, retrieveErr("Filter value for %s: %v", n.Property, err)
+			}
 			c.Values = append(c.Values, t)
 		}
 	}
@@ -184,11 +195,17 @@ func toStoreFilter(n *filterNode) (store.Filter, error) {
 			c.Values = append(c.Values, i)
 		case kindTime:
 			t, err := parseDateTime(v)
+			if err == nil {
+				err = checkDateRange("Value", t)
+			}
 			if err != nil {
 				return nil, retrieveErr("Filter value for %s: %v", n.Property, err)
 			}
 			c.Values = append(c.Values, t)
 		default:
+			if op == store.OpLike && len(v) > store.MaxLikePattern {
+				return nil, retrieveErr("The like pattern for %s has %d bytes; partnerd takes at most %d", n.Property, len(v), store.MaxLikePattern)
+			}
 			c.Values = append(c.Values, v)
 		}
 	}
@@ -208,6 +225,35 @@ func toStoreFilter(n *filterNode) (store.Filter, error) {
 		return nil, retrieveErr("The %s operator on %s needs %d value(s), got %d", n.Operator, n.Property, want, len(c.Values))
 	}
 	return c, nil
+}
+
+// flattenOperands appends to out the operands of n, a ComplexFilterPart,
+// with those that are themselves ComplexFilterParts of the same
+// LogicalOperator replaced by their own operands (AND and OR associate).
+func flattenOperands(n *filterNode, out []*filterNode) []*filterNode {
+	for _, o := range n.Operands {
+		if o.Logical == n.Logical {
+			out = flattenOperands(o, out)
+		} else {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// balanced joins operands (two or more) with logical as a tree of depth
+// log2(len(operands)), the left half first so that the order of the
+// conditions is kept.
+func balanced(logical string, operands []store.Filter) store.Filter {
+	if len(operands) == 1 {
+		return operands[0]
+	}
+	mid := (len(operands) + 1) / 2
+	l, r := balanced(logical, operands[:mid]), balanced(logical, operands[mid:])
+	if logical == "AND" {
+		return &store.And{Left: l, Right: r}
+	}
+	return &store.Or{Left: l, Right: r}
 }
 
 // Retrieve serves RetrieveRequestMsg for ObjectType Send, with paging by

@@ -27,7 +27,8 @@ var recurrenceTypes = map[string]bool{
 // scheduleInput is the ScheduleDefinition of a ScheduleRequestMsg.
 type scheduleInput struct {
 	start          time.Time
-	hasStart       bool
+	hasStart       bool   // false when absent or DateTime.MinValue (unset)
+	startErr       error  // a StartDateTime partnerd cannot keep
 	recurrenceType string // the Recurrence's xsi:type
 	occurrences    int64
 	hasOccurrences bool
@@ -39,7 +40,7 @@ func readSchedule(el *etree.Element) (scheduleInput, error) {
 		return in, nil
 	}
 	var err error
-	if in.start, in.hasStart, err = timeField(el, "StartDateTime"); err != nil {
+	if in.start, in.hasStart, in.startErr, err = dateField(el, "StartDateTime"); err != nil {
 		return in, err
 	}
 	if r := soap.Child(el, "Recurrence"); r != nil && !soap.IsNil(r) {
@@ -88,7 +89,10 @@ func (s *Service) Schedule(ctx context.Context, req *soap.Request) (*soap.Respon
 			r.err = coded(CodePerformUnsupportedAct, "Schedule_Validation Error: action %q is not supported (use start)", action)
 		case r.typ != "EmailSendDefinition":
 			r.err = coded(CodePerformUnsupportedType, "Perform_Unsupported Object Type: Schedule of %s is not supported; schedule an EmailSendDefinition", typeName(r.typ))
+		case sched.startErr != nil:
+			r.err = sched.startErr
 		case !sched.hasStart:
+			// Absent, or .NET's DateTime.MinValue: a start left unset.
 			r.err = coded(CodeScheduleStartMissing, "Schedule_Recurrence_Start DateTime Not Specified")
 		case sched.hasOccurrences && sched.occurrences != 1:
 			r.err = coded(CodeScheduleValidation, "Schedule_Validation Error: partnerd runs a schedule once; Occurrences must be 1, not %d", sched.occurrences)

@@ -11,6 +11,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Errors callers test with errors.Is.
@@ -18,7 +20,52 @@ var (
 	ErrNotFound = errors.New("store: not found")
 	ErrExists   = errors.New("store: already exists")
 	ErrReplay   = errors.New("store: nonce already used")
+	// ErrConflict: a conditional write found the row changed since it was
+	// read (UpdateSendFrom).
+	ErrConflict = errors.New("store: changed since it was read")
 )
+
+// MaxFilterDepth is how deeply a Filter's Ands and Ors may nest. FindSends
+// refuses a deeper one; callers that build filters from client input check
+// it first, to answer with a client error rather than a store failure.
+const MaxFilterDepth = 64
+
+// MaxLikePattern is the longest Like pattern, in bytes, FindSends takes
+// (SQLite's own limit on LIKE patterns).
+const MaxLikePattern = 50_000
+
+// CanonicalObjectID is the one spelling a store keeps of an ObjectID: a
+// GUID in any form uuid.Parse reads (upper case, braces, urn:uuid:, no
+// dashes) as lower-case dashed text, anything else with its ASCII letters
+// lowered. Stores apply it on insert and on every lookup by ObjectID, so
+// that two spellings of one GUID are one key.
+func CanonicalObjectID(s string) string {
+	if u, err := uuid.Parse(s); err == nil {
+		return u.String()
+	}
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + ('a' - 'A')
+		}
+	}
+	return string(b)
+}
+
+// FilterDepth is the nesting depth of f: 0 for nil or a single Cond.
+func FilterDepth(f Filter) int {
+	switch f := f.(type) {
+	case *And:
+		if f != nil {
+			return 1 + max(FilterDepth(f.Left), FilterDepth(f.Right))
+		}
+	case *Or:
+		if f != nil {
+			return 1 + max(FilterDepth(f.Left), FilterDepth(f.Right))
+		}
+	}
+	return 0
+}
 
 // Store is the durable state of one partnerd deployment. Every method is safe
 // for concurrent use. A write that returns nil has been committed durably.
@@ -66,16 +113,27 @@ type Store interface {
 // account: no method ever returns a row of another account.
 type Tx interface {
 	// SendByKey finds one of account's sends by ID, ObjectID or CustomerKey
-	// (the first that is set in key). ErrNotFound if none matches.
+	// (the first that is set in key). ErrNotFound if none matches. A store
+	// written before ObjectIDs were unique may hold several sends with one
+	// ObjectID: SendByKey returns one of them, so whoever acts on a key must
+	// find them all (FindSends with an ObjectID equals filter).
 	SendByKey(ctx context.Context, accountID int64, key SendKey) (Send, error)
 	// InsertSend stores s, setting s.ID (a non-zero s.ID is used as given,
 	// for imports and fixtures). s.AccountID, s.ObjectID and the dates are
-	// the caller's to set. ErrExists on a duplicate CustomerKey
-	// within the account.
+	// the caller's to set; an empty ObjectID is given a new GUID, and
+	// s.ObjectID is left in its canonical spelling. ErrExists on a duplicate ObjectID, or a
+	// duplicate non-empty CustomerKey, within the account: a key names at
+	// most one send, so that an action by key reaches everything it names.
+	// A date that is not zero must lie in years 1 to 9999 (UTC).
 	InsertSend(ctx context.Context, s *Send) error
 	// UpdateSend rewrites the mutable fields of the send s.ID of
 	// s.AccountID (status, dates, counts, content). ErrNotFound if absent.
 	UpdateSend(ctx context.Context, s Send) error
+	// UpdateSendFrom is UpdateSend on condition that the send is still in
+	// status from, the status the caller read it in: ErrConflict when it is
+	// not (a dispatcher claimed it since), so that a cancel can never
+	// overwrite a claim it did not see. ErrNotFound if absent.
+	UpdateSendFrom(ctx context.Context, s Send, from SendStatus) error
 	// FindSends returns account's sends matching q, ordered by ID.
 	FindSends(ctx context.Context, accountID int64, q SendQuery) ([]Send, error)
 	// CountHeldSends counts account's sends that are Paused, or Canceled
@@ -349,7 +407,12 @@ type Op string
 // one character), ignores ASCII case, and applies to string fields only.
 // IsNull matches a field left unset: a zero time, an empty string, a zero
 // int. Every other comparison with an unset date is false, as with SQL
-// NULL. Strings compare byte by byte.
+// NULL. A zero time given as a value is the instant 0001-01-01T00:00:00Z
+// (.NET's DateTime.MinValue), which no set date equals. Strings compare
+// byte by byte, but ObjectIDs compared for (in)equality or IN are compared
+// in their canonical spelling (CanonicalObjectID). In takes any number of
+// values; Like takes a pattern of at most MaxLikePattern bytes; Ands and
+// Ors nest at most MaxFilterDepth deep.
 const (
 	OpEquals             Op = "equals"
 	OpNotEquals          Op = "notEquals"

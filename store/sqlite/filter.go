@@ -1,10 +1,13 @@
 package sqlite
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/partnerd/partnerd/store"
 )
@@ -57,7 +60,15 @@ var comparisons = map[store.Op]string{
 // maxFilterDepth bounds And/Or nesting. A client's filter is parsed from
 // XML into a tree; without a bound a hostile one could exhaust the stack
 // here or SQLite's expression depth limit (1000) there.
-const maxFilterDepth = 64
+const maxFilterDepth = store.MaxFilterDepth
+
+// inListAsJSON is the length from which an IN list goes to SQLite as one
+// JSON array argument (IN (SELECT value FROM json_each(?))) rather than one
+// placeholder per value: SQLite takes at most 32,766 arguments per
+// statement, and a client may send more values than that. Shorter lists
+// keep their placeholders, the plan a batch of Definitions by ID is tuned
+// for.
+const inListAsJSON = 1000
 
 // errFilter marks a filter this store cannot evaluate.
 var errFilter = errors.New("invalid filter")
@@ -149,6 +160,9 @@ func (w *whereBuilder) cond(c *store.Cond) error {
 		if len(c.Values) == 0 {
 			return fmt.Errorf("%w: %s IN takes at least one value", errFilter, c.Field)
 		}
+		if len(c.Values) >= inListAsJSON {
+			return w.inJSON(col, c)
+		}
 		w.sb.WriteString(col.name + " IN (?" + strings.Repeat(", ?", len(c.Values)-1) + ")")
 	case store.OpLike:
 		if col.kind != kindString {
@@ -156,6 +170,11 @@ func (w *whereBuilder) cond(c *store.Cond) error {
 		}
 		if err := want(1); err != nil {
 			return err
+		}
+		if p, ok := c.Values[0].(string); ok && len(p) > store.MaxLikePattern {
+			// SQLite would fail the whole statement ("LIKE or GLOB
+			// pattern too complex").
+			return fmt.Errorf("%w: like pattern of %d bytes; at most %d", errFilter, len(p), store.MaxLikePattern)
 		}
 		// SQLite's LIKE is case-insensitive for ASCII, as the contract
 		// asks (PostgreSQL would use ILIKE).
@@ -171,12 +190,53 @@ func (w *whereBuilder) cond(c *store.Cond) error {
 	}
 
 	for _, v := range c.Values {
-		a, err := filterArg(col.kind, v)
+		a, err := condArg(col, c, v)
 		if err != nil {
-			return fmt.Errorf("%w: %s %s: %w", errFilter, c.Field, c.Op, err)
+			return err
 		}
 		w.args = append(w.args, a)
 	}
+	return nil
+}
+
+// condArg is one value of c as its column stores it. ObjectIDs compared
+// for (in)equality are spelled as stores keep them (store.CanonicalObjectID).
+func condArg(col filterColumn, c *store.Cond, v any) (any, error) {
+	a, err := filterArg(col.kind, v)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s %s: %w", errFilter, c.Field, c.Op, err)
+	}
+	if s, ok := a.(string); ok && c.Field == store.FieldObjectID && c.Op != store.OpLike {
+		a = store.CanonicalObjectID(s)
+	}
+	return a, nil
+}
+
+// inJSON writes c, an IN with many values, as a test against the members
+// of one JSON array argument. json_each gives back integers as INTEGER and
+// strings as TEXT, the types the STRICT columns hold, so the comparison is
+// the one the placeholders would make.
+func (w *whereBuilder) inJSON(col filterColumn, c *store.Cond) error {
+	vals := make([]any, len(c.Values))
+	for i, v := range c.Values {
+		a, err := condArg(col, c, v)
+		if err != nil {
+			return err
+		}
+		if s, ok := a.(string); ok && !utf8.ValidString(s) {
+			// JSON would carry it as U+FFFD: another string.
+			return fmt.Errorf("%w: %s IN: value %d is not valid UTF-8", errFilter, c.Field, i)
+		}
+		vals[i] = a
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(vals); err != nil {
+		return fmt.Errorf("%w: %s IN: %w", errFilter, c.Field, err)
+	}
+	w.sb.WriteString(col.name + " IN (SELECT value FROM json_each(?))")
+	w.args = append(w.args, strings.TrimSuffix(buf.String(), "\n"))
 	return nil
 }
 
@@ -221,10 +281,9 @@ func filterArg(kind valueKind, v any) (any, error) {
 		}
 	case kindTime:
 		if t, ok := v.(time.Time); ok {
-			if t.IsZero() {
-				// Would compare with NULL and match nothing, silently.
-				return nil, errors.New("zero time as a value; use isNull")
-			}
+			// The zero time is the instant 0001-01-01T00:00:00Z (.NET's
+			// DateTime.MinValue), which no stored date equals: an unset
+			// date is NULL and only isNull finds it.
 			return t.UnixMicro(), nil
 		}
 	}

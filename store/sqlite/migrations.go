@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // ErrSchemaTooNew is returned by Open for a database migrated by a newer
@@ -211,6 +212,32 @@ CREATE INDEX sends_paused ON sends (account_id) WHERE status = 'Paused';
 CREATE INDEX sends_canceled_held ON sends (account_id, send_date)
 	WHERE status = 'Canceled' AND discarded_at IS NULL;
 `},
+	{6, "one send per ObjectID", `
+-- ObjectIDs are GUIDs, which clients spell in upper or lower case, in
+-- braces or as a URN: one spelling (lower case, dashed) per GUID, so that
+-- uniqueness and lookups cannot be dodged by the case of a letter.
+UPDATE sends SET object_id = ` + canonicalObjectIDSQL + `
+	WHERE object_id <> ` + canonicalObjectIDSQL + `;
+-- Until now a Create retried after a timeout could make a second send with
+-- the same ObjectID. Those rows are kept (a send may still be due), but the
+-- later copies of a key are numbered 1, 2, … here; every new send has 0,
+-- so the unique index below refuses any further send with a key already
+-- taken, while lookups by ObjectID (a prefix of the index) still find every
+-- copy, and a cancel by that key reaches them all.
+ALTER TABLE sends ADD COLUMN key_dup INTEGER NOT NULL DEFAULT 0;
+UPDATE sends SET key_dup = (
+	SELECT count(*) FROM sends o
+	WHERE o.account_id = sends.account_id AND o.object_id = sends.object_id AND o.id < sends.id)
+WHERE id IN (
+	SELECT s.id FROM sends s JOIN (
+		SELECT account_id, object_id, min(id) AS first FROM sends
+		GROUP BY account_id, object_id HAVING count(*) > 1) d
+	ON s.account_id = d.account_id AND s.object_id = d.object_id AND s.id > d.first);
+-- Replaces the plain index of version 1: same leading columns for lookups,
+-- no second copy of every ObjectID on disk.
+DROP INDEX sends_account_object_id;
+CREATE UNIQUE INDEX sends_account_object_id ON sends (account_id, object_id, key_dup);
+`},
 }
 
 // latestVersion is the schema version this binary writes.
@@ -277,3 +304,22 @@ func (db *DB) schemaVersion(ctx context.Context) (int, error) {
 	err := db.write.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&v)
 	return v, err
 }
+
+// canonicalObjectIDSQL is, in SQL, the spelling of object_id that
+// uuid.UUID.String gives for every form uuid.Parse accepts (dashed, in
+// braces, as a urn:uuid: URN, or 32 hex digits), in lower case; any other
+// value is only lower-cased (imports may hold other strings).
+var canonicalObjectIDSQL = `(CASE
+	WHEN length(object_id) = 45 AND lower(substr(object_id, 1, 9)) = 'urn:uuid:' AND substr(object_id, 10) GLOB '` + dashedGUIDGlob + `'
+		THEN lower(substr(object_id, 10))
+	WHEN length(object_id) = 38 AND substr(object_id, 1, 1) = '{' AND substr(object_id, 38, 1) = '}' AND substr(object_id, 2, 36) GLOB '` + dashedGUIDGlob + `'
+		THEN lower(substr(object_id, 2, 36))
+	WHEN length(object_id) = 32 AND object_id GLOB '` + hexGlob(32) + `' THEN lower(
+		substr(object_id, 1, 8) || '-' || substr(object_id, 9, 4) || '-' || substr(object_id, 13, 4) || '-' ||
+		substr(object_id, 17, 4) || '-' || substr(object_id, 21, 12))
+	ELSE lower(object_id) END)`
+
+// dashedGUIDGlob matches a GUID's 36-character dashed form.
+var dashedGUIDGlob = hexGlob(8) + "-" + hexGlob(4) + "-" + hexGlob(4) + "-" + hexGlob(4) + "-" + hexGlob(12)
+
+func hexGlob(n int) string { return strings.Repeat("[0-9a-fA-F]", n) }

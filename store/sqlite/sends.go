@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/mattn/go-sqlite3"
 
 	"github.com/partnerd/partnerd/store"
@@ -103,7 +104,7 @@ func (t *txn) SendByKey(ctx context.Context, accountID int64, key store.SendKey)
 	case key.ID != 0:
 		q, arg = `SELECT `+sendColumns+` FROM sends WHERE account_id = ? AND id = ?`, key.ID
 	case key.ObjectID != "":
-		q, arg = `SELECT `+sendColumns+` FROM sends WHERE account_id = ? AND object_id = ?`, key.ObjectID
+		q, arg = `SELECT `+sendColumns+` FROM sends WHERE account_id = ? AND object_id = ? ORDER BY key_dup LIMIT 1`, store.CanonicalObjectID(key.ObjectID)
 	case key.CustomerKey != "":
 		q, arg = `SELECT `+sendColumns+` FROM sends WHERE account_id = ? AND customer_key = ?`, key.CustomerKey
 	default:
@@ -120,13 +121,23 @@ func (t *txn) SendByKey(ctx context.Context, accountID int64, key store.SendKey)
 }
 
 // InsertSend stores s and sets s.ID. A non-zero s.ID is used as given
-// (imports, fixtures); AUTOINCREMENT then carries on above it. ErrExists if
-// that ID or s.CustomerKey is taken.
+// (imports, fixtures); AUTOINCREMENT then carries on above it. s.ObjectID
+// is stored, and left in s, in its canonical spelling. ErrExists if that
+// ID, that ObjectID or s.CustomerKey is taken (the unique indexes decide,
+// so two inserts racing for one key cannot both succeed).
 func (t *txn) InsertSend(ctx context.Context, s *store.Send) error {
 	lists, err := encodeListIDs(s.ListIDs)
 	if err != nil {
 		return fmt.Errorf("sqlite: insert send: %w", err)
 	}
+	if err := checkSendDates(*s); err != nil {
+		return fmt.Errorf("sqlite: insert send: %w", err)
+	}
+	if s.ObjectID == "" {
+		// Every Send has an ObjectID, and no two share one.
+		s.ObjectID = uuid.NewString()
+	}
+	s.ObjectID = store.CanonicalObjectID(s.ObjectID)
 	// A non-zero s.ID is kept (imports, fixtures); zero lets SQLite assign.
 	var presetID any
 	if s.ID != 0 {
@@ -146,6 +157,8 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	switch {
 	case sqliteCode(err) == sqlite3.ErrConstraintPrimaryKey:
 		return fmt.Errorf("sqlite: insert send: ID %d: %w", s.ID, store.ErrExists)
+	case isUniqueViolation(err) && strings.Contains(err.Error(), "object_id"):
+		return fmt.Errorf("sqlite: insert send: ObjectID %q in account %d: %w", s.ObjectID, s.AccountID, store.ErrExists)
 	case isUniqueViolation(err):
 		return fmt.Errorf("sqlite: insert send: customer key %q in account %d: %w", s.CustomerKey, s.AccountID, store.ErrExists)
 	case isForeignKeyViolation(err):
@@ -173,24 +186,77 @@ func fitsXSDInt(id int64) bool { return id > 0 && id <= math.MaxInt32 }
 // UpdateSend rewrites the mutable fields of send s.ID of s.AccountID. The
 // keys (ObjectID, CustomerKey), the account and CreatedDate never change.
 func (t *txn) UpdateSend(ctx context.Context, s store.Send) error {
+	return t.updateSend(ctx, s, "")
+}
+
+// UpdateSendFrom is UpdateSend only while the send is still in status from.
+func (t *txn) UpdateSendFrom(ctx context.Context, s store.Send, from store.SendStatus) error {
+	if from == "" {
+		return fmt.Errorf("sqlite: update send %d: no status to compare with", s.ID)
+	}
+	return t.updateSend(ctx, s, from)
+}
+
+// updateSend is UpdateSend, and UpdateSendFrom when from is set: the status
+// is compared in the UPDATE itself, so nothing can come between the check
+// and the write.
+func (t *txn) updateSend(ctx context.Context, s store.Send, from store.SendStatus) error {
 	lists, err := encodeListIDs(s.ListIDs)
 	if err != nil {
 		return fmt.Errorf("sqlite: update send %d: %w", s.ID, err)
 	}
-	res, err := t.tx.ExecContext(t.ctx(ctx), `
+	if err := checkSendDates(s); err != nil {
+		return fmt.Errorf("sqlite: update send %d: %w", s.ID, err)
+	}
+	query := `
 UPDATE sends SET email_id = ?, email_name = ?, subject = ?, from_name = ?, from_address = ?,
 	list_ids = ?, send_date = ?, status = ?, sent_date = ?, number_sent = ?,
 	status_changed_at = ?, modified_date = ?
-WHERE account_id = ? AND id = ?`,
-		s.EmailID, s.EmailName, s.Subject, s.FromName, s.FromAddress,
+WHERE account_id = ? AND id = ?`
+	args := []any{s.EmailID, s.EmailName, s.Subject, s.FromName, s.FromAddress,
 		lists, dbTime(s.SendDate), s.Status, dbTime(s.SentDate), s.NumberSent,
 		dbTime(s.StatusChangedAt), dbTime(s.ModifiedDate),
-		s.AccountID, s.ID)
+		s.AccountID, s.ID}
+	if from != "" {
+		query += ` AND status = ?`
+		args = append(args, from)
+	}
+	res, err := t.tx.ExecContext(t.ctx(ctx), query, args...)
 	if err == nil {
 		err = mustAffect(res)
 	}
+	if errors.Is(err, store.ErrNotFound) && from != "" {
+		// No row: either no such send, or it left status from.
+		var n int
+		if qerr := t.tx.QueryRowContext(t.ctx(ctx), `SELECT count(*) FROM sends WHERE account_id = ? AND id = ?`,
+			s.AccountID, s.ID).Scan(&n); qerr != nil {
+			err = qerr
+		} else if n > 0 {
+			err = fmt.Errorf("it is no longer %s: %w", from, store.ErrConflict)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("sqlite: update send %d of account %d: %w", s.ID, s.AccountID, err)
+	}
+	return nil
+}
+
+// checkSendDates refuses a date this store could not give back as it was
+// given: dates are kept as microseconds, and a date outside years 1-9999
+// cannot be written as an xsd:dateTime clients read. The zero time is
+// "unset" (NULL).
+func checkSendDates(s store.Send) error {
+	for _, d := range []struct {
+		name string
+		t    time.Time
+	}{{"SendDate", s.SendDate}, {"SentDate", s.SentDate}, {"StatusChangedAt", s.StatusChangedAt},
+		{"CreatedDate", s.CreatedDate}, {"ModifiedDate", s.ModifiedDate}} {
+		if d.t.IsZero() {
+			continue
+		}
+		if y := d.t.UTC().Year(); y < 1 || y > 9999 {
+			return fmt.Errorf("%s %s is outside years 1-9999", d.name, d.t.UTC().Format(time.RFC3339Nano))
+		}
 	}
 	return nil
 }

@@ -193,7 +193,7 @@ func TestIntegrity(t *testing.T) {
 	}
 	err := db.Update(ctx, func(tx store.Tx) error {
 		for i := range 200 {
-			s := store.Send{AccountID: a.ID, ObjectID: "o", Status: store.StatusScheduled, SendDate: time.Unix(int64(i), 0)}
+			s := store.Send{AccountID: a.ID, ObjectID: "o" + strconv.Itoa(i), Status: store.StatusScheduled, SendDate: time.Unix(int64(i), 0)}
 			if err := tx.InsertSend(ctx, &s); err != nil {
 				return err
 			}
@@ -489,7 +489,7 @@ func killNineChild(path string) {
 	}
 	for i := 1; ; i++ {
 		err := db.Update(ctx, func(tx store.Tx) error {
-			s := store.Send{AccountID: a.ID, ObjectID: "o", CustomerKey: strconv.Itoa(i), Status: store.StatusScheduled}
+			s := store.Send{AccountID: a.ID, ObjectID: "o" + strconv.Itoa(i), CustomerKey: strconv.Itoa(i), Status: store.StatusScheduled}
 			return tx.InsertSend(ctx, &s)
 		})
 		if err != nil {

@@ -1,7 +1,9 @@
 package storetest
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -150,6 +152,18 @@ func testFilter(t *testing.T, open func(*testing.T) store.Store) {
 			},
 		}, []int{2}},
 		{"deep nesting", deepAnd(30, cond(store.FieldEmailID, store.OpEquals, int64(30))), []int{3}},
+		{"nesting at the limit", deepAnd(store.MaxFilterDepth, cond(store.FieldEmailID, store.OpEquals, int64(30))), []int{3}},
+
+		// Client-sized inputs (issue 10): more IN values than SQLite takes
+		// arguments, a LIKE pattern at SQLite's length limit, .NET's
+		// DateTime.MinValue as a value.
+		{"ID IN with 40,000 values", cond(store.FieldID, store.OpIn, manyIDs(40_000, id(2), id(4), decoy.ID)...), []int{2, 4}},
+		{"CustomerKey IN with 40,000 values", cond(store.FieldCustomerKey, store.OpIn, manyStrings(40_000, "beta", "epsilon", `"quoted" <&>`)...), []int{2, 5}},
+		{"SendDate IN with 40,000 values", cond(store.FieldSendDate, store.OpIn, manyTimes(40_000, at(time.Hour), at(-2*time.Hour))...), []int{1, 5}},
+		{"like pattern of 50,000 bytes", cond(store.FieldEmailName, store.OpLike, "%"+strings.Repeat("%", store.MaxLikePattern-len("Promo")-1)+"Promo"), []int{5}},
+		{"SendDate greaterThan DateTime.MinValue", cond(store.FieldSendDate, store.OpGreaterThan, time.Time{}), []int{1, 2, 3, 4, 5}},
+		{"SentDate equals DateTime.MinValue", cond(store.FieldSentDate, store.OpEquals, time.Time{}), nil},
+		{"ObjectID equals in upper case", cond(store.FieldObjectID, store.OpEquals, strings.ToUpper(sends[2].ObjectID)), []int{3}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -185,6 +199,8 @@ func testFilter(t *testing.T, open func(*testing.T) store.Store) {
 		{"string for a time field", cond(store.FieldSendDate, store.OpEquals, "2030-06-01")},
 		{"int for a string field", cond(store.FieldStatus, store.OpEquals, int64(1))},
 		{"invalid inside Or", &store.Or{Left: cond(store.FieldEmailID, store.OpEquals, int64(20)), Right: cond("Nope", store.OpEquals, "x")}},
+		{"nested past the limit", deepAnd(store.MaxFilterDepth+1, cond(store.FieldEmailID, store.OpEquals, int64(30)))},
+		{"like pattern over the limit", cond(store.FieldEmailName, store.OpLike, strings.Repeat("%", store.MaxLikePattern+1))},
 	}
 	for _, c := range invalid {
 		t.Run("invalid/"+c.name, func(t *testing.T) {
@@ -194,6 +210,42 @@ func testFilter(t *testing.T, open func(*testing.T) store.Store) {
 			}
 		})
 	}
+}
+
+// manyIDs is n IDs that name no send, followed by want.
+func manyIDs(n int, want ...int64) []any {
+	vals := make([]any, 0, n+len(want))
+	for i := range n {
+		vals = append(vals, int64(1_500_000_000+i))
+	}
+	for _, w := range want {
+		vals = append(vals, w)
+	}
+	return vals
+}
+
+// manyStrings is n strings that match nothing, followed by want.
+func manyStrings(n int, want ...string) []any {
+	vals := make([]any, 0, n+len(want))
+	for i := range n {
+		vals = append(vals, fmt.Sprintf("no-such-key-%d", i))
+	}
+	for _, w := range want {
+		vals = append(vals, w)
+	}
+	return vals
+}
+
+// manyTimes is n times that match nothing, followed by want.
+func manyTimes(n int, want ...time.Time) []any {
+	vals := make([]any, 0, n+len(want))
+	for i := range n {
+		vals = append(vals, at(time.Duration(i+1)*time.Microsecond+1000*time.Hour))
+	}
+	for _, w := range want {
+		vals = append(vals, w)
+	}
+	return vals
 }
 
 // deepAnd nests f inside n Ands with an always-true left side, as a client

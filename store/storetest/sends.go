@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -8,6 +10,7 @@ import (
 )
 
 func testSends(t *testing.T, open func(*testing.T) store.Store) {
+	testSendKeys(t, open)
 	t.Run("InsertAndReadByEachKey", func(t *testing.T) {
 		s := open(t)
 		acct := newAccount(t, s, "acct")
@@ -221,6 +224,186 @@ func testSends(t *testing.T, open func(*testing.T) store.Store) {
 		if !got.SentDate.IsZero() {
 			t.Errorf("unset SentDate came back as %v", got.SentDate)
 		}
+	})
+}
+
+// testSendKeys checks that a key names at most one send of an account
+// (issue 10: a Create retried after a timeout made two sends with one
+// ObjectID, and a cancel by that ObjectID stopped only one of them).
+func testSendKeys(t *testing.T, open func(*testing.T) store.Store) {
+	t.Run("ObjectIDUniquePerAccount", func(t *testing.T) {
+		s := open(t)
+		a := newAccount(t, s, "a")
+		b := newAccount(t, s, "b")
+		first := insert(t, s, newSend(a.ID, "first"))[0]
+		withObjectID := func(accountID int64, objectID string) store.Send {
+			send := newSend(accountID, "")
+			send.ObjectID = objectID
+			return send
+		}
+		cases := []struct {
+			name string
+			send store.Send
+			want error
+		}{
+			{"same ObjectID, same account", withObjectID(a.ID, first.ObjectID), store.ErrExists},
+			{"same GUID in upper case", withObjectID(a.ID, strings.ToUpper(first.ObjectID)), store.ErrExists},
+			{"same GUID in braces", withObjectID(a.ID, "{"+first.ObjectID+"}"), store.ErrExists},
+			{"same ObjectID, other account", withObjectID(b.ID, first.ObjectID), nil},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				send := c.send
+				err := s.Update(t.Context(), func(tx store.Tx) error { return tx.InsertSend(t.Context(), &send) })
+				if c.want == nil && err != nil {
+					t.Fatalf("InsertSend: %v", err)
+				}
+				if c.want != nil {
+					wantErr(t, "InsertSend", err, c.want)
+				}
+			})
+		}
+		got, err := find(t, s, a.ID, store.SendQuery{Filter: cond(store.FieldObjectID, store.OpEquals, first.ObjectID)})
+		if err != nil || len(got) != 1 {
+			t.Errorf("sends of account a with the ObjectID: %v, %v; want exactly one", ids(got), err)
+		}
+		// Any spelling of the GUID finds it.
+		err = s.View(t.Context(), func(tx store.Tx) error {
+			got, err := tx.SendByKey(t.Context(), a.ID, store.SendKey{ObjectID: strings.ToUpper(first.ObjectID)})
+			if err == nil && got.ID != first.ID {
+				t.Errorf("SendByKey(upper-case ObjectID) = send %d, want %d", got.ID, first.ID)
+			}
+			return err
+		})
+		if err != nil {
+			t.Errorf("SendByKey(upper-case ObjectID): %v", err)
+		}
+	})
+
+	t.Run("ObjectIDCanonicalAndAssigned", func(t *testing.T) {
+		s := open(t)
+		a := newAccount(t, s, "a")
+		upper, empty := newSend(a.ID, "upper"), newSend(a.ID, "empty")
+		upper.ObjectID = "{6A0D2F80-0000-4000-8000-0000000000AB}"
+		empty.ObjectID = ""
+		sends := insert(t, s, upper, empty, newSend(a.ID, ""))
+		if want := "6a0d2f80-0000-4000-8000-0000000000ab"; sends[0].ObjectID != want || mustGet(t, s, a.ID, sends[0].ID).ObjectID != want {
+			t.Errorf("ObjectID stored as %q, want %q", mustGet(t, s, a.ID, sends[0].ID).ObjectID, want)
+		}
+		if sends[1].ObjectID == "" || sends[1].ObjectID == sends[2].ObjectID {
+			t.Errorf("sends inserted without an ObjectID got %q and %q, want two new GUIDs", sends[1].ObjectID, sends[2].ObjectID)
+		}
+	})
+
+	t.Run("RacingInsertsOfOneKey", func(t *testing.T) {
+		// Two Creates retried at once: the store, not a check before the
+		// insert, must let only one through.
+		s := open(t)
+		a := newAccount(t, s, "a")
+		objectID := newSend(a.ID, "").ObjectID
+		const n = 8
+		errs := make(chan error, n)
+		for i := range n {
+			go func() {
+				send := newSend(a.ID, "")
+				send.ObjectID = objectID
+				if i%2 == 1 {
+					send.ObjectID = ""
+					send.CustomerKey = "racing-key"
+				}
+				errs <- s.Update(t.Context(), func(tx store.Tx) error { return tx.InsertSend(t.Context(), &send) })
+			}()
+		}
+		ok := 0
+		for range n {
+			err := <-errs
+			switch {
+			case err == nil:
+				ok++
+			case !errors.Is(err, store.ErrExists):
+				t.Errorf("InsertSend: %v, want nil or ErrExists", err)
+			}
+		}
+		if ok != 2 {
+			t.Errorf("%d racing inserts succeeded, want 2 (one per key)", ok)
+		}
+	})
+
+	t.Run("DatesOutOfRangeRefused", func(t *testing.T) {
+		s := open(t)
+		a := newAccount(t, s, "a")
+		for _, d := range []time.Time{
+			time.Date(0, 12, 31, 23, 0, 0, 0, time.UTC),
+			time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		} {
+			send := newSend(a.ID, "")
+			send.SendDate = d
+			err := s.Update(t.Context(), func(tx store.Tx) error { return tx.InsertSend(t.Context(), &send) })
+			if err == nil {
+				t.Errorf("InsertSend with SendDate %v: no error", d)
+			}
+		}
+		// The first and last instants of the range round-trip.
+		for _, d := range []time.Time{
+			time.Date(1, 1, 1, 0, 0, 0, 1000, time.UTC),
+			time.Date(9999, 12, 31, 23, 59, 59, 999_999_000, time.UTC),
+		} {
+			send := insert(t, s, func() store.Send { x := newSend(a.ID, ""); x.SendDate = d; return x }())[0]
+			if got := mustGet(t, s, a.ID, send.ID).SendDate; !sameTime(got, d) {
+				t.Errorf("SendDate %v came back as %v", d, got)
+			}
+		}
+	})
+
+	t.Run("UpdateSendFrom", func(t *testing.T) {
+		// A cancel reads a Scheduled send, a dispatcher claims it, and
+		// then the cancel writes: the write must fail, not turn the
+		// claimed send Canceled while it goes out.
+		s := open(t)
+		a := newAccount(t, s, "a")
+		due := newSend(a.ID, "due")
+		due.SendDate = at(-time.Minute)
+		sends := insert(t, s, due, newSend(a.ID, "later"))
+		read := mustGet(t, s, a.ID, sends[0].ID)
+		claimed, err := s.ClaimDueSends(t.Context(), store.Claim{Now: base, Owner: "d1", LeaseUntil: at(time.Minute), Limit: 10})
+		if err != nil || len(claimed) != 1 {
+			t.Fatalf("ClaimDueSends = %d sends, %v; want 1", len(claimed), err)
+		}
+		canceled := read
+		canceled.Status = store.StatusCanceled
+		err = s.Update(t.Context(), func(tx store.Tx) error {
+			return tx.UpdateSendFrom(t.Context(), canceled, read.Status)
+		})
+		wantErr(t, "UpdateSendFrom(claimed send)", err, store.ErrConflict)
+		if got := mustGet(t, s, a.ID, read.ID).Status; got != store.StatusSending {
+			t.Errorf("claimed send is %s after a refused update, want Sending", got)
+		}
+
+		later := mustGet(t, s, a.ID, sends[1].ID)
+		want := later
+		want.Status, want.StatusChangedAt, want.ModifiedDate = store.StatusCanceled, base, base
+		if err := s.Update(t.Context(), func(tx store.Tx) error {
+			return tx.UpdateSendFrom(t.Context(), want, later.Status)
+		}); err != nil {
+			t.Fatalf("UpdateSendFrom(unchanged send): %v", err)
+		}
+		if d := diffSend(mustGet(t, s, a.ID, later.ID), want); d != "" {
+			t.Errorf("after UpdateSendFrom: %s", d)
+		}
+
+		missing := want
+		missing.ID += 1000
+		err = s.Update(t.Context(), func(tx store.Tx) error {
+			return tx.UpdateSendFrom(t.Context(), missing, store.StatusScheduled)
+		})
+		wantErr(t, "UpdateSendFrom(unknown ID)", err, store.ErrNotFound)
+		other := newAccount(t, s, "other")
+		hijack := want
+		hijack.AccountID = other.ID
+		err = s.Update(t.Context(), func(tx store.Tx) error {
+			return tx.UpdateSendFrom(t.Context(), hijack, store.StatusCanceled)
+		})
+		wantErr(t, "UpdateSendFrom(another account's send)", err, store.ErrNotFound)
 	})
 }
 
