@@ -25,15 +25,15 @@ func lockServe(path string) (*os.File, error) {
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		defer f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			who := "another process"
+			who := "a process"
 			if b, _ := io.ReadAll(io.LimitReader(f, 32)); len(b) > 0 {
 				if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
 					who = "process " + strconv.Itoa(pid)
 				}
 			}
-			return nil, fmt.Errorf("%w: %s is being served by %s (it holds %s); one SQLite file serves one partnerd, "+
-				"since each keeps the nonces it accepted in memory: stop that server first "+
-				"(the other partnerd commands work alongside it)", ErrInUse, path, who, name)
+			return nil, fmt.Errorf("%w (%s, which holds %s): one SQLite file serves one process, "+
+				"since each keeps the nonces it accepted in memory; stop that server first "+
+				"(the other partnerd commands work alongside it)", ErrInUse, who, name)
 		}
 		return nil, fmt.Errorf("serve lock %s: %w", name, err)
 	}

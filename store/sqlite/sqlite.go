@@ -109,7 +109,7 @@ func WithServeLock() Option {
 
 // ErrInUse is returned by Open WithServeLock while another process serves
 // the database.
-var ErrInUse = errors.New("the database is served by another process")
+var ErrInUse = errors.New("another partnerd serves this database")
 
 // Open opens the SQLite database at path, creating it if missing, and
 // brings its schema up to date. It refuses (ErrSchemaTooNew) a database
