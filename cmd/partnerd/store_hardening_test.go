@@ -241,3 +241,97 @@ func TestReadyzFollowsWrites(t *testing.T) {
 		t.Errorf("server output:\n%s", srv.output())
 	}
 }
+
+// nonceEnvelope is a VersionInfo whose UsernameToken carries a Nonce (and
+// Created, so its nonce is remembered for the token's age window).
+func nonceEnvelope(user, pw, nonce string) string {
+	tok := `<Username>` + user + `</Username><Password>` + pw + `</Password><Nonce>` + nonce + `</Nonce>` +
+		`<u:Created xmlns:u="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd">` +
+		time.Now().UTC().Format(time.RFC3339) + `</u:Created>`
+	return `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header><Security xmlns="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"><UsernameToken>` +
+		tok + `</UsernameToken></Security></s:Header><s:Body>` + versionInfo + `</s:Body></s:Envelope>`
+}
+
+func postEnvelope(t *testing.T, base, env string) (int, string) {
+	t.Helper()
+	resp, err := http.Post(base+"/Service.asmx", "text/xml; charset=utf-8", strings.NewReader(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, string(body)
+}
+
+// TestNonceAcceptedWhileWritesFail is defect 8 against the real binary: a
+// nonce accepted while the store's writes fail (here another process holds
+// the write lock, so every commit meets SQLITE_BUSY) is refused after the
+// store recovers and the server restarts gracefully; and a server stopped
+// while the nonce still cannot be written exits non-zero rather than
+// forget it silently. Before the fix the failed flush dropped the nonce and
+// the restarted server accepted the replay.
+func TestNonceAcceptedWhileWritesFail(t *testing.T) {
+	for _, recoverFirst := range []bool{true, false} {
+		name := map[bool]string{true: "writes recover, graceful restart", false: "still failing at shutdown"}[recoverFirst]
+		t.Run(name, func(t *testing.T) {
+			db := filepath.Join(t.TempDir(), "replay.db")
+			partnerd(t, db, "account", "add", "--username", "rp", "--password", "rp-pw")
+			srv := startHard(t, db)
+			env := nonceEnvelope("rp", "rp-pw", "bm9uY2UtYWNjZXB0ZWQtd2hpbGUtd3JpdGVzLWZhaWw=")
+
+			locker, err := sql.Open("sqlite3", "file:"+db+"?_txlock=immediate&_busy_timeout=10000")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer locker.Close()
+			tx, err := locker.Begin()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback()
+			if code, body := postEnvelope(t, srv.base, env); code != 200 {
+				t.Fatalf("first use of the nonce: %d %s", code, body)
+			}
+			// /readyz turning 503 says a write has failed since: the
+			// nonce's flush, queued before it, has failed too.
+			deadline := time.Now().Add(90 * time.Second)
+			for {
+				resp, err := http.Get(srv.base + "/readyz")
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusServiceUnavailable {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("/readyz never reported the failing writes")
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+			if code, _ := postEnvelope(t, srv.base, env); code == 200 {
+				t.Fatal("replay accepted by the same server")
+			}
+
+			if !recoverFirst {
+				srv.cmd.Process.Signal(os.Interrupt)
+				select {
+				case err := <-srv.done:
+					if err == nil {
+						t.Fatal("the server exited 0 although an accepted nonce could not be written")
+					}
+				case <-time.After(90 * time.Second):
+					t.Fatal("the server did not stop within 90s")
+				}
+				return
+			}
+			tx.Rollback()
+			srv.stop(t)
+			again := startHard(t, db)
+			if code, body := postEnvelope(t, again.base, env); code == 200 {
+				t.Fatalf("replay accepted after the store recovered and the server restarted: %s", body)
+			}
+			again.stop(t)
+		})
+	}
+}
