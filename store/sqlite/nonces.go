@@ -18,8 +18,8 @@ import (
 // reached the disk.
 //
 // This is why one SQLite file serves one partnerd process: a second process
-// on the same file would not see this one's nonces. Several processes share
-// the PostgreSQL store instead.
+// on the same file would not see this one's nonces (WithServeLock enforces
+// it for servers). Several processes share the PostgreSQL store instead.
 //
 // Entries are keyed by a 64-bit hash of (username, nonce) with a
 // per-process random seed, so nobody can aim for a collision; a false
