@@ -127,6 +127,17 @@ func adminError(w http.ResponseWriter, code int, msg string) {
 	writeJSON(w, code, map[string]string{"error": msg})
 }
 
+// adminTimeouts bound what a client of the admin listener may hold: a
+// connection that sends its request slowly, or stays idle, is closed, as on
+// the main listener. The write timeout leaves room for a clock move whose
+// dispatch pass is long. Tests shorten them.
+var adminTimeouts = struct{ readHeader, read, write, idle time.Duration }{
+	readHeader: 10 * time.Second,
+	read:       30 * time.Second,
+	write:      5 * time.Minute,
+	idle:       2 * time.Minute,
+}
+
 // startAdmin serves adminHandler on addr until ctx ends, then closes done.
 // It returns the address it listens on.
 func startAdmin(ctx context.Context, addr, token string, m *clock.Manual, d *dispatch.Dispatcher, logger *slog.Logger, done chan struct{}) (string, error) {
@@ -134,8 +145,12 @@ func startAdmin(ctx context.Context, addr, token string, m *clock.Manual, d *dis
 	if err != nil {
 		return "", fmt.Errorf("admin listener: %w", err)
 	}
-	srv := &http.Server{Handler: adminHandler(token, m, d), ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	srv := &http.Server{Handler: adminHandler(token, m, d),
+		ReadHeaderTimeout: adminTimeouts.readHeader,
+		ReadTimeout:       adminTimeouts.read,
+		WriteTimeout:      adminTimeouts.write,
+		IdleTimeout:       adminTimeouts.idle,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	go func() {
 		defer close(done)
 		go func() {

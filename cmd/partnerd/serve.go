@@ -63,7 +63,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	c.dispatch.register(fs)
 }
 
-func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) (retErr error) {
 	var cfg serveConfig
 	fs := newFlagSet("serve", stderr)
 	cfg.register(fs)
@@ -107,11 +107,24 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("--cancel-cutoff must not be negative")
 	}
 
-	db, err := cfg.open(sqlite.WithClock(clk))
+	// The serve lock refuses a second server on the same file: each
+	// keeps the nonces it accepted in memory, so two would accept each
+	// other's replays. The other commands open the store without it.
+	db, err := cfg.open(sqlite.WithClock(clk), sqlite.WithServeLock())
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer func() {
+		// A Close that could not write what it owed (nonces accepted
+		// while writes failed) fails the run loudly: a restart would
+		// accept those nonces again.
+		if err := db.Close(); err != nil {
+			logger.Error("closing the store", "err", err)
+			if retErr == nil {
+				retErr = err
+			}
+		}
+	}()
 	sealer, err := cfg.sealer()
 	if err != nil {
 		return err
@@ -178,6 +191,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("--request-log-max-age and --request-log-max-entries must not be negative")
 	}
 	go prune(ctx, db, clk, logger, cfg.logMaxAge, cfg.logMaxEntries)
+	go housekeep(ctx, db, clk, logger, time.Minute)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -247,6 +261,32 @@ func prune(ctx context.Context, st store.Store, clk clock.Clock, logger *slog.Lo
 				logger.Warn("prune request log", "err", err)
 			} else if n > 0 {
 				logger.Info("pruned request log", "entries", n)
+			}
+		}
+	}
+}
+
+// cursorPruner is the store's cursor clean-up (not yet in store.Store).
+type cursorPruner interface {
+	PruneCursors(ctx context.Context, before time.Time) (int64, error)
+}
+
+// housekeep deletes, every interval, the Retrieve cursors that have
+// expired: every Retrieve with more rows than a page saves one, and
+// nothing else deletes them. It runs alongside prune, which owns the
+// nonces and the request log.
+func housekeep(ctx context.Context, st cursorPruner, clk clock.Clock, logger *slog.Logger, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := st.PruneCursors(ctx, clk.Now()); err != nil && ctx.Err() == nil {
+				logger.Warn("prune cursors", "err", err)
+			} else if n > 0 {
+				logger.Debug("pruned expired cursors", "cursors", n)
 			}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 )
 
 // Backup writes a consistent copy of the database to path while it stays
@@ -29,8 +30,25 @@ func (db *DB) Backup(ctx context.Context, path string) error {
 	if err := db.read.QueryRowContext(ctx, `SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&file); err != nil {
 		return fmt.Errorf("sqlite: backup: locating the database file: %w", err)
 	}
+	// The copy holds what the store holds (sealed passwords, the request
+	// log): it is created 0600 whatever the umask, and empty, which VACUUM
+	// INTO accepts, before SQLite writes it (SQLite would create it 0644).
+	// O_EXCL also closes the gap between the check above and the copy.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("sqlite: backup: %w", err)
+	}
+	err = f.Chmod(0o600)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil && runtime.GOOS != "windows" {
+		os.Remove(path)
+		return fmt.Errorf("sqlite: backup: %w", err)
+	}
 	conn, err := sql.Open("sqlite3", dsn(file, false))
 	if err != nil {
+		os.Remove(path)
 		return fmt.Errorf("sqlite: backup: %w", err)
 	}
 	defer conn.Close()

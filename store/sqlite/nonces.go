@@ -18,8 +18,8 @@ import (
 // reached the disk.
 //
 // This is why one SQLite file serves one partnerd process: a second process
-// on the same file would not see this one's nonces. Several processes share
-// the PostgreSQL store instead.
+// on the same file would not see this one's nonces (WithServeLock enforces
+// it for servers). Several processes share the PostgreSQL store instead.
 //
 // Entries are keyed by a 64-bit hash of (username, nonce) with a
 // per-process random seed, so nobody can aim for a collision; a false
@@ -43,12 +43,22 @@ type nonceSet struct {
 	buckets   map[int64]*hashSet // expiry / nonceBucket → hashes
 	lastSweep int64
 
-	// queue holds the records not yet handed to the committer; flushing
+	// queue holds the records not yet committed: the new ones, and those
+	// of a flush whose commit failed, put back (see queueFlush). flushing
 	// says a flush is already queued (at most one is, so the async queue
-	// never fills with them).
-	queue    []nonceRecord
-	flushing bool
+	// never fills with them). closed is set by Close, once it has taken
+	// the last of the queue: no nonce is accepted after it.
+	queue      []nonceRecord
+	flushing   bool
+	closed     bool
+	maxBacklog int // maxNonceBacklog; tests lower it
 }
+
+// maxNonceBacklog bounds the nonces accepted but not yet recorded. They
+// pile up only while commits fail (a full disk); past the bound UseNonce
+// refuses new ones rather than accept nonces that a restart would forget,
+// and the memory kept for them stays bounded (~100 bytes a record).
+const maxNonceBacklog = 1 << 18 // 262,144
 
 type nonceRecord struct {
 	username, nonce string
@@ -59,7 +69,7 @@ type nonceRecord struct {
 const nonceBucket = int64(30 * time.Second / time.Microsecond)
 
 func newNonceSet() *nonceSet {
-	return &nonceSet{seed: maphash.MakeSeed(), buckets: map[int64]*hashSet{}}
+	return &nonceSet{seed: maphash.MakeSeed(), buckets: map[int64]*hashSet{}, maxBacklog: maxNonceBacklog}
 }
 
 func (s *nonceSet) hash(username, nonce string) uint64 {
@@ -203,6 +213,12 @@ func (db *DB) loadNonces(ctx context.Context, now time.Time) error {
 // without making the caller wait for its fsync: a nonce is not an answer we
 // gave, and waiting would add a second fsync to every request. A crash can
 // forget only the nonces of the last commit that had not reached the disk.
+//
+// A record whose commit fails is queued again and goes with the next
+// commit (the next UseNonce, PruneNonces or WriteReady brings one about),
+// and Close writes what is left or fails saying so: a nonce accepted while
+// writes fail is still refused after the disk frees and a graceful
+// restart. While more than maxNonceBacklog records wait, UseNonce fails.
 func (db *DB) UseNonce(ctx context.Context, username, nonce string, expires time.Time) error {
 	if expires.IsZero() {
 		return fmt.Errorf("sqlite: use nonce: zero expiry")
@@ -223,6 +239,15 @@ func (db *DB) UseNonce(ctx context.Context, username, nonce string, expires time
 		s.mu.Unlock()
 		return nil
 	}
+	if s.closed {
+		s.mu.Unlock()
+		return fmt.Errorf("sqlite: use nonce: %w", errClosed)
+	}
+	if len(s.queue) >= s.maxBacklog {
+		n := len(s.queue)
+		s.mu.Unlock()
+		return fmt.Errorf("sqlite: use nonce: %d accepted nonces are still waiting to be written (the store's writes are failing)", n)
+	}
 	s.add(h, exp)
 	if now-s.lastSweep > int64(time.Second/time.Microsecond) {
 		s.lastSweep = now
@@ -234,31 +259,115 @@ func (db *DB) UseNonce(ctx context.Context, username, nonce string, expires time
 	s.mu.Unlock()
 
 	if flush {
-		db.updateAsync(db.flushNonces, func(error) {
-			// A failed flush leaves the nonces live in memory; only a
-			// crash before the next successful commit could forget them.
-		})
+		db.queueFlush()
 	}
 	return nil
 }
 
-// flushNonces appends the queued nonce records in the committer's
-// transaction: rows in insertion order, so each commit dirties the last
-// page or two of the table instead of one random page per nonce.
-func (db *DB) flushNonces(tx *sql.Tx) error {
+// kickNonceFlush queues a flush if records wait and none is queued: after
+// a failed commit, the records put back would otherwise wait for the next
+// UseNonce.
+func (db *DB) kickNonceFlush() {
 	s := db.nonces
 	s.mu.Lock()
-	queue := s.queue
-	s.queue, s.flushing = nil, false
+	flush := len(s.queue) > 0 && !s.flushing && !s.closed
+	if flush {
+		s.flushing = true
+	}
+	s.mu.Unlock()
+	if flush {
+		db.queueFlush()
+	}
+}
+
+// queueFlush hands the committer a flush of the queued records; the caller
+// has set s.flushing. The records are taken from the queue when the flush
+// runs, and put back if its batch does not commit (or it never ran), so
+// that a failed write loses none of them.
+func (db *DB) queueFlush() {
+	s := db.nonces
+	var taken []nonceRecord
+	ran := false
+	// fn and after both run on the committer (or after alone, in this
+	// goroutine, if the store is closing): taken and ran need no lock.
+	db.updateAsync(func(tx *sql.Tx) error {
+		ran = true
+		s.mu.Lock()
+		taken = s.queue
+		s.queue, s.flushing = nil, false
+		s.mu.Unlock()
+		return insertNonces(tx, taken)
+	}, func(err error) {
+		if err == nil {
+			return
+		}
+		now := db.clock.Now().UnixMicro()
+		s.mu.Lock()
+		// Older records first, as they were queued; expired ones could
+		// never refuse a request and need not be kept.
+		back := make([]nonceRecord, 0, len(taken)+len(s.queue))
+		for _, r := range taken {
+			if r.expires >= now {
+				back = append(back, r)
+			}
+		}
+		s.queue = append(back, s.queue...)
+		if !ran {
+			// The flush never took the queue: none is pending now.
+			s.flushing = false
+		}
+		s.mu.Unlock()
+	})
+}
+
+// insertNonces appends records to nonce_log in tx: rows in insertion
+// order, so each commit dirties the last page or two of the table instead
+// of one random page per nonce.
+func insertNonces(tx *sql.Tx, records []nonceRecord) error {
+	if len(records) == 0 {
+		return nil
+	}
+	args := make([]any, 0, 3*len(records))
+	for _, r := range records {
+		args = append(args, r.username, r.nonce, r.expires)
+	}
+	return nonceLogInserter.insert(context.Background(), tx, args)
+}
+
+// flushNoncesOnClose writes the records still queued once the committer
+// has stopped (those of failed commits), and stops UseNonce accepting
+// more. Its error names how many accepted nonces a restart would forget.
+func (db *DB) flushNoncesOnClose() error {
+	s := db.nonces
+	now := db.clock.Now().UnixMicro()
+	s.mu.Lock()
+	s.closed = true
+	var queue []nonceRecord
+	for _, r := range s.queue {
+		if r.expires >= now {
+			queue = append(queue, r)
+		}
+	}
+	s.queue = nil
 	s.mu.Unlock()
 	if len(queue) == 0 {
 		return nil
 	}
-	args := make([]any, 0, 3*len(queue))
-	for _, r := range queue {
-		args = append(args, r.username, r.nonce, r.expires)
+	err := func() error {
+		tx, err := db.write.BeginTx(context.Background(), nil)
+		if err != nil {
+			return err
+		}
+		if err := insertNonces(tx, queue); err != nil {
+			_ = tx.Rollback()
+			return err
+		}
+		return tx.Commit()
+	}()
+	if err != nil {
+		return fmt.Errorf("%d accepted nonces could not be written, so a restart would accept them again: %w", len(queue), err)
 	}
-	return nonceLogInserter.insert(context.Background(), tx, args)
+	return nil
 }
 
 var nonceLogInserter = newRowInserter(`INSERT INTO nonce_log (username, nonce, expires)`, `(?, ?, ?)`, 3)
@@ -266,6 +375,8 @@ var nonceLogInserter = newRowInserter(`INSERT INTO nonce_log (username, nonce, e
 // PruneNonces forgets nonces that expired before t and says how many
 // records it removed.
 func (db *DB) PruneNonces(ctx context.Context, before time.Time) (int64, error) {
+	// Records put back after a failed commit are retried with it.
+	db.kickNonceFlush()
 	var n int64
 	err := db.update(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM nonce_log WHERE expires < ?`, before.UnixMicro())

@@ -22,8 +22,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -53,8 +55,29 @@ type DB struct {
 	// nonces answers UseNonce from memory (see nonceSet).
 	nonces *nonceSet
 
+	// lastWrite is the outcome of the latest write attempt (see noteWrite
+	// and WriteReady); probeMu lets one readiness probe run at a time.
+	lastWrite atomic.Pointer[writeState]
+	probeMu   sync.Mutex
+
+	// beforeCommit, when set (by tests), runs just before each commit and
+	// fails it with its error: how a test makes a commit fail the way a
+	// full disk does, after the statements succeeded.
+	beforeCommit atomic.Pointer[func() error]
+
+	// serveLock, when asked for (WithServeLock), is the open lock file
+	// that marks the database as served by this process.
+	wantServeLock bool
+	serveLock     *os.File
+
 	closeOnce sync.Once
 	closeErr  error
+}
+
+// writeState is one write attempt's outcome.
+type writeState struct {
+	at  time.Time // wall clock
+	err error
 }
 
 var _ store.Store = (*DB)(nil)
@@ -69,9 +92,33 @@ func WithClock(c clock.Clock) Option {
 	return func(db *DB) { db.clock = c }
 }
 
+// WithServeLock makes Open refuse (ErrInUse) a database another process
+// opened WithServeLock and still holds: the server takes it, because one
+// SQLite file serves one process (its nonces live in that process's memory,
+// so two servers would accept each other's replays). The command-line
+// tools, which may run alongside a server, do not.
+//
+// The lock is an flock(2) on "<path>.lock", held until Close (or the
+// process's end, however it ends), which holds the server's process ID for
+// the message. It is a file of its own: SQLite locks the database with
+// fcntl(2) locks, which a second descriptor's close would drop, and flock
+// on NFS is emulated with them.
+func WithServeLock() Option {
+	return func(db *DB) { db.wantServeLock = true }
+}
+
+// ErrInUse is returned by Open WithServeLock while another process serves
+// the database.
+var ErrInUse = errors.New("another partnerd serves this database")
+
 // Open opens the SQLite database at path, creating it if missing, and
 // brings its schema up to date. It refuses (ErrSchemaTooNew) a database
 // written by a newer partnerd.
+//
+// A database Open creates has mode 0600 whatever the umask, and so have
+// its -wal and -shm files, which SQLite creates with the database's mode:
+// they hold sealed passwords and the request log. An existing file keeps
+// the mode its owner gave it.
 func Open(path string, opts ...Option) (*DB, error) {
 	db := &DB{clock: clock.System{}, writes: make(chan *writeRequest), asyncWrites: make(chan *writeRequest, 4096), nonces: newNonceSet(),
 		closing: make(chan struct{}), committerDone: make(chan struct{})}
@@ -79,10 +126,27 @@ func Open(path string, opts ...Option) (*DB, error) {
 		o(db)
 	}
 
+	if db.wantServeLock {
+		f, err := lockServe(path)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		}
+		db.serveLock = f
+	}
+	fail := func(err error) (*DB, error) {
+		if db.serveLock != nil {
+			db.serveLock.Close()
+		}
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, explainOpenError(path, err))
+	}
+	if err := createPrivate(path); err != nil {
+		return fail(err)
+	}
+
 	var err error
 	db.write, err = sql.Open("sqlite3", dsn(path, false))
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		return fail(err)
 	}
 	// One connection that is never closed for idleness: its pragmas (and
 	// its statement cache) live as long as the DB.
@@ -95,7 +159,7 @@ func Open(path string, opts ...Option) (*DB, error) {
 	// WAL, which the query-only readers could not do.
 	if err := db.write.Ping(); err != nil {
 		db.write.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		return fail(err)
 	}
 	// No memory map (mmap_size stays 0): mapped file pages count as the
 	// process's resident memory, and the writer touches a great many of
@@ -103,29 +167,61 @@ func Open(path string, opts ...Option) (*DB, error) {
 	// load). Pages come through the 32 MiB page cache instead.
 	// Migrations write through the committer like every other write.
 	go db.commitLoop()
-	if err := db.migrate(context.Background()); err != nil {
+	// Close releases the serve lock too, so fail must not close it again.
+	closeFail := func(err error) (*DB, error) {
 		db.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, explainOpenError(path, err))
+	}
+	if err := db.migrate(context.Background()); err != nil {
+		return closeFail(err)
 	}
 
 	if err := db.loadNonces(context.Background(), db.clock.Now()); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		return closeFail(err)
 	}
 
 	db.read, err = sql.Open("sqlite3", dsn(path, true))
 	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		return closeFail(err)
 	}
 	n := max(4, 2*runtime.GOMAXPROCS(0))
 	db.read.SetMaxOpenConns(n)
 	db.read.SetMaxIdleConns(n)
 	if err := db.read.Ping(); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		return closeFail(err)
 	}
 	return db, nil
+}
+
+// createPrivate creates the database file at path with mode 0600 if it is
+// missing, so that SQLite (which would create it 0644 less the umask)
+// opens a private file and gives its -wal and -shm the same mode. The
+// explicit chmod makes the mode independent of the umask.
+//
+// It also opens an existing file for writing once, which reports a
+// read-only file system or a permission problem as what it is: SQLite
+// would fall back to reading, fail later on the -wal or -shm file, and
+// report the errno of an unrelated probe ("no such file or directory").
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		err = f.Chmod(0o600)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil && runtime.GOOS != "windows" {
+			return err
+		}
+		return nil
+	}
+	if !errors.Is(err, os.ErrExist) {
+		return err
+	}
+	f, err = os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 // dsn builds a go-sqlite3 URI for path. Every connection gets the pragmas
@@ -171,11 +267,17 @@ func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
 		close(db.closing)
 		<-db.committerDone
-		var errs []error
+		// Nonces the committer could not record are written now, or
+		// Close says so: a restart would accept them again.
+		errs := []error{db.flushNoncesOnClose()}
 		if db.read != nil {
 			errs = append(errs, db.read.Close())
 		}
 		errs = append(errs, db.write.Close())
+		if db.serveLock != nil {
+			// Closing the descriptor releases the flock.
+			errs = append(errs, db.serveLock.Close())
+		}
 		if err := errors.Join(errs...); err != nil {
 			db.closeErr = fmt.Errorf("sqlite: close: %w", err)
 		}
@@ -345,7 +447,9 @@ func (db *DB) commitBatch(batch []*writeRequest) {
 	ctx := context.Background()
 	tx, err := db.write.BeginTx(ctx, nil) // BEGIN IMMEDIATE, from the DSN
 	if err != nil {
-		failAll(fmt.Errorf("sqlite: begin: %w", err))
+		err = fmt.Errorf("sqlite: begin: %w", err)
+		db.noteWrite(err)
+		failAll(err)
 		return
 	}
 	ok := 0
@@ -356,7 +460,7 @@ func (db *DB) commitBatch(batch []*writeRequest) {
 		}
 		if _, err := tx.ExecContext(ctx, "SAVEPOINT u"); err != nil {
 			_ = tx.Rollback()
-			failAll(fmt.Errorf("sqlite: savepoint: %w", err))
+			db.failWrite(failAll, fmt.Errorf("sqlite: savepoint: %w", err))
 			return
 		}
 		results[i] = runRequest(r, tx)
@@ -364,28 +468,122 @@ func (db *DB) commitBatch(batch []*writeRequest) {
 			if _, err := tx.ExecContext(ctx, "ROLLBACK TO u; RELEASE u"); err != nil {
 				// The transaction is unusable: nothing in it commits.
 				_ = tx.Rollback()
-				failAll(fmt.Errorf("sqlite: rollback to savepoint: %w", err))
+				db.failWrite(failAll, fmt.Errorf("sqlite: rollback to savepoint: %w", err))
 				return
 			}
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, "RELEASE u"); err != nil {
 			_ = tx.Rollback()
-			failAll(fmt.Errorf("sqlite: release savepoint: %w", err))
+			db.failWrite(failAll, fmt.Errorf("sqlite: release savepoint: %w", err))
 			return
 		}
 		ok++
 	}
 	if ok == 0 {
 		_ = tx.Rollback()
+		// Nothing was committed; a statement that failed for want of a
+		// writable store still says the store cannot take writes.
+		for _, res := range results {
+			if isStorageFailure(res.err) {
+				db.noteWrite(res.err)
+				break
+			}
+		}
 		answer()
 		return
 	}
+	if hook := db.beforeCommit.Load(); hook != nil {
+		if err := (*hook)(); err != nil {
+			_ = tx.Rollback()
+			err = fmt.Errorf("sqlite: commit: %w", err)
+			db.noteWrite(err)
+			failAll(err)
+			return
+		}
+	}
 	if err := tx.Commit(); err != nil {
-		failAll(fmt.Errorf("sqlite: commit: %w", err))
+		err = fmt.Errorf("sqlite: commit: %w", err)
+		db.noteWrite(err)
+		failAll(err)
 		return
 	}
+	db.noteWrite(nil)
 	answer()
+}
+
+// failWrite records err as a failed write attempt and fails the batch.
+func (db *DB) failWrite(failAll func(error), err error) {
+	db.noteWrite(err)
+	failAll(err)
+}
+
+// noteWrite records the outcome of a write attempt for WriteReady.
+func (db *DB) noteWrite(err error) {
+	db.lastWrite.Store(&writeState{at: time.Now(), err: err})
+}
+
+// isStorageFailure reports an error that says the store cannot take
+// writes (read-only, full, I/O error, locked by another process), as
+// opposed to a statement refused for its own sake (a constraint).
+func isStorageFailure(err error) bool {
+	var se sqlite3.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Code {
+	case sqlite3.ErrReadonly, sqlite3.ErrFull, sqlite3.ErrIoErr, sqlite3.ErrCantOpen, sqlite3.ErrPerm,
+		sqlite3.ErrBusy, sqlite3.ErrLocked, sqlite3.ErrCorrupt, sqlite3.ErrNotADB, sqlite3.ErrNomem, sqlite3.ErrProtocol:
+		return true
+	}
+	return false
+}
+
+// readyFresh is how recent a successful write must be for WriteReady to
+// trust it without writing.
+const readyFresh = 10 * time.Second
+
+// WriteReady reports whether the store takes writes now: nil when the
+// latest write attempt, made within readyFresh, committed; otherwise it
+// commits a probe write (see probeWrite) through the committer and answers
+// with its outcome. A server's readiness check calls it: a store that
+// answers reads but fails every write (a full disk, a read-only file
+// system, a lock held by another process) is not ready, as every cancel
+// would fail.
+//
+// Why the latest attempt and not only a probe: a probe that rolls back
+// writes nothing to the disk, so it would pass on a full disk; the probe
+// commits instead, and is made only when no write has shown the store's
+// health lately, so that polling costs at most one small commit a poll
+// (fewer under load). Concurrent callers share one probe.
+func (db *DB) WriteReady(ctx context.Context) error {
+	start := time.Now()
+	if st := db.lastWrite.Load(); st != nil && st.err == nil && start.Sub(st.at) < readyFresh {
+		return nil
+	}
+	db.probeMu.Lock()
+	defer db.probeMu.Unlock()
+	if st := db.lastWrite.Load(); st != nil && st.at.After(start) {
+		// A write attempted while we waited (another caller's probe)
+		// answers for us.
+		return st.err
+	}
+	// Nonces left over from failed commits go with the probe.
+	db.kickNonceFlush()
+	return db.update(ctx, probeWrite)
+}
+
+// probeWrite changes a page and changes it back: the commit writes and
+// syncs a WAL frame, as every real write does, and leaves no row behind.
+func probeWrite(tx *sql.Tx) error {
+	ctx := context.Background()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO nonce_log (username, nonce, expires) VALUES ('', '', 0)`); err != nil {
+		return fmt.Errorf("sqlite: probe write: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM nonce_log WHERE id = last_insert_rowid()`); err != nil {
+		return fmt.Errorf("sqlite: probe write: %w", err)
+	}
+	return nil
 }
 
 // runRequest runs one request's fn, catching a panic so that it can be
