@@ -325,6 +325,12 @@ func limitInFlight(h *soap.Handler, l inFlight, m *metrics.Metrics) http.Handler
 			return
 		}
 		refuse := func(what, label string) {
+			// The body is drained, not held (up to the largest legal
+			// one), so that the client reads the fault instead of a
+			// connection reset while it is still sending.
+			if r.ContentLength <= l.maxBody {
+				io.CopyN(io.Discard, r.Body, l.maxBody)
+			}
 			m.Rejected(label)
 			m.ObserveRequest("", "Throttled", 0)
 			h.Refuse(w, r, overload(what))

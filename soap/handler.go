@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -246,7 +247,8 @@ func (h *Handler) serve(r *http.Request, x *Exchange) (Version, *Envelope, *Resp
 		return version, env, nil, tooLarge
 	}
 	encoded := r.Header.Get("Content-Encoding")
-	raw, err := readBody(http.MaxBytesReader(nil, r.Body, limit), r.ContentLength, limit, encoded == "" || strings.EqualFold(encoded, "identity"))
+	body := http.MaxBytesReader(nil, r.Body, limit)
+	raw, err := readBody(body, r.ContentLength, limit, encoded == "" || strings.EqualFold(encoded, "identity"))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		var refused *Fault
@@ -257,8 +259,10 @@ func (h *Handler) serve(r *http.Request, x *Exchange) (Version, *Envelope, *Resp
 		case errors.As(err, &tooBig):
 			return version, env, nil, tooLarge
 		case errors.Is(err, errParse):
-			// Its first bytes cannot begin an XML document: the rest was
-			// never read.
+			// Its first bytes cannot begin an XML document: the rest is
+			// discarded, never held, and drained so that the client reads
+			// this fault rather than a connection reset.
+			io.Copy(io.Discard, body)
 			x.Request = raw
 			msg := strings.TrimPrefix(err.Error(), errParse.Error()+": ")
 			return version, env, nil, &Fault{Kind: Client, String: "Server was unable to read request. ---> " + strings.ToUpper(msg[:1]) + msg[1:]}
