@@ -39,10 +39,16 @@ func readBody(r io.Reader, declared, limit int64, sniff bool) ([]byte, error) {
 			copy(nb, buf)
 			buf = nb
 		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
+		end := cap(buf)
+		if sniff {
+			// Undecided: read no further than the sniffed prefix.
+			end = min(end, max(sniffLen, len(buf)+1))
+		}
+		n, err := r.Read(buf[len(buf):end])
 		buf = buf[:len(buf)+n]
 		if sniff && (len(buf) >= sniffLen || err != nil && len(buf) > 0) {
-			decided, serr := sniffXML(buf[:min(len(buf), sniffLen)], err != nil)
+			// A prefix of white space only leaves the verdict to the parser.
+			decided, serr := sniffXML(buf[:min(len(buf), sniffLen)], err != nil || len(buf) >= sniffLen)
 			if serr != nil {
 				return buf, serr
 			}
@@ -60,7 +66,7 @@ func readBody(r io.Reader, declared, limit int64, sniff bool) ([]byte, error) {
 // sniffXML decides from a body's first bytes whether it can be an XML
 // document: after an optional byte order mark and white space, the first
 // character must be '<'. It answers decided=false when the prefix is all
-// white space (and more may follow). Bodies that look like UTF-16 or
+// white space and more may follow (final is false). Bodies that look like UTF-16 or
 // UTF-32 (a byte order mark, or a NUL in the first two bytes) are left to
 // the parser, which knows what to say about them.
 func sniffXML(p []byte, final bool) (decided bool, err error) {
