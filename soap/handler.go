@@ -241,10 +241,12 @@ func (h *Handler) serve(r *http.Request, x *Exchange) (Version, *Envelope, *Resp
 	if limit <= 0 {
 		limit = DefaultMaxBodyBytes
 	}
-	tooLarge := &Fault{Kind: Client, String: fmt.Sprintf("The request is larger than the limit of %d bytes.", limit), HTTPStatus: http.StatusRequestEntityTooLarge}
+	tooLarge := func() *Fault {
+		return &Fault{Kind: Client, String: fmt.Sprintf("The request is larger than the limit of %d bytes.", limit), HTTPStatus: http.StatusRequestEntityTooLarge}
+	}
 	if r.ContentLength > limit {
 		// Refused before a byte is read (and before any 100 Continue).
-		return version, env, nil, tooLarge
+		return version, env, nil, tooLarge()
 	}
 	encoded := r.Header.Get("Content-Encoding")
 	body := http.MaxBytesReader(nil, r.Body, limit)
@@ -257,7 +259,7 @@ func (h *Handler) serve(r *http.Request, x *Exchange) (Version, *Envelope, *Resp
 			// A limit refused the body as it grew (the bytes in flight).
 			return version, env, nil, refused
 		case errors.As(err, &tooBig):
-			return version, env, nil, tooLarge
+			return version, env, nil, tooLarge()
 		case errors.Is(err, errParse):
 			// Its first bytes cannot begin an XML document: the rest is
 			// discarded, never held, and drained so that the client reads
