@@ -70,6 +70,26 @@ func (c *Cache) Check(accountID int64, encodedHash, password string) bool {
 	return true
 }
 
+// Hit reports, without hashing, whether password was verified against
+// encodedHash for account accountID before: callers that bound the
+// hashing work (a flood of guesses) check the cache first and queue only
+// the misses. A nil Cache never hits.
+func (c *Cache) Hit(accountID int64, encodedHash, password string) bool {
+	if c == nil {
+		return false
+	}
+	return c.hit(c.key(accountID, encodedHash, password))
+}
+
+// Remember records that password matched encodedHash (the caller ran
+// CheckHash after a miss of Hit).
+func (c *Cache) Remember(accountID int64, encodedHash, password string) {
+	if c == nil {
+		return
+	}
+	c.add(c.key(accountID, encodedHash, password))
+}
+
 // Len returns the number of cached entries.
 func (c *Cache) Len() int {
 	if c == nil {

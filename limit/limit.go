@@ -1,7 +1,10 @@
 // Package limit bounds what callers can make partnerd do: how many requests
-// are in flight at once (InFlight), and how fast one key — an account, a
-// source address — may go (Limiter), which serves both the per-account
-// request rate and failed-login throttling.
+// are in flight at once (InFlight) and how many request bytes they hold
+// (Bytes), how fast one key — an account, a source address — may go
+// (Limiter), which serves both the per-account request rate and
+// failed-login throttling, how many callers do expensive work at once
+// (Gate: password hashing), and which keys did something lately (Recent:
+// sources that logged in successfully).
 //
 // Limits run on real time, never on the server's injectable clock: with
 // --clock=manual that clock stands still, and a bucket that never refills

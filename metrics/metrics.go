@@ -53,7 +53,7 @@ func New() *Metrics {
 		}, []string{"reason"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "partnerd_rejected_requests_total",
-			Help: "Requests refused by a limit: inflight, account_rate or login_throttle.",
+			Help: "Requests refused by a limit: inflight, inflight_bytes, account_rate, login_throttle or hashing.",
 		}, []string{"limit"}),
 		update: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "partnerd_store_update_duration_seconds",

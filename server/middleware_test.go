@@ -86,48 +86,100 @@ func isLoginFailed(body string) bool {
 	return strings.Contains(body, ">q0:Security</faultcode>") && strings.Contains(body, "<faultstring>Login failed</faultstring>")
 }
 
-func TestLoginThrottlePerAccount(t *testing.T) {
-	s := newHardened(t, Limits{LoginFailures: 3, LoginWindow: time.Minute})
-	// Failures from different sources add up on the account.
-	for i := 0; i < 3; i++ {
+// isThrottledLogin: the one "Login failed" fault, over HTTP 500 (where
+// WCF and Axis read faults), with Retry-After.
+func isThrottledLogin(rec *httptest.ResponseRecorder) bool {
+	return rec.Code == 500 && isLoginFailed(rec.Body.String()) && rec.Header().Get("Retry-After") != ""
+}
+
+// TestLoginThrottleOwnerNotLockedOut is issue 10 defect 7: wrong guesses
+// from many addresses made the right password fail from every address
+// (HTTP 429). Now they throttle only the guessers; the account-wide bound
+// caps password checks from sources without a login history, never a
+// source that logged in before.
+func TestLoginThrottleOwnerNotLockedOut(t *testing.T) {
+	s := newHardened(t, Limits{LoginFailures: 3, LoginWindow: time.Minute, LoginAccountFailures: 6})
+	owner := "192.0.2.10:4000"
+	s.remote = owner
+	if rec := s.post(textEnvelope("alice", "alice-pw", performVI)); rec.Code != 200 {
+		t.Fatalf("owner's first login: HTTP %d", rec.Code)
+	}
+	// A distributed guess: ten addresses, one wrong password each. The
+	// account goes under attack after 6; from then on only one check per
+	// 20s from a new address is admitted, the others are throttled.
+	var codes []string
+	for i := 0; i < 10; i++ {
 		s.remote = fmt.Sprintf("198.51.100.%d:4000", i+1)
 		rec := s.post(textEnvelope("alice", "wrong", performVI))
-		if rec.Code != 500 || !isLoginFailed(rec.Body.String()) || rec.Header().Get("Retry-After") != "" {
-			t.Fatalf("failure %d: HTTP %d Retry-After %q %s", i+1, rec.Code, rec.Header().Get("Retry-After"), rec.Body.String())
+		switch {
+		case isThrottledLogin(rec):
+			codes = append(codes, "throttled")
+		case rec.Code == 500 && isLoginFailed(rec.Body.String()) && rec.Header().Get("Retry-After") == "":
+			codes = append(codes, "failed")
+		default:
+			t.Fatalf("guess %d: HTTP %d Retry-After %q %s", i+1, rec.Code, rec.Header().Get("Retry-After"), rec.Body.String())
 		}
 	}
-	s.remote = "198.51.100.99:4000"
-	rec := s.post(textEnvelope("alice", "wrong", performVI))
-	if rec.Code != http.StatusTooManyRequests || !isLoginFailed(rec.Body.String()) {
-		t.Fatalf("4th failure: HTTP %d %s", rec.Code, rec.Body.String())
+	if got := strings.Join(codes, " "); got != "failed failed failed failed failed failed failed throttled throttled throttled" {
+		t.Errorf("distributed guesses: %s", got)
 	}
-	if ra := rec.Header().Get("Retry-After"); ra != "20" {
-		t.Errorf("Retry-After %q, want 20 (one failure per 60s/3)", ra)
+	// The owner's address logged in before: the attack does not hold it
+	// back, whatever its password's case in the username.
+	s.remote = owner
+	for i := 0; i < 2; i++ {
+		if rec := s.post(textEnvelope("alice", "alice-pw", performVI)); rec.Code != 200 {
+			t.Errorf("owner during the attack: HTTP %d", rec.Code)
+		}
 	}
-	// While the account is throttled even its password is not checked:
-	// a guess that happened to be right must not be told apart.
-	if rec := s.post(textEnvelope("alice", "alice-pw", performVI)); rec.Code != http.StatusTooManyRequests || !isLoginFailed(rec.Body.String()) {
-		t.Errorf("right password while throttled: HTTP %d", rec.Code)
+	// A new address is throttled while the account is under attack, with
+	// the same fault as any failed login (it says nothing of the password).
+	s.remote = "203.0.113.7:4000"
+	if rec := s.post(textEnvelope("alice", "alice-pw", performVI)); !isThrottledLogin(rec) || rec.Header().Get("Retry-After") != "20" {
+		t.Errorf("new address during the attack: HTTP %d Retry-After %q", rec.Code, rec.Header().Get("Retry-After"))
 	}
-	// Other accounts are unaffected, and case does not dodge the limit.
+	// Other accounts are unaffected.
 	if rec := s.post(textEnvelope("bob", "bob-pw", performVI)); rec.Code != 200 {
 		t.Errorf("bob: HTTP %d %s", rec.Code, rec.Body.String())
 	}
-	if rec := s.post(textEnvelope("ALICE", "x", performVI)); rec.Code != http.StatusTooManyRequests {
-		t.Errorf("ALICE: HTTP %d", rec.Code)
+	// One address guessing one account is stopped after its failures,
+	// even with the right password (a right guess must not be told apart).
+	s.remote = "198.51.100.200:4000"
+	for i := 0; i < 3; i++ {
+		s.post(textEnvelope("bob", "wrong", performVI))
+	}
+	if rec := s.post(textEnvelope("bob", "bob-pw", performVI)); !isThrottledLogin(rec) || rec.Header().Get("Retry-After") != "20" {
+		t.Errorf("pair over its failures: HTTP %d Retry-After %q", rec.Code, rec.Header().Get("Retry-After"))
 	}
 	// An unknown user is throttled exactly like a known one.
-	s2 := newHardened(t, Limits{LoginFailures: 3, LoginWindow: time.Minute})
-	var codes []int
-	for i := 0; i < 5; i++ {
-		s2.remote = fmt.Sprintf("203.0.113.%d:1", i)
-		codes = append(codes, s2.post(textEnvelope("nobody", "x", performVI)).Code)
+	pattern := func(user string) string {
+		s := newHardened(t, Limits{LoginFailures: 3, LoginWindow: time.Minute, LoginAccountFailures: 4})
+		var codes []int
+		for i := 0; i < 6; i++ {
+			s.remote = fmt.Sprintf("203.0.113.%d:1", i)
+			rec := s.post(textEnvelope(user, "x", performVI))
+			codes = append(codes, rec.Code*10+len(rec.Header().Get("Retry-After")))
+		}
+		s.remote = "203.0.113.0:1"
+		for i := 0; i < 3; i++ {
+			rec := s.post(textEnvelope(user, "x", performVI))
+			codes = append(codes, rec.Code*10+len(rec.Header().Get("Retry-After")))
+		}
+		return fmt.Sprint(codes)
 	}
-	if fmt.Sprint(codes) != "[500 500 500 429 429]" {
-		t.Errorf("unknown user: %v", codes)
+	if a, n := pattern("alice"), pattern("nobody"); a != n {
+		t.Errorf("known user %s, unknown user %s", a, n)
 	}
 	if log := s.logs.String(); !strings.Contains(log, "login throttled") {
 		t.Errorf("the log does not say why:\n%s", log)
+	}
+	rec := s.get("/metrics")
+	for _, want := range []string{
+		`partnerd_soap_requests_total{operation="VersionInfo",outcome="Throttled"} 5`,
+		`partnerd_rejected_requests_total{limit="login_throttle"} 5`,
+	} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("/metrics lacks %s:\n%s", want, grepLines(rec.Body.String(), "partnerd_soap_requests_total"))
+		}
 	}
 }
 
@@ -140,7 +192,7 @@ func TestLoginThrottlePerSource(t *testing.T) {
 		}
 	}
 	rec := s.post(textEnvelope("XXX", "XXX", performVI))
-	if rec.Code != http.StatusTooManyRequests || !isLoginFailed(rec.Body.String()) || rec.Header().Get("Retry-After") == "" {
+	if !isThrottledLogin(rec) {
 		t.Fatalf("source over its failures: HTTP %d Retry-After %q", rec.Code, rec.Header().Get("Retry-After"))
 	}
 	// Another source is not affected; IPv6 sources count per /64.
@@ -153,8 +205,13 @@ func TestLoginThrottlePerSource(t *testing.T) {
 		s.post(textEnvelope(fmt.Sprintf("nobody%d", i+10), "guess", performVI))
 	}
 	s.remote = "[2001:db8::ffff]:5000"
-	if rec := s.post(textEnvelope("XXX", "XXX", performVI)); rec.Code != http.StatusTooManyRequests {
-		t.Errorf("same /64: HTTP %d, want 429", rec.Code)
+	if rec := s.post(textEnvelope("alice", "alice-pw", performVI)); !isThrottledLogin(rec) {
+		t.Errorf("same /64: HTTP %d, want the throttled fault", rec.Code)
+	}
+	// XXX logged in from this /64 before: its own guesses are all that
+	// can hold it back.
+	if rec := s.post(textEnvelope("XXX", "XXX", performVI)); rec.Code != 200 {
+		t.Errorf("same /64, account that logged in from it: HTTP %d", rec.Code)
 	}
 	// Stale tokens are refused before any hashing and not charged.
 	s3 := newHardened(t, Limits{LoginFailures: 1, LoginWindow: time.Minute})
@@ -179,7 +236,8 @@ func TestAccountRateLimit(t *testing.T) {
 	}
 	rec := s.post(textEnvelope("alice", "alice-pw", performVI))
 	body := rec.Body.String()
-	if rec.Code != http.StatusTooManyRequests || !strings.Contains(body, "<faultcode>soap:Server</faultcode>") ||
+	// Over HTTP 500, where SOAP clients read faults.
+	if rec.Code != 500 || !strings.Contains(body, "<faultcode>soap:Server</faultcode>") ||
 		!strings.Contains(body, `<apifault xmlns="urn:fault.partner.exacttarget.com"><Code>17</Code>`) {
 		t.Fatalf("over the rate: HTTP %d %s", rec.Code, body)
 	}
@@ -196,7 +254,7 @@ func TestAccountRateLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range recent {
-		if r.HTTPStatus == http.StatusTooManyRequests {
+		if r.HTTPStatus == 500 && r.Username == "alice" {
 			logged = r
 		}
 	}

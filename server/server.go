@@ -88,8 +88,13 @@ func New(d Config) *Server {
 	timed := m.InstrumentStore(d.Store)
 	inflight := limit.NewInFlight(d.Limits.MaxInFlight)
 	m.GaugeFunc("partnerd_inflight_requests", "SOAP requests being served.", func() float64 { return float64(inflight.Current()) })
+	inflightBytes := limit.NewBytes(d.Limits.MaxInFlightBytes)
+	m.GaugeFunc("partnerd_inflight_request_bytes", "Request body bytes reserved by the SOAP requests being served.", func() float64 { return float64(inflightBytes.Current()) })
 	verifier := &wsse.Verifier{Store: d.Store, Clock: d.Clock, Sealer: d.Sealer,
 		Cache: credential.NewCache(4096), MaxAge: d.TokenMaxAge, MaxFutureSkew: d.TokenFutureSkew}
+	if g := limit.NewGate(d.Limits.MaxHashing, hashWaiters, hashMaxWait); g != nil {
+		verifier.HashGate = g
+	}
 	wsdlHandler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		path := r.URL.Path
 		if !strings.EqualFold(path, "/Service.asmx") {
@@ -148,12 +153,16 @@ func New(d Config) *Server {
 		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 		w.Write(wsdl.FaultSchema())
 	})
-	endpoint := limitInFlight(h, inflight, m)
+	maxBody := d.MaxBody
+	if maxBody <= 0 {
+		maxBody = soap.DefaultMaxBodyBytes
+	}
+	endpoint := limitInFlight(h, inFlight{count: inflight, bytes: inflightBytes, maxBody: maxBody, minWriteRate: d.Limits.MinWriteRate}, m)
 	return &Server{log: async, handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// IIS paths are case-insensitive and legacy configs spell the
 		// endpoint every way: service.asmx, Service.ASMX …
 		if strings.EqualFold(r.URL.Path, "/Service.asmx") {
-			endpoint.ServeHTTP(w, withRemote(r))
+			endpoint.ServeHTTP(w, withState(r))
 			return
 		}
 		mux.ServeHTTP(w, r)

@@ -3,6 +3,7 @@ package soap
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/partnerd/partnerd/soap/wsse"
 )
@@ -22,7 +23,9 @@ type UsernameTokenAuth struct {
 type LoginGuard interface {
 	// Allow is called with the token's username before its password is
 	// checked. A non-nil error refuses the attempt as it is (a *Fault
-	// keeps its kind, HTTP status and Retry-After).
+	// keeps its kind, HTTP status and Retry-After); a throttled login is
+	// answered with the "Login failed" fault over HTTP 500, the status
+	// SOAP clients read faults from.
 	Allow(ctx context.Context, username string) error
 	// Done is told the outcome: nil on success, an error wrapping
 	// wsse.ErrLoginFailed and one reason (wsse.ErrBadPassword …) on a
@@ -52,6 +55,13 @@ func (a UsernameTokenAuth) Authenticate(ctx context.Context, env *Envelope) (Pri
 	acct, err := a.Verifier.Verify(ctx, tok)
 	a.done(ctx, tok.Username, err)
 	if err != nil {
+		if errors.Is(err, wsse.ErrBusy) {
+			// Too many password checks at once: the same fault as any
+			// failed login, with a hint to come back.
+			f := LoginFailed(err.Error())
+			f.RetryAfter = time.Second
+			return Principal{}, f
+		}
 		if errors.Is(err, wsse.ErrLoginFailed) {
 			return Principal{}, LoginFailed(err.Error())
 		}

@@ -246,11 +246,33 @@ func (h *Handler) serve(r *http.Request, x *Exchange) (Version, *Envelope, *Resp
 	if limit <= 0 {
 		limit = DefaultMaxBodyBytes
 	}
-	raw, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
+	tooLarge := func() *Fault {
+		return &Fault{Kind: Client, String: fmt.Sprintf("The request is larger than the limit of %d bytes.", limit), HTTPStatus: http.StatusRequestEntityTooLarge}
+	}
+	if r.ContentLength > limit {
+		// Refused before a byte is read (and before any 100 Continue).
+		return version, env, nil, tooLarge()
+	}
+	encoded := r.Header.Get("Content-Encoding")
+	body := http.MaxBytesReader(nil, r.Body, limit)
+	raw, err := readBody(body, r.ContentLength, limit, encoded == "" || strings.EqualFold(encoded, "identity"))
 	if err != nil {
 		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return version, env, nil, &Fault{Kind: Client, String: fmt.Sprintf("The request is larger than the limit of %d bytes.", limit), HTTPStatus: http.StatusRequestEntityTooLarge}
+		var refused *Fault
+		switch {
+		case errors.As(err, &refused):
+			// A limit refused the body as it grew (the bytes in flight).
+			return version, env, nil, refused
+		case errors.As(err, &tooBig):
+			return version, env, nil, tooLarge()
+		case errors.Is(err, errParse):
+			// Its first bytes cannot begin an XML document: the rest is
+			// discarded, never held, and drained so that the client reads
+			// this fault rather than a connection reset.
+			io.Copy(io.Discard, body)
+			x.Request = raw
+			msg := strings.TrimPrefix(err.Error(), errParse.Error()+": ")
+			return version, env, nil, &Fault{Kind: Client, String: "Server was unable to read request. ---> " + strings.ToUpper(msg[:1]) + msg[1:]}
 		}
 		return version, env, nil, &Fault{Kind: Client, String: "The request body could not be read.", Reason: err.Error(), HTTPStatus: http.StatusBadRequest}
 	}

@@ -44,7 +44,28 @@ type Verifier struct {
 	// (zero: DefaultMaxFutureSkew).
 	MaxAge        time.Duration
 	MaxFutureSkew time.Duration
+	// HashGate, when set, bounds the slow password hashes running at
+	// once: every PasswordText check the Cache cannot answer, and the
+	// dummy hash of an unknown username, takes a slot. A flood of guesses
+	// then burns at most the gate's share of the CPU, while clients whose
+	// credentials are cached cost no hash and are not queued. A check that
+	// gets no slot fails with ErrBusy.
+	HashGate HashGate
 }
+
+// HashGate bounds concurrent password hashing (limit.Gate implements it).
+type HashGate interface {
+	// Acquire takes a slot or returns an error (too busy).
+	Acquire(ctx context.Context) error
+	// Release frees a slot taken by Acquire.
+	Release()
+}
+
+// ErrBusy: the password could not be checked because too many other
+// checks were under way (HashGate). It wraps ErrLoginFailed, so the client
+// sees the one "Login failed" fault; it is not a guess and callers must not
+// charge it as one.
+var ErrBusy error = &loginError{"too many password checks at once"}
 
 // Verify returns the account that tok logs in as. Failures wrap
 // ErrLoginFailed and one distinct reason (ErrUnknownUser, ErrBadPassword,
@@ -96,7 +117,9 @@ func (v *Verifier) Verify(ctx context.Context, tok Token) (store.Account, error)
 
 	acct, err := v.Store.AccountByUsername(ctx, tok.Username)
 	if errors.Is(err, store.ErrNotFound) {
-		v.dummyCheck(tok, nonce)
+		if err := v.dummyCheck(ctx, tok, nonce); err != nil {
+			return store.Account{}, err
+		}
 		return store.Account{}, fmt.Errorf("%w: %s", ErrUnknownUser, quote(tok.Username))
 	}
 	if err != nil {
@@ -109,8 +132,8 @@ func (v *Verifier) Verify(ctx context.Context, tok Token) (store.Account, error)
 		if err := v.checkDigest(acct, tok, nonce); err != nil {
 			return store.Account{}, err
 		}
-	} else if !v.Cache.Check(acct.ID, acct.PasswordHash, tok.Password) {
-		return store.Account{}, fmt.Errorf("%w: account %s", ErrBadPassword, quote(acct.Username))
+	} else if err := v.checkText(ctx, acct, tok.Password); err != nil {
+		return store.Account{}, err
 	}
 	if acct.Disabled {
 		return store.Account{}, fmt.Errorf("%w: account %s", ErrDisabled, quote(acct.Username))
@@ -134,6 +157,40 @@ func (v *Verifier) Verify(ctx context.Context, tok Token) (store.Account, error)
 		}
 	}
 	return acct, nil
+}
+
+// checkText checks a PasswordText password: from the cache when it was
+// verified before, otherwise with the slow hash, under the HashGate.
+func (v *Verifier) checkText(ctx context.Context, acct store.Account, password string) error {
+	if v.Cache.Hit(acct.ID, acct.PasswordHash, password) {
+		return nil
+	}
+	if err := v.acquireHash(ctx); err != nil {
+		return err
+	}
+	ok := credential.CheckHash(acct.PasswordHash, password)
+	v.releaseHash()
+	if !ok {
+		return fmt.Errorf("%w: account %s", ErrBadPassword, quote(acct.Username))
+	}
+	v.Cache.Remember(acct.ID, acct.PasswordHash, password)
+	return nil
+}
+
+func (v *Verifier) acquireHash(ctx context.Context) error {
+	if v.HashGate == nil {
+		return nil
+	}
+	if err := v.HashGate.Acquire(ctx); err != nil {
+		return fmt.Errorf("%w: %w", ErrBusy, err)
+	}
+	return nil
+}
+
+func (v *Verifier) releaseHash() {
+	if v.HashGate != nil {
+		v.HashGate.Release()
+	}
 }
 
 func (v *Verifier) checkDigest(acct store.Account, tok Token, nonce []byte) error {
@@ -167,18 +224,26 @@ func digestMatches(presented string, nonce []byte, created, password string) boo
 
 // dummyCheck spends about the time a real password check would, so that a
 // failure for an unknown username cannot be told from a wrong password by
-// its timing.
-func (v *Verifier) dummyCheck(tok Token, nonce []byte) {
+// its timing. It takes a HashGate slot like a real check, so that it
+// queues, and is refused when busy, exactly as a wrong password would.
+func (v *Verifier) dummyCheck(ctx context.Context, tok Token, nonce []byte) error {
 	if tok.Type == PasswordDigest {
 		if v.Sealer != nil {
 			v.Sealer.Open(dummySealed[:]) // fails authentication after the same GHASH work
 		}
 		digestMatches(tok.Password, nonce, tok.CreatedText, "dummy password")
-		return
+		return nil
 	}
 	// The hash is not cached: an unknown user never hits the cache, and
-	// neither does a known user with a wrong password.
+	// neither does a known user with a wrong password. The lookup is
+	// still made, so that it costs what a known user's miss costs.
+	v.Cache.Hit(0, dummyHash(), tok.Password)
+	if err := v.acquireHash(ctx); err != nil {
+		return err
+	}
 	credential.CheckHash(dummyHash(), tok.Password)
+	v.releaseHash()
+	return nil
 }
 
 // dummySealed has the length of a sealed typical password.
