@@ -238,20 +238,11 @@ func (h *Handler) serve(r *http.Request, x *Exchange) (Version, *Envelope, *Resp
 		return version, env, nil, &Fault{Kind: Client, String: fmt.Sprintf("Unsupported Content-Type %s: use text/xml (SOAP 1.1) or application/soap+xml (SOAP 1.2).", quoteInput(ctype)), HTTPStatus: http.StatusUnsupportedMediaType}
 	}
 
-	if f := refuseUnread(r, h.maxBody()); f != nil {
+	// A declared length over the limit, or a coding we cannot read, is
+	// refused before a byte is read (and before any 100 Continue).
+	limit := h.maxBody()
+	if f := refuseUnread(r, limit); f != nil {
 		return version, env, nil, f
-	}
-
-	limit := h.MaxBodyBytes
-	if limit <= 0 {
-		limit = DefaultMaxBodyBytes
-	}
-	tooLarge := func() *Fault {
-		return &Fault{Kind: Client, String: fmt.Sprintf("The request is larger than the limit of %d bytes.", limit), HTTPStatus: http.StatusRequestEntityTooLarge}
-	}
-	if r.ContentLength > limit {
-		// Refused before a byte is read (and before any 100 Continue).
-		return version, env, nil, tooLarge()
 	}
 	encoded := r.Header.Get("Content-Encoding")
 	body := http.MaxBytesReader(nil, r.Body, limit)
@@ -264,7 +255,7 @@ func (h *Handler) serve(r *http.Request, x *Exchange) (Version, *Envelope, *Resp
 			// A limit refused the body as it grew (the bytes in flight).
 			return version, env, nil, refused
 		case errors.As(err, &tooBig):
-			return version, env, nil, tooLarge()
+			return version, env, nil, tooLarge(limit, "")
 		case errors.Is(err, errParse):
 			// Its first bytes cannot begin an XML document: the rest is
 			// discarded, never held, and drained so that the client reads
