@@ -12,7 +12,8 @@ import (
 )
 
 const requestLogColumns = `request_id, account_id, username, operation, status, http_status, detail,
-	remote, request, response, received_at, duration_ns, request_packed, response_packed`
+	remote, request, response, received_at, duration_ns, request_packed, response_packed,
+	request_size, response_size, request_note, response_note`
 
 func scanRequestLog(row scanner) (store.RequestLog, error) {
 	var e store.RequestLog
@@ -20,7 +21,8 @@ func scanRequestLog(row scanner) (store.RequestLog, error) {
 	var duration int64
 	var reqPacked, respPacked []byte
 	err := row.Scan(&e.RequestID, &e.AccountID, &e.Username, &e.Operation, &e.Status, &e.HTTPStatus, &e.Detail,
-		&e.Remote, &e.Request, &e.Response, &received, &duration, &reqPacked, &respPacked)
+		&e.Remote, &e.Request, &e.Response, &received, &duration, &reqPacked, &respPacked,
+		&e.RequestSize, &e.ResponseSize, &e.RequestNote, &e.ResponseNote)
 	if err != nil {
 		return e, err
 	}
@@ -46,10 +48,10 @@ func (db *DB) LogRequest(ctx context.Context, e store.RequestLog) error {
 }
 
 // requestLogWidth is the values of one row of requestLogInserter.
-const requestLogWidth = 12
+const requestLogWidth = 17
 
-var requestLogInserter = newRowInserter(`INSERT INTO request_log (`+requestLogColumns+`)`,
-	`(?, ?, ?, ?, ?, ?, ?, ?, '', '', ?, ?, ?, ?)`, requestLogWidth)
+var requestLogInserter = newRowInserter(`INSERT INTO request_log (`+requestLogColumns+`, stored_bytes)`,
+	`(?, ?, ?, ?, ?, ?, ?, ?, '', '', ?, ?, ?, ?, ?, ?, ?, ?, ?)`, requestLogWidth)
 
 // packScratch holds the buffers bodies are encoded into before they are
 // copied, packed, into a batch's buffer: a block's bound is ~1.2 times its
@@ -97,8 +99,15 @@ func (db *DB) LogRequests(ctx context.Context, es []store.RequestLog) error {
 	}
 	args := make([]any, 0, requestLogWidth*len(es))
 	for i, e := range es {
+		req, resp := packed(2*i), packed(2*i+1)
+		// What the row takes, for PruneRequestBytes: the bodies as
+		// stored, packed.
+		sized := e
+		sized.Request, sized.Response = "", ""
+		stored := store.RequestLogSize(sized) + int64(len(req)+len(resp))
 		args = append(args, e.RequestID, e.AccountID, e.Username, e.Operation, e.Status, e.HTTPStatus, e.Detail,
-			e.Remote, dbTime(e.ReceivedAt), int64(e.Duration), packed(2*i), packed(2*i+1))
+			e.Remote, dbTime(e.ReceivedAt), int64(e.Duration), req, resp,
+			e.RequestSize, e.ResponseSize, e.RequestNote, e.ResponseNote, stored)
 	}
 	err := db.update(ctx, func(tx *sql.Tx) error {
 		err := requestLogInserter.insert(ctx, tx, args)
@@ -198,16 +207,79 @@ SELECT id FROM request_log WHERE received_at < ? LIMIT ?)`, before.UnixMicro(), 
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return total, fmt.Errorf("sqlite: prune requests: %w", err)
 		}
-		for last.Valid {
-			n, err := chunk(`DELETE FROM request_log WHERE id IN (
-SELECT id FROM request_log WHERE id <= ? ORDER BY id LIMIT ?)`, last.Int64, pruneChunk)
+		if last.Valid {
+			n, err := db.forgetRequestsThrough(ctx, last.Int64)
+			total += n
 			if err != nil {
 				return total, fmt.Errorf("sqlite: prune requests: %w", err)
-			}
-			if n < pruneChunk {
-				break
 			}
 		}
 	}
 	return total, nil
+}
+
+// forgetRequestsThrough deletes the exchanges logged up to and including
+// row last, a chunk per transaction.
+func (db *DB) forgetRequestsThrough(ctx context.Context, last int64) (int64, error) {
+	var total int64
+	for {
+		var n int64
+		err := db.update(ctx, func(tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, `DELETE FROM request_log WHERE id IN (
+SELECT id FROM request_log WHERE id <= ? ORDER BY id LIMIT ?)`, last, pruneChunk)
+			if err != nil {
+				return err
+			}
+			n, err = res.RowsAffected()
+			return err
+		})
+		total += n
+		if err != nil || n < pruneChunk {
+			return total, err
+		}
+	}
+}
+
+// PruneRequestBytes forgets the oldest exchanges until the rest take at
+// most maxBytes as stored. It adds up stored_bytes newest first on the
+// (id, stored_bytes) index, so it reads no bodies, and stops at the first
+// exchange over the budget: the cost is one index entry per exchange kept.
+func (db *DB) PruneRequestBytes(ctx context.Context, maxBytes int64) (int64, error) {
+	if maxBytes <= 0 {
+		return 0, fmt.Errorf("sqlite: prune requests: byte budget %d is not positive", maxBytes)
+	}
+	last, err := db.lastOverBudget(ctx, maxBytes)
+	if err != nil || last < 0 {
+		return 0, err
+	}
+	n, err := db.forgetRequestsThrough(ctx, last)
+	if err != nil {
+		return n, fmt.Errorf("sqlite: prune requests: %w", err)
+	}
+	return n, nil
+}
+
+// lastOverBudget returns the newest row that does not fit in maxBytes
+// with every row newer than it, or -1.
+func (db *DB) lastOverBudget(ctx context.Context, maxBytes int64) (int64, error) {
+	rows, err := db.read.QueryContext(ctx,
+		`SELECT id, stored_bytes FROM request_log INDEXED BY request_log_stored_bytes ORDER BY id DESC`)
+	if err != nil {
+		return -1, fmt.Errorf("sqlite: prune requests: %w", err)
+	}
+	defer rows.Close()
+	var sum int64
+	for rows.Next() {
+		var id, size int64
+		if err := rows.Scan(&id, &size); err != nil {
+			return -1, fmt.Errorf("sqlite: prune requests: %w", err)
+		}
+		if sum += size; sum > maxBytes {
+			return id, nil
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return -1, fmt.Errorf("sqlite: prune requests: %w", err)
+	}
+	return -1, nil
 }
