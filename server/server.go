@@ -205,7 +205,7 @@ func toRequestLog(x soap.Exchange) store.RequestLog {
 		Remote: x.Remote, Request: frozenString(kept.Body), Response: frozenString(response),
 		ReceivedAt: x.Received.UTC(), Duration: x.Duration,
 		RequestSize: int64(len(x.Request)), ResponseSize: int64(len(x.Response)),
-		RequestNote: bodyNote(kept.Why, kept.Cut, limit, len(x.Request), authenticated),
+		RequestNote: bodyNote(kept.Why, kept.Cut && len(kept.Body) > 0, limit, len(x.Request), authenticated),
 	}
 	if responseCut {
 		e.ResponseNote = bodyNote("", true, limit, len(x.Response), authenticated)
@@ -214,7 +214,7 @@ func toRequestLog(x soap.Exchange) store.RequestLog {
 }
 
 // bodyNote says why a stored body is not the whole body: what ForLog
-// said, and where it was cut.
+// said, and where it was cut (when anything was kept).
 func bodyNote(why string, cut bool, limit, size int, authenticated bool) string {
 	if !cut {
 		return why

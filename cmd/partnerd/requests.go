@@ -74,7 +74,7 @@ func bodyNote(size int64, note string) string {
 	if note == "" {
 		return ""
 	}
-	return fmt.Sprintf("[%d bytes received or sent; %s]\n", size, visible(note, false))
+	return fmt.Sprintf("[%d bytes; %s]\n", size, visible(note, false))
 }
 
 // visible returns s with every character a terminal would act on rather

@@ -49,7 +49,7 @@ func TestRequestsEscapesClientBytes(t *testing.T) {
 		t.Fatal(err, errOut.String())
 	}
 	assertInert(t, "requests --id", out.String())
-	for _, want := range []string{`\x1b[2J\x1b]0;owned\x07 \u009b31m \u202eevil \xff x`, "<a>\n\t", "[4194304 bytes received or sent; cut at 2048 of 4194304 bytes",
+	for _, want := range []string{`\x1b[2J\x1b]0;owned\x07 \u009b31m \u202eevil \xff x`, "<a>\n\t", "[4194304 bytes; cut at 2048 of 4194304 bytes",
 		`Detail:     bad\x1b[2J`, `Remote:     192.0.2.1:1\x1b`} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("requests --id lacks %q:\n%s", want, out.String())

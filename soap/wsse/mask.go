@@ -276,19 +276,26 @@ func (m *masker) name(p int) ([]byte, int) {
 // search with ok false: an unbalanced quote then cannot hide what follows.
 func (m *masker) tagEnd(p int) (end int, selfClosing, ok bool) {
 	in := m.in
-	var quote byte
 	for ; p < len(in); p++ {
-		b := in[p]
-		switch {
-		case b == '<':
+		switch b := in[p]; b {
+		case '<':
 			return p, false, false
-		case quote != 0:
-			if b == quote {
-				quote = 0
+		case '"', '\'':
+			// Every start tag is looked at, and the envelope's first
+			// ones hold long namespace URIs: the quoted value is
+			// skipped with IndexByte rather than byte by byte.
+			q := bytes.IndexByte(in[p+1:], b)
+			if q < 0 {
+				q = len(in) - p - 1
 			}
-		case b == '"' || b == '\'':
-			quote = b
-		case b == '>':
+			if lt := bytes.IndexByte(in[p+1:p+1+q], '<'); lt >= 0 {
+				return p + 1 + lt, false, false
+			}
+			if p+1+q >= len(in) {
+				return len(in), false, false
+			}
+			p += 1 + q // at the closing quote
+		case '>':
 			return p, p > 0 && in[p-1] == '/', true
 		}
 	}
