@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/partnerd/partnerd/store"
@@ -109,6 +110,10 @@ func (db *DB) LogRequests(ctx context.Context, es []store.RequestLog) error {
 			e.Remote, dbTime(e.ReceivedAt), int64(e.Duration), req, resp,
 			e.RequestSize, e.ResponseSize, e.RequestNote, e.ResponseNote, stored)
 	}
+	var stored int64
+	for i := 0; i < len(args); i += requestLogWidth {
+		stored += args[i+requestLogWidth-1].(int64)
+	}
 	err := db.update(ctx, func(tx *sql.Tx) error {
 		err := requestLogInserter.insert(ctx, tx, args)
 		if isUniqueViolation(err) {
@@ -119,6 +124,10 @@ func (db *DB) LogRequests(ctx context.Context, es []store.RequestLog) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: log requests: %w", err)
 	}
+	// Counted once committed, so that a scan that starts after this
+	// sees the rows: counted before, a row committed after a scan's
+	// snapshot but counted before it began would be counted by neither.
+	db.logSize.inserted.Add(stored)
 	return nil
 }
 
@@ -248,9 +257,19 @@ func (db *DB) PruneRequestBytes(ctx context.Context, maxBytes int64) (int64, err
 	if maxBytes <= 0 {
 		return 0, fmt.Errorf("sqlite: prune requests: byte budget %d is not positive", maxBytes)
 	}
-	last, err := db.lastOverBudget(ctx, maxBytes)
-	if err != nil || last < 0 {
+	if db.logSize.within(maxBytes) {
+		return 0, nil
+	}
+	inserted := db.logSize.inserted.Load()
+	last, kept, err := db.lastOverBudget(ctx, maxBytes)
+	if err != nil {
 		return 0, err
+	}
+	// What the scan counted is the log now, but for rows inserted while
+	// it ran, which stay counted (perhaps twice: an upper bound is safe).
+	db.logSize.scanned(kept, inserted)
+	if last < 0 {
+		return 0, nil
 	}
 	n, err := db.forgetRequestsThrough(ctx, last)
 	if err != nil {
@@ -260,26 +279,58 @@ func (db *DB) PruneRequestBytes(ctx context.Context, maxBytes int64) (int64, err
 }
 
 // lastOverBudget returns the newest row that does not fit in maxBytes
-// with every row newer than it, or -1.
-func (db *DB) lastOverBudget(ctx context.Context, maxBytes int64) (int64, error) {
+// with every row newer than it (or -1), and what the rows newer than it
+// take.
+func (db *DB) lastOverBudget(ctx context.Context, maxBytes int64) (last, kept int64, err error) {
 	rows, err := db.read.QueryContext(ctx,
 		`SELECT id, stored_bytes FROM request_log INDEXED BY request_log_stored_bytes ORDER BY id DESC`)
 	if err != nil {
-		return -1, fmt.Errorf("sqlite: prune requests: %w", err)
+		return -1, 0, fmt.Errorf("sqlite: prune requests: %w", err)
 	}
 	defer rows.Close()
-	var sum int64
 	for rows.Next() {
 		var id, size int64
 		if err := rows.Scan(&id, &size); err != nil {
-			return -1, fmt.Errorf("sqlite: prune requests: %w", err)
+			return -1, 0, fmt.Errorf("sqlite: prune requests: %w", err)
 		}
-		if sum += size; sum > maxBytes {
-			return id, nil
+		if kept+size > maxBytes {
+			return id, kept, nil
 		}
+		kept += size
 	}
 	if err := rows.Err(); err != nil {
-		return -1, fmt.Errorf("sqlite: prune requests: %w", err)
+		return -1, 0, fmt.Errorf("sqlite: prune requests: %w", err)
 	}
-	return -1, nil
+	return -1, kept, nil
+}
+
+// requestLogSize bounds what the request log takes from above, so that
+// PruneRequestBytes, called every minute and by the server's log writer
+// every sixteenth of the budget, only scans the log when it may be over
+// the budget: a log of 100,000 small exchanges, far within it, would
+// otherwise be scanned whole every time (~100 ms on the log writer).
+// Deleting rows (any prune) only makes the bound looser; rows written by
+// another process sharing the file are not counted until the next scan.
+type requestLogSize struct {
+	inserted atomic.Int64 // bytes logged since the last scan began
+
+	mu    sync.Mutex
+	known bool  // a scan has run
+	kept  int64 // what the rows it kept take
+}
+
+// within reports whether the log is known to take at most maxBytes.
+func (s *requestLogSize) within(maxBytes int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.known && s.kept+s.inserted.Load() <= maxBytes
+}
+
+// scanned records a scan that began when inserted bytes had been logged
+// and found that the rows it keeps take kept.
+func (s *requestLogSize) scanned(kept, inserted int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.known, s.kept = true, kept
+	s.inserted.Add(-inserted)
 }

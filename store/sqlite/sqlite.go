@@ -52,6 +52,9 @@ type DB struct {
 
 	// nonces answers UseNonce from memory (see nonceSet).
 	nonces *nonceSet
+	// logSize spares PruneRequestBytes its scan while the request log is
+	// known to be within the budget (see requestLogSize).
+	logSize requestLogSize
 
 	closeOnce sync.Once
 	closeErr  error
