@@ -137,3 +137,42 @@ func TestParseByteSize(t *testing.T) {
 		}
 	}
 }
+
+// TestOutboxEscapesClientText: a Subject and recipients are a client's
+// text too.
+func TestOutboxEscapesClientText(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "outbox.db")
+	db, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct := store.Account{Username: "acme", ClientID: 1}
+	if err := db.CreateAccount(t.Context(), &acct); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().UTC().Add(-time.Minute)
+	s := &store.Send{AccountID: acct.ID, ObjectID: "00000000-0000-4000-8000-000000000001", EmailID: 1, ListIDs: []int64{2},
+		SendDate: at, Status: store.StatusScheduled, CreatedDate: at, ModifiedDate: at}
+	if err := db.Update(t.Context(), func(tx store.Tx) error { return tx.InsertSend(t.Context(), s) }); err != nil {
+		t.Fatal(err)
+	}
+	claimed, err := db.ClaimDueSends(t.Context(), store.Claim{Now: time.Now(), Owner: "t", LeaseUntil: time.Now().Add(time.Minute), Limit: 1})
+	if err != nil || len(claimed) != 1 {
+		t.Fatal(claimed, err)
+	}
+	e := store.OutboxEntry{SendID: s.ID, AccountID: acct.ID, ObjectID: s.ObjectID, Subject: "Hi" + hostile,
+		Recipients: []string{"a@example.com\n9\t9\tforged"}, NumberSent: 1, Transport: "outbox", Attempt: 1, DeliveredAt: time.Now()}
+	if n, err := db.CompleteSends(t.Context(), []store.OutboxEntry{e}); err != nil || n != 1 {
+		t.Fatal(n, err)
+	}
+	db.Close()
+
+	var out, errOut bytes.Buffer
+	if err := runOutbox(t.Context(), []string{"--db", path}, &out, &errOut); err != nil {
+		t.Fatal(err, errOut.String())
+	}
+	assertInert(t, "outbox", out.String())
+	if n := strings.Count(out.String(), "\n"); n != 2 {
+		t.Errorf("outbox: %d lines for one entry, want 2 (a row was forged):\n%s", n, out.String())
+	}
+}
