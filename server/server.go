@@ -210,6 +210,13 @@ func toRequestLog(x soap.Exchange) store.RequestLog {
 	if responseCut {
 		e.ResponseNote = bodyNote("", true, limit, len(x.Response), authenticated)
 	}
+	if !authenticated {
+		// A fault's text can quote the request unawares (a parser naming
+		// the entity an unescaped '&' in a password starts): whatever the
+		// request's secrets hold is taken out of what is said about it.
+		e.Detail = wsse.Redact(e.Detail, x.Request)
+		e.Response = wsse.Redact(e.Response, x.Request)
+	}
 	return e
 }
 

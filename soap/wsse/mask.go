@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -31,9 +32,11 @@ func MaskSecrets(envelope []byte) []byte {
 }
 
 type masker struct {
-	in     []byte
-	out    bytes.Buffer
-	copied int // in[:copied] has been written to out
+	in      []byte
+	out     bytes.Buffer
+	copied  int  // in[:copied] has been written to out
+	collect bool // keep what was masked in secrets, for Redact
+	secrets [][]byte
 
 	// The scan positions only move forwards, so the next occurrence of
 	// each terminator, once found, serves every later search until the
@@ -116,6 +119,9 @@ func (m *masker) run() {
 			m.out.Write(in[m.copied:start])
 			m.out.WriteString(mask)
 			m.copied = stop
+			if m.collect {
+				m.secrets = append(m.secrets, in[start:stop])
+			}
 		}
 		i = stop
 	}
@@ -129,6 +135,9 @@ func (m *masker) maskAttrs(p, end int) {
 		m.out.Write(m.in[m.copied : p+r[0]])
 		m.out.WriteString(mask)
 		m.copied = p + r[1]
+		if m.collect {
+			m.secrets = append(m.secrets, m.in[p+r[0]:p+r[1]])
+		}
 	}
 }
 
@@ -616,4 +625,48 @@ func writeMaskedTag(out *bytes.Buffer, tag []byte) {
 		copied = p + r[1]
 	}
 	out.Write(tag[copied:])
+}
+
+// redactScan bounds how much of a body Redact reads for secrets: a
+// WS-Security header comes first, within the first few KB of any client's
+// envelope, and a stranger's 4 MiB body must not cost a full scan.
+const redactScan = 64 << 10
+
+// Redact returns text (a fault's reason, an answer) with every word of
+// every secret in body replaced by "****". It is for text that may quote
+// the body without knowing it: a parser's error names the entity an
+// unescaped '&' in a password starts ("&Tail"), and so hands out the
+// password's tail. A word is a run of at least 4 bytes between XML's
+// delimiters (any character an XML name cannot hold), so the quoted part
+// is found however the text escaped the rest; shorter runs are too common
+// to redact.
+func Redact(text string, body []byte) string {
+	if text == "" {
+		return text
+	}
+	if len(body) > redactScan {
+		body = body[:redactScan]
+	}
+	m := masker{in: body, collect: true}
+	m.run()
+	const maxWords = 64
+	words := 0
+	for _, secret := range m.secrets {
+		for _, w := range bytes.FieldsFunc(secret, isDelimiter) {
+			if len(w) < 4 {
+				continue
+			}
+			if words++; words > maxWords {
+				return text
+			}
+			text = strings.ReplaceAll(text, string(w), mask)
+		}
+	}
+	return text
+}
+
+// isDelimiter splits a secret into the runs an XML name can hold: a
+// parser quoting a bad entity quotes such a run.
+func isDelimiter(r rune) bool {
+	return !(unicode.IsLetter(r) || unicode.IsDigit(r) || r == '.' || r == '-' || r == '_')
 }

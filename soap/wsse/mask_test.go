@@ -201,3 +201,19 @@ func TestForLogEnvelopes(t *testing.T) {
 		}
 	}
 }
+
+func TestRedact(t *testing.T) {
+	body := []byte(`<a><Password>abc&TailSecret xyz!Wxyz</Password><Nonce>Tm9uY2U=</Nonce><b token="T0ken-value"/></a>`)
+	for _, c := range []struct{ in, want string }{
+		{"", ""},
+		{"XML syntax error on line 1: invalid character entity &TailSecret (no semicolon)", "XML syntax error on line 1: invalid character entity &**** (no semicolon)"},
+		{"<faultstring>entity &amp;TailSecret</faultstring>", "<faultstring>entity &amp;****</faultstring>"},
+		{"nonce Tm9uY2U= and T0ken-value", "nonce ****= and ****"},
+		{"abc and xyz stay: too short to tell", "abc and xyz stay: too short to tell"},
+		{"a name cut at a character no name holds: &Wxyz", "a name cut at a character no name holds: &****"},
+	} {
+		if got := Redact(c.in, body); got != c.want {
+			t.Errorf("Redact(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
