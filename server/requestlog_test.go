@@ -121,7 +121,19 @@ func TestRequestLogByteBudget(t *testing.T) {
 			total += store.RequestLogSize(e)
 		}
 		t.Logf("async %v: %d exchanges, %d bytes kept of 200 × ~%d", async, len(es), total, store.RequestLogSize(es[0]))
-		if limit := int64(budget + budget/logBudgetSlices + 2*store.RequestLogSize(es[0])); total > limit {
+		// Logged one by one, the log exceeds the budget by at most a
+		// slice and the exchange that filled it. The background writer
+		// adds a batch at a time, as many exchanges as came while it
+		// pruned: bounded by asyncLogBytes, not by this test's few, so
+		// only its order of magnitude is checked (unpruned, the log
+		// would hold 200 × 10 KB, 8 budgets).
+		// The store counts bodies packed, this test unpacked: the
+		// envelope around the random text packs by a few per cent.
+		limit := int64(budget+budget/logBudgetSlices+store.RequestLogSize(es[0])) * 11 / 10
+		if async {
+			limit = 2 * budget
+		}
+		if total > limit {
 			t.Errorf("async %v: the log holds %d bytes, want at most %d", async, total, limit)
 		}
 	}
