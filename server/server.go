@@ -5,12 +5,16 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/partnerd/partnerd/clock"
@@ -51,6 +55,11 @@ type Config struct {
 	// OnDue, when set, is called after a request commits a send that is due
 	// now, so that the dispatcher need not wait for its next poll.
 	OnDue func()
+	// RequestLogMaxBytes, when positive, is the request log's budget in
+	// bytes: the log writer prunes the oldest exchanges whenever it has
+	// written a sixteenth of it since it last did, so that a burst cannot
+	// overshoot it by much between the housekeeper's prunes.
+	RequestLogMaxBytes int64
 }
 
 // Server is partnerd's HTTP face. Close it after the http.Server has shut
@@ -107,10 +116,11 @@ func New(d Config) *Server {
 		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 		w.Write(wsdl.Document(scheme + "://" + r.Host + path))
 	})
-	var exchangeLog soap.ExchangeLogger = requestLogger{store: d.Store, logger: d.Logger}
+	budget := newLogBudget(d.Store, d.Logger, d.RequestLogMaxBytes)
+	var exchangeLog soap.ExchangeLogger = requestLogger{store: d.Store, logger: d.Logger, budget: budget}
 	var async *asyncLog
 	if d.AsyncRequestLog {
-		async = newAsyncLog(d.Store, d.Logger)
+		async = newAsyncLog(d.Store, d.Logger, budget)
 		exchangeLog = async
 	}
 	h := &soap.Handler{
@@ -173,16 +183,102 @@ func New(d Config) *Server {
 type requestLogger struct {
 	store  store.Store
 	logger *slog.Logger
+	budget *logBudget
 }
 
-// toRequestLog is how an exchange is stored: secrets masked.
+// What the request log keeps of an exchange. An authenticated client's
+// bodies are kept up to logBodyMax each: a 100-Definition Perform with its
+// answer is ~85 KB, so only the largest Retrieve pages are cut, and the log
+// never holds a 4 MiB body whole. A request that never authenticated (no
+// token, a failed login, a body that does not parse, 413 …) costs anyone
+// nothing to send, so it keeps only logExcerptMax of each body: enough for
+// the XML declaration, the Envelope and a WS-Security header (~1–1.5 KB in
+// the clients' envelopes of soap/wsse/testdata) and so for debugging a
+// failed login, and an unauthenticated flood costs ~1 KB of store per
+// request however large its bodies. Detail (a fault's reason) can quote a
+// client's header, so it is bounded too.
+const (
+	logBodyMax    = 256 << 10
+	logExcerptMax = 2 << 10
+	logDetailMax  = 1 << 10
+)
+
+// toRequestLog is how an exchange is stored: secrets masked, bodies bounded
+// (see logBodyMax), a body that cannot be read as UTF-8 XML described
+// instead of kept.
 func toRequestLog(x soap.Exchange) store.RequestLog {
-	return store.RequestLog{
-		RequestID: x.RequestID, AccountID: x.Principal.AccountID, Username: x.Principal.Username,
-		Operation: x.Operation, Status: x.Status, HTTPStatus: x.HTTPStatus, Detail: x.Reason,
-		Remote: x.Remote, Request: frozenString(wsse.MaskSecrets(x.Request)), Response: frozenString(x.Response),
-		ReceivedAt: x.Received.UTC(), Duration: x.Duration,
+	// A principal is only ever set after the envelope parsed: the body
+	// is then known to be well-formed UTF-8 XML, which the fast masker
+	// handles exactly. Anything else is read again, at most
+	// logExcerptMax of it.
+	authenticated := x.Principal != (soap.Principal{})
+	limit := logExcerptMax
+	if authenticated {
+		limit = logBodyMax
 	}
+	kept := wsse.ForLog(x.Request, limit, authenticated)
+	response, responseCut := cutUTF8(x.Response, limit)
+	e := store.RequestLog{
+		RequestID: x.RequestID, AccountID: x.Principal.AccountID, Username: x.Principal.Username,
+		Operation: x.Operation, Status: x.Status, HTTPStatus: x.HTTPStatus, Detail: boundText(x.Reason, logDetailMax),
+		Remote: x.Remote, Request: frozenString(kept.Body), Response: frozenString(response),
+		ReceivedAt: x.Received.UTC(), Duration: x.Duration,
+		RequestSize: int64(len(x.Request)), ResponseSize: int64(len(x.Response)),
+		RequestNote: bodyNote(kept.Why, kept.Cut && len(kept.Body) > 0, limit, len(x.Request), authenticated),
+	}
+	if responseCut {
+		e.ResponseNote = bodyNote("", true, limit, len(x.Response), authenticated)
+	}
+	if !authenticated {
+		// A fault's text can quote the request unawares (a parser naming
+		// the entity an unescaped '&' in a password starts): whatever the
+		// request's secrets hold is taken out of what is said about it.
+		e.Detail = wsse.Redact(e.Detail, x.Request)
+		e.Response = wsse.Redact(e.Response, x.Request)
+	}
+	return e
+}
+
+// bodyNote says why a stored body is not the whole body: what ForLog
+// said, and where it was cut (when anything was kept).
+func bodyNote(why string, cut bool, limit, size int, authenticated bool) string {
+	if !cut {
+		return why
+	}
+	note := fmt.Sprintf("cut at %d of %d bytes", limit, size)
+	if !authenticated {
+		note += " (not authenticated: the log keeps the first " + strconv.Itoa(limit) + " bytes)"
+	}
+	if why != "" {
+		note = why + "; " + note
+	}
+	return note
+}
+
+// cutUTF8 returns at most the first n bytes of b, not ending inside a UTF-8
+// sequence, and whether it cut anything.
+func cutUTF8(b []byte, n int) ([]byte, bool) {
+	if len(b) <= n {
+		return b, false
+	}
+	for j := n - 1; j >= 0 && j >= n-utf8.UTFMax; j-- {
+		if utf8.RuneStart(b[j]) {
+			if !utf8.FullRune(b[j:n]) {
+				n = j
+			}
+			break
+		}
+	}
+	return b[:n], true
+}
+
+// boundText returns s, cut to at most n bytes (and a mark) if longer.
+func boundText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	b, _ := cutUTF8([]byte(s[:n+utf8.UTFMax]), n)
+	return string(b) + "… (cut)"
 }
 
 // frozenString views b as a string without copying it. Only for bytes that
@@ -201,6 +297,48 @@ func (l requestLogger) LogExchange(ctx context.Context, x soap.Exchange) {
 	e := toRequestLog(x)
 	if err := l.store.LogRequest(ctx, e); err != nil {
 		l.logger.Error("request log", "request_id", x.RequestID, "err", err)
+		return
+	}
+	l.budget.logged(ctx, store.RequestLogSize(e))
+}
+
+// logBudget keeps the request log within its byte budget between the
+// housekeeper's prunes: whoever logs an exchange counts what it stored,
+// and every budget/logBudgetSlices bytes the log is pruned to the budget
+// (by the one who crossed the mark; the others do not wait for it). The
+// log then never exceeds the budget by more than a slice and a batch in
+// flight: 16 MiB and at most ~8 MiB at the default 256 MiB. Counting bodies
+// before compression overestimates what is stored, which only prunes early.
+type logBudget struct {
+	store   store.Store
+	logger  *slog.Logger
+	max     int64
+	slice   int64
+	added   atomic.Int64
+	pruning atomic.Bool
+}
+
+const logBudgetSlices = 16
+
+// newLogBudget returns nil (no budget) unless max is positive.
+func newLogBudget(st store.Store, logger *slog.Logger, maxBytes int64) *logBudget {
+	if maxBytes <= 0 {
+		return nil
+	}
+	return &logBudget{store: st, logger: logger, max: maxBytes, slice: max(maxBytes/logBudgetSlices, 1)}
+}
+
+// logged counts n bytes stored and prunes when a slice is full.
+func (b *logBudget) logged(ctx context.Context, n int64) {
+	if b == nil || b.added.Add(n) < b.slice || !b.pruning.CompareAndSwap(false, true) {
+		return
+	}
+	defer b.pruning.Store(false)
+	b.added.Store(0)
+	if removed, err := b.store.PruneRequestBytes(context.WithoutCancel(ctx), b.max); err != nil {
+		b.logger.Warn("prune request log by size", "err", err)
+	} else if removed > 0 {
+		b.logger.Info("pruned request log to its size budget", "entries", removed, "max_bytes", b.max)
 	}
 }
 
@@ -211,6 +349,7 @@ func (l requestLogger) LogExchange(ctx context.Context, x soap.Exchange) {
 type asyncLog struct {
 	store  store.Store
 	logger *slog.Logger
+	budget *logBudget
 	ch     chan soap.Exchange
 	done   chan struct{}
 	once   sync.Once
@@ -232,8 +371,8 @@ const (
 	asyncLogBytes = 8 << 20
 )
 
-func newAsyncLog(st store.Store, logger *slog.Logger) *asyncLog {
-	l := &asyncLog{store: st, logger: logger, ch: make(chan soap.Exchange, asyncLogQueue), done: make(chan struct{})}
+func newAsyncLog(st store.Store, logger *slog.Logger, budget *logBudget) *asyncLog {
+	l := &asyncLog{store: st, logger: logger, budget: budget, ch: make(chan soap.Exchange, asyncLogQueue), done: make(chan struct{})}
 	l.room = sync.NewCond(&l.mu)
 	go l.run()
 	return l
@@ -262,6 +401,14 @@ func (l *asyncLog) run() {
 		}
 		if err := l.store.LogRequests(context.Background(), batch); err != nil {
 			l.logger.Error("request log", "entries", len(batch), "first_request_id", batch[0].RequestID, "err", err)
+		} else if l.budget != nil {
+			var n int64
+			for _, e := range batch {
+				n += store.RequestLogSize(e)
+			}
+			// Pruned here, before the next batch, so that the log's
+			// overshoot is bounded by what one slice and one batch add.
+			l.budget.logged(context.Background(), n)
 		}
 		clear(batch) // let the bodies go now
 		l.mu.Lock()

@@ -102,6 +102,10 @@ type Store interface {
 	// it is zero) and all but the keep most recently logged (unless keep
 	// is 0), and says how many it removed.
 	PruneRequests(ctx context.Context, before time.Time, keep int) (int64, error)
+	// PruneRequestBytes forgets the oldest exchanges until those left take
+	// at most maxBytes (> 0) as stored (see RequestLogSize), and says how
+	// many it removed: the log's bound in bytes, whatever its entries' sizes.
+	PruneRequestBytes(ctx context.Context, maxBytes int64) (int64, error)
 
 	// The dispatcher's queue, the outbox and operator actions.
 	Queue
@@ -477,8 +481,27 @@ type RequestLog struct {
 	HTTPStatus int
 	Detail     string // why a fault happened (the client is not told)
 	Remote     string
-	Request    string // passwords and digests masked
+	Request    string // secrets masked; may be cut or left out (RequestNote)
 	Response   string
 	ReceivedAt time.Time
 	Duration   time.Duration
+	// RequestSize and ResponseSize are the bodies' lengths as received
+	// and sent; Request and Response may hold less.
+	RequestSize  int64
+	ResponseSize int64
+	// RequestNote and ResponseNote say why Request or Response is not the
+	// whole body (its secrets aside): cut to the log's size limit, or not
+	// kept because it could not be read as UTF-8 XML. Empty when whole.
+	RequestNote  string
+	ResponseNote string
+}
+
+// RequestLogSize estimates the bytes an exchange takes as stored, for
+// PruneRequestBytes: its text fields and its bodies as given (a store that
+// compresses them counts their compressed size instead), plus a fixed
+// allowance for the row's keys, numbers and indexes.
+func RequestLogSize(e RequestLog) int64 {
+	const rowOverhead = 96
+	return rowOverhead + int64(len(e.RequestID)+len(e.Username)+len(e.Operation)+len(e.Status)+len(e.Detail)+len(e.Remote)+
+		len(e.Request)+len(e.Response)+len(e.RequestNote)+len(e.ResponseNote))
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -104,4 +105,60 @@ func envInt(name string, def int) int {
 		return n
 	}
 	return def
+}
+
+// defaultRequestLogMaxBytes bounds the request log at 256 MiB as stored:
+// ~100,000 typical exchanges (a cancel's packed bodies are ~200 bytes, a
+// 100-Definition Perform's a few KB) within a disk budget any host has.
+const defaultRequestLogMaxBytes = 256 << 20
+
+// byteSize is a flag holding a size in bytes: a whole number, optionally
+// with a binary unit (KiB, MiB, GiB; K, M, G and KB, MB, GB mean the same).
+type byteSize int64
+
+func (b *byteSize) String() string { return strconv.FormatInt(int64(*b), 10) }
+
+func (b *byteSize) Set(s string) error {
+	n, err := parseByteSize(s)
+	if err != nil {
+		return err
+	}
+	*b = byteSize(n)
+	return nil
+}
+
+func parseByteSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	num := strings.TrimRightFunc(t, func(r rune) bool { return r < '0' || r > '9' })
+	unit := strings.ToUpper(strings.TrimSpace(t[len(num):]))
+	var mult int64
+	switch unit {
+	case "", "B":
+		mult = 1
+	case "K", "KB", "KIB":
+		mult = 1 << 10
+	case "M", "MB", "MIB":
+		mult = 1 << 20
+	case "G", "GB", "GIB":
+		mult = 1 << 30
+	default:
+		return 0, fmt.Errorf("%q is not a size (like 268435456, 256MiB or 1GiB)", s)
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("%q is not a size (like 268435456, 256MiB or 1GiB)", s)
+	}
+	return n * mult, nil
+}
+
+func envByteSize(name string, def int64) byteSize {
+	if v := os.Getenv(name); v != "" {
+		n, err := parseByteSize(v)
+		if err != nil {
+			envProblems = append(envProblems, fmt.Errorf("%s: %w", name, err))
+			return byteSize(def)
+		}
+		return byteSize(n)
+	}
+	return byteSize(def)
 }

@@ -59,7 +59,7 @@ func runOutbox(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			to = to[:57] + "..."
 		}
 		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", e.ID, e.SendID, orDash(names[e.AccountID]),
-			e.DeliveredAt.UTC().Format(time.RFC3339), e.Transport, e.NumberSent, e.Attempt, orDash(e.Subject), orDash(to))
+			e.DeliveredAt.UTC().Format(time.RFC3339), e.Transport, e.NumberSent, e.Attempt, cell(e.Subject), cell(to))
 	}
 	return tw.Flush()
 }

@@ -38,7 +38,7 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		filter = &store.Cond{Field: store.FieldStatus, Op: store.OpEquals, Values: []any{*status}}
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tACCOUNT\tSTATUS\tSEND DATE\tSENT DATE\tEMAIL\tLISTS\tCUSTOMER KEY")
+	fmt.Fprintln(tw, "ID\tACCOUNT\tSTATUS\tSEND DATE\tSENT DATE\tEMAIL\tLISTS\tOBJECT ID\tCUSTOMER KEY")
 	found := false
 	for _, a := range accts {
 		if *account != "" && a.Username != *account {
@@ -57,8 +57,10 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			if !s.SentDate.IsZero() {
 				sent = s.SentDate.UTC().Format(time.RFC3339)
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%v\t%s\n", s.ID, a.Username, s.Status,
-				s.SendDate.UTC().Format(time.RFC3339), sent, s.EmailID, s.ListIDs, s.CustomerKey)
+			// Keys are chosen by clients: every text cell is escaped (see
+			// cell), so none can forge a row or a column.
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%v\t%s\t%s\n", s.ID, cell(a.Username), cell(string(s.Status)),
+				s.SendDate.UTC().Format(time.RFC3339), sent, s.EmailID, s.ListIDs, cell(s.ObjectID), cell(s.CustomerKey))
 		}
 	}
 	if *account != "" && !found {

@@ -39,6 +39,7 @@ type serveConfig struct {
 	shutdownGrace time.Duration
 	logMaxAge     time.Duration
 	logMaxEntries int
+	logMaxBytes   byteSize
 	hardening     hardeningFlags
 	dispatch      dispatchFlags
 	cpuProfile    string
@@ -51,6 +52,8 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.cancelCutoff, "cancel-cutoff", envDuration("PARTNERD_CANCEL_CUTOFF", lifecycle.DefaultPolicy.CancelCutoff), "cancel and pause are refused this close to a send's SendDate (env PARTNERD_CANCEL_CUTOFF)")
 	fs.DurationVar(&c.logMaxAge, "request-log-max-age", envDuration("PARTNERD_REQUEST_LOG_MAX_AGE", 7*24*time.Hour), "forget logged exchanges older than this; 0 keeps them (env PARTNERD_REQUEST_LOG_MAX_AGE)")
 	fs.IntVar(&c.logMaxEntries, "request-log-max-entries", envInt("PARTNERD_REQUEST_LOG_MAX_ENTRIES", 100_000), "keep at most this many logged exchanges, the newest; 0 for no limit (env PARTNERD_REQUEST_LOG_MAX_ENTRIES)")
+	c.logMaxBytes = envByteSize("PARTNERD_REQUEST_LOG_MAX_BYTES", defaultRequestLogMaxBytes)
+	fs.Var(&c.logMaxBytes, "request-log-max-bytes", "keep at most this much of the request log, the newest exchanges, as stored (bytes, or with KiB, MiB, GiB); 0 for no limit (env PARTNERD_REQUEST_LOG_MAX_BYTES)")
 	fs.IntVar(&c.heldLimit, "held-limit", envInt("PARTNERD_HELD_LIMIT", lifecycle.DefaultPolicy.HeldLimit), "most sends per account paused or pending cancellation at once; 0 for no limit (env PARTNERD_HELD_LIMIT)")
 	fs.Int64Var(&c.maxBody, "max-body", int64(envInt("PARTNERD_MAX_BODY", soap.DefaultMaxBodyBytes)), "largest request body in bytes (env PARTNERD_MAX_BODY)")
 	fs.DurationVar(&c.tokenMaxAge, "token-max-age", envDuration("PARTNERD_TOKEN_MAX_AGE", wsse.DefaultMaxAge), "oldest accepted UsernameToken wsu:Created (env PARTNERD_TOKEN_MAX_AGE)")
@@ -164,6 +167,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) (ret
 		Limits:          cfg.hardening.limits(),
 		AsyncRequestLog: true,
 		OnDue:           dispatchDue,
+
+		// The log writer prunes to this as it goes, between prune()'s
+		// rounds.
+		RequestLogMaxBytes: int64(cfg.logMaxBytes),
 	})
 	// Runs after Shutdown (called below) and before the store closes:
 	// the request log gets every exchange that was answered.
@@ -190,7 +197,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) (ret
 	if cfg.logMaxAge < 0 || cfg.logMaxEntries < 0 {
 		return fmt.Errorf("--request-log-max-age and --request-log-max-entries must not be negative")
 	}
-	go prune(ctx, db, clk, logger, cfg.logMaxAge, cfg.logMaxEntries)
+	go prune(ctx, db, clk, logger, cfg.logMaxAge, cfg.logMaxEntries, int64(cfg.logMaxBytes))
 	go housekeep(ctx, db, clk, logger, time.Minute)
 
 	errc := make(chan error, 1)
@@ -238,8 +245,10 @@ func ensureDemoAccount(ctx context.Context, st store.Store, sealer *credential.S
 
 // prune forgets, once a minute, expired nonces and the exchanges the
 // request log is not to keep: at a few KB per exchange, a log kept forever
-// would grow by gigabytes an hour under load.
-func prune(ctx context.Context, st store.Store, clk clock.Clock, logger *slog.Logger, logMaxAge time.Duration, logMaxEntries int) {
+// would grow by gigabytes an hour under load. The byte budget bounds the
+// log whatever its entries' sizes (the count alone allowed 100,000 × 4 MiB);
+// the server's log writer also prunes to it between rounds.
+func prune(ctx context.Context, st store.Store, clk clock.Clock, logger *slog.Logger, logMaxAge time.Duration, logMaxEntries int, logMaxBytes int64) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {
@@ -253,6 +262,13 @@ func prune(ctx context.Context, st store.Store, clk clock.Clock, logger *slog.Lo
 			var before time.Time
 			if logMaxAge > 0 {
 				before = clk.Now().Add(-logMaxAge)
+			}
+			if logMaxBytes > 0 {
+				if n, err := st.PruneRequestBytes(ctx, logMaxBytes); err != nil && ctx.Err() == nil {
+					logger.Warn("prune request log by size", "err", err)
+				} else if n > 0 {
+					logger.Info("pruned request log to its size budget", "entries", n, "max_bytes", logMaxBytes)
+				}
 			}
 			if before.IsZero() && logMaxEntries == 0 {
 				continue

@@ -3,12 +3,15 @@ package wsse
 import (
 	"bytes"
 	"context"
+	"encoding/xml"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/beevik/etree"
 	"github.com/partnerd/partnerd/clock"
@@ -143,4 +146,88 @@ func countSecrets(es []*etree.Element) int {
 		n += countSecrets(e.ChildElements())
 	}
 	return n
+}
+
+// secretNames are spellings FuzzMaskNoSecretSurvives puts secrets in.
+var secretNames = []string{"Password", "Nonce", "fueloauth", "oAuthToken", "access_token", "accessToken", "refreshToken",
+	"client_secret", "clientSecret", "BinarySecurityToken", "internalOauthToken", "apiKey", "AdminPassword", "token"}
+
+// FuzzMaskNoSecretSurvives builds envelopes holding a secret (in an
+// element or attribute named as one, any prefix and case, as text, CDATA,
+// or with an unescaped '&') and checks that no part of its value survives
+// MaskSecrets or ForLog, whole or cut anywhere.
+func FuzzMaskNoSecretSurvives(f *testing.F) {
+	f.Add("hunter2", uint8(0), uint8(0), uint8(0), uint16(0))
+	f.Add("a<b>&c]]>d", uint8(3), uint8(1), uint8(1), uint16(300))
+	f.Add("x y\nz", uint8(7), uint8(2), uint8(2), uint16(411))
+	f.Add("tail", uint8(1), uint8(1), uint8(3), uint16(380))
+	f.Add("é✓", uint8(9), uint8(0), uint8(4), uint16(1))
+	f.Fuzz(func(t *testing.T, value string, name, prefix, form uint8, cut uint16) {
+		const head, tail = "S3CR3T", "T41L"
+		if !utf8.ValidString(value) {
+			return
+		}
+		local := secretNames[int(name)%len(secretNames)]
+		if name&0x80 != 0 {
+			local = strings.ToUpper(local)
+		}
+		// (encoding/xml reads no name with two colons: ForLog keeps
+		// nothing of such a document, which TestForLog covers.)
+		tag := []string{"", "wsse:", "a:"}[int(prefix)%3] + local
+		var esc strings.Builder
+		xml.EscapeText(&esc, []byte(value))
+		text := head + esc.String() + tail
+		wellFormed := true
+		var secret string
+		switch form % 5 {
+		case 0:
+			secret = "<" + tag + ">" + text + "</" + tag + ">"
+		case 1:
+			cdata := strings.ReplaceAll(value, "]]>", "")
+			secret = "<" + tag + "><![CDATA[" + head + cdata + tail + "]]></" + tag + ">"
+		case 2:
+			secret = `<x ` + tag + `="` + text + `" y="1"/>`
+		case 3:
+			secret = "<" + tag + "><i>" + text + "</i><!-- c --></" + tag + ">"
+		case 4:
+			// A password with an unescaped '&': not XML, and its tail must
+			// not survive either.
+			secret = "<" + tag + ">" + head + "&" + esc.String() + tail + "</" + tag + ">"
+			wellFormed = false
+		}
+		env := []byte(`<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" xmlns:wsse="urn:w" xmlns:a="urn:a"><s:Header><wsse:Security><wsse:UsernameToken><wsse:Username>u</wsse:Username>` +
+			secret + `</wsse:UsernameToken></wsse:Security></s:Header><s:Body><Cancel/></s:Body></s:Envelope>`)
+		if wellFormed && etree.NewDocument().ReadFromBytes(env) != nil {
+			// The value holds a character XML does not allow (CDATA
+			// does not escape): test it as malformed.
+			wellFormed = false
+		}
+		check := func(what string, out []byte) {
+			t.Helper()
+			if bytes.Contains(out, []byte(head)) || bytes.Contains(out, []byte(tail)) {
+				t.Fatalf("%s: the secret survived\nin:  %q\nout: %q", what, env, out)
+			}
+		}
+		check("MaskSecrets", MaskSecrets(env))
+		n := 1 + int(cut)%len(env)
+		for _, parsed := range []bool{false, true} {
+			if parsed && !wellFormed {
+				continue
+			}
+			k := ForLog(env, len(env), parsed)
+			check(fmt.Sprintf("ForLog(parsed %v)", parsed), k.Body)
+			if wellFormed && (k.Why != "" || k.Cut) {
+				t.Fatalf("ForLog(parsed %v) of a well-formed envelope: why %q, cut %v", parsed, k.Why, k.Cut)
+			}
+			k = ForLog(env, n, parsed)
+			check(fmt.Sprintf("ForLog(parsed %v, cut at %d)", parsed, n), k.Body)
+		}
+		if !wellFormed {
+			k := ForLog(env, len(env), false)
+			check("ForLog(malformed)", k.Body)
+			if k.Why == "" {
+				t.Fatalf("a malformed envelope gave why %q", k.Why)
+			}
+		}
+	})
 }

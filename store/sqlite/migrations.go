@@ -238,6 +238,24 @@ WHERE id IN (
 DROP INDEX sends_account_object_id;
 CREATE UNIQUE INDEX sends_account_object_id ON sends (account_id, object_id, key_dup);
 `},
+	{7, "request log sizes", `
+-- The log is bounded in bytes (PruneRequestBytes): each row says what it
+-- takes, and the index lets the pruner add that up, newest first, without
+-- reading the rows' bodies (stored_bytes comes after them in the row, so
+-- reading it from the table would walk every body's overflow pages).
+-- request_size/response_size are the bodies' lengths as sent, and the
+-- notes say why a body is cut or left out.
+ALTER TABLE request_log ADD COLUMN request_size INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE request_log ADD COLUMN response_size INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE request_log ADD COLUMN request_note TEXT NOT NULL DEFAULT '';
+ALTER TABLE request_log ADD COLUMN response_note TEXT NOT NULL DEFAULT '';
+ALTER TABLE request_log ADD COLUMN stored_bytes INTEGER NOT NULL DEFAULT 0;
+UPDATE request_log SET stored_bytes = 96 + length(CAST(request_id AS BLOB)) + length(CAST(username AS BLOB))
+	+ length(CAST(operation AS BLOB)) + length(CAST(status AS BLOB)) + length(CAST(detail AS BLOB))
+	+ length(CAST(remote AS BLOB)) + length(CAST(request AS BLOB)) + length(CAST(response AS BLOB))
+	+ coalesce(length(request_packed), 0) + coalesce(length(response_packed), 0);
+CREATE INDEX request_log_stored_bytes ON request_log (id, stored_bytes);
+`},
 }
 
 // latestVersion is the schema version this binary writes.

@@ -6,13 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/partnerd/partnerd/store"
 )
 
 const requestLogColumns = `request_id, account_id, username, operation, status, http_status, detail,
-	remote, request, response, received_at, duration_ns, request_packed, response_packed`
+	remote, request, response, received_at, duration_ns, request_packed, response_packed,
+	request_size, response_size, request_note, response_note`
 
 func scanRequestLog(row scanner) (store.RequestLog, error) {
 	var e store.RequestLog
@@ -20,7 +22,8 @@ func scanRequestLog(row scanner) (store.RequestLog, error) {
 	var duration int64
 	var reqPacked, respPacked []byte
 	err := row.Scan(&e.RequestID, &e.AccountID, &e.Username, &e.Operation, &e.Status, &e.HTTPStatus, &e.Detail,
-		&e.Remote, &e.Request, &e.Response, &received, &duration, &reqPacked, &respPacked)
+		&e.Remote, &e.Request, &e.Response, &received, &duration, &reqPacked, &respPacked,
+		&e.RequestSize, &e.ResponseSize, &e.RequestNote, &e.ResponseNote)
 	if err != nil {
 		return e, err
 	}
@@ -46,10 +49,10 @@ func (db *DB) LogRequest(ctx context.Context, e store.RequestLog) error {
 }
 
 // requestLogWidth is the values of one row of requestLogInserter.
-const requestLogWidth = 12
+const requestLogWidth = 17
 
-var requestLogInserter = newRowInserter(`INSERT INTO request_log (`+requestLogColumns+`)`,
-	`(?, ?, ?, ?, ?, ?, ?, ?, '', '', ?, ?, ?, ?)`, requestLogWidth)
+var requestLogInserter = newRowInserter(`INSERT INTO request_log (`+requestLogColumns+`, stored_bytes)`,
+	`(?, ?, ?, ?, ?, ?, ?, ?, '', '', ?, ?, ?, ?, ?, ?, ?, ?, ?)`, requestLogWidth)
 
 // packScratch holds the buffers bodies are encoded into before they are
 // copied, packed, into a batch's buffer: a block's bound is ~1.2 times its
@@ -97,8 +100,19 @@ func (db *DB) LogRequests(ctx context.Context, es []store.RequestLog) error {
 	}
 	args := make([]any, 0, requestLogWidth*len(es))
 	for i, e := range es {
+		req, resp := packed(2*i), packed(2*i+1)
+		// What the row takes, for PruneRequestBytes: the bodies as
+		// stored, packed.
+		sized := e
+		sized.Request, sized.Response = "", ""
+		stored := store.RequestLogSize(sized) + int64(len(req)+len(resp))
 		args = append(args, e.RequestID, e.AccountID, e.Username, e.Operation, e.Status, e.HTTPStatus, e.Detail,
-			e.Remote, dbTime(e.ReceivedAt), int64(e.Duration), packed(2*i), packed(2*i+1))
+			e.Remote, dbTime(e.ReceivedAt), int64(e.Duration), req, resp,
+			e.RequestSize, e.ResponseSize, e.RequestNote, e.ResponseNote, stored)
+	}
+	var stored int64
+	for i := 0; i < len(args); i += requestLogWidth {
+		stored += args[i+requestLogWidth-1].(int64)
 	}
 	err := db.update(ctx, func(tx *sql.Tx) error {
 		err := requestLogInserter.insert(ctx, tx, args)
@@ -110,6 +124,10 @@ func (db *DB) LogRequests(ctx context.Context, es []store.RequestLog) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: log requests: %w", err)
 	}
+	// Counted once committed, so that a scan that starts after this
+	// sees the rows: counted before, a row committed after a scan's
+	// snapshot but counted before it began would be counted by neither.
+	db.logSize.inserted.Add(stored)
 	return nil
 }
 
@@ -198,16 +216,121 @@ SELECT id FROM request_log WHERE received_at < ? LIMIT ?)`, before.UnixMicro(), 
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return total, fmt.Errorf("sqlite: prune requests: %w", err)
 		}
-		for last.Valid {
-			n, err := chunk(`DELETE FROM request_log WHERE id IN (
-SELECT id FROM request_log WHERE id <= ? ORDER BY id LIMIT ?)`, last.Int64, pruneChunk)
+		if last.Valid {
+			n, err := db.forgetRequestsThrough(ctx, last.Int64)
+			total += n
 			if err != nil {
 				return total, fmt.Errorf("sqlite: prune requests: %w", err)
-			}
-			if n < pruneChunk {
-				break
 			}
 		}
 	}
 	return total, nil
+}
+
+// forgetRequestsThrough deletes the exchanges logged up to and including
+// row last, a chunk per transaction.
+func (db *DB) forgetRequestsThrough(ctx context.Context, last int64) (int64, error) {
+	var total int64
+	for {
+		var n int64
+		err := db.update(ctx, func(tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, `DELETE FROM request_log WHERE id IN (
+SELECT id FROM request_log WHERE id <= ? ORDER BY id LIMIT ?)`, last, pruneChunk)
+			if err != nil {
+				return err
+			}
+			n, err = res.RowsAffected()
+			return err
+		})
+		total += n
+		if err != nil || n < pruneChunk {
+			return total, err
+		}
+	}
+}
+
+// PruneRequestBytes forgets the oldest exchanges until the rest take at
+// most maxBytes as stored. It adds up stored_bytes newest first on the
+// (id, stored_bytes) index, so it reads no bodies, and stops at the first
+// exchange over the budget: the cost is one index entry per exchange kept.
+func (db *DB) PruneRequestBytes(ctx context.Context, maxBytes int64) (int64, error) {
+	if maxBytes <= 0 {
+		return 0, fmt.Errorf("sqlite: prune requests: byte budget %d is not positive", maxBytes)
+	}
+	if db.logSize.within(maxBytes) {
+		return 0, nil
+	}
+	inserted := db.logSize.inserted.Load()
+	last, kept, err := db.lastOverBudget(ctx, maxBytes)
+	if err != nil {
+		return 0, err
+	}
+	// What the scan counted is the log now, but for rows inserted while
+	// it ran, which stay counted (perhaps twice: an upper bound is safe).
+	db.logSize.scanned(kept, inserted)
+	if last < 0 {
+		return 0, nil
+	}
+	n, err := db.forgetRequestsThrough(ctx, last)
+	if err != nil {
+		return n, fmt.Errorf("sqlite: prune requests: %w", err)
+	}
+	return n, nil
+}
+
+// lastOverBudget returns the newest row that does not fit in maxBytes
+// with every row newer than it (or -1), and what the rows newer than it
+// take.
+func (db *DB) lastOverBudget(ctx context.Context, maxBytes int64) (last, kept int64, err error) {
+	rows, err := db.read.QueryContext(ctx,
+		`SELECT id, stored_bytes FROM request_log INDEXED BY request_log_stored_bytes ORDER BY id DESC`)
+	if err != nil {
+		return -1, 0, fmt.Errorf("sqlite: prune requests: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, size int64
+		if err := rows.Scan(&id, &size); err != nil {
+			return -1, 0, fmt.Errorf("sqlite: prune requests: %w", err)
+		}
+		if kept+size > maxBytes {
+			return id, kept, nil
+		}
+		kept += size
+	}
+	if err := rows.Err(); err != nil {
+		return -1, 0, fmt.Errorf("sqlite: prune requests: %w", err)
+	}
+	return -1, kept, nil
+}
+
+// requestLogSize bounds what the request log takes from above, so that
+// PruneRequestBytes, called every minute and by the server's log writer
+// every sixteenth of the budget, only scans the log when it may be over
+// the budget: a log of 100,000 small exchanges, far within it, would
+// otherwise be scanned whole every time (~100 ms on the log writer).
+// Deleting rows (any prune) only makes the bound looser; rows written by
+// another process sharing the file are not counted until the next scan.
+type requestLogSize struct {
+	inserted atomic.Int64 // bytes logged since the last scan began
+
+	mu    sync.Mutex
+	known bool  // a scan has run
+	kept  int64 // what the rows it kept take
+}
+
+// within reports whether the log is known to take at most maxBytes.
+func (s *requestLogSize) within(maxBytes int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.known && s.kept+s.inserted.Load() <= maxBytes
+}
+
+// scanned records a scan that began when inserted bytes had been logged
+// and found that the rows it keeps take kept.
+func (s *requestLogSize) scanned(kept, inserted int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.known, s.kept = true, kept
+	s.inserted.Add(-inserted)
 }

@@ -54,6 +54,9 @@ type DB struct {
 
 	// nonces answers UseNonce from memory (see nonceSet).
 	nonces *nonceSet
+	// logSize spares PruneRequestBytes its scan while the request log is
+	// known to be within the budget (see requestLogSize).
+	logSize requestLogSize
 
 	// lastWrite is the outcome of the latest write attempt (see noteWrite
 	// and WriteReady); probeMu lets one readiness probe run at a time.

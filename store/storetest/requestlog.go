@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
@@ -57,10 +59,14 @@ func testRequestLog(t *testing.T, open func(*testing.T) store.Store) {
 		Detail:     "bad password for unknown user",
 		Remote:     "[2001:db8::1]:443",
 		// Large and not ASCII: the inspector must show exactly what came.
-		Request:    strings.Repeat("<x>héllo ✓ \x01</x>", 20000),
-		Response:   "<soap:Fault/>",
-		ReceivedAt: at(-time.Minute),
-		Duration:   3 * time.Second,
+		Request:      strings.Repeat("<x>héllo ✓ \x01</x>", 20000),
+		Response:     "<soap:Fault/>",
+		ReceivedAt:   at(-time.Minute),
+		Duration:     3 * time.Second,
+		RequestSize:  4 << 20,
+		ResponseSize: 13,
+		RequestNote:  "cut at 2048 bytes: not authenticated",
+		ResponseNote: "a note",
 	}
 	for _, e := range []store.RequestLog{third, first, fault, second} {
 		if err := s.LogRequest(t.Context(), e); err != nil {
@@ -202,6 +208,58 @@ func testPruneRequests(t *testing.T, open func(*testing.T) store.Store) {
 	if _, err := s.PruneRequests(t.Context(), time.Time{}, -1); err == nil {
 		t.Error("PruneRequests with a negative keep: want an error")
 	}
+	t.Run("Bytes", func(t *testing.T) { testPruneRequestBytes(t, open) })
 	// A pruned exchange is gone from RequestByID too.
 	wantErr(t, "RequestByID of a pruned exchange", func() error { _, err := s.RequestByID(t.Context(), logged[0].RequestID); return err }(), store.ErrNotFound)
+}
+
+// testPruneRequestBytes checks the log's bound in bytes: the newest
+// exchanges that fit are kept, whatever their count.
+func testPruneRequestBytes(t *testing.T, open func(*testing.T) store.Store) {
+	s := open(t)
+	if n, err := s.PruneRequestBytes(t.Context(), 1<<20); err != nil || n != 0 {
+		t.Errorf("PruneRequestBytes of an empty log = %d, %v", n, err)
+	}
+	for _, bad := range []int64{0, -1} {
+		if _, err := s.PruneRequestBytes(t.Context(), bad); err == nil {
+			t.Errorf("PruneRequestBytes(%d): want an error", bad)
+		}
+	}
+	base := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	// Bodies of random letters: a store that compresses them saves at
+	// most a quarter (6 bits of 8 are random).
+	body := func() string {
+		b := make([]byte, 10_000)
+		rand.Read(b)
+		return base64.StdEncoding.EncodeToString(b)[:10_000]
+	}
+	var logged []string
+	for i := range 10 {
+		e := requestLog(base.Add(time.Duration(i)*time.Second), "Perform")
+		e.Request = body()
+		if err := s.LogRequest(t.Context(), e); err != nil {
+			t.Fatalf("LogRequest: %v", err)
+		}
+		logged = append(logged, e.RequestID)
+	}
+	// Each exchange takes 7,500–10,500 bytes: 3 or 4 fit in 35,000.
+	n, err := s.PruneRequestBytes(t.Context(), 35_000)
+	if err != nil || n < 6 || n > 7 {
+		t.Fatalf("PruneRequestBytes(35000) = %d, %v; want 6 or 7 of 10 removed", n, err)
+	}
+	es, err := s.RecentRequests(t.Context(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range es {
+		if want := logged[len(logged)-1-i]; e.RequestID != want {
+			t.Errorf("kept #%d is %s, want %s: the newest are kept", i, e.RequestID, want)
+		}
+	}
+	if n, err := s.PruneRequestBytes(t.Context(), 35_000); err != nil || n != 0 {
+		t.Errorf("PruneRequestBytes again = %d, %v; want 0", n, err)
+	}
+	if n, err := s.PruneRequestBytes(t.Context(), 1); err != nil || n != int64(len(es)) {
+		t.Errorf("PruneRequestBytes(1) = %d, %v; want all %d removed", n, err, len(es))
+	}
 }

@@ -1,0 +1,87 @@
+package sqlite
+
+import (
+	"database/sql"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestRequestLogSizeMigration opens a request log written before rows had
+// sizes: the migration counts what the old rows take, so that the byte
+// budget prunes them too, oldest first.
+func TestRequestLogSizeMigration(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	old, err := sql.Open("sqlite3", dsn(path, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	if _, err := old.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP) STRICT`); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range migrations {
+		if m.name == "request log sizes" {
+			break
+		}
+		if _, err := old.Exec(m.sql); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := old.Exec(`INSERT INTO schema_migrations (version, name) VALUES (?, ?)`, m.version, m.name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A row from before bodies were packed, and one packed.
+	if _, err := old.Exec(`INSERT INTO request_log (request_id, request, response, received_at) VALUES ('text', ?, '', 1)`, strings.Repeat("t", 3000)); err != nil {
+		t.Fatal(err)
+	}
+	packed := packBody(nil, strings.Repeat("<a>p</a>", 10))
+	if _, err := old.Exec(`INSERT INTO request_log (request_id, request_packed, response_packed, received_at) VALUES ('packed', ?, ?, 2)`, packed, packBody(nil, "")); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+
+	db := openAt(t, path)
+	var sizes []int64
+	rows, err := db.read.Query(`SELECT stored_bytes FROM request_log ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var n int64
+		rows.Scan(&n)
+		sizes = append(sizes, n)
+	}
+	rows.Close()
+	if len(sizes) != 2 || sizes[0] < 3000 || sizes[1] < 96 || sizes[1] > 300 {
+		t.Fatalf("stored_bytes after the migration = %v, want the text row's 3,000+ and the packed row's ~100", sizes)
+	}
+	if n, err := db.PruneRequestBytes(t.Context(), 1000); err != nil || n != 1 {
+		t.Errorf("PruneRequestBytes(1000) = %d, %v; want the old text row removed", n, err)
+	}
+	e, err := db.RequestByID(t.Context(), "packed")
+	if err != nil || e.Request != strings.Repeat("<a>p</a>", 10) || e.RequestSize != 0 || e.RequestNote != "" {
+		t.Errorf("the packed row after the migration: %+v, %v", e, err)
+	}
+}
+
+// TestPruneRequestBytesReadsNoBodies checks the pruner's query plan: it
+// adds sizes up on the index, never the table, whose rows hold the bodies.
+func TestPruneRequestBytesReadsNoBodies(t *testing.T) {
+	db, _ := newDB(t)
+	var plan strings.Builder
+	rows, err := db.read.Query(`EXPLAIN QUERY PLAN SELECT id, stored_bytes FROM request_log INDEXED BY request_log_stored_bytes ORDER BY id DESC`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		rows.Scan(&id, &parent, &unused, &detail)
+		plan.WriteString(detail + "\n")
+	}
+	rows.Close()
+	if !strings.Contains(plan.String(), "COVERING INDEX request_log_stored_bytes") {
+		t.Errorf("plan:\n%s", plan.String())
+	}
+}
