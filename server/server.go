@@ -223,7 +223,7 @@ func toRequestLog(x soap.Exchange) store.RequestLog {
 		Operation: x.Operation, Status: x.Status, HTTPStatus: x.HTTPStatus, Detail: boundText(x.Reason, logDetailMax),
 		Remote: x.Remote, Request: frozenString(kept.Body), Response: frozenString(response),
 		ReceivedAt: x.Received.UTC(), Duration: x.Duration,
-		RequestSize: int64(len(x.Request)), ResponseSize: int64(len(x.Response)),
+		RequestSize: x.RequestSize, ResponseSize: int64(len(x.Response)),
 		RequestNote: bodyNote(kept.Why, kept.Cut && len(kept.Body) > 0, limit, len(x.Request), authenticated),
 	}
 	if responseCut {

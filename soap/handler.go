@@ -65,9 +65,12 @@ type Exchange struct {
 	Reason     string // why a fault happened
 	Remote     string
 	Request    []byte // the body as UTF-8 XML (Content-Encoding and charset undone), nil if undecoded; the logger masks secrets
-	Response   []byte
-	Received   time.Time
-	Duration   time.Duration
+	// RequestSize is the body's size as sent, which Request may fall short
+	// of: a body refused after its first bytes is not read to its end.
+	RequestSize int64
+	Response    []byte
+	Received    time.Time
+	Duration    time.Duration
 }
 
 // ExchangeLogger records exchanges (the request log).
@@ -260,14 +263,14 @@ func (h *Handler) serve(r *http.Request, x *Exchange) (Version, *Envelope, *Resp
 			// Its first bytes cannot begin an XML document: the rest is
 			// discarded, never held, and drained so that the client reads
 			// this fault rather than a connection reset.
-			io.Copy(io.Discard, body)
-			x.Request = raw
+			drained, _ := io.Copy(io.Discard, body)
+			x.Request, x.RequestSize = raw, int64(len(raw))+drained
 			msg := strings.TrimPrefix(err.Error(), errParse.Error()+": ")
 			return version, env, nil, &Fault{Kind: Client, String: "Server was unable to read request. ---> " + strings.ToUpper(msg[:1]) + msg[1:]}
 		}
 		return version, env, nil, &Fault{Kind: Client, String: "The request body could not be read.", Reason: err.Error(), HTTPStatus: http.StatusBadRequest}
 	}
-	x.Request = raw
+	x.Request, x.RequestSize = raw, int64(len(raw))
 	if raw, err = h.decodeRequest(r, x, raw); err != nil {
 		return version, env, nil, AsFault(err)
 	}
