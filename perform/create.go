@@ -155,12 +155,12 @@ func keyTaken(ctx context.Context, tx store.Tx, accountID int64, k sendKeyInput)
 		_, err = tx.SendByKey(ctx, accountID, store.SendKey{CustomerKey: k.customerKey})
 		switch {
 		case err == nil:
-			return coded(CodeNameExists, "A Send with CustomerKey %q already exists", k.customerKey), nil
+			return coded(CodeNameExists, "A Send with CustomerKey %s already exists", soap.QuoteInput(k.customerKey)), nil
 		case !errors.Is(err, store.ErrNotFound):
 			return nil, err
 		}
 	}
-	return coded(CodeNameExists, "A Send with ObjectID %q already exists", k.objectID), nil
+	return coded(CodeNameExists, "A Send with ObjectID %s already exists", soap.QuoteInput(k.objectID)), nil
 }
 
 func typeName(t string) string {

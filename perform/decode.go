@@ -44,7 +44,7 @@ func intField(el *etree.Element, name string) (int64, bool, error) {
 func parseInt(v string) (int64, error) {
 	n, err := strconv.ParseInt(strings.TrimPrefix(v, "+"), 10, 64)
 	if err != nil || n < math.MinInt32 || n > math.MaxInt32 {
-		return 0, fmt.Errorf("%q is not a valid xsd:int", v)
+		return 0, fmt.Errorf("%s is not a valid xsd:int", soap.QuoteInput(v))
 	}
 	return n, nil
 }
@@ -111,7 +111,7 @@ func parseDateTime(v string) (time.Time, error) {
 			return t.UTC(), nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("%q is not a valid xsd:dateTime", v)
+	return time.Time{}, fmt.Errorf("%s is not a valid xsd:dateTime", soap.QuoteInput(v))
 }
 
 // checkKey refuses a CustomerKey or ObjectID holding characters that
@@ -136,7 +136,7 @@ func parseBool(v string) (bool, error) {
 	case "false", "0":
 		return false, nil
 	}
-	return false, fmt.Errorf("%q is not a valid xsd:boolean", v)
+	return false, fmt.Errorf("%s is not a valid xsd:boolean", soap.QuoteInput(v))
 }
 
 // objectType returns the xsi:type of an APIObject element.

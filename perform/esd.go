@@ -254,7 +254,7 @@ func (s *Service) createESDs(ctx context.Context, req *soap.Request, objs []*etr
 			}
 			if err := tx.InsertEmailSendDefinition(ctx, &r.d); err != nil {
 				if errors.Is(err, store.ErrExists) {
-					r.err = coded(CodeNameExists, "An EmailSendDefinition with CustomerKey %q already exists", r.d.CustomerKey)
+					r.err = coded(CodeNameExists, "An EmailSendDefinition with CustomerKey %s already exists", soap.QuoteInput(r.d.CustomerKey))
 					continue
 				}
 				return err
@@ -629,7 +629,7 @@ func (s *Service) performESDs(ctx context.Context, req *soap.Request, action str
 		r.fromName, r.from = senderOf(el)
 		switch {
 		case action != "start":
-			r.err = coded(CodePerformUnsupportedAct, "Perform_Unsupported Object Type: action %q is not supported on EmailSendDefinition (use start)", action)
+			r.err = coded(CodePerformUnsupportedAct, "Perform_Unsupported Object Type: action %s is not supported on EmailSendDefinition (use start)", soap.QuoteInput(action))
 		case k.empty():
 			r.err = coded(CodeSendKeyMissing, "An EmailSendDefinition must be identified by ID, ObjectID or CustomerKey")
 		}

@@ -66,7 +66,7 @@ func (s *Service) Perform(ctx context.Context, req *soap.Request) (*soap.Respons
 					r.err = errSendKeyMissing
 				}
 			default:
-				r.err = coded(CodePerformUnsupportedAct, "Perform_Unsupported Object Type: action %q is not supported on Send (use cancel, pause or resume)", action)
+				r.err = coded(CodePerformUnsupportedAct, "Perform_Unsupported Object Type: action %s is not supported on Send (use cancel, pause or resume)", soap.QuoteInput(action))
 			}
 		case apiObjectTypes[r.typ]:
 			r.err = coded(CodePerformNotSupported, "The Perform method is not supported for the %s object", r.typ)

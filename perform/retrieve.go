@@ -77,7 +77,7 @@ func readFilter(el *etree.Element) (*filterNode, error) {
 		n.Logical, _ = text(el, "LogicalOperator")
 		n.Logical = strings.ToUpper(n.Logical)
 		if n.Logical != "AND" && n.Logical != "OR" {
-			return nil, retrieveErr("LogicalOperator must be AND or OR, not %q", n.Logical)
+			return nil, retrieveErr("LogicalOperator must be AND or OR, not %s", soap.QuoteInput(n.Logical))
 		}
 		operands := []*etree.Element{soap.Child(el, "LeftOperand"), soap.Child(el, "RightOperand")}
 		operands = append(operands, soap.Children(soap.Child(el, "AdditionalOperands"), "Operand")...)
@@ -326,7 +326,7 @@ func (s *Service) retrieve(ctx context.Context, req *soap.Request, rr *etree.Ele
 	} else {
 		objectType, _ := text(rr, "ObjectType")
 		if !strings.EqualFold(objectType, "Send") {
-			return nil, false, nil, retrieveErr("ObjectType %q is not supported by Retrieve: partnerd serves Send", objectType)
+			return nil, false, nil, retrieveErr("ObjectType %s is not supported by Retrieve: partnerd serves Send", soap.QuoteInput(objectType))
 		}
 		var unknown []string
 		for _, p := range soap.Children(rr, "Properties") {

@@ -86,7 +86,7 @@ func (s *Service) Schedule(ctx context.Context, req *soap.Request) (*soap.Respon
 		}
 		switch {
 		case action != "start":
-			r.err = coded(CodePerformUnsupportedAct, "Schedule_Validation Error: action %q is not supported (use start)", action)
+			r.err = coded(CodePerformUnsupportedAct, "Schedule_Validation Error: action %s is not supported (use start)", soap.QuoteInput(action))
 		case r.typ != "EmailSendDefinition":
 			r.err = coded(CodePerformUnsupportedType, "Perform_Unsupported Object Type: Schedule of %s is not supported; schedule an EmailSendDefinition", typeName(r.typ))
 		case sched.startErr != nil:

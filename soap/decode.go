@@ -74,7 +74,7 @@ func contentCoding(values []string) (string, *Fault) {
 				}
 				coding = c
 			default:
-				return "", unsupportedEncoding(fmt.Sprintf("Content-Encoding %s", quoteInput(c)))
+				return "", unsupportedEncoding(fmt.Sprintf("Content-Encoding %s", QuoteInput(c)))
 			}
 		}
 	}
@@ -190,7 +190,7 @@ func decodeCharset(raw []byte, limit int64) ([]byte, *Fault) {
 		}
 	default:
 		return nil, &Fault{Kind: Client, HTTPStatus: http.StatusUnsupportedMediaType,
-			String: fmt.Sprintf("Unsupported encoding %s in the XML declaration: partnerd reads UTF-8, UTF-16 and ISO-8859-1.", quoteInput(name))}
+			String: fmt.Sprintf("Unsupported encoding %s in the XML declaration: partnerd reads UTF-8, UTF-16 and ISO-8859-1.", QuoteInput(name))}
 	}
 	// Say what the bytes now are, so that the fast parser takes them and
 	// whoever reads the request log later is not misled.

@@ -167,7 +167,7 @@ func ReadEnvelope(raw []byte) (*Envelope, error) {
 	case ns == NSEnvelope12:
 		env.Version = V12
 	default:
-		return nil, parseErr("unknown SOAP envelope namespace %s", quoteInput(ns))
+		return nil, parseErr("unknown SOAP envelope namespace %s", QuoteInput(ns))
 	}
 	envNS := env.Version.EnvelopeNS()
 	for _, c := range root.ChildElements() {
@@ -353,9 +353,9 @@ func clampName(s string) string {
 	return s
 }
 
-// quoteInput quotes a client-supplied value for a faultstring, escaped as
+// QuoteInput quotes a client-supplied value for a faultstring, escaped as
 // a Go string and cut to maxEcho bytes.
-func quoteInput(s string) string {
+func QuoteInput(s string) string {
 	if len(s) > maxEcho {
 		i := maxEcho
 		for i > 0 && !utf8.RuneStart(s[i]) {

@@ -47,8 +47,9 @@ type Fault struct {
 	APICode int    // apifault Code for Server faults; 0 omits the detail
 	// HTTPStatus overrides the default 500 (413 for oversized bodies …).
 	HTTPStatus int
-	// RetryAfter, when positive, is sent as the Retry-After header (with
-	// HTTP 429 or 503), rounded up to whole seconds.
+	// RetryAfter, when positive, is sent as the Retry-After header
+	// (throttled logins and rates over HTTP 500, overload over 503),
+	// rounded up to whole seconds.
 	RetryAfter time.Duration
 	// Reason is logged but never sent: it says why, where the client is
 	// only told "Login failed". It must not quote the request either: it

@@ -233,12 +233,12 @@ func (h *Handler) serve(r *http.Request, x *Exchange) (Version, *Envelope, *Resp
 	mediaType, _, err := mime.ParseMediaType(ctype)
 	switch {
 	case err != nil && ctype != "":
-		return version, env, nil, &Fault{Kind: Client, String: fmt.Sprintf("Unsupported Content-Type %s: use text/xml (SOAP 1.1) or application/soap+xml (SOAP 1.2).", quoteInput(ctype)), HTTPStatus: http.StatusUnsupportedMediaType}
+		return version, env, nil, &Fault{Kind: Client, String: fmt.Sprintf("Unsupported Content-Type %s: use text/xml (SOAP 1.1) or application/soap+xml (SOAP 1.2).", QuoteInput(ctype)), HTTPStatus: http.StatusUnsupportedMediaType}
 	case mediaType == "application/soap+xml":
 		version = V12
 	case mediaType == "text/xml", mediaType == "application/xml":
 	default:
-		return version, env, nil, &Fault{Kind: Client, String: fmt.Sprintf("Unsupported Content-Type %s: use text/xml (SOAP 1.1) or application/soap+xml (SOAP 1.2).", quoteInput(ctype)), HTTPStatus: http.StatusUnsupportedMediaType}
+		return version, env, nil, &Fault{Kind: Client, String: fmt.Sprintf("Unsupported Content-Type %s: use text/xml (SOAP 1.1) or application/soap+xml (SOAP 1.2).", QuoteInput(ctype)), HTTPStatus: http.StatusUnsupportedMediaType}
 	}
 
 	// A declared length over the limit, or a coding we cannot read, is
@@ -410,7 +410,7 @@ func resolveOperation(r *http.Request, ctype string, env *Envelope) (string, *Fa
 			return ClientFault(fmt.Sprintf("Server did not recognize the value of HTTP Header SOAPAction: %s.", clampName(strings.Trim(strings.TrimSpace(value), `"`))))
 		}
 		if bodyKnown && name != bodyOp {
-			return ClientFault(fmt.Sprintf("The %s %s does not match the request element %s in the SOAP Body.", source, quoteInput(name), clampName(env.Body.Tag)))
+			return ClientFault(fmt.Sprintf("The %s %s does not match the request element %s in the SOAP Body.", source, QuoteInput(name), clampName(env.Body.Tag)))
 		}
 		return nil
 	}

@@ -1,9 +1,10 @@
 // Package wsse reads and checks the WS-Security UsernameToken header that
 // Partner API clients authenticate with: Parse turns a wsse:Security header
 // into a Token, a Verifier checks a Token against the account store
-// (password, digest, freshness, nonce replay), and MaskSecrets blanks
-// passwords and nonces out of raw envelopes before they reach the request
-// log.
+// (password, digest, freshness, nonce replay), and MaskSecrets and ForLog
+// blank every secret (passwords, nonces, tokens, client secrets: by their
+// element or attribute name) out of envelopes before they reach the request
+// log, which keeps nothing of a body it could not read as UTF-8 XML.
 //
 // Every failure is an error value wrapping ErrLoginFailed, so the SOAP layer
 // answers all of them with the one "Login failed" security fault the real
