@@ -136,6 +136,12 @@ func TestStalledReadersHoldNoSlot(t *testing.T) {
 		}
 		conns = append(conns, c)
 		fmt.Fprintf(c, "POST /Service.asmx HTTP/1.1\r\nHost: %s\r\nContent-Type: text/xml; charset=utf-8\r\nContent-Length: %d\r\n\r\n%s", addr, len(body), body)
+		// The client reads the first bytes of its answer, then stops: the
+		// server has begun writing (the answer is computed), and blocks.
+		c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		if _, err := io.ReadFull(c, make([]byte, 12)); err != nil {
+			t.Fatalf("stalled client %d: no answer begun: %v", i, err)
+		}
 		// Each stalled answer gives its slot back: the next one finds room.
 		deadline := time.Now().Add(30 * time.Second)
 		for in.Current() != 0 && time.Now().Before(deadline) {
