@@ -142,7 +142,11 @@ func (e *syntaxError) Unwrap() error { return errParse }
 // (entity expansion attacks never reach the parser) and invalid UTF-8; a
 // UTF-8 byte order mark is skipped. No error it returns quotes the input
 // beyond a bounded element name or namespace.
-func ReadEnvelope(raw []byte) (*Envelope, error) {
+func ReadEnvelope(raw []byte) (*Envelope, error) { return readEnvelope(raw, true) }
+
+// readEnvelope is ReadEnvelope; without needBody an envelope with no Body
+// is read too (readHead's prefix).
+func readEnvelope(raw []byte, needBody bool) (*Envelope, error) {
 	raw = bytes.TrimPrefix(raw, utf8BOM)
 	if !utf8.Valid(raw) {
 		return nil, parseErr("the request is not valid UTF-8")
@@ -199,7 +203,7 @@ func ReadEnvelope(raw []byte) (*Envelope, error) {
 			env.Body = kids[0]
 		}
 	}
-	if env.Body == nil {
+	if env.Body == nil && needBody {
 		return nil, parseErr("the envelope has no Body")
 	}
 	if env.Header != nil {
@@ -209,6 +213,52 @@ func ReadEnvelope(raw []byte) (*Envelope, error) {
 }
 
 var utf8BOM = []byte("\xef\xbb\xbf")
+
+// headSearch is how far into a body readHead looks for the Body start tag:
+// every real client's Header fits in a few KB.
+const headSearch = 64 << 10
+
+// readHead reads an envelope's Header from the bytes before its Body: the
+// prefix up to the Body's start tag, closed after the Header, parsed as an
+// envelope of its own. The Header is the same element the whole envelope
+// would give, since it is the same bytes. ok is false when no Body start
+// tag is found in the first headSearch bytes, or the prefix is not an
+// envelope: then only the whole envelope says what is wrong. The Envelope
+// returned has no Body.
+func readHead(raw []byte) (env *Envelope, ok bool) {
+	raw = bytes.TrimPrefix(raw, utf8BOM)
+	d := xml.NewDecoder(bytes.NewReader(raw[:min(len(raw), headSearch)]))
+	depth := 0
+	var root xml.Name
+	for {
+		offset := d.InputOffset()
+		tok, err := d.RawToken()
+		if err != nil {
+			return nil, false
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			depth++
+			if depth == 1 {
+				root = t.Name
+			}
+			if depth == 2 && t.Name.Local == "Body" {
+				closing := root.Local
+				if root.Space != "" {
+					closing = root.Space + ":" + closing
+				}
+				head := make([]byte, 0, offset+int64(len(closing))+3)
+				head = append(append(append(append(head, raw[:offset]...), "</"...), closing...), '>')
+				env, err := readEnvelope(head, false)
+				return env, err == nil
+			}
+		case xml.EndElement:
+			depth--
+		case xml.Directive:
+			return nil, false // a DTD: the whole envelope is refused for it
+		}
+	}
+}
 
 // readTree parses raw with etree and checks what etree lets through at the
 // document level: one root element, and outside it only white space,
