@@ -65,15 +65,20 @@ func (b *blockingLog) LogRequests(ctx context.Context, es []store.RequestLog) er
 	return nil
 }
 
-// TestAsyncRequestLogBoundsBytes checks that queued exchanges are bounded
+// TestAsyncRequestLogBoundsBytes checks that queued entries are bounded
 // by their size, not only their number: a request waits while the queue
-// holds asyncLogBytes.
+// holds maxBytes. What is queued is the entry as stored (masked, bounded),
+// never the request's whole body.
 func TestAsyncRequestLogBoundsBytes(t *testing.T) {
 	st := &blockingLog{entered: make(chan int, 10), release: make(chan struct{})}
 	l := newAsyncLog(st, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	body := []byte("<a>" + strings.Repeat("x", 100<<10) + "</a>")
 	big := func(id string) soap.Exchange {
-		return soap.Exchange{RequestID: id, Request: make([]byte, asyncLogBytes/3), Response: make([]byte, 16)}
+		return soap.Exchange{RequestID: id, Principal: soap.Principal{AccountID: 1, Username: "u"}, Request: body, Response: make([]byte, 16)}
 	}
+	first := toRequestLog(big("0"))
+	size := entrySize(&first)
+	l.maxBytes = 2*size + size/2 // two fit, a third does not
 	l.LogExchange(t.Context(), big("1"))
 	<-st.entered // the writer holds the first while the store is slow
 	l.LogExchange(t.Context(), big("2"))
@@ -85,7 +90,7 @@ func TestAsyncRequestLogBoundsBytes(t *testing.T) {
 	}()
 	select {
 	case <-third:
-		t.Fatal("a third third of the byte budget was queued while two were pending")
+		t.Fatal("a third entry was queued while two filled the byte budget")
 	case <-time.After(50 * time.Millisecond):
 	}
 	st.release <- struct{}{} // the first is stored: room for the third
@@ -107,9 +112,32 @@ func TestAsyncRequestLogBoundsBytes(t *testing.T) {
 	st = &blockingLog{entered: make(chan int, 10), release: make(chan struct{})}
 	close(st.release)
 	l = newAsyncLog(st, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
-	l.LogExchange(t.Context(), soap.Exchange{RequestID: "huge", Request: make([]byte, 2*asyncLogBytes)})
+	l.maxBytes = size / 2
+	l.LogExchange(t.Context(), big("huge"))
 	l.close()
 	if n := <-st.entered; n != 1 {
 		t.Errorf("huge exchange stored in a batch of %d", n)
 	}
+}
+
+// TestAsyncRequestLogKeepsNoBody is issue 10 defect 4: requests waiting for
+// room in the log queue held their whole bodies after giving back their
+// in-flight slot and bytes, so a flood of large unauthenticated envelopes
+// grew memory past every limit. The queue holds entries as stored.
+func TestAsyncRequestLogKeepsNoBody(t *testing.T) {
+	st := &blockingLog{entered: make(chan int, 10), release: make(chan struct{})}
+	l := newAsyncLog(st, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	body := []byte(`<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><X>` + strings.Repeat("x", 4<<20) + `</X></s:Body></s:Envelope>`)
+	for i := range 3 {
+		l.LogExchange(t.Context(), soap.Exchange{RequestID: fmt.Sprint(i), Request: body, RequestSize: int64(len(body))})
+	}
+	<-st.entered
+	l.mu.Lock()
+	queued := l.queued
+	l.mu.Unlock()
+	if queued > 3*(logExcerptMax+1024) {
+		t.Errorf("3 unauthenticated 4 MiB exchanges hold %d bytes in the log queue", queued)
+	}
+	close(st.release)
+	l.close()
 }

@@ -350,21 +350,22 @@ type asyncLog struct {
 	store  store.Store
 	logger *slog.Logger
 	budget *logBudget
-	ch     chan soap.Exchange
+	ch     chan store.RequestLog
 	done   chan struct{}
 	once   sync.Once
 
-	// queued counts the bytes of the exchanges queued or being stored;
-	// LogExchange waits while it is over asyncLogBytes.
-	mu     sync.Mutex
-	room   *sync.Cond
-	queued int
+	// queued counts the bytes of the entries queued or being stored;
+	// LogExchange waits while it is over maxBytes (asyncLogBytes).
+	mu       sync.Mutex
+	room     *sync.Cond
+	queued   int
+	maxBytes int
 }
 
-// The queue is bounded by count and by bytes, because an exchange can be
-// large (a 100-Definition Perform is ~85 KB with its answer, and it is
-// copied once more to be masked and stored): the log's memory stays within
-// a few tens of MB, and a full queue slows requests instead of growing.
+// The queue is bounded by count and by bytes, because an entry can be
+// large (a 100-Definition Perform is ~85 KB with its answer): the log's
+// memory stays within a few tens of MB, and a full queue slows requests
+// instead of growing.
 const (
 	asyncLogQueue = 512
 	asyncLogBatch = 256
@@ -372,29 +373,29 @@ const (
 )
 
 func newAsyncLog(st store.Store, logger *slog.Logger, budget *logBudget) *asyncLog {
-	l := &asyncLog{store: st, logger: logger, budget: budget, ch: make(chan soap.Exchange, asyncLogQueue), done: make(chan struct{})}
+	l := &asyncLog{store: st, logger: logger, budget: budget, ch: make(chan store.RequestLog, asyncLogQueue), done: make(chan struct{}), maxBytes: asyncLogBytes}
 	l.room = sync.NewCond(&l.mu)
 	go l.run()
 	return l
 }
 
-func exchangeSize(x *soap.Exchange) int { return len(x.Request) + len(x.Response) }
+func entrySize(e *store.RequestLog) int { return len(e.Request) + len(e.Response) + len(e.Detail) }
 
 func (l *asyncLog) run() {
 	defer close(l.done)
 	batch := make([]store.RequestLog, 0, asyncLogBatch)
-	for x := range l.ch {
-		batch = append(batch[:0], toRequestLog(x))
-		taken := exchangeSize(&x) // what LogExchange counted for them
+	for e := range l.ch {
+		batch = append(batch[:0], e)
+		taken := entrySize(&e) // what LogExchange counted for them
 	drain:
 		for len(batch) < asyncLogBatch {
 			select {
-			case x, ok := <-l.ch:
+			case e, ok := <-l.ch:
 				if !ok {
 					break drain
 				}
-				batch = append(batch, toRequestLog(x))
-				taken += exchangeSize(&x)
+				batch = append(batch, e)
+				taken += entrySize(&e)
 			default:
 				break drain
 			}
@@ -418,18 +419,23 @@ func (l *asyncLog) run() {
 	}
 }
 
-// LogExchange queues x; when the queue is full (by count or by bytes) it
+// LogExchange queues x as it will be stored, masked and bounded, so that
+// the queue never holds a whole request body: a request waiting here for
+// room has already given back its in-flight slot and bytes, and a body it
+// kept alive would be memory no limit counts (a stranger's 4 MiB envelope
+// is stored as 2 KiB). When the queue is full (by count or by bytes) it
 // waits, so a burst slows down rather than losing log entries or memory.
-// One exchange larger than the whole budget is still queued, alone.
+// One entry larger than the whole budget is still queued, alone.
 func (l *asyncLog) LogExchange(ctx context.Context, x soap.Exchange) {
-	size := exchangeSize(&x)
+	e := toRequestLog(x)
+	size := entrySize(&e)
 	l.mu.Lock()
-	for l.queued > 0 && l.queued+size > asyncLogBytes {
+	for l.queued > 0 && l.queued+size > l.maxBytes {
 		l.room.Wait()
 	}
 	l.queued += size
 	l.mu.Unlock()
-	l.ch <- x
+	l.ch <- e
 }
 
 func (l *asyncLog) close() {
