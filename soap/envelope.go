@@ -229,10 +229,11 @@ func readHead(raw []byte) (env *Envelope, ok bool) {
 	raw = bytes.TrimPrefix(raw, utf8BOM)
 	d := xml.NewDecoder(bytes.NewReader(raw[:min(len(raw), headSearch)]))
 	depth := 0
-	var root xml.Name
+	var rootStart int64
+	var rootNS string
 	for {
 		offset := d.InputOffset()
-		tok, err := d.RawToken()
+		tok, err := d.Token()
 		if err != nil {
 			return nil, false
 		}
@@ -240,14 +241,13 @@ func readHead(raw []byte) (env *Envelope, ok bool) {
 		case xml.StartElement:
 			depth++
 			if depth == 1 {
-				root = t.Name
+				rootStart, rootNS = offset, t.Name.Space
 			}
-			if depth == 2 && t.Name.Local == "Body" {
-				closing := root.Local
-				if root.Space != "" {
-					closing = root.Space + ":" + closing
-				}
-				head := make([]byte, 0, offset+int64(len(closing))+3)
+			// The Body is the envelope's own: an element of another
+			// namespace named Body may come before the Header.
+			if depth == 2 && t.Name.Local == "Body" && t.Name.Space == rootNS {
+				closing := rawName(raw[rootStart:offset])
+				head := make([]byte, 0, int(offset)+len(closing)+3)
 				head = append(append(append(append(head, raw[:offset]...), "</"...), closing...), '>')
 				env, err := readEnvelope(head, false)
 				return env, err == nil
@@ -258,6 +258,16 @@ func readHead(raw []byte) (env *Envelope, ok bool) {
 			return nil, false // a DTD: the whole envelope is refused for it
 		}
 	}
+}
+
+// rawName is the qualified name of the start tag at the beginning of tag,
+// as written (prefix and all).
+func rawName(tag []byte) []byte {
+	tag = bytes.TrimPrefix(tag, []byte("<"))
+	if i := bytes.IndexAny(tag, " \t\r\n/>"); i >= 0 {
+		tag = tag[:i]
+	}
+	return tag
 }
 
 // readTree parses raw with etree and checks what etree lets through at the

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/beevik/etree"
 )
 
 // countingAuth counts its calls and checks that it is given a Header.
@@ -119,4 +121,45 @@ func TestReadHead(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzReadHead checks readHead against the whole parse: whenever both read
+// an envelope, the Header readHead gives is the Header of the envelope (the
+// one that is authenticated is the one the request carries), and the
+// version is the same.
+func FuzzReadHead(f *testing.F) {
+	f.Add(bigEnvelope(10, 0))
+	f.Add(`<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header><a/></s:Header><s:Body><X/></s:Body></s:Envelope>`)
+	f.Add(`<Envelope xmlns="http://www.w3.org/2003/05/soap-envelope"><Header><A xmlns="urn:a"/></Header><Body><X/></Body></Envelope>`)
+	f.Add(`<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><x:Body xmlns:x="urn:x"/><s:Header><a/></s:Header><s:Body><X/></s:Body></s:Envelope>`)
+	f.Add(`<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header/><s:Header><b/></s:Header><s:Body><X/></s:Body></s:Envelope>`)
+	f.Fuzz(func(t *testing.T, body string) {
+		head, ok := readHead([]byte(body))
+		if !ok {
+			return
+		}
+		if head.Body != nil {
+			t.Fatal("a head has a Body")
+		}
+		env, err := ReadEnvelope([]byte(body))
+		if err != nil {
+			return // the whole envelope is refused after all: nothing runs
+		}
+		if head.Version != env.Version {
+			t.Fatalf("versions differ: head %v, envelope %v", head.Version, env.Version)
+		}
+		if (head.Header == nil) != (env.Header == nil) {
+			t.Fatalf("Header present: head %v, envelope %v", head.Header != nil, env.Header != nil)
+		}
+		if head.Header != nil && serialize(head.Header) != serialize(env.Header) {
+			t.Fatalf("the head's Header differs from the envelope's:\n%s\n%s", serialize(head.Header), serialize(env.Header))
+		}
+	})
+}
+
+func serialize(el *etree.Element) string {
+	doc := etree.NewDocument()
+	doc.SetRoot(el.Copy())
+	s, _ := doc.WriteToString()
+	return s
 }
