@@ -168,7 +168,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) (ret
 		AsyncRequestLog: true,
 		OnDue:           dispatchDue,
 
-		// The log writer prunes to this as it goes, between prune()'s
+		// The log writer prunes to this as it goes, between housekeep()'s
 		// rounds.
 		RequestLogMaxBytes: int64(cfg.logMaxBytes),
 	})
@@ -197,8 +197,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) (ret
 	if cfg.logMaxAge < 0 || cfg.logMaxEntries < 0 {
 		return fmt.Errorf("--request-log-max-age and --request-log-max-entries must not be negative")
 	}
-	go prune(ctx, db, clk, logger, cfg.logMaxAge, cfg.logMaxEntries, int64(cfg.logMaxBytes))
-	go housekeep(ctx, db, clk, logger, time.Minute)
+	go housekeep(ctx, db, clk, logger, time.Minute,
+		logRetention{maxAge: cfg.logMaxAge, maxEntries: cfg.logMaxEntries, maxBytes: int64(cfg.logMaxBytes)})
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -243,55 +243,28 @@ func ensureDemoAccount(ctx context.Context, st store.Store, sealer *credential.S
 	return nil
 }
 
-// prune forgets, once a minute, expired nonces and the exchanges the
-// request log is not to keep: at a few KB per exchange, a log kept forever
-// would grow by gigabytes an hour under load. The byte budget bounds the
-// log whatever its entries' sizes (the count alone allowed 100,000 × 4 MiB);
-// the server's log writer also prunes to it between rounds.
-func prune(ctx context.Context, st store.Store, clk clock.Clock, logger *slog.Logger, logMaxAge time.Duration, logMaxEntries int, logMaxBytes int64) {
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := st.PruneNonces(ctx, clk.Now()); err != nil && ctx.Err() == nil {
-				logger.Warn("prune nonces", "err", err)
-			}
-			var before time.Time
-			if logMaxAge > 0 {
-				before = clk.Now().Add(-logMaxAge)
-			}
-			if logMaxBytes > 0 {
-				if n, err := st.PruneRequestBytes(ctx, logMaxBytes); err != nil && ctx.Err() == nil {
-					logger.Warn("prune request log by size", "err", err)
-				} else if n > 0 {
-					logger.Info("pruned request log to its size budget", "entries", n, "max_bytes", logMaxBytes)
-				}
-			}
-			if before.IsZero() && logMaxEntries == 0 {
-				continue
-			}
-			if n, err := st.PruneRequests(ctx, before, logMaxEntries); err != nil && ctx.Err() == nil {
-				logger.Warn("prune request log", "err", err)
-			} else if n > 0 {
-				logger.Info("pruned request log", "entries", n)
-			}
-		}
-	}
+// logRetention is what the request log keeps: exchanges younger than
+// maxAge, the newest maxEntries, within maxBytes as stored (0: no bound).
+type logRetention struct {
+	maxAge     time.Duration
+	maxEntries int
+	maxBytes   int64
 }
 
-// cursorPruner is the store's cursor clean-up (not yet in store.Store).
-type cursorPruner interface {
+// housekeeper is the store's pruning (cursors are not yet in store.Store).
+type housekeeper interface {
+	store.Store
 	PruneCursors(ctx context.Context, before time.Time) (int64, error)
 }
 
-// housekeep deletes, every interval, the Retrieve cursors that have
-// expired: every Retrieve with more rows than a page saves one, and
-// nothing else deletes them. It runs alongside prune, which owns the
-// nonces and the request log.
-func housekeep(ctx context.Context, st cursorPruner, clk clock.Clock, logger *slog.Logger, every time.Duration) {
+// housekeep prunes the store every interval: expired nonces and Retrieve
+// cursors (every Retrieve with more rows than a page saves one, and
+// nothing else deletes them), and the exchanges the request log is not to
+// keep: at a few KB per exchange, a log kept forever would grow by
+// gigabytes an hour under load. The byte budget bounds the log whatever
+// its entries' sizes (the count alone allowed 100,000 × 4 MiB); the
+// server's log writer also prunes to it between rounds.
+func housekeep(ctx context.Context, st housekeeper, clk clock.Clock, logger *slog.Logger, every time.Duration, keep logRetention) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -299,12 +272,38 @@ func housekeep(ctx context.Context, st cursorPruner, clk clock.Clock, logger *sl
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if n, err := st.PruneCursors(ctx, clk.Now()); err != nil && ctx.Err() == nil {
-				logger.Warn("prune cursors", "err", err)
-			} else if n > 0 {
-				logger.Debug("pruned expired cursors", "cursors", n)
-			}
+			pruneOnce(ctx, st, clk.Now(), logger, keep)
 		}
+	}
+}
+
+func pruneOnce(ctx context.Context, st housekeeper, now time.Time, logger *slog.Logger, keep logRetention) {
+	failed := func(what string, err error) bool {
+		if err != nil && ctx.Err() == nil {
+			logger.Warn("prune "+what, "err", err)
+		}
+		return err != nil
+	}
+	// Each table is pruned whether or not the one before could be.
+	_, err := st.PruneNonces(ctx, now)
+	failed("nonces", err)
+	if n, err := st.PruneCursors(ctx, now); !failed("cursors", err) && n > 0 {
+		logger.Debug("pruned expired cursors", "cursors", n)
+	}
+	if keep.maxBytes > 0 {
+		if n, err := st.PruneRequestBytes(ctx, keep.maxBytes); !failed("request log by size", err) && n > 0 {
+			logger.Info("pruned request log to its size budget", "entries", n, "max_bytes", keep.maxBytes)
+		}
+	}
+	var before time.Time
+	if keep.maxAge > 0 {
+		before = now.Add(-keep.maxAge)
+	}
+	if before.IsZero() && keep.maxEntries == 0 {
+		return
+	}
+	if n, err := st.PruneRequests(ctx, before, keep.maxEntries); !failed("request log", err) && n > 0 {
+		logger.Info("pruned request log", "entries", n)
 	}
 }
 

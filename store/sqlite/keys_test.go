@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"database/sql"
 	"errors"
 	"path/filepath"
 	"slices"
@@ -17,22 +16,7 @@ import (
 // make every copy findable by the key, and refuse new copies.
 func TestObjectIDMigrationKeepsDuplicates(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "old.db")
-	old, err := sql.Open("sqlite3", dsn(path, false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer old.Close()
-	if _, err := old.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP) STRICT`); err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range migrations[:5] {
-		if _, err := old.Exec(m.sql); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := old.Exec(`INSERT INTO schema_migrations (version, name) VALUES (?, ?)`, m.version, m.name); err != nil {
-			t.Fatal(err)
-		}
-	}
+	old := openAtVersion(t, path, 5)
 	const guid = "6a0d2f80-1111-4000-8000-00000000abcd"
 	rows := []struct {
 		account  int64
@@ -93,7 +77,7 @@ func TestObjectIDMigrationKeepsDuplicates(t *testing.T) {
 	if got := find(1, "NOT-A-GUID-imported"); !slices.Equal(got, []int64{8}) {
 		t.Errorf("the imported ObjectID: %v, want [8]", got)
 	}
-	err = db.Update(t.Context(), func(tx store.Tx) error {
+	err := db.Update(t.Context(), func(tx store.Tx) error {
 		return tx.InsertSend(t.Context(), &store.Send{AccountID: 1, ObjectID: guid, Status: store.StatusScheduled})
 	})
 	if !errors.Is(err, store.ErrExists) {

@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"database/sql"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,25 +11,7 @@ import (
 // budget prunes them too, oldest first.
 func TestRequestLogSizeMigration(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "old.db")
-	old, err := sql.Open("sqlite3", dsn(path, false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer old.Close()
-	if _, err := old.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP) STRICT`); err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range migrations {
-		if m.name == "request log sizes" {
-			break
-		}
-		if _, err := old.Exec(m.sql); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := old.Exec(`INSERT INTO schema_migrations (version, name) VALUES (?, ?)`, m.version, m.name); err != nil {
-			t.Fatal(err)
-		}
-	}
+	old := openAtVersion(t, path, 6) // before "request log sizes"
 	// A row from before bodies were packed, and one packed.
 	if _, err := old.Exec(`INSERT INTO request_log (request_id, request, response, received_at) VALUES ('text', ?, '', 1)`, strings.Repeat("t", 3000)); err != nil {
 		t.Fatal(err)

@@ -593,22 +593,7 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 func TestNonceMigration(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "old.db")
 	// The database as partnerd at schema version 2 left it.
-	old, err := sql.Open("sqlite3", dsn(path, false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer old.Close()
-	if _, err := old.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP) STRICT`); err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range migrations[:2] {
-		if _, err := old.Exec(m.sql); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := old.Exec(`INSERT INTO schema_migrations (version, name) VALUES (?, ?)`, m.version, m.name); err != nil {
-			t.Fatal(err)
-		}
-	}
+	old := openAtVersion(t, path, 2)
 	now := time.Now()
 	for _, r := range []struct {
 		nonce   string
@@ -779,4 +764,28 @@ func openManual(t *testing.T, start time.Time) (*DB, *clock.Manual) {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db, c
+}
+
+// openAtVersion creates a store at path as partnerd at schema version v
+// left it (migrations 1 to v applied), for the migration tests to fill
+// with old rows; the caller closes it before opening the store for real.
+func openAtVersion(t *testing.T, path string, v int) *sql.DB {
+	t.Helper()
+	old, err := sql.Open("sqlite3", dsn(path, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { old.Close() })
+	if _, err := old.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP) STRICT`); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range migrations[:v] {
+		if _, err := old.Exec(m.sql); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := old.Exec(`INSERT INTO schema_migrations (version, name) VALUES (?, ?)`, m.version, m.name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return old
 }
