@@ -2,21 +2,17 @@ package server
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/partnerd/partnerd/auth"
 	"github.com/partnerd/partnerd/limit"
 	"github.com/partnerd/partnerd/metrics"
 	"github.com/partnerd/partnerd/soap"
-	"github.com/partnerd/partnerd/soap/wsse"
 )
 
 // Limits bound what one caller, or all of them, can make the server do. The
@@ -74,29 +70,22 @@ const (
 	hashMaxWait = 2 * time.Second
 )
 
-// knownSourceTTL is how long a successful login exempts its (source,
-// account) pair from the per-source and account-wide login limits.
-const knownSourceTTL = 24 * time.Hour
-
-// rateLimitedMessage is the real service's text for apifault Code 17
-// (reference 0-99).
-const rateLimitedMessage = "We noticed an abnormal spike in your call volume so your SOAP Web Service account has been rate limited temporarily."
-
 // reqState is what the limits learn about one SOAP request, carried in its
-// context: the source address (the login guard sees only a context), and
-// whether a limit refused it, which observedLog counts as Throttled. The
-// outcome is a field rather than read off the HTTP status, since a
-// throttled login and the account rate's fault go over the same 500 as any
-// other fault.
+// context: whether a limit refused it, which observedLog counts as
+// Throttled. The outcome is a field rather than read off the HTTP status,
+// since a throttled login and the account rate's fault go over the same
+// 500 as any other fault.
 type reqState struct {
-	remote    string
 	throttled atomic.Bool
 }
 
 type stateKey struct{}
 
+// withState gives the request a reqState, and its remote address for the
+// login throttle (which sees only a context).
 func withState(r *http.Request) *http.Request {
-	return r.WithContext(context.WithValue(r.Context(), stateKey{}, &reqState{remote: r.RemoteAddr}))
+	ctx := auth.WithRemote(r.Context(), r.RemoteAddr)
+	return r.WithContext(context.WithValue(ctx, stateKey{}, &reqState{}))
 }
 
 func stateOf(ctx context.Context) *reqState {
@@ -111,182 +100,37 @@ func markThrottled(ctx context.Context) {
 	}
 }
 
-// sourceKey is the key a source is throttled by: its IP address, or for
-// IPv6 its /64, since one client commonly holds a whole /64.
-func sourceKey(ctx context.Context) string {
-	var addr string
-	if st := stateOf(ctx); st != nil {
-		addr = st.remote
-	}
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		host = addr
-	}
-	ip := net.ParseIP(host)
-	if ip == nil {
-		return host
-	}
-	if ip.To4() == nil {
-		return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
-	}
-	return ip.String()
-}
-
-// loginGuard throttles failed logins and counts failures by reason.
-//
-// The scheme keeps an attacker's failures from locking the owner out: a
-// wrong guess is charged to its (source, account) pair, to its source and
-// to the account. The pair and source limits refuse only the guesser's own
-// address. The account-wide count never refuses outright: above its
-// threshold the account is "under attack", and attempts from sources
-// without a recent success on it are admitted at a bounded rate (one per
-// LoginWindow/LoginFailures for the whole account) — which is what bounds
-// distributed guessing — while a source that logged in to the account
-// successfully within knownSourceTTL is never held back by other sources'
-// failures. Throttled attempts cost no hashing and are answered with the
-// same "Login failed" fault as any failure, over HTTP 500 with
-// Retry-After.
-type loginGuard struct {
-	pairs    *limit.Limiter[string] // source + account: failures
-	sources  *limit.Limiter[string] // source, all accounts: failures
-	accounts *limit.Limiter[string] // account, all sources: failures
-	attacked *limit.Limiter[string] // account under attack: admitted attempts from unknown sources
-	known    *limit.Recent[string]  // source + account pairs that logged in lately
-	metrics  *metrics.Metrics
-}
-
-var _ soap.LoginGuard = (*loginGuard)(nil)
-
-func newLoginGuard(l Limits, m *metrics.Metrics) *loginGuard {
-	g := &loginGuard{metrics: m}
-	if l.LoginFailures <= 0 || l.LoginWindow <= 0 {
-		return g // nil limiters allow everything
-	}
-	accountFailures := l.LoginAccountFailures
-	if accountFailures <= 0 {
-		accountFailures = 5 * l.LoginFailures
-	}
-	g.pairs = limit.NewWindowLimiter[string](l.LoginFailures, l.LoginWindow)
-	g.sources = limit.NewWindowLimiter[string](l.LoginFailures, l.LoginWindow)
-	g.accounts = limit.NewWindowLimiter[string](accountFailures, l.LoginWindow)
-	g.attacked = limit.NewLimiter[string](float64(l.LoginFailures)/l.LoginWindow.Seconds(), 1)
-	g.known = limit.NewRecent[string](knownSourceTTL)
-	return g
-}
-
-func accountKey(username string) string { return strings.ToLower(username) }
-
-// pairKey is the (source, account) key; the NUL cannot occur in either.
-func pairKey(source, account string) string { return source + "\x00" + account }
-
-// Allow refuses, before any password is hashed, an attempt its pair or
-// source has used up the failures of, or one from a source with no success
-// history on an account under attack beyond that account's admitted rate.
-// The answer is the same security fault as any failed login, over HTTP 500
-// (where SOAP clients read faults) with Retry-After: it says "slow down",
-// never whether the account exists.
-func (g *loginGuard) Allow(ctx context.Context, username string) error {
-	acct, src := accountKey(username), sourceKey(ctx)
-	pair := pairKey(src, acct)
-	if ok, wait := g.pairs.Check(pair); !ok {
-		return g.throttle(ctx, "too many failed logins for the account from source "+src, wait)
-	}
-	if g.known.Has(pair) {
-		// It logged in to this account lately: only its own failures
-		// (the pair limit) may hold it back.
-		return nil
-	}
-	if ok, wait := g.sources.Check(src); !ok {
-		return g.throttle(ctx, "too many failed logins from source "+src, wait)
-	}
-	if ok, _ := g.accounts.Check(acct); !ok {
-		if ok, wait := g.attacked.Allow(acct); !ok {
-			return g.throttle(ctx, "account under attack: password checks from sources without a recent login are rate-limited", wait)
+// authFailed is the auth.Authenticator's OnFailure hook: it counts login
+// failures by reason, and marks the request Throttled when a limit refused
+// it (the login throttle, or no hashing capacity).
+func authFailed(m *metrics.Metrics) func(context.Context, string) {
+	return func(ctx context.Context, reason string) {
+		m.AuthFailure(reason)
+		switch reason {
+		case "throttled":
+			m.Rejected("login_throttle")
+			markThrottled(ctx)
+		case "busy":
+			m.Rejected("hashing")
+			markThrottled(ctx)
 		}
 	}
-	return nil
 }
 
-func (g *loginGuard) throttle(ctx context.Context, reason string, wait time.Duration) error {
-	g.metrics.AuthFailure("throttled")
-	g.metrics.Rejected("login_throttle")
-	markThrottled(ctx)
-	f := soap.LoginFailed("login throttled: " + reason)
-	f.RetryAfter = wait
-	return f
-}
-
-// Done counts a failure and charges it when it was a guess: a wrong
-// password, digest or username. Stale or replayed tokens are refused
-// before any hashing and are not charged, so a client with a skewed clock
-// does not lock its account out; neither is a check refused for lack of
-// hashing capacity. A success marks the pair as known.
-func (g *loginGuard) Done(ctx context.Context, username string, err error) {
-	if err == nil {
-		g.known.Add(pairKey(sourceKey(ctx), accountKey(username)))
-		return
-	}
-	if !errors.Is(err, wsse.ErrLoginFailed) {
-		return
-	}
-	reason := failureReason(err)
-	g.metrics.AuthFailure(reason)
-	switch reason {
-	case "unknown_user", "bad_password", "bad_digest":
-		acct, src := accountKey(username), sourceKey(ctx)
-		g.pairs.Charge(pairKey(src, acct))
-		g.sources.Charge(src)
-		g.accounts.Charge(acct)
-	case "busy":
-		g.metrics.Rejected("hashing")
-		markThrottled(ctx)
-	}
-}
-
-// failureReason names a wsse error for the metrics label.
-func failureReason(err error) string {
-	for _, r := range []struct {
-		err  error
-		name string
-	}{
-		{wsse.ErrUnknownUser, "unknown_user"},
-		{wsse.ErrBadPassword, "bad_password"},
-		{wsse.ErrBadDigest, "bad_digest"},
-		{wsse.ErrDisabled, "disabled"},
-		{wsse.ErrReplay, "replay"},
-		{wsse.ErrCreatedTooOld, "stale"},
-		{wsse.ErrCreatedInFuture, "stale"},
-		{wsse.ErrTimestampExpired, "stale"},
-		{wsse.ErrTimestampInFuture, "stale"},
-		{wsse.ErrDigestIncomplete, "malformed"},
-		{wsse.ErrMalformed, "malformed"},
-		{wsse.ErrNoToken, "no_token"},
-		{wsse.ErrBusy, "busy"},
-	} {
-		if errors.Is(err, r.err) {
-			return r.name
-		}
-	}
-	return "other"
-}
-
-// accountRate is the soap.Handler Admit hook: each account's request rate.
-// Its fault goes over HTTP 500, like every SOAP fault (SOAP 1.1 §6.2, WS-I
-// BP R1126): WCF and Axis read a fault only from a 500.
-func accountRate(l Limits, m *metrics.Metrics) func(context.Context, soap.Principal) error {
-	rate := limit.NewLimiter[int64](l.AccountRate, max(l.AccountBurst, 1))
+// accountRate is the soap.Handler Admit hook: each account's request rate
+// (rate), refused with the SOAP face's fault for it (soap.AuthFault).
+func accountRate(rate auth.RateLimiter, m *metrics.Metrics) func(context.Context, soap.Principal) error {
 	if rate == nil {
 		return nil
 	}
 	return func(ctx context.Context, p soap.Principal) error {
-		ok, wait := rate.Allow(p.AccountID)
-		if ok {
+		err := rate.Allow(ctx, p)
+		if err == nil {
 			return nil
 		}
 		m.Rejected("account_rate")
 		markThrottled(ctx)
-		return &soap.Fault{Kind: soap.Server, String: rateLimitedMessage, APICode: soap.CodeRateLimited,
-			RetryAfter: wait, Reason: fmt.Sprintf("account %s over %g requests/s", p.Username, l.AccountRate)}
+		return soap.AuthFault(err)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/partnerd/partnerd/auth"
 	"github.com/partnerd/partnerd/clock"
 	"github.com/partnerd/partnerd/credential"
 	"github.com/partnerd/partnerd/lifecycle"
@@ -99,10 +100,13 @@ func New(d Config) *Server {
 	m.GaugeFunc("partnerd_inflight_requests", "SOAP requests being served.", func() float64 { return float64(inflight.Current()) })
 	inflightBytes := limit.NewBytes(d.Limits.MaxInFlightBytes)
 	m.GaugeFunc("partnerd_inflight_request_bytes", "Request body bytes reserved by the SOAP requests being served.", func() float64 { return float64(inflightBytes.Current()) })
-	verifier := &wsse.Verifier{Store: d.Store, Clock: d.Clock, Sealer: d.Sealer,
-		Cache: credential.NewCache(4096), MaxAge: d.TokenMaxAge, MaxFutureSkew: d.TokenFutureSkew}
+	authn := &auth.Authenticator{Store: d.Store, Clock: d.Clock, Sealer: d.Sealer,
+		Cache: credential.NewCache(4096), MaxAge: d.TokenMaxAge, MaxFutureSkew: d.TokenFutureSkew,
+		Throttle: auth.NewMemoryThrottle(auth.ThrottleConfig{Failures: d.Limits.LoginFailures,
+			Window: d.Limits.LoginWindow, AccountFailures: d.Limits.LoginAccountFailures}),
+		OnFailure: authFailed(m)}
 	if g := limit.NewGate(d.Limits.MaxHashing, hashWaiters, hashMaxWait); g != nil {
-		verifier.HashGate = g
+		authn.HashGate = g
 	}
 	wsdlHandler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		path := r.URL.Path
@@ -124,13 +128,13 @@ func New(d Config) *Server {
 		exchangeLog = async
 	}
 	h := &soap.Handler{
-		Auth:         soap.UsernameTokenAuth{Verifier: verifier, Guard: newLoginGuard(d.Limits, m)},
+		Auth:         soap.UsernameTokenAuth{Auth: authn},
 		Clock:        d.Clock,
 		WSDL:         wsdlHandler,
 		Log:          observedLog{next: exchangeLog, metrics: m, logger: d.Logger},
 		Logger:       d.Logger,
 		MaxBodyBytes: d.MaxBody,
-		Admit:        accountRate(d.Limits, m),
+		Admit:        accountRate(auth.NewRateLimiter(d.Limits.AccountRate, d.Limits.AccountBurst), m),
 	}
 	svc := &perform.Service{Store: timed, Clock: d.Clock, Policy: d.Policy, Version: d.Version, OnDue: d.OnDue}
 	svc.Register(h)

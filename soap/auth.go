@@ -3,35 +3,19 @@ package soap
 import (
 	"context"
 	"errors"
-	"time"
 
+	"github.com/partnerd/partnerd/auth"
 	"github.com/partnerd/partnerd/soap/wsse"
 )
 
-// UsernameTokenAuth authenticates requests by their WS-Security
-// UsernameToken (PasswordText or PasswordDigest).
-type UsernameTokenAuth struct {
-	Verifier *wsse.Verifier
-	// Guard, when set, may refuse a login before its password is checked
-	// (failed-login throttling) and hears every outcome.
-	Guard LoginGuard
-}
+// Principal is the authenticated caller of a request.
+type Principal = auth.Principal
 
-// LoginGuard watches logins: it is asked before a token's password is
-// checked, so that a throttled account or source costs no hashing, and is
-// told how each check ended.
-type LoginGuard interface {
-	// Allow is called with the token's username before its password is
-	// checked. A non-nil error refuses the attempt as it is (a *Fault
-	// keeps its kind, HTTP status and Retry-After); a throttled login is
-	// answered with the "Login failed" fault over HTTP 500, the status
-	// SOAP clients read faults from.
-	Allow(ctx context.Context, username string) error
-	// Done is told the outcome: nil on success, an error wrapping
-	// wsse.ErrLoginFailed and one reason (wsse.ErrBadPassword …) on a
-	// failed login, any other error when the store failed. username is
-	// empty when the header could not be read.
-	Done(ctx context.Context, username string, err error)
+// UsernameTokenAuth is the SOAP face of package auth: it reads the
+// WS-Security UsernameToken (PasswordText or PasswordDigest) off the
+// envelope, has Auth check it, and answers auth's errors as faults.
+type UsernameTokenAuth struct {
+	Auth *auth.Authenticator
 }
 
 // Authenticate implements Authenticator. Every failure is the same "Login
@@ -39,40 +23,43 @@ type LoginGuard interface {
 func (a UsernameTokenAuth) Authenticate(ctx context.Context, env *Envelope) (Principal, error) {
 	sec := wsse.Find(env.Header)
 	if sec == nil {
-		a.done(ctx, "", wsse.ErrNoToken)
+		a.Auth.Refuse(ctx, wsse.ErrNoToken)
 		return Principal{}, LoginFailed("the request has no wsse:Security header")
 	}
 	tok, err := wsse.Parse(sec)
 	if err != nil {
-		a.done(ctx, "", err)
-		return Principal{}, LoginFailed(err.Error())
+		return Principal{}, AuthFault(a.Auth.Refuse(ctx, err))
 	}
-	if a.Guard != nil {
-		if err := a.Guard.Allow(ctx, tok.Username); err != nil {
-			return Principal{}, err
-		}
-	}
-	acct, err := a.Verifier.Verify(ctx, tok)
-	a.done(ctx, tok.Username, err)
+	p, err := a.Auth.Authenticate(ctx, tok.UsernameToken())
 	if err != nil {
-		if errors.Is(err, wsse.ErrBusy) {
-			// Too many password checks at once: the same fault as any
-			// failed login, with a hint to come back.
-			f := LoginFailed(err.Error())
-			f.RetryAfter = time.Second
-			return Principal{}, f
-		}
-		if errors.Is(err, wsse.ErrLoginFailed) {
-			return Principal{}, LoginFailed(err.Error())
-		}
-		// The store failed: the client did nothing wrong.
-		return Principal{}, &Fault{Kind: Server, String: "Unexpected Error", APICode: CodeUnexpectedError, Reason: err.Error()}
+		return Principal{}, AuthFault(err)
 	}
-	return Principal{AccountID: acct.ID, Username: acct.Username, ClientID: acct.ClientID}, nil
+	return p, nil
 }
 
-func (a UsernameTokenAuth) done(ctx context.Context, username string, err error) {
-	if a.Guard != nil {
-		a.Guard.Done(ctx, username, err)
+// rateLimitedMessage is the real service's text for apifault Code 17
+// (reference 0-99).
+const rateLimitedMessage = "We noticed an abnormal spike in your call volume so your SOAP Web Service account has been rate limited temporarily."
+
+// AuthFault answers an error of package auth as the real service does:
+//   - every login failure, throttled or not, is the one "Login failed"
+//     security fault, with Retry-After when auth suggests a wait (a
+//     throttled login, too many password checks at once);
+//   - an account over its request rate is a Server fault with apifault
+//     Code 17 and Retry-After;
+//   - anything else is the store failing: the client did nothing wrong.
+//
+// All go over HTTP 500, like every SOAP fault (SOAP 1.1 §6.2, WS-I BP
+// R1126): WCF and Axis read a fault only from a 500.
+func AuthFault(err error) *Fault {
+	switch {
+	case errors.Is(err, auth.ErrLoginFailed):
+		f := LoginFailed(err.Error())
+		f.RetryAfter = auth.RetryAfter(err)
+		return f
+	case errors.Is(err, auth.ErrRateLimited):
+		return &Fault{Kind: Server, String: rateLimitedMessage, APICode: CodeRateLimited,
+			RetryAfter: auth.RetryAfter(err), Reason: err.Error()}
 	}
+	return &Fault{Kind: Server, String: "Unexpected Error", APICode: CodeUnexpectedError, Reason: err.Error()}
 }

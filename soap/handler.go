@@ -18,13 +18,6 @@ import (
 	"github.com/partnerd/partnerd/internal/xmlw"
 )
 
-// Principal is the authenticated caller of a request.
-type Principal struct {
-	AccountID int64
-	Username  string
-	ClientID  int64
-}
-
 // Authenticator checks the security headers of an envelope. Any error is
 // answered with the one "Login failed" security fault; the error's text is
 // logged only.

@@ -18,10 +18,10 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
+	"github.com/partnerd/partnerd/auth"
 	"github.com/partnerd/partnerd/clock"
 	"github.com/partnerd/partnerd/credential"
 	"github.com/partnerd/partnerd/internal/xmlw"
-	"github.com/partnerd/partnerd/soap/wsse"
 	"github.com/partnerd/partnerd/store"
 )
 
@@ -352,8 +352,8 @@ func TestLoginTimingUnknownUserVsWrongPassword(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := &wsse.Verifier{Store: timingStore{store.Account{ID: 1, Username: "alice", PasswordHash: hash}}, Cache: credential.NewCache(16)}
-	h := &Handler{Auth: UsernameTokenAuth{Verifier: v}, Logger: discardLogger()}
+	v := &auth.Authenticator{Store: timingStore{store.Account{ID: 1, Username: "alice", PasswordHash: hash}}, Cache: credential.NewCache(16)}
+	h := &Handler{Auth: UsernameTokenAuth{Auth: v}, Logger: discardLogger()}
 	h.Handle("Perform", func(context.Context, *Request) (*Response, error) { return &Response{Status: "OK"}, nil })
 
 	try := func(user, pw string) (time.Duration, int) {

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/beevik/etree"
+	"github.com/partnerd/partnerd/auth"
 	"github.com/partnerd/partnerd/clock"
 	"github.com/partnerd/partnerd/credential"
 )
@@ -78,8 +79,8 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("Created not in UTC")
 		}
 		// Whatever parsed must verify or fail cleanly.
-		v := &Verifier{Store: newFakeStore(clk, acct), Clock: clk, Sealer: sealer}
-		if _, err := v.Verify(context.Background(), tok); err != nil && !errors.Is(err, ErrLoginFailed) {
+		v := &auth.Authenticator{Store: newFakeStore(clk, acct), Clock: clk, Sealer: sealer}
+		if _, err := v.VerifyUsernameToken(context.Background(), tok.UsernameToken()); err != nil && !errors.Is(err, ErrLoginFailed) {
 			t.Fatalf("Verify error %v does not wrap ErrLoginFailed", err)
 		}
 	})

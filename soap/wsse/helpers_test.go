@@ -2,6 +2,8 @@ package wsse
 
 import (
 	"context"
+	"crypto/sha1"
+	"encoding/base64"
 	"os"
 	"path/filepath"
 	"sync"
@@ -137,4 +139,15 @@ func testSealer(t testing.TB) *credential.Sealer {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// digest computes a PasswordDigest the way the profile defines it
+// (package auth pins it against vectors computed outside Go).
+func digest(nonceB64, created, password string) string {
+	n, err := base64.StdEncoding.DecodeString(nonceB64)
+	if err != nil {
+		panic(err)
+	}
+	sum := sha1.Sum(append(append(n, created...), password...))
+	return base64.StdEncoding.EncodeToString(sum[:])
 }

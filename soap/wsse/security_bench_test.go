@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/partnerd/partnerd/auth"
 	"github.com/partnerd/partnerd/clock"
 	"github.com/partnerd/partnerd/credential"
 	"github.com/partnerd/partnerd/loadgen"
@@ -17,7 +18,7 @@ import (
 	"github.com/partnerd/partnerd/store/sqlite"
 )
 
-// memAccounts is an in-memory wsse.AccountStore: the security check's own
+// memAccounts is an in-memory auth.AccountStore: the security check's own
 // cost, with lookups and nonces free.
 type memAccounts struct {
 	acct   store.Account
@@ -72,7 +73,7 @@ func BenchmarkSecurityCheck(b *testing.B) {
 		{"text/sqlite", false, true},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			var st wsse.AccountStore = &memAccounts{acct: acct, nonces: map[string]time.Time{}}
+			var st auth.AccountStore = &memAccounts{acct: acct, nonces: map[string]time.Time{}}
 			if tc.sqlite {
 				db, err := sqlite.Open(filepath.Join(b.TempDir(), "wsse.db"))
 				if err != nil {
@@ -85,7 +86,7 @@ func BenchmarkSecurityCheck(b *testing.B) {
 				}
 				st = db
 			}
-			v := &wsse.Verifier{Store: st, Clock: clock.System{}, Sealer: sealer, Cache: credential.NewCache(4096)}
+			v := &auth.Authenticator{Store: st, Clock: clock.System{}, Sealer: sealer, Cache: credential.NewCache(4096)}
 			envs := loadgen.NewEnvelopeWriter(loadgen.Credentials{Username: "bench", Password: "bench-pw", Digest: tc.digest})
 			ctx := context.Background()
 			check := func() {
@@ -97,7 +98,7 @@ func BenchmarkSecurityCheck(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if _, err := v.Verify(ctx, tok); err != nil {
+				if _, err := v.VerifyUsernameToken(ctx, tok.UsernameToken()); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -1,20 +1,22 @@
-// Package wsse reads and checks the WS-Security UsernameToken header that
-// Partner API clients authenticate with: Parse turns a wsse:Security header
-// into a Token, a Verifier checks a Token against the account store
-// (password, digest, freshness, nonce replay), and MaskSecrets and ForLog
-// blank every secret (passwords, nonces, tokens, client secrets: by their
-// element or attribute name) out of envelopes before they reach the request
-// log, which keeps nothing of a body it could not read as UTF-8 XML.
+// Package wsse reads the WS-Security UsernameToken header that Partner API
+// clients authenticate with, and keeps its secrets out of the logs: Parse
+// turns a wsse:Security header into a Token, whose UsernameToken package
+// auth verifies against the account store (password, digest, freshness,
+// nonce replay); MaskSecrets and ForLog blank every secret (passwords,
+// nonces, tokens, client secrets: by their element or attribute name) out
+// of envelopes before they reach the request log, which keeps nothing of a
+// body it could not read as UTF-8 XML.
 //
-// Every failure is an error value wrapping ErrLoginFailed, so the SOAP layer
-// answers all of them with the one "Login failed" security fault the real
-// service sends, while the log keeps the precise reason. Errors that do not
-// wrap ErrLoginFailed come from the store and are server faults.
+// Every failure of Parse is an error value wrapping ErrLoginFailed (that of
+// package auth), so the SOAP layer answers all of them, and those of the
+// verification, with the one "Login failed" security fault the real
+// service sends, while the log keeps the precise reason.
 package wsse
 
 import (
-	"errors"
 	"time"
+
+	"github.com/partnerd/partnerd/auth"
 )
 
 // Namespaces of the OASIS WS-Security 1.0 specifications.
@@ -31,28 +33,20 @@ const (
 )
 
 // PasswordType is how a UsernameToken carries its password.
-type PasswordType int
+type PasswordType = auth.PasswordType
 
-// The password types of the UsernameToken profile. The zero value is
-// PasswordText, which is also what a Password without a Type attribute
-// means.
+// The password types of the UsernameToken profile; a Password without a
+// Type attribute is PasswordText.
 const (
-	// PasswordText carries the password in clear (over TLS).
-	PasswordText PasswordType = iota
-	// PasswordDigest carries Base64(SHA-1(nonce + created + password)).
-	PasswordDigest
+	PasswordText   = auth.PasswordText
+	PasswordDigest = auth.PasswordDigest
 )
 
-// String returns the type's name as in the Type URI fragment.
-func (t PasswordType) String() string {
-	switch t {
-	case PasswordText:
-		return "PasswordText"
-	case PasswordDigest:
-		return "PasswordDigest"
-	}
-	return "PasswordType(?)"
-}
+// Default freshness windows the verification applies (package auth).
+const (
+	DefaultMaxAge        = auth.DefaultMaxAge
+	DefaultMaxFutureSkew = auth.DefaultMaxFutureSkew
+)
 
 // Token is a parsed UsernameToken, with the optional wsu:Timestamp of the
 // same Security header.
@@ -79,51 +73,34 @@ type Token struct {
 
 // Timestamp is a wsu:Timestamp. A zero Created or Expires means it was not
 // given.
-type Timestamp struct {
-	Created time.Time
-	Expires time.Time
+type Timestamp = auth.Timestamp
+
+// UsernameToken returns the credential package auth verifies.
+func (t Token) UsernameToken() auth.UsernameToken {
+	return auth.UsernameToken{Username: t.Username, Password: t.Password, Type: t.Type, Nonce: t.Nonce,
+		Created: t.Created, CreatedText: t.CreatedText, HasCreated: t.HasCreated, Timestamp: t.Timestamp}
 }
 
-// ErrLoginFailed is wrapped by every authentication failure of Parse and
-// Verify. The SOAP layer maps it to the "Login failed" security fault.
-var ErrLoginFailed = errors.New("wsse: login failed")
-
-// loginError is a distinct reason for a failed login, for the log.
-type loginError struct{ reason string }
-
-func (e *loginError) Error() string { return "wsse: " + e.reason }
-func (e *loginError) Unwrap() error { return ErrLoginFailed }
+// ErrLoginFailed is wrapped by every failure of Parse (and of the
+// verification in package auth). The SOAP layer maps it to the "Login
+// failed" security fault.
+var ErrLoginFailed = auth.ErrLoginFailed
 
 // Reasons a header is refused by Parse. Each wraps ErrLoginFailed.
 var (
 	// ErrNoToken: no Security header, or one without a UsernameToken.
-	ErrNoToken error = &loginError{"no UsernameToken"}
+	ErrNoToken = auth.ErrNoCredential
 	// ErrMalformed: a Security header that does not follow the
 	// UsernameToken profile or exceeds the size limits.
-	ErrMalformed error = &loginError{"malformed UsernameToken"}
+	ErrMalformed = auth.ErrMalformed
 )
 
-// Reasons Verify refuses a token. Each wraps ErrLoginFailed; callers must
-// not tell the client which one it was.
-var (
-	ErrUnknownUser       error = &loginError{"unknown username"}
-	ErrDisabled          error = &loginError{"account disabled"}
-	ErrBadPassword       error = &loginError{"wrong password"}
-	ErrBadDigest         error = &loginError{"password digest mismatch"}
-	ErrDigestIncomplete  error = &loginError{"PasswordDigest without Nonce and Created"}
-	ErrCreatedTooOld     error = &loginError{"Created too old"}
-	ErrCreatedInFuture   error = &loginError{"Created in the future"}
-	ErrTimestampExpired  error = &loginError{"Timestamp expired"}
-	ErrTimestampInFuture error = &loginError{"Timestamp created in the future"}
-	// ErrReplay also wraps store.ErrReplay.
-	ErrReplay error = &loginError{"nonce replayed"}
-)
-
-// Size limits. They are far above anything a real client sends and far
-// below what would make hashing, base64 decoding or logging cost anything.
+// Size limits, those of package auth. They are far above anything a real
+// client sends and far below what would make hashing, base64 decoding or
+// logging cost anything.
 const (
-	MaxUsernameLen = 256
-	MaxPasswordLen = 1024
-	MaxNonceLen    = 256 // base64 characters
+	MaxUsernameLen = auth.MaxUsernameLen
+	MaxPasswordLen = auth.MaxPasswordLen
+	MaxNonceLen    = auth.MaxNonceLen
 	maxTimeLen     = 64
 )

@@ -1,4 +1,4 @@
-package wsse
+package auth
 
 import (
 	"context"
@@ -11,11 +11,10 @@ import (
 
 	"github.com/partnerd/partnerd/clock"
 	"github.com/partnerd/partnerd/credential"
-	"github.com/partnerd/partnerd/store"
 )
 
 // digest computes a PasswordDigest the way the profile defines it, written
-// out separately from the Verifier's own code.
+// out separately from the Authenticator's own code.
 func digest(nonceB64, created, password string) string {
 	n, err := base64.StdEncoding.DecodeString(nonceB64)
 	if err != nil {
@@ -48,54 +47,6 @@ func TestDigestVectors(t *testing.T) {
 	}
 }
 
-// TestVerifyDocsEnvelope runs the envelope from the Partner API docs
-// ("Cancel a Scheduled Send") through Find, Parse and Verify at the moment
-// its token was created.
-func TestVerifyDocsEnvelope(t *testing.T) {
-	created := time.Date(2011, 3, 24, 15, 23, 47, 0, time.UTC)
-	clk := clock.NewManual(created)
-	sealer := testSealer(t)
-	st := newFakeStore(clk, account(t, sealer, 7, "XXX", "XXX"))
-	v := &Verifier{Store: st, Clock: clk, Sealer: sealer, Cache: credential.NewCache(16)}
-
-	tok, err := Parse(security(readDoc(t, "docs_cancel_envelope.xml")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	acct, err := v.Verify(context.Background(), tok)
-	if err != nil {
-		t.Fatalf("Verify: %v", err)
-	}
-	if acct.ID != 7 || acct.Username != "XXX" {
-		t.Errorf("Verify = %+v", acct)
-	}
-	exp, ok := st.nonceExpiry("XXX", "On06D99VmKbjWKQiY6wYLk+IpIs=")
-	if want := created.Add(DefaultMaxAge + DefaultMaxFutureSkew); !ok || !exp.Equal(want) {
-		t.Errorf("nonce recorded until %v (%v), want %v", exp, ok, want)
-	}
-
-	// The same envelope again is a replay.
-	_, err = v.Verify(context.Background(), tok)
-	if !errors.Is(err, ErrReplay) || !errors.Is(err, store.ErrReplay) || !errors.Is(err, ErrLoginFailed) {
-		t.Errorf("second Verify = %v, want ErrReplay", err)
-	}
-
-	// Six minutes later the token is stale.
-	clk.Advance(6 * time.Minute)
-	if _, err := v.Verify(context.Background(), tok); !errors.Is(err, ErrCreatedTooOld) {
-		t.Errorf("Verify six minutes later = %v, want ErrCreatedTooOld", err)
-	}
-
-	// The same nonce and Created as a digest, on a fresh store.
-	clk.Set(created)
-	st = newFakeStore(clk, account(t, sealer, 7, "XXX", "XXX"))
-	v.Store = st
-	tok.Type, tok.Password = PasswordDigest, "wNtQyUl0vjQM2jpH+VUBGK06qUA="
-	if _, err := v.Verify(context.Background(), tok); err != nil {
-		t.Errorf("digest of the docs token: %v", err)
-	}
-}
-
 func TestVerify(t *testing.T) {
 	now := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 	nowText := now.Format(time.RFC3339)
@@ -107,8 +58,8 @@ func TestVerify(t *testing.T) {
 	carol.PasswordSealed = nil // created before the server had a key
 	const nonce = "MTIzNDU2Nzg5MGFiY2RlZg=="
 
-	text := func(user, pw string) Token { return Token{Username: user, Password: pw} }
-	withCreated := func(tok Token, tm time.Time, text string) Token {
+	text := func(user, pw string) UsernameToken { return UsernameToken{Username: user, Password: pw} }
+	withCreated := func(tok UsernameToken, tm time.Time, text string) UsernameToken {
 		tok.Created, tok.CreatedText, tok.HasCreated = tm, text, true
 		return tok
 	}
@@ -116,19 +67,19 @@ func TestVerify(t *testing.T) {
 		tm := now.Add(d)
 		return tm, tm.Format(time.RFC3339Nano)
 	}
-	dig := func(user, pw, nonce string, created time.Time, createdText string) Token {
-		return Token{Username: user, Type: PasswordDigest, Password: digest(nonce, createdText, pw), Nonce: nonce,
+	dig := func(user, pw, nonce string, created time.Time, createdText string) UsernameToken {
+		return UsernameToken{Username: user, Type: PasswordDigest, Password: digest(nonce, createdText, pw), Nonce: nonce,
 			Created: created, CreatedText: createdText, HasCreated: true}
 	}
-	withTS := func(tok Token, c, e time.Time) Token {
+	withTS := func(tok UsernameToken, c, e time.Time) UsernameToken {
 		tok.Timestamp = &Timestamp{Created: c, Expires: e}
 		return tok
 	}
-	withNonce := func(tok Token, n string) Token { tok.Nonce = n; return tok }
+	withNonce := func(tok UsernameToken, n string) UsernameToken { tok.Nonce = n; return tok }
 
 	tests := []struct {
 		name   string
-		tok    Token
+		tok    UsernameToken
 		sealer *credential.Sealer
 		maxAge time.Duration
 		skew   time.Duration
@@ -145,24 +96,28 @@ func TestVerify(t *testing.T) {
 		{"text with nonce and created", withNonce(withCreated(text("alice", "wonderland"), now, nowText), nonce), sealer, 0, 0, nil},
 		{"text with bad nonce", withNonce(text("alice", "wonderland"), "%%%"), sealer, 0, 0, ErrMalformed},
 		{"empty username", text("", "x"), sealer, 0, 0, ErrMalformed},
-		{"unknown password type", Token{Username: "alice", Password: "wonderland", Type: 7}, sealer, 0, 0, ErrMalformed},
+		{"unknown password type", UsernameToken{Username: "alice", Password: "wonderland", Type: 7}, sealer, 0, 0, ErrMalformed},
 
 		{"digest", dig("alice", "wonderland", nonce, now, nowText), sealer, 0, 0, nil},
 		{"digest over Created as sent, offset form", dig("alice", "wonderland", nonce, now, "2024-05-01T14:00:00+02:00"), sealer, 0, 0, nil},
 		{"digest wrong password", dig("alice", "wonderlanD", nonce, now, nowText), sealer, 0, 0, ErrBadDigest},
-		{"digest over another Created text", func() Token {
+		{"digest over another Created text", func() UsernameToken {
 			tok := dig("alice", "wonderland", nonce, now, "2024-05-01T12:00:00.000Z")
 			tok.CreatedText = nowText
 			return tok
 		}(), sealer, 0, 0, ErrBadDigest},
-		{"digest not base64", func() Token { tok := dig("alice", "wonderland", nonce, now, nowText); tok.Password = "***"; return tok }(), sealer, 0, 0, ErrBadDigest},
-		{"digest of clear password", func() Token {
+		{"digest not base64", func() UsernameToken {
+			tok := dig("alice", "wonderland", nonce, now, nowText)
+			tok.Password = "***"
+			return tok
+		}(), sealer, 0, 0, ErrBadDigest},
+		{"digest of clear password", func() UsernameToken {
 			tok := dig("alice", "wonderland", nonce, now, nowText)
 			tok.Password = "wonderland"
 			return tok
 		}(), sealer, 0, 0, ErrBadDigest},
 		{"digest without nonce", withNonce(dig("alice", "wonderland", nonce, now, nowText), ""), sealer, 0, 0, ErrDigestIncomplete},
-		{"digest without created", func() Token {
+		{"digest without created", func() UsernameToken {
 			tok := dig("alice", "wonderland", nonce, now, nowText)
 			tok.HasCreated = false
 			return tok
@@ -175,23 +130,29 @@ func TestVerify(t *testing.T) {
 		{"digest, account has no sealed password", dig("carol", "singer", nonce, now, nowText), sealer, 0, 0, ErrBadDigest},
 		{"text, account has no sealed password", text("carol", "singer"), sealer, 0, 0, nil},
 
-		{"created at max age", func() Token { tm, s := at(-DefaultMaxAge); return withCreated(text("alice", "wonderland"), tm, s) }(), sealer, 0, 0, nil},
-		{"created past max age", func() Token {
+		{"created at max age", func() UsernameToken {
+			tm, s := at(-DefaultMaxAge)
+			return withCreated(text("alice", "wonderland"), tm, s)
+		}(), sealer, 0, 0, nil},
+		{"created past max age", func() UsernameToken {
 			tm, s := at(-DefaultMaxAge - time.Millisecond)
 			return withCreated(text("alice", "wonderland"), tm, s)
 		}(), sealer, 0, 0, ErrCreatedTooOld},
-		{"created at max skew", func() Token {
+		{"created at max skew", func() UsernameToken {
 			tm, s := at(DefaultMaxFutureSkew)
 			return withCreated(text("alice", "wonderland"), tm, s)
 		}(), sealer, 0, 0, nil},
-		{"created past max skew", func() Token {
+		{"created past max skew", func() UsernameToken {
 			tm, s := at(DefaultMaxFutureSkew + time.Millisecond)
 			return withCreated(text("alice", "wonderland"), tm, s)
 		}(), sealer, 0, 0, ErrCreatedInFuture},
-		{"digest too old", func() Token { tm, s := at(-time.Hour); return dig("alice", "wonderland", nonce, tm, s) }(), sealer, 0, 0, ErrCreatedTooOld},
-		{"custom max age", func() Token { tm, s := at(-time.Hour); return withCreated(text("alice", "wonderland"), tm, s) }(), sealer, 2 * time.Hour, 0, nil},
-		{"custom skew", func() Token { tm, s := at(10 * time.Second); return withCreated(text("alice", "wonderland"), tm, s) }(), sealer, 0, 5 * time.Second, ErrCreatedInFuture},
-		{"stale token from an unknown user is stale first", func() Token { tm, s := at(-time.Hour); return withCreated(text("mallory", "x"), tm, s) }(), sealer, 0, 0, ErrCreatedTooOld},
+		{"digest too old", func() UsernameToken { tm, s := at(-time.Hour); return dig("alice", "wonderland", nonce, tm, s) }(), sealer, 0, 0, ErrCreatedTooOld},
+		{"custom max age", func() UsernameToken { tm, s := at(-time.Hour); return withCreated(text("alice", "wonderland"), tm, s) }(), sealer, 2 * time.Hour, 0, nil},
+		{"custom skew", func() UsernameToken {
+			tm, s := at(10 * time.Second)
+			return withCreated(text("alice", "wonderland"), tm, s)
+		}(), sealer, 0, 5 * time.Second, ErrCreatedInFuture},
+		{"stale token from an unknown user is stale first", func() UsernameToken { tm, s := at(-time.Hour); return withCreated(text("mallory", "x"), tm, s) }(), sealer, 0, 0, ErrCreatedTooOld},
 
 		{"timestamp valid", withTS(text("alice", "wonderland"), now.Add(-time.Second), now.Add(time.Minute)), sealer, 0, 0, nil},
 		{"timestamp without created", withTS(text("alice", "wonderland"), time.Time{}, now.Add(time.Minute)), sealer, 0, 0, nil},
@@ -201,14 +162,14 @@ func TestVerify(t *testing.T) {
 		{"timestamp created at skew", withTS(text("alice", "wonderland"), now.Add(DefaultMaxFutureSkew), time.Time{}), sealer, 0, 0, nil},
 		{"timestamp created in future", withTS(text("alice", "wonderland"), now.Add(DefaultMaxFutureSkew+time.Second), now.Add(time.Hour)), sealer, 0, 0, ErrTimestampInFuture},
 	}
-	allReasons := []error{ErrNoToken, ErrMalformed, ErrUnknownUser, ErrDisabled, ErrBadPassword, ErrBadDigest, ErrDigestIncomplete,
+	allReasons := []error{ErrNoCredential, ErrMalformed, ErrUnknownUser, ErrDisabled, ErrBadPassword, ErrBadDigest, ErrDigestIncomplete,
 		ErrCreatedTooOld, ErrCreatedInFuture, ErrTimestampExpired, ErrTimestampInFuture, ErrReplay}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := clock.NewManual(now)
-			v := &Verifier{Store: newFakeStore(clk, alice, bob, carol), Clock: clk, Sealer: tt.sealer,
+			v := &Authenticator{Store: newFakeStore(clk, alice, bob, carol), Clock: clk, Sealer: tt.sealer,
 				Cache: credential.NewCache(16), MaxAge: tt.maxAge, MaxFutureSkew: tt.skew}
-			acct, err := v.Verify(context.Background(), tt.tok)
+			acct, err := v.VerifyUsernameToken(context.Background(), tt.tok)
 			if tt.want == nil {
 				if err != nil {
 					t.Fatalf("Verify: %v", err)
@@ -246,34 +207,34 @@ func TestVerifyNonces(t *testing.T) {
 	clk := clock.NewManual(now)
 	sealer := testSealer(t)
 	st := newFakeStore(clk, account(t, sealer, 1, "alice", "wonderland"), account(t, sealer, 2, "bob", "builder"))
-	v := &Verifier{Store: st, Clock: clk, Sealer: sealer}
+	v := &Authenticator{Store: st, Clock: clk, Sealer: sealer}
 	ctx := context.Background()
 	const nonce = "AAECAwQFBgcICQoLDA0ODw=="
 
 	// A PasswordText token with a nonce and no Created: remembered for the
 	// whole window from now.
-	tok := Token{Username: "alice", Password: "wonderland", Nonce: nonce}
-	if _, err := v.Verify(ctx, tok); err != nil {
+	tok := UsernameToken{Username: "alice", Password: "wonderland", Nonce: nonce}
+	if _, err := v.VerifyUsernameToken(ctx, tok); err != nil {
 		t.Fatal(err)
 	}
 	if exp, _ := st.nonceExpiry("alice", nonce); !exp.Equal(now.Add(DefaultMaxAge + DefaultMaxFutureSkew)) {
 		t.Errorf("nonce expiry %v", exp)
 	}
-	if _, err := v.Verify(ctx, tok); !errors.Is(err, ErrReplay) {
+	if _, err := v.VerifyUsernameToken(ctx, tok); !errors.Is(err, ErrReplay) {
 		t.Errorf("replay = %v, want ErrReplay", err)
 	}
 	// Cosmetic variants of the nonce are the same nonce.
 	for _, variant := range []string{"AAECAwQFBgcICQoLDA0ODw==\n", "AAECAwQFBgcI\r\nCQoLDA0ODw==", "AAECAwQFBgcICQoLDA0ODx=="} {
-		if _, err := v.Verify(ctx, Token{Username: "alice", Password: "wonderland", Nonce: variant}); !errors.Is(err, ErrReplay) {
+		if _, err := v.VerifyUsernameToken(ctx, UsernameToken{Username: "alice", Password: "wonderland", Nonce: variant}); !errors.Is(err, ErrReplay) {
 			t.Errorf("variant %q = %v, want ErrReplay", variant, err)
 		}
 	}
 	// Another user may use the same nonce.
-	if _, err := v.Verify(ctx, Token{Username: "bob", Password: "builder", Nonce: nonce}); err != nil {
+	if _, err := v.VerifyUsernameToken(ctx, UsernameToken{Username: "bob", Password: "builder", Nonce: nonce}); err != nil {
 		t.Errorf("other user, same nonce: %v", err)
 	}
 	// A failed login records nothing, so it cannot burn a nonce.
-	if _, err := v.Verify(ctx, Token{Username: "alice", Password: "guess", Nonce: "ZmFpbGVk"}); !errors.Is(err, ErrBadPassword) {
+	if _, err := v.VerifyUsernameToken(ctx, UsernameToken{Username: "alice", Password: "guess", Nonce: "ZmFpbGVk"}); !errors.Is(err, ErrBadPassword) {
 		t.Fatal(err)
 	}
 	if _, ok := st.nonceExpiry("alice", "ZmFpbGVk"); ok {
@@ -281,12 +242,12 @@ func TestVerifyNonces(t *testing.T) {
 	}
 	// Once the window has passed, the store forgets the nonce.
 	clk.Advance(DefaultMaxAge + DefaultMaxFutureSkew)
-	if _, err := v.Verify(ctx, tok); err != nil {
+	if _, err := v.VerifyUsernameToken(ctx, tok); err != nil {
 		t.Errorf("after the window: %v", err)
 	}
 	// A token without a nonce is never a replay.
 	for range 2 {
-		if _, err := v.Verify(ctx, Token{Username: "alice", Password: "wonderland"}); err != nil {
+		if _, err := v.VerifyUsernameToken(ctx, UsernameToken{Username: "alice", Password: "wonderland"}); err != nil {
 			t.Error(err)
 		}
 	}
@@ -297,15 +258,15 @@ func TestVerifyStoreErrors(t *testing.T) {
 	sealer := testSealer(t)
 	down := errors.New("database is down")
 	st := newFakeStore(clk, account(t, sealer, 1, "alice", "wonderland"))
-	v := &Verifier{Store: st, Clock: clk}
+	v := &Authenticator{Store: st, Clock: clk}
 
 	st.lookupErr = down
-	_, err := v.Verify(context.Background(), Token{Username: "alice", Password: "wonderland"})
+	_, err := v.VerifyUsernameToken(context.Background(), UsernameToken{Username: "alice", Password: "wonderland"})
 	if !errors.Is(err, down) || errors.Is(err, ErrLoginFailed) {
 		t.Errorf("lookup failure = %v, want the store's error, not a login failure", err)
 	}
 	st.lookupErr, st.nonceErr = nil, down
-	_, err = v.Verify(context.Background(), Token{Username: "alice", Password: "wonderland", Nonce: "AAAA"})
+	_, err = v.VerifyUsernameToken(context.Background(), UsernameToken{Username: "alice", Password: "wonderland", Nonce: "AAAA"})
 	if !errors.Is(err, down) || errors.Is(err, ErrLoginFailed) {
 		t.Errorf("nonce failure = %v, want the store's error, not a login failure", err)
 	}
@@ -319,11 +280,11 @@ func TestVerifyRotation(t *testing.T) {
 	alice := account(t, sealer, 1, "alice", "old")
 	st := newFakeStore(clk, alice)
 	cache := credential.NewCache(16)
-	v := &Verifier{Store: st, Clock: clk, Sealer: sealer, Cache: cache}
+	v := &Authenticator{Store: st, Clock: clk, Sealer: sealer, Cache: cache}
 	ctx := context.Background()
 
 	for range 2 {
-		if _, err := v.Verify(ctx, Token{Username: "alice", Password: "old"}); err != nil {
+		if _, err := v.VerifyUsernameToken(ctx, UsernameToken{Username: "alice", Password: "old"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -331,10 +292,10 @@ func TestVerifyRotation(t *testing.T) {
 		t.Fatalf("cache holds %d entries, want 1", cache.Len())
 	}
 	st.setAccount(account(t, sealer, 1, "alice", "new"))
-	if _, err := v.Verify(ctx, Token{Username: "alice", Password: "old"}); !errors.Is(err, ErrBadPassword) {
+	if _, err := v.VerifyUsernameToken(ctx, UsernameToken{Username: "alice", Password: "old"}); !errors.Is(err, ErrBadPassword) {
 		t.Errorf("old password after rotation = %v, want ErrBadPassword", err)
 	}
-	if _, err := v.Verify(ctx, Token{Username: "alice", Password: "new"}); err != nil {
+	if _, err := v.VerifyUsernameToken(ctx, UsernameToken{Username: "alice", Password: "new"}); err != nil {
 		t.Errorf("new password: %v", err)
 	}
 
@@ -343,7 +304,7 @@ func TestVerifyRotation(t *testing.T) {
 	disabled.PasswordHash = func() string { a, _ := st.AccountByUsername(ctx, "alice"); return a.PasswordHash }()
 	disabled.Disabled = true
 	st.setAccount(disabled)
-	if _, err := v.Verify(ctx, Token{Username: "alice", Password: "new"}); !errors.Is(err, ErrDisabled) {
+	if _, err := v.VerifyUsernameToken(ctx, UsernameToken{Username: "alice", Password: "new"}); !errors.Is(err, ErrDisabled) {
 		t.Errorf("disabled = %v, want ErrDisabled", err)
 	}
 }
@@ -352,9 +313,9 @@ func TestVerifyDefaults(t *testing.T) {
 	// No clock: the system clock. A token created now passes.
 	sealer := testSealer(t)
 	st := newFakeStore(clock.System{}, account(t, sealer, 1, "alice", "wonderland"))
-	v := &Verifier{Store: st}
+	v := &Authenticator{Store: st}
 	now := time.Now().UTC()
-	_, err := v.Verify(context.Background(), Token{Username: "alice", Password: "wonderland",
+	_, err := v.VerifyUsernameToken(context.Background(), UsernameToken{Username: "alice", Password: "wonderland",
 		Created: now, CreatedText: now.Format(time.RFC3339Nano), HasCreated: true})
 	if err != nil {
 		t.Fatal(err)
@@ -365,12 +326,12 @@ func TestVerifyConcurrent(t *testing.T) {
 	clk := clock.NewManual(time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC))
 	sealer := testSealer(t)
 	st := newFakeStore(clk, account(t, sealer, 1, "alice", "wonderland"))
-	v := &Verifier{Store: st, Clock: clk, Sealer: sealer, Cache: credential.NewCache(4)}
+	v := &Authenticator{Store: st, Clock: clk, Sealer: sealer, Cache: credential.NewCache(4)}
 	errs := make(chan error, 64)
 	for i := range 64 {
 		go func() {
 			nonce := base64.StdEncoding.EncodeToString(fmt.Appendf(nil, "n%d", i%32))
-			_, err := v.Verify(context.Background(), Token{Username: "alice", Password: "wonderland", Nonce: nonce})
+			_, err := v.VerifyUsernameToken(context.Background(), UsernameToken{Username: "alice", Password: "wonderland", Nonce: nonce})
 			errs <- err
 		}()
 	}
@@ -393,21 +354,21 @@ type nopNonces struct{ *fakeStore }
 
 func (nopNonces) UseNonce(context.Context, string, string, time.Time) error { return nil }
 
-func benchVerify(b *testing.B, tok Token, cache *credential.Cache) {
+func benchVerify(b *testing.B, tok UsernameToken, cache *credential.Cache) {
 	old := credential.DefaultIterations
 	credential.DefaultIterations = 120000 // the real cost
 	defer func() { credential.DefaultIterations = old }()
 	now := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 	clk := clock.NewManual(now)
 	sealer := testSealer(b)
-	v := &Verifier{Store: nopNonces{newFakeStore(clk, account(b, sealer, 1, "alice", "wonderland"))}, Clock: clk, Sealer: sealer, Cache: cache}
+	v := &Authenticator{Store: nopNonces{newFakeStore(clk, account(b, sealer, 1, "alice", "wonderland"))}, Clock: clk, Sealer: sealer, Cache: cache}
 	ctx := context.Background()
-	if _, err := v.Verify(ctx, tok); err != nil { // warms the cache
+	if _, err := v.VerifyUsernameToken(ctx, tok); err != nil { // warms the cache
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := v.Verify(ctx, tok); err != nil {
+		if _, err := v.VerifyUsernameToken(ctx, tok); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -415,16 +376,16 @@ func benchVerify(b *testing.B, tok Token, cache *credential.Cache) {
 
 func BenchmarkVerifyTextWarmCache(b *testing.B) {
 	created := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
-	benchVerify(b, Token{Username: "alice", Password: "wonderland", Nonce: "AAECAwQFBgcICQoLDA0ODw==",
+	benchVerify(b, UsernameToken{Username: "alice", Password: "wonderland", Nonce: "AAECAwQFBgcICQoLDA0ODw==",
 		Created: created, CreatedText: "2024-05-01T12:00:00Z", HasCreated: true}, credential.NewCache(credential.DefaultCacheSize))
 }
 
 func BenchmarkVerifyTextNoCache(b *testing.B) {
-	benchVerify(b, Token{Username: "alice", Password: "wonderland"}, nil)
+	benchVerify(b, UsernameToken{Username: "alice", Password: "wonderland"}, nil)
 }
 
 func BenchmarkVerifyDigest(b *testing.B) {
 	const nonce, created = "AAECAwQFBgcICQoLDA0ODw==", "2024-05-01T12:00:00Z"
-	benchVerify(b, Token{Username: "alice", Type: PasswordDigest, Password: digest(nonce, created, "wonderland"), Nonce: nonce,
+	benchVerify(b, UsernameToken{Username: "alice", Type: PasswordDigest, Password: digest(nonce, created, "wonderland"), Nonce: nonce,
 		Created: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC), CreatedText: created, HasCreated: true}, nil)
 }

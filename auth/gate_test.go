@@ -1,4 +1,4 @@
-package wsse
+package auth
 
 import (
 	"context"
@@ -40,31 +40,31 @@ func TestVerifyHashGate(t *testing.T) {
 	alice := account(t, sealer, 1, "alice", "wonderland")
 	st := newFakeStore(clock.NewManual(now), alice)
 	g := &countingGate{}
-	v := &Verifier{Store: st, Clock: clock.NewManual(now), Sealer: sealer, Cache: credential.NewCache(8), HashGate: g}
+	v := &Authenticator{Store: st, Clock: clock.NewManual(now), Sealer: sealer, Cache: credential.NewCache(8), HashGate: g}
 	ctx := context.Background()
 	const nonce = "MTIzNDU2Nzg5MGFiY2RlZg=="
 
 	steps := []struct {
 		name     string
-		tok      Token
+		tok      UsernameToken
 		closed   bool
 		want     error
 		acquired int // slots taken by the step
 	}{
-		{"first login hashes", Token{Username: "alice", Password: "wonderland"}, false, nil, 1},
-		{"cache hit costs no slot", Token{Username: "alice", Password: "wonderland"}, false, nil, 0},
-		{"cache hit through a closed gate", Token{Username: "alice", Password: "wonderland"}, true, nil, 0},
-		{"wrong password hashes", Token{Username: "alice", Password: "guess"}, false, ErrBadPassword, 1},
-		{"unknown user hashes too", Token{Username: "nobody", Password: "guess"}, false, ErrUnknownUser, 1},
-		{"wrong password, gate closed", Token{Username: "alice", Password: "guess"}, true, ErrBusy, 0},
-		{"unknown user, gate closed", Token{Username: "nobody", Password: "guess"}, true, ErrBusy, 0},
-		{"gate closed: the nonce is not burnt", Token{Username: "alice", Password: "other", Nonce: nonce}, true, ErrBusy, 0},
-		{"digest tokens are cheap: no slot", Token{Username: "alice", Type: PasswordDigest, Password: "x", Nonce: nonce, HasCreated: true, Created: now, CreatedText: now.Format(time.RFC3339)}, true, ErrBadDigest, 0},
+		{"first login hashes", UsernameToken{Username: "alice", Password: "wonderland"}, false, nil, 1},
+		{"cache hit costs no slot", UsernameToken{Username: "alice", Password: "wonderland"}, false, nil, 0},
+		{"cache hit through a closed gate", UsernameToken{Username: "alice", Password: "wonderland"}, true, nil, 0},
+		{"wrong password hashes", UsernameToken{Username: "alice", Password: "guess"}, false, ErrBadPassword, 1},
+		{"unknown user hashes too", UsernameToken{Username: "nobody", Password: "guess"}, false, ErrUnknownUser, 1},
+		{"wrong password, gate closed", UsernameToken{Username: "alice", Password: "guess"}, true, ErrBusy, 0},
+		{"unknown user, gate closed", UsernameToken{Username: "nobody", Password: "guess"}, true, ErrBusy, 0},
+		{"gate closed: the nonce is not burnt", UsernameToken{Username: "alice", Password: "other", Nonce: nonce}, true, ErrBusy, 0},
+		{"digest tokens are cheap: no slot", UsernameToken{Username: "alice", Type: PasswordDigest, Password: "x", Nonce: nonce, HasCreated: true, Created: now, CreatedText: now.Format(time.RFC3339)}, true, ErrBadDigest, 0},
 	}
 	for _, s := range steps {
 		g.closed = s.closed
 		before := g.acquired
-		_, err := v.Verify(ctx, s.tok)
+		_, err := v.VerifyUsernameToken(ctx, s.tok)
 		if s.want == nil && err != nil || s.want != nil && !errors.Is(err, s.want) {
 			t.Errorf("%s: %v, want %v", s.name, err, s.want)
 		}

@@ -1,4 +1,4 @@
-package wsse
+package auth
 
 import (
 	"context"
@@ -10,74 +10,97 @@ import (
 	"sync"
 	"time"
 
-	"github.com/partnerd/partnerd/clock"
 	"github.com/partnerd/partnerd/credential"
 	"github.com/partnerd/partnerd/store"
 )
 
-// Default freshness windows of a Verifier.
+// Default freshness windows of UsernameTokens.
 const (
 	DefaultMaxAge        = 300 * time.Second
 	DefaultMaxFutureSkew = 60 * time.Second
 )
 
-// AccountStore is the part of store.Store a Verifier needs.
-type AccountStore interface {
-	AccountByUsername(ctx context.Context, username string) (store.Account, error)
-	UseNonce(ctx context.Context, username, nonce string, expires time.Time) error
+// Size limits of a UsernameToken. They are far above anything a real
+// client sends and far below what would make hashing, base64 decoding or
+// logging cost anything.
+const (
+	MaxUsernameLen = 256
+	MaxPasswordLen = 1024
+	MaxNonceLen    = 256 // base64 characters
+)
+
+// PasswordType is how a UsernameToken carries its password.
+type PasswordType int
+
+// The password types of the UsernameToken profile. The zero value is
+// PasswordText, which is also what a Password without a Type attribute
+// means.
+const (
+	// PasswordText carries the password in clear (over TLS).
+	PasswordText PasswordType = iota
+	// PasswordDigest carries Base64(SHA-1(nonce + created + password)).
+	PasswordDigest
+)
+
+// String returns the type's name as in the Type URI fragment.
+func (t PasswordType) String() string {
+	switch t {
+	case PasswordText:
+		return "PasswordText"
+	case PasswordDigest:
+		return "PasswordDigest"
+	}
+	return "PasswordType(?)"
 }
 
-// Verifier checks UsernameTokens against the account store. Its fields are
-// set once before use; a Verifier is then safe for concurrent use.
-type Verifier struct {
-	Store AccountStore
-	Clock clock.Clock // nil means clock.System
-	// Sealer opens Account.PasswordSealed for PasswordDigest tokens; with
-	// a nil Sealer every digest token fails.
-	Sealer *credential.Sealer
-	// Cache spares the slow hash for PasswordText tokens already
-	// verified; nil hashes every time.
-	Cache *credential.Cache
-	// MaxAge is how far in the past a token's Created may be (zero:
-	// DefaultMaxAge); MaxFutureSkew how far in the future Created, or a
-	// Timestamp's Created, may be, for clients whose clock runs ahead
-	// (zero: DefaultMaxFutureSkew).
-	MaxAge        time.Duration
-	MaxFutureSkew time.Duration
-	// HashGate, when set, bounds the slow password hashes running at
-	// once: every PasswordText check the Cache cannot answer, and the
-	// dummy hash of an unknown username, takes a slot. A flood of guesses
-	// then burns at most the gate's share of the CPU, while clients whose
-	// credentials are cached cost no hash and are not queued. A check that
-	// gets no slot fails with ErrBusy.
-	HashGate HashGate
+// Timestamp is a token's accompanying timestamp (wsu:Timestamp). A zero
+// Created or Expires means it was not given.
+type Timestamp struct {
+	Created time.Time
+	Expires time.Time
 }
 
-// HashGate bounds concurrent password hashing (limit.Gate implements it).
-type HashGate interface {
-	// Acquire takes a slot or returns an error (too busy).
-	Acquire(ctx context.Context) error
-	// Release frees a slot taken by Acquire.
-	Release()
+// UsernameToken is a username with a password in clear or as a digest,
+// as the WS-Security UsernameToken profile defines it: the credential of
+// the SOAP face (package wsse parses it off the wire).
+type UsernameToken struct {
+	Username string
+	// Password is the clear password for PasswordText, the base64 digest
+	// for PasswordDigest, exactly as sent.
+	Password string
+	Type     PasswordType
+	// Nonce is the nonce as sent (base64, surrounding whitespace
+	// removed); empty when absent.
+	Nonce string
+	// Created is the token's creation time when HasCreated. CreatedText
+	// keeps the text as sent, since the digest is computed over that
+	// text, not over any re-formatting of the time.
+	Created     time.Time
+	CreatedText string
+	HasCreated  bool
+	// Timestamp is the accompanying timestamp, nil when absent.
+	Timestamp *Timestamp
 }
 
-// ErrBusy: the password could not be checked because too many other
-// checks were under way (HashGate). It wraps ErrLoginFailed, so the client
-// sees the one "Login failed" fault; it is not a guess and callers must not
-// charge it as one.
-var ErrBusy error = &loginError{"too many password checks at once"}
+// Subject implements Credential.
+func (t UsernameToken) Subject() string { return t.Username }
 
-// Verify returns the account that tok logs in as. Failures wrap
-// ErrLoginFailed and one distinct reason (ErrUnknownUser, ErrBadPassword,
-// ErrReplay …); any other error is the store's and not the client's fault.
+func (t UsernameToken) verify(ctx context.Context, a *Authenticator) (store.Account, error) {
+	return a.VerifyUsernameToken(ctx, t)
+}
+
+// VerifyUsernameToken returns the account tok logs in as, without asking
+// the throttle (Authenticate does). Failures wrap ErrLoginFailed and one
+// distinct reason (ErrUnknownUser, ErrBadPassword, ErrReplay …); any other
+// error is the store's and not the client's fault.
 //
 // Checks that do not depend on the account (freshness, form) come first, so
 // stale or replayed traffic costs no store lookup. The nonce is recorded
 // only once the password has been checked: otherwise anyone could fill the
 // nonce table, or burn a client's nonces, without credentials.
-func (v *Verifier) Verify(ctx context.Context, tok Token) (store.Account, error) {
-	now := v.now()
-	maxAge, skew := v.windows()
+func (a *Authenticator) VerifyUsernameToken(ctx context.Context, tok UsernameToken) (store.Account, error) {
+	now := a.now()
+	maxAge, skew := a.windows()
 
 	if len(tok.Username) > MaxUsernameLen || len(tok.Password) > MaxPasswordLen || len(tok.Nonce) > MaxNonceLen {
 		return store.Account{}, fmt.Errorf("%w: token field too long", ErrMalformed)
@@ -115,24 +138,24 @@ func (v *Verifier) Verify(ctx context.Context, tok Token) (store.Account, error)
 		return store.Account{}, ErrDigestIncomplete
 	}
 
-	acct, err := v.Store.AccountByUsername(ctx, tok.Username)
+	acct, err := a.Store.AccountByUsername(ctx, tok.Username)
 	if errors.Is(err, store.ErrNotFound) {
-		if err := v.dummyCheck(ctx, tok, nonce); err != nil {
+		if err := a.dummyCheck(ctx, tok, nonce); err != nil {
 			return store.Account{}, err
 		}
 		return store.Account{}, fmt.Errorf("%w: %s", ErrUnknownUser, quote(tok.Username))
 	}
 	if err != nil {
-		return store.Account{}, fmt.Errorf("wsse: looking up account %s: %w", quote(tok.Username), err)
+		return store.Account{}, fmt.Errorf("auth: looking up account %s: %w", quote(tok.Username), err)
 	}
 
 	// The password is checked before Disabled so that a disabled account
 	// costs the same time as any other.
 	if tok.Type == PasswordDigest {
-		if err := v.checkDigest(acct, tok, nonce); err != nil {
+		if err := a.checkDigest(acct, tok, nonce); err != nil {
 			return store.Account{}, err
 		}
-	} else if err := v.checkText(ctx, acct, tok.Password); err != nil {
+	} else if err := a.checkText(ctx, acct, tok.Password); err != nil {
 		return store.Account{}, err
 	}
 	if acct.Disabled {
@@ -148,12 +171,12 @@ func (v *Verifier) Verify(ctx context.Context, tok Token) (store.Account, error)
 		}
 		// The re-encoded form makes cosmetic variants of one nonce (line
 		// breaks, non-zero padding bits) the same nonce.
-		err := v.Store.UseNonce(ctx, acct.Username, base64.StdEncoding.EncodeToString(nonce), expires)
+		err := a.Store.UseNonce(ctx, acct.Username, base64.StdEncoding.EncodeToString(nonce), expires)
 		if errors.Is(err, store.ErrReplay) {
 			return store.Account{}, fmt.Errorf("%w: account %s: %w", ErrReplay, quote(acct.Username), err)
 		}
 		if err != nil {
-			return store.Account{}, fmt.Errorf("wsse: recording nonce: %w", err)
+			return store.Account{}, fmt.Errorf("auth: recording nonce: %w", err)
 		}
 	}
 	return acct, nil
@@ -161,43 +184,27 @@ func (v *Verifier) Verify(ctx context.Context, tok Token) (store.Account, error)
 
 // checkText checks a PasswordText password: from the cache when it was
 // verified before, otherwise with the slow hash, under the HashGate.
-func (v *Verifier) checkText(ctx context.Context, acct store.Account, password string) error {
-	if v.Cache.Hit(acct.ID, acct.PasswordHash, password) {
+func (a *Authenticator) checkText(ctx context.Context, acct store.Account, password string) error {
+	if a.Cache.Hit(acct.ID, acct.PasswordHash, password) {
 		return nil
 	}
-	if err := v.acquireHash(ctx); err != nil {
+	if err := a.acquireHash(ctx); err != nil {
 		return err
 	}
 	ok := credential.CheckHash(acct.PasswordHash, password)
-	v.releaseHash()
+	a.releaseHash()
 	if !ok {
 		return fmt.Errorf("%w: account %s", ErrBadPassword, quote(acct.Username))
 	}
-	v.Cache.Remember(acct.ID, acct.PasswordHash, password)
+	a.Cache.Remember(acct.ID, acct.PasswordHash, password)
 	return nil
 }
 
-func (v *Verifier) acquireHash(ctx context.Context) error {
-	if v.HashGate == nil {
-		return nil
-	}
-	if err := v.HashGate.Acquire(ctx); err != nil {
-		return fmt.Errorf("%w: %w", ErrBusy, err)
-	}
-	return nil
-}
-
-func (v *Verifier) releaseHash() {
-	if v.HashGate != nil {
-		v.HashGate.Release()
-	}
-}
-
-func (v *Verifier) checkDigest(acct store.Account, tok Token, nonce []byte) error {
-	if v.Sealer == nil {
+func (a *Authenticator) checkDigest(acct store.Account, tok UsernameToken, nonce []byte) error {
+	if a.Sealer == nil {
 		return fmt.Errorf("%w: no secret key configured for PasswordDigest", ErrBadDigest)
 	}
-	password, err := v.Sealer.Open(acct.PasswordSealed)
+	password, err := a.Sealer.Open(acct.PasswordSealed)
 	if err != nil {
 		return fmt.Errorf("%w: account %s: %w", ErrBadDigest, quote(acct.Username), err)
 	}
@@ -226,10 +233,10 @@ func digestMatches(presented string, nonce []byte, created, password string) boo
 // failure for an unknown username cannot be told from a wrong password by
 // its timing. It takes a HashGate slot like a real check, so that it
 // queues, and is refused when busy, exactly as a wrong password would.
-func (v *Verifier) dummyCheck(ctx context.Context, tok Token, nonce []byte) error {
+func (a *Authenticator) dummyCheck(ctx context.Context, tok UsernameToken, nonce []byte) error {
 	if tok.Type == PasswordDigest {
-		if v.Sealer != nil {
-			v.Sealer.Open(dummySealed[:]) // fails authentication after the same GHASH work
+		if a.Sealer != nil {
+			a.Sealer.Open(dummySealed[:]) // fails authentication after the same GHASH work
 		}
 		digestMatches(tok.Password, nonce, tok.CreatedText, "dummy password")
 		return nil
@@ -237,12 +244,12 @@ func (v *Verifier) dummyCheck(ctx context.Context, tok Token, nonce []byte) erro
 	// The hash is not cached: an unknown user never hits the cache, and
 	// neither does a known user with a wrong password. The lookup is
 	// still made, so that it costs what a known user's miss costs.
-	v.Cache.Hit(0, dummyHash(), tok.Password)
-	if err := v.acquireHash(ctx); err != nil {
+	a.Cache.Hit(0, dummyHash(), tok.Password)
+	if err := a.acquireHash(ctx); err != nil {
 		return err
 	}
 	credential.CheckHash(dummyHash(), tok.Password)
-	v.releaseHash()
+	a.releaseHash()
 	return nil
 }
 
@@ -258,15 +265,8 @@ var dummyHash = sync.OnceValue(func() string {
 	return h
 })
 
-func (v *Verifier) now() time.Time {
-	if v.Clock == nil {
-		return clock.System{}.Now()
-	}
-	return v.Clock.Now()
-}
-
-func (v *Verifier) windows() (maxAge, skew time.Duration) {
-	maxAge, skew = v.MaxAge, v.MaxFutureSkew
+func (a *Authenticator) windows() (maxAge, skew time.Duration) {
+	maxAge, skew = a.MaxAge, a.MaxFutureSkew
 	if maxAge <= 0 {
 		maxAge = DefaultMaxAge
 	}
@@ -274,4 +274,13 @@ func (v *Verifier) windows() (maxAge, skew time.Duration) {
 		skew = DefaultMaxFutureSkew
 	}
 	return maxAge, skew
+}
+
+// quote quotes a caller-supplied string for an error message, cut short.
+func quote(s string) string {
+	const max = 64
+	if len(s) > max {
+		return fmt.Sprintf("%q…", s[:max])
+	}
+	return fmt.Sprintf("%q", s)
 }

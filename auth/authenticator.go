@@ -1,0 +1,151 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/partnerd/partnerd/clock"
+	"github.com/partnerd/partnerd/credential"
+	"github.com/partnerd/partnerd/store"
+)
+
+// AccountStore is the part of store.Store an Authenticator needs.
+type AccountStore interface {
+	AccountByUsername(ctx context.Context, username string) (store.Account, error)
+	UseNonce(ctx context.Context, username, nonce string, expires time.Time) error
+}
+
+// HashGate bounds concurrent password hashing (limit.Gate implements it).
+type HashGate interface {
+	// Acquire takes a slot or returns an error (too busy).
+	Acquire(ctx context.Context) error
+	// Release frees a slot taken by Acquire.
+	Release()
+}
+
+// Credential is what a caller presents to log in. Its kinds are defined in
+// this package (UsernameToken today; API keys and OAuth bearer tokens are
+// to come as further kinds), so that every kind is checked under the same
+// rules: one failure path, equal timing, the hashing gate, the throttle.
+type Credential interface {
+	// Subject is the account the credential names, the key the throttle
+	// charges guesses to; "" when the credential names none.
+	Subject() string
+	// verify checks the credential and returns its account. Failures
+	// wrap ErrLoginFailed and one reason; any other error is the store's.
+	verify(ctx context.Context, a *Authenticator) (store.Account, error)
+}
+
+// Authenticator checks credentials against the account store. Its fields
+// are set once before use; it is then safe for concurrent use.
+type Authenticator struct {
+	Store AccountStore
+	Clock clock.Clock // nil means clock.System
+	// Sealer opens Account.PasswordSealed for PasswordDigest tokens; with
+	// a nil Sealer every digest token fails.
+	Sealer *credential.Sealer
+	// Cache spares the slow hash for PasswordText passwords already
+	// verified; nil hashes every time.
+	Cache *credential.Cache
+	// MaxAge is how far in the past a token's Created may be (zero:
+	// DefaultMaxAge); MaxFutureSkew how far in the future Created, or a
+	// Timestamp's Created, may be, for clients whose clock runs ahead
+	// (zero: DefaultMaxFutureSkew).
+	MaxAge        time.Duration
+	MaxFutureSkew time.Duration
+	// HashGate, when set, bounds the slow password hashes running at
+	// once: every PasswordText check the Cache cannot answer, and the
+	// dummy hash of an unknown username, takes a slot. A flood of guesses
+	// then burns at most the gate's share of the CPU, while clients whose
+	// credentials are cached cost no hash and are not queued. A check that
+	// gets no slot fails with ErrBusy.
+	HashGate HashGate
+	// Throttle, when set, may refuse an attempt before its credential is
+	// checked (so that a throttled guess costs no hashing), and hears the
+	// outcome of every check.
+	Throttle LoginThrottle
+	// OnFailure, when set, hears the reason (see Reason) of every login
+	// failure, throttled ones included: the face's metrics.
+	OnFailure func(ctx context.Context, reason string)
+}
+
+// Authenticate checks c and returns the principal it logs in as. Failures
+// wrap ErrLoginFailed (a *ThrottledError when the throttle refused the
+// attempt); any other error is the store's.
+//
+// The source the throttle keys on is the remote address WithRemote put in
+// ctx.
+func (a *Authenticator) Authenticate(ctx context.Context, c Credential) (Principal, error) {
+	remote, subject := RemoteFrom(ctx), c.Subject()
+	if a.Throttle != nil {
+		if err := a.Throttle.Allow(ctx, remote, subject); err != nil {
+			a.failed(ctx, err)
+			return Principal{}, err
+		}
+	}
+	acct, err := c.verify(ctx, a)
+	if a.Throttle != nil {
+		a.Throttle.Done(ctx, remote, subject, err)
+	}
+	if err != nil {
+		a.failed(ctx, err)
+		return Principal{}, err
+	}
+	return Principal{AccountID: acct.ID, Username: acct.Username, ClientID: acct.ClientID}, nil
+}
+
+// Refuse reports a credential its face could not read (ErrNoCredential,
+// ErrMalformed …) to the throttle and the metrics like any failed check,
+// and returns err.
+func (a *Authenticator) Refuse(ctx context.Context, err error) error {
+	if a.Throttle != nil {
+		a.Throttle.Done(ctx, RemoteFrom(ctx), "", err)
+	}
+	a.failed(ctx, err)
+	return err
+}
+
+func (a *Authenticator) failed(ctx context.Context, err error) {
+	if r := Reason(err); r != "" && a.OnFailure != nil {
+		a.OnFailure(ctx, r)
+	}
+}
+
+func (a *Authenticator) now() time.Time {
+	if a.Clock == nil {
+		return clock.System{}.Now()
+	}
+	return a.Clock.Now()
+}
+
+func (a *Authenticator) acquireHash(ctx context.Context) error {
+	if a.HashGate == nil {
+		return nil
+	}
+	if err := a.HashGate.Acquire(ctx); err != nil {
+		return fmt.Errorf("%w: %w", ErrBusy, err)
+	}
+	return nil
+}
+
+func (a *Authenticator) releaseHash() {
+	if a.HashGate != nil {
+		a.HashGate.Release()
+	}
+}
+
+type remoteKey struct{}
+
+// WithRemote returns ctx carrying the caller's network address
+// ("host:port", as http.Request.RemoteAddr), which the throttle keys
+// sources on.
+func WithRemote(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, remoteKey{}, addr)
+}
+
+// RemoteFrom returns the address WithRemote put in ctx, or "".
+func RemoteFrom(ctx context.Context) string {
+	s, _ := ctx.Value(remoteKey{}).(string)
+	return s
+}
