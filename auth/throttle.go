@@ -40,6 +40,8 @@ type ThrottleConfig struct {
 	// success on it get their passwords checked at most once per
 	// Window/Failures for the whole account. 0 means 5 × Failures.
 	AccountFailures int
+	// Now is the time source; nil means time.Now. Tests replace it.
+	Now func() time.Time
 }
 
 // KnownSourceTTL is how long a successful login exempts its (source,
@@ -84,6 +86,7 @@ func NewMemoryThrottle(c ThrottleConfig) *MemoryThrottle {
 	g.accounts = limit.NewWindowLimiter[string](accountFailures, c.Window)
 	g.attacked = limit.NewLimiter[string](float64(c.Failures)/c.Window.Seconds(), 1)
 	g.known = limit.NewRecent[string](KnownSourceTTL)
+	g.pairs.Now, g.sources.Now, g.accounts.Now, g.attacked.Now, g.known.Now = c.Now, c.Now, c.Now, c.Now, c.Now
 	return g
 }
 
