@@ -25,9 +25,19 @@ type HashGate interface {
 }
 
 // Credential is what a caller presents to log in. Its kinds are defined in
-// this package (UsernameToken today; API keys and OAuth bearer tokens are
-// to come as further kinds), so that every kind is checked under the same
-// rules: one failure path, equal timing, the hashing gate, the throttle.
+// this package (UsernameToken today), so that every kind is checked under
+// the same rules: one failure path, equal timing, the hashing gate, the
+// throttle. A further kind, such as an API key or an OAuth bearer token,
+// is a type whose verify
+//   - fails with this package's reasons (an unknown key is ErrUnknownUser after
+//     a dummy check of the same cost, a wrong secret ErrBadPassword, an
+//     expired token a non-guess like ErrCreatedTooOld), so that IsGuess,
+//     the throttle and every face treat it as they treat passwords;
+//   - hashes slow secrets under acquireHash, and may use the Cache;
+//   - records any one-time value only after the secret has been checked;
+//
+// and whose Subject names the account (or the key's ID) the throttle
+// charges. Authenticate then needs no change.
 type Credential interface {
 	// Subject is the account the credential names, the key the throttle
 	// charges guesses to; "" when the credential names none.

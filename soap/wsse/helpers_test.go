@@ -23,7 +23,7 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// fakeStore is the part of store.Store the Verifier uses, in memory.
+// fakeStore is the part of store.Store the verification in TestVerifyDocsEnvelope and FuzzParse uses, in memory.
 type fakeStore struct {
 	clock clock.Clock
 

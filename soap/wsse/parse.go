@@ -25,7 +25,7 @@ func Find(header *etree.Element) *etree.Element {
 }
 
 // Parse reads the UsernameToken, and the optional wsu:Timestamp, of a
-// wsse:Security header element. It checks form only; Verifier.Verify decides
+// wsse:Security header element. It checks form only; package auth decides
 // whether the token logs in. Parse never fails on content it does not
 // understand (signatures, other tokens) unless the UsernameToken itself is
 // ambiguous or malformed.
