@@ -139,7 +139,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	clk := clock.NewManual(time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC))
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "golden.db"), sqlite.WithClock(clk))
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "golden.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

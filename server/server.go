@@ -89,8 +89,8 @@ func New(d Config) *Server {
 	if m == nil {
 		m = metrics.New()
 	}
-	if c, ok := d.Store.(metrics.SendCounter); ok {
-		m.WatchSends(c)
+	if d.Store != nil {
+		m.WatchSends(d.Store) // CountSendsByStatus is part of store.Store
 	}
 	// Only the operations' store is timed: a wrapper hides the concrete
 	// store's other methods from anyone who type-asserts d.Store.

@@ -24,7 +24,7 @@ const (
 // AccountStore is the part of store.Store a Verifier needs.
 type AccountStore interface {
 	AccountByUsername(ctx context.Context, username string) (store.Account, error)
-	UseNonce(ctx context.Context, username, nonce string, expires time.Time) error
+	UseNonce(ctx context.Context, username, nonce string, expires, now time.Time) error
 }
 
 // Verifier checks UsernameTokens against the account store. Its fields are
@@ -148,7 +148,7 @@ func (v *Verifier) Verify(ctx context.Context, tok Token) (store.Account, error)
 		}
 		// The re-encoded form makes cosmetic variants of one nonce (line
 		// breaks, non-zero padding bits) the same nonce.
-		err := v.Store.UseNonce(ctx, acct.Username, base64.StdEncoding.EncodeToString(nonce), expires)
+		err := v.Store.UseNonce(ctx, acct.Username, base64.StdEncoding.EncodeToString(nonce), expires, now)
 		if errors.Is(err, store.ErrReplay) {
 			return store.Account{}, fmt.Errorf("%w: account %s: %w", ErrReplay, quote(acct.Username), err)
 		}
