@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Transactions", testTransactions},
 		{"Durability", testDurability},
 		{"Concurrency", testConcurrency},
+		{"Races", testRaces},
 		{"Queue", testQueue},
 		{"SendContent", testSendContent},
 		{"EmailSendDefinitions", testEmailSendDefinitions},
