@@ -182,6 +182,15 @@ type Backuper interface {
 	Backup(ctx context.Context, path string) error
 }
 
+// WriteReadier is an optional capability of a Store: WriteReady reports
+// whether the store takes writes now (nil), for the server's readiness
+// check — a store that answers reads but fails every write (a full disk)
+// is not ready, as every cancel would fail. A store without it is judged
+// ready while it answers.
+type WriteReadier interface {
+	WriteReady(ctx context.Context) error
+}
+
 // Tx is one transaction over sends and cursors. Every method is scoped to an
 // account: no method ever returns a row of another account.
 type Tx interface {

@@ -82,8 +82,9 @@ type writeState struct {
 }
 
 var (
-	_ store.Store    = (*DB)(nil)
-	_ store.Backuper = (*DB)(nil)
+	_ store.Store        = (*DB)(nil)
+	_ store.Backuper     = (*DB)(nil)
+	_ store.WriteReadier = (*DB)(nil)
 )
 
 // Option configures Open.
