@@ -148,7 +148,7 @@ func New(d Config) *Server {
 		// Ready means writes work too: a store that reads but cannot
 		// write (a full disk) would fail every cancel. The cause goes to
 		// the log, not to this unauthenticated answer.
-		if wr, ok := d.Store.(interface{ WriteReady(context.Context) error }); ok {
+		if wr, ok := d.Store.(store.WriteReadier); ok {
 			if err := wr.WriteReady(r.Context()); err != nil {
 				d.Logger.Warn("not ready: the store's writes fail", "err", err)
 				http.Error(w, "store unavailable: writes fail", http.StatusServiceUnavailable)
