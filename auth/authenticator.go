@@ -13,7 +13,7 @@ import (
 // AccountStore is the part of store.Store an Authenticator needs.
 type AccountStore interface {
 	AccountByUsername(ctx context.Context, username string) (store.Account, error)
-	UseNonce(ctx context.Context, username, nonce string, expires time.Time) error
+	UseNonce(ctx context.Context, username, nonce string, expires, now time.Time) error
 }
 
 // HashGate bounds concurrent password hashing (limit.Gate implements it).

@@ -171,7 +171,7 @@ func (a *Authenticator) VerifyUsernameToken(ctx context.Context, tok UsernameTok
 		}
 		// The re-encoded form makes cosmetic variants of one nonce (line
 		// breaks, non-zero padding bits) the same nonce.
-		err := a.Store.UseNonce(ctx, acct.Username, base64.StdEncoding.EncodeToString(nonce), expires)
+		err := a.Store.UseNonce(ctx, acct.Username, base64.StdEncoding.EncodeToString(nonce), expires, now)
 		if errors.Is(err, store.ErrReplay) {
 			return store.Account{}, fmt.Errorf("%w: account %s: %w", ErrReplay, quote(acct.Username), err)
 		}

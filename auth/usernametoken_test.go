@@ -352,7 +352,7 @@ func TestVerifyConcurrent(t *testing.T) {
 // not the verifier's.
 type nopNonces struct{ *fakeStore }
 
-func (nopNonces) UseNonce(context.Context, string, string, time.Time) error { return nil }
+func (nopNonces) UseNonce(context.Context, string, string, time.Time, time.Time) error { return nil }
 
 func benchVerify(b *testing.B, tok UsernameToken, cache *credential.Cache) {
 	old := credential.DefaultIterations

@@ -2,15 +2,14 @@ package dispatch_test
 
 import (
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/partnerd/partnerd/clock"
 	"github.com/partnerd/partnerd/dispatch"
+	"github.com/partnerd/partnerd/internal/testrig"
 	"github.com/partnerd/partnerd/lifecycle"
 	"github.com/partnerd/partnerd/store"
-	"github.com/partnerd/partnerd/store/sqlite"
 )
 
 // BenchmarkDispatch measures dispatch throughput into the outbox on a real
@@ -21,11 +20,7 @@ import (
 func BenchmarkDispatch(b *testing.B) {
 	for _, batch := range []int{100, 500} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
-			db, err := sqlite.Open(filepath.Join(b.TempDir(), "bench.db"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer db.Close()
+			db := testrig.OpenStore(b)
 			acct := store.Account{Username: "bench"}
 			if err := db.CreateAccount(b.Context(), &acct); err != nil {
 				b.Fatal(err)

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -21,12 +20,12 @@ import (
 	"github.com/partnerd/partnerd/clock"
 	"github.com/partnerd/partnerd/credential"
 	"github.com/partnerd/partnerd/dispatch"
+	"github.com/partnerd/partnerd/internal/testrig"
 	"github.com/partnerd/partnerd/lifecycle"
 	"github.com/partnerd/partnerd/perform"
 	"github.com/partnerd/partnerd/server"
 	"github.com/partnerd/partnerd/soap"
 	"github.com/partnerd/partnerd/store"
-	"github.com/partnerd/partnerd/store/sqlite"
 )
 
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
@@ -44,21 +43,16 @@ func fastDir(t testing.TB) string {
 	return t.TempDir()
 }
 
-func openDB(t testing.TB) *sqlite.DB {
+func openDB(t testing.TB) store.Store {
 	t.Helper()
-	db, err := sqlite.Open(filepath.Join(fastDir(t), "d.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	return testrig.OpenStore(t, testrig.InDir(fastDir(t)))
 }
 
 // env is one walk through time: a store, a manual clock followed by a
 // dispatcher, and the SOAP server.
 type env struct {
 	t      *testing.T
-	db     *sqlite.DB
+	db     store.Store
 	clock  *clock.Manual
 	sealer *credential.Sealer
 	h      http.Handler

@@ -23,10 +23,10 @@ import (
 	"github.com/partnerd/partnerd/clock"
 	"github.com/partnerd/partnerd/credential"
 	"github.com/partnerd/partnerd/dispatch"
+	"github.com/partnerd/partnerd/internal/testrig"
 	"github.com/partnerd/partnerd/internal/xsdcheck"
 	"github.com/partnerd/partnerd/lifecycle"
 	"github.com/partnerd/partnerd/store"
-	"github.com/partnerd/partnerd/store/sqlite"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -129,7 +129,7 @@ func parseGolden(t *testing.T, path string) goldenCase {
 // fixture is one case's server.
 type fixture struct {
 	t        *testing.T
-	db       *sqlite.DB
+	db       store.Store
 	clock    *clock.Manual
 	sealer   *credential.Sealer
 	policy   lifecycle.Policy
@@ -139,11 +139,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	clk := clock.NewManual(time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC))
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "golden.db"), sqlite.WithClock(clk))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testrig.OpenStore(t)
 	sealer, err := credential.NewSealer(bytes.Repeat([]byte{7}, 32))
 	if err != nil {
 		t.Fatal(err)

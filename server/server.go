@@ -90,8 +90,8 @@ func New(d Config) *Server {
 	if m == nil {
 		m = metrics.New()
 	}
-	if c, ok := d.Store.(metrics.SendCounter); ok {
-		m.WatchSends(c)
+	if d.Store != nil {
+		m.WatchSends(d.Store) // CountSendsByStatus is part of store.Store
 	}
 	// Only the operations' store is timed: a wrapper hides the concrete
 	// store's other methods from anyone who type-asserts d.Store.
@@ -152,7 +152,7 @@ func New(d Config) *Server {
 		// Ready means writes work too: a store that reads but cannot
 		// write (a full disk) would fail every cancel. The cause goes to
 		// the log, not to this unauthenticated answer.
-		if wr, ok := d.Store.(interface{ WriteReady(context.Context) error }); ok {
+		if wr, ok := d.Store.(store.WriteReadier); ok {
 			if err := wr.WriteReady(r.Context()); err != nil {
 				d.Logger.Warn("not ready: the store's writes fail", "err", err)
 				http.Error(w, "store unavailable: writes fail", http.StatusServiceUnavailable)

@@ -7,18 +7,17 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/partnerd/partnerd/clock"
 	"github.com/partnerd/partnerd/credential"
+	"github.com/partnerd/partnerd/internal/testrig"
 	"github.com/partnerd/partnerd/lifecycle"
 	"github.com/partnerd/partnerd/loadgen"
 	"github.com/partnerd/partnerd/server"
 	"github.com/partnerd/partnerd/store"
-	"github.com/partnerd/partnerd/store/sqlite"
 )
 
 const benchSends = 10_000
@@ -29,11 +28,7 @@ const benchSends = 10_000
 func benchHandler(b *testing.B) http.Handler {
 	b.Helper()
 	dir := b.TempDir()
-	db, err := sqlite.Open(filepath.Join(dir, "server.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
+	db := testrig.OpenStore(b, testrig.InDir(dir))
 	sealer, err := credential.NewSealer(bytes.Repeat([]byte{7}, 32))
 	if err != nil {
 		b.Fatal(err)

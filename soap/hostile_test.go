@@ -334,7 +334,7 @@ func (s timingStore) AccountByUsername(_ context.Context, username string) (stor
 	return store.Account{}, store.ErrNotFound
 }
 
-func (timingStore) UseNonce(context.Context, string, string, time.Time) error { return nil }
+func (timingStore) UseNonce(context.Context, string, string, time.Time, time.Time) error { return nil }
 
 // TestLoginTimingUnknownUserVsWrongPassword measures many failed logins of
 // each kind through the Handler, interleaved so that machine noise falls on

@@ -4,7 +4,11 @@
 // request log — as a small
 // interface, independent of any database. Implementations live in
 // sub-packages (store/sqlite, later store/postgres) and all pass the one
-// conformance suite in store/storetest.
+// conformance suite in store/storetest; the isolation they must give is
+// written on Store. A store is opened by name (Open: a path, sqlite:PATH,
+// later postgres://…), by the backends a binary links in. Tests open
+// theirs through internal/testrig, which picks the backend from
+// PARTNERD_TEST_STORE.
 package store
 
 import (
@@ -69,10 +73,40 @@ func FilterDepth(f Filter) int {
 
 // Store is the durable state of one partnerd deployment. Every method is safe
 // for concurrent use. A write that returns nil has been committed durably.
+//
+// Isolation. Every backend must give these guarantees, which the rules
+// (cancel, pause, resume, the held limit) and the conformance suite rely
+// on; they are what SQLite's single writer gives, and what a server
+// database must give with its own means:
+//
+//   - A Tx sees one consistent snapshot of the store plus its own writes:
+//     a row it read does not change under it from its own point of view,
+//     and it never sees another transaction's uncommitted writes.
+//   - An Update is atomic and durable: all of its writes commit, or (fn
+//     failed, the commit failed) none of them.
+//   - Concurrent Updates, and the Queue's own transactions, may interleave
+//     — another may commit between this one's read and its write — but a
+//     status change never overwrites a status it did not see: it is
+//     compare-and-set (Tx.UpdateSendFrom, and the Queue's transitions
+//     from Scheduled, Sending, Paused or Canceled), and fails with
+//     ErrConflict (or skips the row) when the status moved. A rule reads
+//     a send, decides, and writes with the status it read.
+//   - Counts that bound a write are serialized with it: the held limit
+//     (Tx.CountHeldSends, then a pause) holds under concurrent pauses of
+//     one account. SQLite runs every Update alone (one writer, BEGIN
+//     IMMEDIATE), so the count and the write are one serial step. A
+//     backend with concurrent writers must serialize them per account:
+//     lock the account's row (SELECT … FOR UPDATE on accounts) first in
+//     any Update that counts, or run such Updates SERIALIZABLE and retry
+//     on a serialization failure inside Update, never returning it.
+//   - A View sees a committed snapshot; it may be older than a concurrent
+//     Update's commit, never a mix of before and after.
 type Store interface {
 	// Update runs fn in one read-write transaction, committed durably
 	// before Update returns nil. If fn returns an error the transaction is
-	// rolled back and that error is returned unchanged.
+	// rolled back and that error is returned unchanged. A backend that
+	// retries serialization failures runs fn again, so whatever fn does
+	// outside the Tx must bear repeating.
 	Update(ctx context.Context, fn func(Tx) error) error
 	// View runs fn in a read-only transaction.
 	View(ctx context.Context, fn func(Tx) error) error
@@ -86,10 +120,10 @@ type Store interface {
 
 	// UseNonce records a WS-Security nonce until expires. It returns
 	// ErrReplay if the same nonce (for the same username) is already
-	// recorded and has not expired.
-	UseNonce(ctx context.Context, username, nonce string, expires time.Time) error
-	// PruneNonces forgets nonces that expired before t.
-	PruneNonces(ctx context.Context, before time.Time) (int64, error)
+	// recorded and has not expired at now. Like every other method it takes
+	// the caller's now (the server's clock, manual or not) rather than
+	// reading a clock of its own.
+	UseNonce(ctx context.Context, username, nonce string, expires, now time.Time) error
 
 	// Request log.
 	LogRequest(ctx context.Context, e RequestLog) error
@@ -98,19 +132,63 @@ type Store interface {
 	LogRequests(ctx context.Context, es []RequestLog) error
 	RecentRequests(ctx context.Context, n int) ([]RequestLog, error) // newest first
 	RequestByID(ctx context.Context, requestID string) (RequestLog, error)
-	// PruneRequests forgets the exchanges received before before (unless
-	// it is zero) and all but the keep most recently logged (unless keep
-	// is 0), and says how many it removed.
-	PruneRequests(ctx context.Context, before time.Time, keep int) (int64, error)
 	// PruneRequestBytes forgets the oldest exchanges until those left take
 	// at most maxBytes (> 0) as stored (see RequestLogSize), and says how
 	// many it removed: the log's bound in bytes, whatever its entries' sizes.
+	// Prune applies it too; the server's log writer calls it alone, between
+	// rounds, to hold the budget under a burst.
 	PruneRequestBytes(ctx context.Context, maxBytes int64) (int64, error)
+
+	// Prune is the store's one housekeeping entry point: it forgets the
+	// nonces and Retrieve cursors that expired before now, and the
+	// exchanges the request log is not to keep under r. Each part is
+	// pruned whether or not the one before could be; the error joins the
+	// parts' errors, and Pruned counts what each removed.
+	Prune(ctx context.Context, now time.Time, r Retention) (Pruned, error)
+
+	// CountSendsByStatus counts every account's sends by status, for the
+	// metrics scrape.
+	CountSendsByStatus(ctx context.Context) (map[SendStatus]int64, error)
 
 	// The dispatcher's queue, the outbox and operator actions.
 	Queue
 
 	Close() error
+}
+
+// Retention is what Prune lets the request log keep: exchanges received at
+// most MaxAge before now (0: any age), the newest MaxEntries (0: any
+// number), within MaxBytes as stored (0: any size; see PruneRequestBytes).
+// Expired nonces and cursors are always pruned.
+type Retention struct {
+	MaxAge     time.Duration
+	MaxEntries int
+	MaxBytes   int64
+}
+
+// Pruned counts what one Prune removed.
+type Pruned struct {
+	Nonces   int64
+	Cursors  int64
+	Requests int64 // by age, count and size together
+}
+
+// Backuper is an optional capability of a Store: a consistent copy of the
+// whole store, taken while it is in use, written to path (which must not
+// exist). A store that has no file of its own to copy (a server database,
+// backed up by its own tools) does not implement it; callers find it with
+// a type assertion and say so when it is missing.
+type Backuper interface {
+	Backup(ctx context.Context, path string) error
+}
+
+// WriteReadier is an optional capability of a Store: WriteReady reports
+// whether the store takes writes now (nil), for the server's readiness
+// check — a store that answers reads but fails every write (a full disk)
+// is not ready, as every cancel would fail. A store without it is judged
+// ready while it answers.
+type WriteReadier interface {
+	WriteReady(ctx context.Context) error
 }
 
 // Tx is one transaction over sends and cursors. Every method is scoped to an
@@ -130,18 +208,28 @@ type Tx interface {
 	// most one send, so that an action by key reaches everything it names.
 	// A date that is not zero must lie in years 1 to 9999 (UTC).
 	InsertSend(ctx context.Context, s *Send) error
-	// UpdateSend rewrites the mutable fields of the send s.ID of
-	// s.AccountID (status, dates, counts, content). ErrNotFound if absent.
-	UpdateSend(ctx context.Context, s Send) error
-	// UpdateSendFrom is UpdateSend on condition that the send is still in
-	// status from, the status the caller read it in: ErrConflict when it is
-	// not (a dispatcher claimed it since), so that a cancel can never
-	// overwrite a claim it did not see. ErrNotFound if absent.
+	// UpdateSendFrom rewrites the mutable fields of the send s.ID of
+	// s.AccountID (status, dates, counts) on condition that the send is
+	// still in status from, the status the caller read it in: ErrConflict
+	// when it is not (a dispatcher claimed it since), so that a cancel can
+	// never overwrite a claim it did not see. ErrNotFound if absent. Every
+	// change a rule makes to a send goes through it.
 	UpdateSendFrom(ctx context.Context, s Send, from SendStatus) error
+	// UpdateSend is UpdateSendFrom without the condition: it overwrites the
+	// row whatever its status now is, which under concurrent writers can
+	// turn a claimed (Sending) send Canceled.
+	//
+	// Deprecated: no rule calls it; it stays only while perform's race
+	// test uses it to play a dispatcher's claim, and goes when that test
+	// moves to the send service. Use UpdateSendFrom.
+	UpdateSend(ctx context.Context, s Send) error
 	// FindSends returns account's sends matching q, ordered by ID.
 	FindSends(ctx context.Context, accountID int64, q SendQuery) ([]Send, error)
 	// CountHeldSends counts account's sends that are Paused, or Canceled
 	// with a SendDate after now (still in the queue, pending cancellation).
+	// A pause counts then writes in one Update: the store serializes such
+	// Updates of one account (see Store), so the limit holds however many
+	// pauses race for its last slot.
 	CountHeldSends(ctx context.Context, accountID int64, now time.Time) (int, error)
 
 	// SaveCursor stores the state needed to continue a Retrieve.

@@ -29,7 +29,8 @@ import (
 	"github.com/partnerd/partnerd/credential"
 	"github.com/partnerd/partnerd/lifecycle"
 	"github.com/partnerd/partnerd/server"
-	"github.com/partnerd/partnerd/store/sqlite"
+	"github.com/partnerd/partnerd/store"
+	_ "github.com/partnerd/partnerd/store/sqlite" // plain paths
 )
 
 func main() {
@@ -40,7 +41,7 @@ func main() {
 	flag.Parse()
 
 	clk := clock.System{}
-	db, err := sqlite.Open(*dbPath, sqlite.WithClock(clk))
+	db, err := store.Open(context.Background(), *dbPath)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -15,17 +15,13 @@ import (
 
 	"github.com/partnerd/partnerd/clock"
 	"github.com/partnerd/partnerd/dispatch"
+	"github.com/partnerd/partnerd/internal/testrig"
 	"github.com/partnerd/partnerd/lifecycle"
 	"github.com/partnerd/partnerd/store"
-	"github.com/partnerd/partnerd/store/sqlite"
 )
 
 func TestAdminClock(t *testing.T) {
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "admin.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := testrig.OpenStore(t)
 	t0 := time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)
 	acct := store.Account{Username: "a"}
 	if err := db.CreateAccount(t.Context(), &acct); err != nil {

@@ -7,12 +7,15 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/partnerd/partnerd/store"
 )
 
-// runBackup copies the store to --to while a server may be using it. The
-// copy is one transaction's view of the database (SQLite VACUUM INTO), so
-// it is consistent however busy the server is, and writers are not held
-// up: WAL lets them commit while the copy reads.
+// runBackup copies the store to --to while a server may be using it, if
+// its backend can (store.Backuper). SQLite's copy is one transaction's
+// view of the database (VACUUM INTO), so it is consistent however busy
+// the server is, and writers are not held up: WAL lets them commit while
+// the copy reads.
 func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var sf storeFlags
 	var to string
@@ -25,16 +28,22 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if to == "" {
 		return errors.New("backup: --to FILE is required")
 	}
-	if _, err := os.Stat(sf.db); err != nil {
-		// Opening would create an empty store and back that up.
-		return fmt.Errorf("backup: %w", err)
+	if f := sf.file(); f != "" {
+		if _, err := os.Stat(f); err != nil {
+			// Opening would create an empty store and back that up.
+			return fmt.Errorf("backup: %w", err)
+		}
 	}
-	db, err := sf.open()
+	db, err := sf.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := db.Backup(ctx, to); err != nil {
+	b, ok := db.(store.Backuper)
+	if !ok {
+		return fmt.Errorf("backup: the store %s cannot copy itself: back it up with its database's own tools", sf.db)
+	}
+	if err := b.Backup(ctx, to); err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
 	info, err := os.Stat(to)
@@ -43,7 +52,7 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	key := sf.secretKey
 	if key == "" {
-		key = sf.db + ".key"
+		key = sf.file() + ".key"
 	}
 	fmt.Fprintf(stdout, "backed up %s to %s (%d bytes)\n", sf.db, to, info.Size())
 	fmt.Fprintf(stdout, "the secret key (%s or PARTNERD_SECRET_KEY) is not in the copy: PasswordDigest logins on a restored copy need it\n", filepath.Clean(key))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,7 +13,8 @@ import (
 	"time"
 
 	"github.com/partnerd/partnerd/credential"
-	"github.com/partnerd/partnerd/store/sqlite"
+	"github.com/partnerd/partnerd/store"
+	_ "github.com/partnerd/partnerd/store/sqlite" // the sqlite: scheme, and plain paths
 )
 
 // envDefault returns the environment variable's value, or def.
@@ -30,17 +32,28 @@ type storeFlags struct {
 }
 
 func (s *storeFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&s.db, "db", envDefault("PARTNERD_DB", "partnerd.db"), "SQLite database file (env PARTNERD_DB)")
+	fs.StringVar(&s.db, "db", envDefault("PARTNERD_DB", "partnerd.db"), "the store: a SQLite file path, sqlite:PATH or sqlite://PATH (env PARTNERD_DB)")
 	fs.StringVar(&s.secretKey, "secret-key-file", envDefault("PARTNERD_SECRET_KEY_FILE", ""),
 		"file holding the key that seals passwords at rest; default <db>.key, created if missing (env PARTNERD_SECRET_KEY_FILE; or PARTNERD_SECRET_KEY=base64 key)")
 }
 
-func (s *storeFlags) open(opts ...sqlite.Option) (*sqlite.DB, error) {
-	db, err := sqlite.Open(s.db, opts...)
+// open opens the store --db names, by path or URL (store.Open; the
+// backends this binary has are those main imports).
+func (s *storeFlags) open(ctx context.Context, opts ...store.OpenOption) (store.Store, error) {
+	db, err := store.Open(ctx, s.db, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", s.db, err)
 	}
 	return db, nil
+}
+
+// file is the store's file when it is one (SQLite), for the key file
+// beside it and the backup's checks; "" for a store on a server.
+func (s *storeFlags) file() string {
+	if scheme, ref := store.ParseName(s.db); scheme == "sqlite" {
+		return ref
+	}
+	return ""
 }
 
 // sealer loads the secret key: PARTNERD_SECRET_KEY (base64) when set,
@@ -51,7 +64,10 @@ func (s *storeFlags) sealer() (*credential.Sealer, error) {
 	}
 	path := s.secretKey
 	if path == "" {
-		path = s.db + ".key"
+		if s.file() == "" {
+			return nil, fmt.Errorf("the store %s is not a file: give the secret key with --secret-key-file or PARTNERD_SECRET_KEY", s.db)
+		}
+		path = s.file() + ".key"
 	}
 	return credential.LoadOrCreateKey(path)
 }

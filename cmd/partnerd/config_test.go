@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
 	"testing"
 )
@@ -21,5 +22,42 @@ func TestUnknownCommand(t *testing.T) {
 	var out, errOut bytes.Buffer
 	if err := run(context.Background(), []string{"frobnicate"}, &out, &errOut); err == nil || !strings.Contains(errOut.String(), "Usage:") {
 		t.Fatalf("err = %v, stderr %q", err, errOut.String())
+	}
+}
+
+// TestDBNames: --db takes a path, sqlite:PATH or sqlite://PATH, and the
+// secret key file defaults to the SQLite file's name plus .key whatever
+// the spelling; a postgres:// URL or an unknown scheme is refused, saying
+// why.
+func TestDBNames(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		db      string
+		file    string // the SQLite file, "" when refused
+		wantErr string
+	}{
+		{db: dir + "/plain.db", file: dir + "/plain.db"},
+		{db: "sqlite:" + dir + "/scheme.db", file: dir + "/scheme.db"},
+		{db: "sqlite://" + dir + "/url.db", file: dir + "/url.db"},
+		{db: "postgres://localhost/partnerd", wantErr: "not built yet"},
+		{db: "mysql://localhost/partnerd", wantErr: `unknown scheme "mysql"`},
+	} {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), []string{"account", "add", "--db", tc.db, "--username", "u", "--password", "pw"}, &out, &errOut)
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("--db %s: err = %v, want one saying %q", tc.db, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("--db %s: %v (%s)", tc.db, err, errOut.String())
+			continue
+		}
+		for _, f := range []string{tc.file, tc.file + ".key"} {
+			if _, err := os.Stat(f); err != nil {
+				t.Errorf("--db %s: %v", tc.db, err)
+			}
+		}
 	}
 }

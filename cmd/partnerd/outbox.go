@@ -26,7 +26,7 @@ func runOutbox(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *last < 0 {
 		return errors.New("--last must not be negative")
 	}
-	db, err := sf.open()
+	db, err := sf.open(ctx)
 	if err != nil {
 		return err
 	}

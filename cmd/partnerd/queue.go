@@ -120,7 +120,7 @@ func runQueue(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	db, err := sf.open()
+	db, err := sf.open(ctx)
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,7 @@ func runRequests(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *last <= 0 {
 		return errors.New("--last must be positive")
 	}
-	db, err := sf.open()
+	db, err := sf.open(ctx)
 	if err != nil {
 		return err
 	}

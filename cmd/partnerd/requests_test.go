@@ -2,13 +2,12 @@ package main
 
 import (
 	"bytes"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/partnerd/partnerd/internal/testrig"
 	"github.com/partnerd/partnerd/store"
-	"github.com/partnerd/partnerd/store/sqlite"
 )
 
 // hostile holds what a client can put in a logged or stored string to
@@ -30,11 +29,7 @@ func assertInert(t *testing.T, what, out string) {
 }
 
 func TestRequestsEscapesClientBytes(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "requests.db")
-	db, err := sqlite.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, path := testrig.OpenNamed(t)
 	e := store.RequestLog{RequestID: "r-1", Username: "u" + hostile, Operation: "Perform" + hostile, Status: "Fault",
 		HTTPStatus: 500, Detail: "bad" + hostile, Remote: "192.0.2.1:1" + hostile,
 		Request: "<a>\n\t" + hostile + "</a>", Response: "<r>" + hostile + "</r>", ReceivedAt: time.Now(),
@@ -72,11 +67,7 @@ func TestRequestsEscapesClientBytes(t *testing.T) {
 }
 
 func TestSendListEscapesKeys(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "send.db")
-	db, err := sqlite.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, path := testrig.OpenNamed(t)
 	acct := store.Account{Username: "acme", ClientID: 1}
 	if err := db.CreateAccount(t.Context(), &acct); err != nil {
 		t.Fatal(err)
@@ -87,7 +78,7 @@ func TestSendListEscapesKeys(t *testing.T) {
 		{"00000000-0000-4000-8000-000000000002" + hostile, `"quoted"`},
 		{"-", "plain key"},
 	}
-	err = db.Update(t.Context(), func(tx store.Tx) error {
+	err := db.Update(t.Context(), func(tx store.Tx) error {
 		for _, k := range keys {
 			s := &store.Send{AccountID: acct.ID, ObjectID: k.objectID, CustomerKey: k.customerKey, EmailID: 1, ListIDs: []int64{2},
 				SendDate: at, Status: store.StatusScheduled, CreatedDate: at, ModifiedDate: at}
@@ -141,11 +132,7 @@ func TestParseByteSize(t *testing.T) {
 // TestOutboxEscapesClientText: a Subject and recipients are a client's
 // text too.
 func TestOutboxEscapesClientText(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "outbox.db")
-	db, err := sqlite.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, path := testrig.OpenNamed(t)
 	acct := store.Account{Username: "acme", ClientID: 1}
 	if err := db.CreateAccount(t.Context(), &acct); err != nil {
 		t.Fatal(err)

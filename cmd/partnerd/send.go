@@ -23,7 +23,7 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
-	db, err := sf.open()
+	db, err := sf.open(ctx)
 	if err != nil {
 		return err
 	}

@@ -22,7 +22,6 @@ import (
 	"github.com/partnerd/partnerd/soap"
 	"github.com/partnerd/partnerd/soap/wsse"
 	"github.com/partnerd/partnerd/store"
-	"github.com/partnerd/partnerd/store/sqlite"
 )
 
 type serveConfig struct {
@@ -113,7 +112,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) (ret
 	// The serve lock refuses a second server on the same file: each
 	// keeps the nonces it accepted in memory, so two would accept each
 	// other's replays. The other commands open the store without it.
-	db, err := cfg.open(sqlite.WithClock(clk), sqlite.WithServeLock())
+	db, err := cfg.open(ctx, store.Serving())
 	if err != nil {
 		return err
 	}
@@ -198,7 +197,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) (ret
 		return fmt.Errorf("--request-log-max-age and --request-log-max-entries must not be negative")
 	}
 	go housekeep(ctx, db, clk, logger, time.Minute,
-		logRetention{maxAge: cfg.logMaxAge, maxEntries: cfg.logMaxEntries, maxBytes: int64(cfg.logMaxBytes)})
+		store.Retention{MaxAge: cfg.logMaxAge, MaxEntries: cfg.logMaxEntries, MaxBytes: int64(cfg.logMaxBytes)})
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -243,28 +242,15 @@ func ensureDemoAccount(ctx context.Context, st store.Store, sealer *credential.S
 	return nil
 }
 
-// logRetention is what the request log keeps: exchanges younger than
-// maxAge, the newest maxEntries, within maxBytes as stored (0: no bound).
-type logRetention struct {
-	maxAge     time.Duration
-	maxEntries int
-	maxBytes   int64
-}
-
-// housekeeper is the store's pruning (cursors are not yet in store.Store).
-type housekeeper interface {
-	store.Store
-	PruneCursors(ctx context.Context, before time.Time) (int64, error)
-}
-
-// housekeep prunes the store every interval: expired nonces and Retrieve
-// cursors (every Retrieve with more rows than a page saves one, and
-// nothing else deletes them), and the exchanges the request log is not to
-// keep: at a few KB per exchange, a log kept forever would grow by
-// gigabytes an hour under load. The byte budget bounds the log whatever
-// its entries' sizes (the count alone allowed 100,000 × 4 MiB); the
-// server's log writer also prunes to it between rounds.
-func housekeep(ctx context.Context, st housekeeper, clk clock.Clock, logger *slog.Logger, every time.Duration, keep logRetention) {
+// housekeep prunes the store every interval through its one entry point,
+// store.Store.Prune: expired nonces and Retrieve cursors (every Retrieve
+// with more rows than a page saves one, and nothing else deletes them),
+// and the exchanges the request log is not to keep: at a few KB per
+// exchange, a log kept forever would grow by gigabytes an hour under load.
+// The byte budget bounds the log whatever its entries' sizes (the count
+// alone allowed 100,000 × 4 MiB); the server's log writer also prunes to
+// it between rounds.
+func housekeep(ctx context.Context, st store.Store, clk clock.Clock, logger *slog.Logger, every time.Duration, keep store.Retention) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -277,33 +263,16 @@ func housekeep(ctx context.Context, st housekeeper, clk clock.Clock, logger *slo
 	}
 }
 
-func pruneOnce(ctx context.Context, st housekeeper, now time.Time, logger *slog.Logger, keep logRetention) {
-	failed := func(what string, err error) bool {
-		if err != nil && ctx.Err() == nil {
-			logger.Warn("prune "+what, "err", err)
-		}
-		return err != nil
+func pruneOnce(ctx context.Context, st store.Store, now time.Time, logger *slog.Logger, keep store.Retention) {
+	p, err := st.Prune(ctx, now, keep)
+	if err != nil && ctx.Err() == nil {
+		logger.Warn("prune", "err", err)
 	}
-	// Each table is pruned whether or not the one before could be.
-	_, err := st.PruneNonces(ctx, now)
-	failed("nonces", err)
-	if n, err := st.PruneCursors(ctx, now); !failed("cursors", err) && n > 0 {
-		logger.Debug("pruned expired cursors", "cursors", n)
+	if p.Cursors > 0 {
+		logger.Debug("pruned expired cursors", "cursors", p.Cursors)
 	}
-	if keep.maxBytes > 0 {
-		if n, err := st.PruneRequestBytes(ctx, keep.maxBytes); !failed("request log by size", err) && n > 0 {
-			logger.Info("pruned request log to its size budget", "entries", n, "max_bytes", keep.maxBytes)
-		}
-	}
-	var before time.Time
-	if keep.maxAge > 0 {
-		before = now.Add(-keep.maxAge)
-	}
-	if before.IsZero() && keep.maxEntries == 0 {
-		return
-	}
-	if n, err := st.PruneRequests(ctx, before, keep.maxEntries); !failed("request log", err) && n > 0 {
-		logger.Info("pruned request log", "entries", n)
+	if p.Requests > 0 {
+		logger.Info("pruned request log", "entries", p.Requests, "max_age", keep.MaxAge, "max_entries", keep.MaxEntries, "max_bytes", keep.MaxBytes)
 	}
 }
 

@@ -68,7 +68,7 @@ func TestHousekeepDeletesExpiredCursors(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		housekeep(hctx, db, clock.NewManual(now), slog.New(slog.DiscardHandler), 5*time.Millisecond, logRetention{})
+		housekeep(hctx, db, clock.NewManual(now), slog.New(slog.DiscardHandler), 5*time.Millisecond, store.Retention{})
 	}()
 	deadline := time.Now().Add(30 * time.Second)
 	for count("expired") != 0 {

@@ -58,7 +58,7 @@ func (s *fakeStore) AccountByUsername(_ context.Context, username string) (store
 	return a, nil
 }
 
-func (s *fakeStore) UseNonce(_ context.Context, username, nonce string, expires time.Time) error {
+func (s *fakeStore) UseNonce(_ context.Context, username, nonce string, expires, _ time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.nonceErr != nil {

@@ -30,7 +30,7 @@ func (m *memAccounts) AccountByUsername(context.Context, string) (store.Account,
 	return m.acct, nil
 }
 
-func (m *memAccounts) UseNonce(_ context.Context, username, nonce string, expires time.Time) error {
+func (m *memAccounts) UseNonce(_ context.Context, username, nonce string, expires, _ time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.nonces[username+nonce]; ok {

@@ -59,12 +59,13 @@ func BenchmarkUpdateCancel(b *testing.B) {
 			if err != nil {
 				return err
 			}
+			read := s.Status
 			s.Status = store.StatusCanceled
 			if i%2 == 0 {
 				s.Status = store.StatusScheduled
 			}
 			s.StatusChangedAt, s.ModifiedDate = now, now
-			return tx.UpdateSend(ctx, s)
+			return tx.UpdateSendFrom(ctx, s, read)
 		})
 		if err != nil {
 			b.Fatal(err)
@@ -130,9 +131,10 @@ func BenchmarkUpdateCancelParallel(b *testing.B) {
 				if err != nil {
 					return err
 				}
+				read := s.Status
 				s.Status = store.StatusCanceled
 				s.StatusChangedAt, s.ModifiedDate = now, now
-				return tx.UpdateSend(ctx, s)
+				return tx.UpdateSendFrom(ctx, s, read)
 			})
 			if err != nil {
 				b.Error(err)

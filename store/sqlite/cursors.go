@@ -53,9 +53,8 @@ SELECT query, after_id, expires FROM cursors WHERE request_id = ? AND account_id
 	return c, nil
 }
 
-// PruneCursors deletes cursors that expired before t and says how many.
-// store.Store has no such method yet; until it does, whoever owns the
-// process's housekeeping calls it on the concrete *DB.
+// PruneCursors deletes cursors that expired before t and says how many
+// (part of Prune).
 func (db *DB) PruneCursors(ctx context.Context, before time.Time) (int64, error) {
 	var n int64
 	err := db.update(ctx, func(tx *sql.Tx) error {

@@ -77,7 +77,7 @@ func TestNonceSurvivesFailedWrite(t *testing.T) {
 	}{
 		{"graceful restart", func(t *testing.T, db *DB) {}},
 		{"next nonce", func(t *testing.T, db *DB) {
-			if err := db.UseNonce(t.Context(), "u", "later", time.Now().Add(time.Hour)); err != nil {
+			if err := db.UseNonce(t.Context(), "u", "later", time.Now().Add(time.Hour), time.Now()); err != nil {
 				t.Fatal(err)
 			}
 		}},
@@ -105,7 +105,7 @@ func TestNonceSurvivesFailedWrite(t *testing.T) {
 				exp := time.Now().Add(time.Hour)
 
 				recover := wf.inject(t, db)
-				if err := db.UseNonce(ctx, "u", "n1", exp); err != nil {
+				if err := db.UseNonce(ctx, "u", "n1", exp, time.Now()); err != nil {
 					t.Fatalf("UseNonce while writes fail: %v", err)
 				}
 				if err := settle(db); err == nil {
@@ -115,7 +115,7 @@ func TestNonceSurvivesFailedWrite(t *testing.T) {
 					t.Fatal("the nonce was written although writes fail")
 				}
 				// Still refused in this process.
-				if err := db.UseNonce(ctx, "u", "n1", exp); !errors.Is(err, store.ErrReplay) {
+				if err := db.UseNonce(ctx, "u", "n1", exp, time.Now()); !errors.Is(err, store.ErrReplay) {
 					t.Fatalf("replay in the same process: %v, want ErrReplay", err)
 				}
 
@@ -137,7 +137,7 @@ func TestNonceSurvivesFailedWrite(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer again.Close()
-				if err := again.UseNonce(ctx, "u", "n1", exp); !errors.Is(err, store.ErrReplay) {
+				if err := again.UseNonce(ctx, "u", "n1", exp, time.Now()); !errors.Is(err, store.ErrReplay) {
 					t.Fatalf("replay after restart: %v, want ErrReplay", err)
 				}
 			})
@@ -150,14 +150,14 @@ func TestNonceSurvivesFailedWrite(t *testing.T) {
 func TestCloseReportsUnwrittenNonces(t *testing.T) {
 	db, _ := newDB(t)
 	writeFailures[0].inject(t, db)
-	if err := db.UseNonce(t.Context(), "u", "n1", time.Now().Add(time.Hour)); err != nil {
+	if err := db.UseNonce(t.Context(), "u", "n1", time.Now().Add(time.Hour), time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	err := db.Close()
 	if err == nil || !strings.Contains(err.Error(), "1 accepted nonces could not be written") {
 		t.Fatalf("Close = %v, want it to report the unwritten nonce", err)
 	}
-	if err := db.UseNonce(t.Context(), "u", "n2", time.Now().Add(time.Hour)); err == nil {
+	if err := db.UseNonce(t.Context(), "u", "n2", time.Now().Add(time.Hour), time.Now()); err == nil {
 		t.Error("UseNonce after Close succeeded")
 	}
 }
@@ -174,7 +174,7 @@ func TestNonceBacklogBounded(t *testing.T) {
 	exp := time.Now().Add(time.Hour)
 	var refused error
 	for i := range 20 {
-		if err := db.UseNonce(t.Context(), "u", strconv.Itoa(i), exp); err != nil {
+		if err := db.UseNonce(t.Context(), "u", strconv.Itoa(i), exp, time.Now()); err != nil {
 			refused = err
 			break
 		}
@@ -184,7 +184,7 @@ func TestNonceBacklogBounded(t *testing.T) {
 		t.Fatalf("20 nonces accepted with writes failing and a bound of 10 (last error %v)", refused)
 	}
 	recover()
-	if err := db.UseNonce(t.Context(), "u", "after", exp); err == nil {
+	if err := db.UseNonce(t.Context(), "u", "after", exp, time.Now()); err == nil {
 		// Accepted only if a commit went through meanwhile; either way
 		// every accepted nonce must now be written.
 		settle(db)
@@ -261,7 +261,7 @@ func TestFileModes(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer db.Close()
-			if err := db.UseNonce(t.Context(), "u", "n", time.Now().Add(time.Hour)); err != nil {
+			if err := db.UseNonce(t.Context(), "u", "n", time.Now().Add(time.Hour), time.Now()); err != nil {
 				t.Fatal(err)
 			}
 			settle(db)

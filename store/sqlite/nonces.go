@@ -42,6 +42,10 @@ type nonceSet struct {
 	mu        sync.Mutex
 	buckets   map[int64]*hashSet // expiry / nonceBucket → hashes
 	lastSweep int64
+	// latest is the latest now (unix µs) a caller gave UseNonce or Prune:
+	// the store reads no clock of its own, so records put back after a
+	// failed commit, or left at Close, are judged expired by it.
+	latest int64
 
 	// queue holds the records not yet committed: the new ones, and those
 	// of a flush whose commit failed, put back (see queueFlush). flushing
@@ -180,9 +184,12 @@ func (s *nonceSet) forget(before int64) {
 	}
 }
 
-// loadNonces fills the set with the nonces nonce_log holds live at now.
-func (db *DB) loadNonces(ctx context.Context, now time.Time) error {
-	rows, err := db.write.QueryContext(ctx, `SELECT username, nonce, expires FROM nonce_log WHERE expires >= ?`, now.UnixMicro())
+// loadNonces fills the set with every nonce nonce_log holds. The store has
+// no clock to judge them by until a caller gives it a now: those already
+// expired are judged so by UseNonce's now, swept from memory by the first
+// UseNonce a second later, and deleted by the next Prune.
+func (db *DB) loadNonces(ctx context.Context) error {
+	rows, err := db.write.QueryContext(ctx, `SELECT username, nonce, expires FROM nonce_log`)
 	if err != nil {
 		return fmt.Errorf("load nonces: %w", err)
 	}
@@ -204,7 +211,7 @@ func (db *DB) loadNonces(ctx context.Context, now time.Time) error {
 }
 
 // UseNonce records username's nonce until expires; ErrReplay if it is
-// already recorded and unexpired (by the DB's clock, see WithClock). A
+// already recorded and unexpired at now (the caller's clock). A
 // nonce whose record has expired may be used again. A nonce that is already
 // expired when it is recorded is not kept: it could never refuse a request.
 //
@@ -219,7 +226,7 @@ func (db *DB) loadNonces(ctx context.Context, now time.Time) error {
 // and Close writes what is left or fails saying so: a nonce accepted while
 // writes fail is still refused after the disk frees and a graceful
 // restart. While more than maxNonceBacklog records wait, UseNonce fails.
-func (db *DB) UseNonce(ctx context.Context, username, nonce string, expires time.Time) error {
+func (db *DB) UseNonce(ctx context.Context, username, nonce string, expires, now time.Time) error {
 	if expires.IsZero() {
 		return fmt.Errorf("sqlite: use nonce: zero expiry")
 	}
@@ -228,14 +235,16 @@ func (db *DB) UseNonce(ctx context.Context, username, nonce string, expires time
 	}
 	s := db.nonces
 	h := s.hash(username, nonce)
-	now, exp := db.clock.Now().UnixMicro(), expires.UnixMicro()
+	exp := expires.UnixMicro()
+	nowUS := now.UnixMicro()
 
 	s.mu.Lock()
-	if s.live(h, now) {
+	s.latest = max(s.latest, nowUS)
+	if s.live(h, nowUS) {
 		s.mu.Unlock()
 		return fmt.Errorf("sqlite: use nonce of %q: %w", username, store.ErrReplay)
 	}
-	if exp < now {
+	if exp < nowUS {
 		s.mu.Unlock()
 		return nil
 	}
@@ -249,9 +258,9 @@ func (db *DB) UseNonce(ctx context.Context, username, nonce string, expires time
 		return fmt.Errorf("sqlite: use nonce: %d accepted nonces are still waiting to be written (the store's writes are failing)", n)
 	}
 	s.add(h, exp)
-	if now-s.lastSweep > int64(time.Second/time.Microsecond) {
-		s.lastSweep = now
-		s.forget(now)
+	if nowUS-s.lastSweep > int64(time.Second/time.Microsecond) {
+		s.lastSweep = nowUS
+		s.forget(nowUS)
 	}
 	s.queue = append(s.queue, nonceRecord{username, nonce, exp})
 	flush := !s.flushing
@@ -301,8 +310,8 @@ func (db *DB) queueFlush() {
 		if err == nil {
 			return
 		}
-		now := db.clock.Now().UnixMicro()
 		s.mu.Lock()
+		now := s.latest
 		// Older records first, as they were queued; expired ones could
 		// never refuse a request and need not be kept.
 		back := make([]nonceRecord, 0, len(taken)+len(s.queue))
@@ -339,8 +348,8 @@ func insertNonces(tx *sql.Tx, records []nonceRecord) error {
 // more. Its error names how many accepted nonces a restart would forget.
 func (db *DB) flushNoncesOnClose() error {
 	s := db.nonces
-	now := db.clock.Now().UnixMicro()
 	s.mu.Lock()
+	now := s.latest
 	s.closed = true
 	var queue []nonceRecord
 	for _, r := range s.queue {
@@ -390,6 +399,7 @@ func (db *DB) PruneNonces(ctx context.Context, before time.Time) (int64, error) 
 		return 0, fmt.Errorf("sqlite: prune nonces: %w", err)
 	}
 	db.nonces.mu.Lock()
+	db.nonces.latest = max(db.nonces.latest, before.UnixMicro())
 	db.nonces.forget(before.UnixMicro())
 	db.nonces.mu.Unlock()
 	return n, nil

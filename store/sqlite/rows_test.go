@@ -44,14 +44,14 @@ func TestFlushNoncesChunks(t *testing.T) {
 	exp := time.Now().Add(time.Hour)
 	const n = 3*insertChunk + 7
 	for i := range n {
-		if err := db.UseNonce(t.Context(), "u", fmt.Sprint("n", i), exp); err != nil {
+		if err := db.UseNonce(t.Context(), "u", fmt.Sprint("n", i), exp, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}
 	db.Close()
 	again := openAt(t, path)
 	for i := range n {
-		if err := again.UseNonce(t.Context(), "u", fmt.Sprint("n", i), exp); err == nil {
+		if err := again.UseNonce(t.Context(), "u", fmt.Sprint("n", i), exp, time.Now()); err == nil {
 			t.Fatalf("nonce %d forgotten across a clean close", i)
 		}
 	}

@@ -30,7 +30,6 @@ import (
 
 	"github.com/mattn/go-sqlite3"
 
-	"github.com/partnerd/partnerd/clock"
 	"github.com/partnerd/partnerd/store"
 )
 
@@ -43,7 +42,6 @@ const busyTimeout = 5 * time.Second
 type DB struct {
 	write *sql.DB // exactly one connection; only used while holding writeLock
 	read  *sql.DB // query-only pool
-	clock clock.Clock
 
 	// writes feeds the group committer (commitLoop), the only goroutine
 	// that writes; closing stops it.
@@ -83,17 +81,14 @@ type writeState struct {
 	err error
 }
 
-var _ store.Store = (*DB)(nil)
+var (
+	_ store.Store        = (*DB)(nil)
+	_ store.Backuper     = (*DB)(nil)
+	_ store.WriteReadier = (*DB)(nil)
+)
 
 // Option configures Open.
 type Option func(*DB)
-
-// WithClock sets the clock UseNonce judges nonce expiry by (the only method
-// without a caller-supplied "now"). The default is clock.System; pass the
-// server's clock so that --clock=manual applies to nonces too.
-func WithClock(c clock.Clock) Option {
-	return func(db *DB) { db.clock = c }
-}
 
 // WithServeLock makes Open refuse (ErrInUse) a database another process
 // opened WithServeLock and still holds: the server takes it, because one
@@ -123,7 +118,7 @@ var ErrInUse = errors.New("another partnerd serves this database")
 // they hold sealed passwords and the request log. An existing file keeps
 // the mode its owner gave it.
 func Open(path string, opts ...Option) (*DB, error) {
-	db := &DB{clock: clock.System{}, writes: make(chan *writeRequest), asyncWrites: make(chan *writeRequest, 4096), nonces: newNonceSet(),
+	db := &DB{writes: make(chan *writeRequest), asyncWrites: make(chan *writeRequest, 4096), nonces: newNonceSet(),
 		closing: make(chan struct{}), committerDone: make(chan struct{})}
 	for _, o := range opts {
 		o(db)
@@ -179,7 +174,7 @@ func Open(path string, opts ...Option) (*DB, error) {
 		return closeFail(err)
 	}
 
-	if err := db.loadNonces(context.Background(), db.clock.Now()); err != nil {
+	if err := db.loadNonces(context.Background()); err != nil {
 		return closeFail(err)
 	}
 
@@ -671,4 +666,20 @@ func isUniqueViolation(err error) bool {
 
 func isForeignKeyViolation(err error) bool {
 	return sqliteCode(err) == sqlite3.ErrConstraintForeignKey
+}
+
+// init registers the "sqlite" scheme, which store.Open also uses for a
+// plain path (store.DefaultScheme).
+func init() {
+	store.Register("sqlite", func(_ context.Context, path string, o store.OpenOptions) (store.Store, error) {
+		var opts []Option
+		if o.Serve {
+			opts = append(opts, WithServeLock())
+		}
+		db, err := Open(path, opts...)
+		if err != nil {
+			return nil, err // not a nil *DB in a non-nil store.Store
+		}
+		return db, nil
+	})
 }

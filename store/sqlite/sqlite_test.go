@@ -395,27 +395,28 @@ func TestUpdateWaitsForLockWithContext(t *testing.T) {
 	}
 }
 
-// TestNonceClock checks that UseNonce judges expiry by the clock it was
-// given, so that --clock=manual governs replay detection too.
+// TestNonceClock checks that UseNonce judges expiry at the now it is
+// given, not by a clock of its own, so that --clock=manual governs replay
+// detection too.
 func TestNonceClock(t *testing.T) {
 	start := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC) // long before the wall clock
 	c := clock.NewManual(start)
-	db, err := Open(filepath.Join(t.TempDir(), "n.db"), WithClock(c))
+	db, err := Open(filepath.Join(t.TempDir(), "n.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
 	ctx := t.Context()
 	expires := start.Add(5 * time.Minute)
-	if err := db.UseNonce(ctx, "u", "n", expires); err != nil {
+	if err := db.UseNonce(ctx, "u", "n", expires, c.Now()); err != nil {
 		t.Fatal(err)
 	}
 	// By the wall clock this nonce expired decades ago; by ours it is live.
-	if err := db.UseNonce(ctx, "u", "n", expires); !errors.Is(err, store.ErrReplay) {
+	if err := db.UseNonce(ctx, "u", "n", expires, c.Now()); !errors.Is(err, store.ErrReplay) {
 		t.Errorf("replay within the window = %v, want ErrReplay", err)
 	}
 	c.Advance(6 * time.Minute)
-	if err := db.UseNonce(ctx, "u", "n", c.Now().Add(5*time.Minute)); err != nil {
+	if err := db.UseNonce(ctx, "u", "n", c.Now().Add(5*time.Minute), c.Now()); err != nil {
 		t.Errorf("reuse after the manual clock passed expiry: %v", err)
 	}
 }
@@ -606,10 +607,10 @@ func TestNonceMigration(t *testing.T) {
 	old.Close()
 
 	db := openAt(t, path)
-	if err := db.UseNonce(t.Context(), "u", "live", now.Add(time.Hour)); !errors.Is(err, store.ErrReplay) {
+	if err := db.UseNonce(t.Context(), "u", "live", now.Add(time.Hour), now); !errors.Is(err, store.ErrReplay) {
 		t.Errorf("live nonce of the old table = %v, want ErrReplay", err)
 	}
-	if err := db.UseNonce(t.Context(), "u", "expired", now.Add(time.Hour)); err != nil {
+	if err := db.UseNonce(t.Context(), "u", "expired", now.Add(time.Hour), now); err != nil {
 		t.Errorf("expired nonce of the old table: %v", err)
 	}
 }
@@ -629,7 +630,7 @@ func TestNonceMemoryShrinks(t *testing.T) {
 		return n
 	}
 	for i := range 1000 {
-		if err := db.UseNonce(t.Context(), "u", fmt.Sprint("burst", i), start.Add(5*time.Minute+time.Duration(i)*time.Millisecond)); err != nil {
+		if err := db.UseNonce(t.Context(), "u", fmt.Sprint("burst", i), start.Add(5*time.Minute+time.Duration(i)*time.Millisecond), c.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -637,7 +638,7 @@ func TestNonceMemoryShrinks(t *testing.T) {
 		t.Fatalf("%d nonces in memory after the burst, want 1000", n)
 	}
 	c.Advance(10 * time.Minute)
-	if err := db.UseNonce(t.Context(), "u", "later", c.Now().Add(5*time.Minute)); err != nil {
+	if err := db.UseNonce(t.Context(), "u", "later", c.Now().Add(5*time.Minute), c.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if n := entries(); n != 1 {
@@ -706,15 +707,15 @@ func TestNonceRefusedUntilBucketEnds(t *testing.T) {
 	start := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	db, c := openManual(t, start)
 	expires := start.Add(5 * time.Minute)
-	if err := db.UseNonce(t.Context(), "u", "n", expires); err != nil {
+	if err := db.UseNonce(t.Context(), "u", "n", expires, c.Now()); err != nil {
 		t.Fatal(err)
 	}
 	c.Set(expires.Add(-time.Microsecond))
-	if err := db.UseNonce(t.Context(), "u", "n", c.Now().Add(time.Minute)); !errors.Is(err, store.ErrReplay) {
+	if err := db.UseNonce(t.Context(), "u", "n", c.Now().Add(time.Minute), c.Now()); !errors.Is(err, store.ErrReplay) {
 		t.Errorf("reuse just before expiry = %v, want ErrReplay", err)
 	}
 	c.Set(expires.Add(time.Duration(nonceBucket) * time.Microsecond))
-	if err := db.UseNonce(t.Context(), "u", "n", c.Now().Add(time.Minute)); err != nil {
+	if err := db.UseNonce(t.Context(), "u", "n", c.Now().Add(time.Minute), c.Now()); err != nil {
 		t.Errorf("reuse a bucket width after expiry: %v", err)
 	}
 }
@@ -753,12 +754,12 @@ func TestHashSet(t *testing.T) {
 	}
 }
 
-// openManual opens a fresh store whose nonce clock is a manual one set to
-// start; it is closed when t ends.
+// openManual opens a fresh store and a manual clock set to start, whose
+// Now the test gives UseNonce; the store is closed when t ends.
 func openManual(t *testing.T, start time.Time) (*DB, *clock.Manual) {
 	t.Helper()
 	c := clock.NewManual(start)
-	db, err := Open(filepath.Join(t.TempDir(), "n.db"), WithClock(c))
+	db, err := Open(filepath.Join(t.TempDir(), "n.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"slices"
 	"testing"
 	"time"
 
@@ -100,4 +101,61 @@ func testCursors(t *testing.T, open func(*testing.T) store.Store) {
 			t.Fatal(err)
 		}
 	})
+
+	t.Run("Prune", func(t *testing.T) { testPruneCursors(t, open) })
+}
+
+// testPruneCursors: Prune forgets the cursors that expired before now, of
+// every account, and keeps the rest: a Retrieve that answered
+// MoreDataAvailable must not leave its cursor for ever.
+func testPruneCursors(t *testing.T, open func(*testing.T) store.Store) {
+	s := open(t)
+	a, b := newAccount(t, s, "a"), newAccount(t, s, "b")
+	err := s.Update(t.Context(), func(tx store.Tx) error {
+		for i, c := range []store.Cursor{
+			{RequestID: "expired-a", AccountID: a.ID, Expires: at(-time.Minute)},
+			{RequestID: "expired-b", AccountID: b.ID, Expires: at(-time.Second)},
+			{RequestID: "expires-now", AccountID: a.ID, Expires: at(0)},
+			{RequestID: "live", AccountID: b.ID, Expires: at(time.Hour)},
+		} {
+			c.AfterID = int64(i)
+			if err := tx.SaveCursor(t.Context(), c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		now  time.Time
+		want int64
+		left []string // the cursors still loadable at base
+	}{
+		{at(0), 2, []string{"expires-now", "live"}},
+		{at(0), 0, []string{"expires-now", "live"}},
+		{at(time.Minute), 1, []string{"live"}},
+		{at(2 * time.Hour), 1, nil},
+	}
+	for _, st := range steps {
+		p, err := s.Prune(t.Context(), st.now, store.Retention{})
+		if err != nil || p.Cursors != st.want || p.Nonces != 0 || p.Requests != 0 {
+			t.Errorf("Prune(%v) = %+v, %v; want %d cursors and nothing else", st.now, p, err, st.want)
+		}
+		for _, c := range []struct {
+			id   string
+			acct int64
+		}{{"expired-a", a.ID}, {"expired-b", b.ID}, {"expires-now", a.ID}, {"live", b.ID}} {
+			// Loaded at a time before every expiry: only pruning can hide it.
+			err := s.View(t.Context(), func(tx store.Tx) error {
+				_, err := tx.Cursor(t.Context(), c.acct, c.id, at(-time.Hour))
+				return err
+			})
+			want := slices.Contains(st.left, c.id)
+			if (err == nil) != want {
+				t.Errorf("after Prune(%v): cursor %s loads: %v, want %v (err %v)", st.now, c.id, err == nil, want, err)
+			}
+		}
+	}
 }

@@ -10,9 +10,9 @@ import (
 
 func testNonces(t *testing.T, open func(*testing.T) store.Store) {
 	s := open(t)
-	// Nonce expiry is judged by the store's clock, the wall clock here:
-	// the times are hours away from it so that the test cannot flake.
-	now := time.Now().UTC()
+	// Nonce expiry is judged at the now each call gives, never by a
+	// clock of the store's own.
+	now := base
 	live, expired := now.Add(time.Hour), now.Add(-time.Hour)
 
 	// Steps run in order against one store: each depends on the ones
@@ -36,7 +36,7 @@ func testNonces(t *testing.T, open func(*testing.T) store.Store) {
 		{"long nonce", "u1", strings.Repeat("x", 4096), live, nil},
 	}
 	for _, st := range steps {
-		err := s.UseNonce(t.Context(), st.username, st.nonce, st.expires)
+		err := s.UseNonce(t.Context(), st.username, st.nonce, st.expires, now)
 		if st.want == nil && err != nil {
 			t.Fatalf("%s: UseNonce: %v", st.name, err)
 		}
@@ -50,36 +50,44 @@ func testNonces(t *testing.T, open func(*testing.T) store.Store) {
 		// that are live now: how the counts below stay exact.
 		soon := now.Add(30 * time.Minute)
 		for _, n := range []string{"p1", "p2"} {
-			if err := s.UseNonce(t.Context(), "u3", n, soon); err != nil {
+			if err := s.UseNonce(t.Context(), "u3", n, soon, now); err != nil {
 				t.Fatalf("UseNonce(%s): %v", n, err)
 			}
 		}
-		if n, err := s.PruneNonces(t.Context(), now); err != nil || n != 0 {
-			t.Fatalf("PruneNonces(now) = %d, %v; want 0, every record is live", n, err)
+		if n, err := pruneNonces(t, s, now); err != nil || n != 0 {
+			t.Fatalf("Prune(now) = %d, %v; want 0, every record is live", n, err)
 		}
-		wantErr(t, "UseNonce(p1) before it is pruned", s.UseNonce(t.Context(), "u3", "p1", live), store.ErrReplay)
-		n, err := s.PruneNonces(t.Context(), now.Add(45*time.Minute))
+		wantErr(t, "UseNonce(p1) before it is pruned", s.UseNonce(t.Context(), "u3", "p1", live, now), store.ErrReplay)
+		n, err := pruneNonces(t, s, now.Add(45*time.Minute))
 		if err != nil || n != 2 {
-			t.Fatalf("PruneNonces(now+45m) = %d, %v; want p1 and p2", n, err)
+			t.Fatalf("Prune(now+45m) = %d, %v; want p1 and p2", n, err)
 		}
-		if n, err := s.PruneNonces(t.Context(), now.Add(45*time.Minute)); err != nil || n != 0 {
-			t.Errorf("PruneNonces(now+45m) again = %d, %v; want 0", n, err)
+		if n, err := pruneNonces(t, s, now.Add(45*time.Minute)); err != nil || n != 0 {
+			t.Errorf("Prune(now+45m) again = %d, %v; want 0", n, err)
 		}
 		// The later ones survived pruning.
-		wantErr(t, "UseNonce(n1) after prune", s.UseNonce(t.Context(), "u1", "n1", live), store.ErrReplay)
+		wantErr(t, "UseNonce(n1) after prune", s.UseNonce(t.Context(), "u1", "n1", live, now), store.ErrReplay)
 		// A pruned nonce is forgotten.
-		if err := s.UseNonce(t.Context(), "u3", "p1", live); err != nil {
+		if err := s.UseNonce(t.Context(), "u3", "p1", live, now); err != nil {
 			t.Errorf("UseNonce(pruned p1): %v", err)
 		}
 		// u1: n1 n2 N1 n3 long, u2: n1, u3: p1 (n3's expired first use
 		// needs no record).
-		n, err = s.PruneNonces(t.Context(), now.Add(2*time.Hour))
+		n, err = pruneNonces(t, s, now.Add(2*time.Hour))
 		if err != nil || n != 7 {
-			t.Errorf("PruneNonces(now+2h) = %d, %v; want 7", n, err)
+			t.Errorf("Prune(now+2h) = %d, %v; want 7", n, err)
 		}
 		// Everything is forgotten, in memory too.
-		if err := s.UseNonce(t.Context(), "u1", "n1", live); err != nil {
+		if err := s.UseNonce(t.Context(), "u1", "n1", live, now); err != nil {
 			t.Errorf("UseNonce(n1) after pruning all: %v", err)
 		}
 	})
+}
+
+// pruneNonces runs Prune at now with no request-log retention and returns
+// how many nonces it removed.
+func pruneNonces(t *testing.T, s store.Store, now time.Time) (int64, error) {
+	t.Helper()
+	p, err := s.Prune(t.Context(), now, store.Retention{})
+	return p.Nonces, err
 }

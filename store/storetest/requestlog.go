@@ -198,15 +198,24 @@ func testPruneRequests(t *testing.T, open func(*testing.T) store.Store) {
 		{"both: the age removes more", base.Add(7 * time.Minute), 4, 2, 7},
 		{"both: the count removes more", base.Add(7 * time.Minute), 1, 2, 9},
 	}
+	// Prune runs at now and keeps what is younger than MaxAge: the steps'
+	// "before" is now - MaxAge.
+	now := base.Add(time.Hour)
 	for _, st := range steps {
-		n, err := s.PruneRequests(t.Context(), st.before, st.keep)
-		if err != nil || n != st.n {
-			t.Errorf("%s: PruneRequests = %d, %v; want %d", st.name, n, err, st.n)
+		r := store.Retention{MaxEntries: st.keep}
+		if !st.before.IsZero() {
+			r.MaxAge = now.Sub(st.before)
+		}
+		p, err := s.Prune(t.Context(), now, r)
+		if err != nil || p.Requests != st.n {
+			t.Errorf("%s: Prune(%+v) removed %d exchanges, %v; want %d", st.name, r, p.Requests, err, st.n)
 		}
 		want(st.name, st.from)
 	}
-	if _, err := s.PruneRequests(t.Context(), time.Time{}, -1); err == nil {
-		t.Error("PruneRequests with a negative keep: want an error")
+	for _, bad := range []store.Retention{{MaxEntries: -1}, {MaxAge: -time.Minute}, {MaxBytes: -1}} {
+		if _, err := s.Prune(t.Context(), now, bad); err == nil {
+			t.Errorf("Prune(%+v): want an error", bad)
+		}
 	}
 	t.Run("Bytes", func(t *testing.T) { testPruneRequestBytes(t, open) })
 	// A pruned exchange is gone from RequestByID too.

@@ -174,6 +174,7 @@ func testSends(t *testing.T, open func(*testing.T) store.Store) {
 		acct := newAccount(t, s, "acct")
 		sent := insert(t, s, newSend(acct.ID, "k"), newSend(acct.ID, "untouched"))
 		want, untouched := sent[0], sent[1]
+		from := want.Status
 
 		want.Status = store.StatusComplete
 		want.SendDate = at(3*time.Hour + 7*time.Millisecond)
@@ -184,28 +185,32 @@ func testSends(t *testing.T, open func(*testing.T) store.Store) {
 		want.EmailID, want.EmailName, want.Subject = 77, "new name", "new subject"
 		want.FromName, want.FromAddress = "New From", "new@example.com"
 		want.ListIDs = []int64{99}
-		if err := s.Update(t.Context(), func(tx store.Tx) error { return tx.UpdateSend(t.Context(), want) }); err != nil {
-			t.Fatalf("UpdateSend: %v", err)
+		if err := s.Update(t.Context(), func(tx store.Tx) error { return tx.UpdateSendFrom(t.Context(), want, from) }); err != nil {
+			t.Fatalf("UpdateSendFrom: %v", err)
 		}
 		if d := diffSend(mustGet(t, s, acct.ID, want.ID), want); d != "" {
-			t.Errorf("after UpdateSend: %s", d)
+			t.Errorf("after UpdateSendFrom: %s", d)
 		}
 		if d := diffSend(mustGet(t, s, acct.ID, untouched.ID), untouched); d != "" {
-			t.Errorf("UpdateSend changed another send: %s", d)
+			t.Errorf("UpdateSendFrom changed another send: %s", d)
 		}
 
 		// Back to unsent, no lists: zero values must round-trip too.
 		want.SentDate, want.ListIDs, want.NumberSent = time.Time{}, nil, 0
-		if err := s.Update(t.Context(), func(tx store.Tx) error { return tx.UpdateSend(t.Context(), want) }); err != nil {
-			t.Fatalf("UpdateSend: %v", err)
+		if err := s.Update(t.Context(), func(tx store.Tx) error { return tx.UpdateSendFrom(t.Context(), want, store.StatusComplete) }); err != nil {
+			t.Fatalf("UpdateSendFrom: %v", err)
 		}
 		if d := diffSend(mustGet(t, s, acct.ID, want.ID), want); d != "" {
-			t.Errorf("after UpdateSend to zero values: %s", d)
+			t.Errorf("after UpdateSendFrom to zero values: %s", d)
 		}
 
 		missing := want
 		missing.ID += 1000
-		err := s.Update(t.Context(), func(tx store.Tx) error { return tx.UpdateSend(t.Context(), missing) })
+		err := s.Update(t.Context(), func(tx store.Tx) error { return tx.UpdateSendFrom(t.Context(), missing, store.StatusComplete) })
+		wantErr(t, "UpdateSendFrom(unknown ID)", err, store.ErrNotFound)
+		// The deprecated unconditional UpdateSend, while it is in the
+		// contract.
+		err = s.Update(t.Context(), func(tx store.Tx) error { return tx.UpdateSend(t.Context(), missing) })
 		wantErr(t, "UpdateSend(unknown ID)", err, store.ErrNotFound)
 	})
 

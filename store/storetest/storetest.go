@@ -30,9 +30,6 @@ import (
 // the same database again (the durability tests Close a store and re-open
 // it). open registers any clean-up with t.Cleanup and must tolerate the
 // suite having closed the store already.
-//
-// Nonce expiry is judged by the store's own clock, so stores under test
-// must use the wall clock for UseNonce.
 func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	groups := []struct {
 		name string
@@ -52,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Transactions", testTransactions},
 		{"Durability", testDurability},
 		{"Concurrency", testConcurrency},
+		{"Races", testRaces},
 		{"Queue", testQueue},
 		{"SendContent", testSendContent},
 		{"EmailSendDefinitions", testEmailSendDefinitions},

@@ -177,8 +177,8 @@ func testDurability(t *testing.T, open func(*testing.T) store.Store) {
 	send := insert(t, s, newSend(acct.ID, "kept"))[0]
 	send.Status = store.StatusCanceled
 	send.StatusChangedAt = at(time.Minute)
-	if err := s.Update(t.Context(), func(tx store.Tx) error { return tx.UpdateSend(t.Context(), send) }); err != nil {
-		t.Fatalf("UpdateSend: %v", err)
+	if err := s.Update(t.Context(), func(tx store.Tx) error { return tx.UpdateSendFrom(t.Context(), send, store.StatusScheduled) }); err != nil {
+		t.Fatalf("UpdateSendFrom: %v", err)
 	}
 	err := s.Update(t.Context(), func(tx store.Tx) error {
 		lost := newSend(acct.ID, "rolled-back")
@@ -188,7 +188,7 @@ func testDurability(t *testing.T, open func(*testing.T) store.Store) {
 		return errAbort
 	})
 	wantErr(t, "aborted Update", err, errAbort)
-	if err := s.UseNonce(t.Context(), "durable", "n", time.Now().Add(time.Hour)); err != nil {
+	if err := s.UseNonce(t.Context(), "durable", "n", time.Now().Add(time.Hour), time.Now()); err != nil {
 		t.Fatalf("UseNonce: %v", err)
 	}
 	entry := requestLog(base, "Perform")
@@ -214,7 +214,7 @@ func testDurability(t *testing.T, open func(*testing.T) store.Store) {
 	if n := sendCount(t, s, acct.ID); n != 1 {
 		t.Errorf("%d sends after re-open, want 1 (the rolled-back one must not appear)", n)
 	}
-	wantErr(t, "nonce after re-open", s.UseNonce(t.Context(), "durable", "n", time.Now().Add(time.Hour)), store.ErrReplay)
+	wantErr(t, "nonce after re-open", s.UseNonce(t.Context(), "durable", "n", time.Now().Add(time.Hour), time.Now()), store.ErrReplay)
 	if _, err := s.RequestByID(t.Context(), entry.RequestID); err != nil {
 		t.Errorf("request log after re-open: %v", err)
 	}
@@ -256,7 +256,7 @@ func testConcurrency(t *testing.T, open func(*testing.T) store.Store) {
 							return err
 						}
 						cur.NumberSent++
-						return tx.UpdateSend(t.Context(), cur)
+						return tx.UpdateSendFrom(t.Context(), cur, cur.Status)
 					})
 					if err != nil {
 						t.Errorf("Update: %v", err)
@@ -278,7 +278,7 @@ func testConcurrency(t *testing.T, open func(*testing.T) store.Store) {
 		results := make(chan error, workers)
 		var wg sync.WaitGroup
 		for range workers {
-			wg.Go(func() { results <- s.UseNonce(t.Context(), "u", "contended", time.Now().Add(time.Hour)) })
+			wg.Go(func() { results <- s.UseNonce(t.Context(), "u", "contended", time.Now().Add(time.Hour), time.Now()) })
 		}
 		wg.Wait()
 		close(results)

@@ -1,0 +1,168 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/partnerd/partnerd/store"
+)
+
+// raceRounds is how many times each race is run: a store that lets one
+// interleaving through is caught by the rounds in which it happens.
+const raceRounds = 40
+
+// testRaces runs the races the rules depend on (see the isolation
+// guarantees on store.Store) many times over, with the racers released
+// together.
+func testRaces(t *testing.T, open func(*testing.T) store.Store) {
+	t.Run("CancelAgainstClaim", func(t *testing.T) { testCancelAgainstClaim(t, open(t)) })
+	t.Run("PausesForTheLastHeldSlot", func(t *testing.T) { testPausesForLastSlot(t, open(t)) })
+}
+
+// errNotScheduled: the cancel read the send already claimed.
+var errNotScheduled = errors.New("not Scheduled when read")
+
+// cancel is a cancel as the rules make it: read the send, and move it
+// from the status read to Canceled with UpdateSendFrom.
+func cancel(t *testing.T, s store.Store, accountID, id int64, now time.Time) error {
+	return s.Update(t.Context(), func(tx store.Tx) error {
+		cur, err := tx.SendByKey(t.Context(), accountID, store.SendKey{ID: id})
+		if err != nil {
+			return err
+		}
+		if cur.Status != store.StatusScheduled {
+			return errNotScheduled
+		}
+		read := cur.Status
+		cur.Status, cur.StatusChangedAt, cur.ModifiedDate = store.StatusCanceled, now, now
+		return tx.UpdateSendFrom(t.Context(), cur, read)
+	})
+}
+
+// testCancelAgainstClaim: cancels of due sends race a dispatcher's claim
+// at the same instant. Every send ends either Canceled or claimed
+// (Sending), never both, and a cancel that returned nil was never claimed:
+// a cancel answered OK never goes out.
+func testCancelAgainstClaim(t *testing.T, s store.Store) {
+	const sends = 8
+	now := at(0)
+	for round := range raceRounds {
+		acct := newAccount(t, s, fmt.Sprintf("race%d", round))
+		batch := make([]store.Send, sends)
+		for i := range batch {
+			batch[i] = newSend(acct.ID, fmt.Sprintf("r%d-%d", round, i))
+			batch[i].SendDate = now // due
+		}
+		batch = insert(t, s, batch...)
+
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		cancelErr := make([]error, sends)
+		for i, send := range batch {
+			wg.Go(func() {
+				<-start
+				cancelErr[i] = cancel(t, s, acct.ID, send.ID, now)
+			})
+		}
+		claimed := map[int64]bool{}
+		var claimErr error
+		wg.Go(func() {
+			<-start
+			got, err := s.ClaimDueSends(t.Context(), store.Claim{Now: now, Owner: "racer", LeaseUntil: now.Add(time.Hour), Limit: 1000})
+			claimErr = err
+			for _, c := range got {
+				claimed[c.ID] = true
+			}
+		})
+		close(start)
+		wg.Wait()
+		if claimErr != nil {
+			t.Fatalf("round %d: ClaimDueSends: %v", round, claimErr)
+		}
+		for i, send := range batch {
+			got := mustGet(t, s, acct.ID, send.ID)
+			err := cancelErr[i]
+			switch {
+			case err != nil && !errors.Is(err, store.ErrConflict) && !errors.Is(err, errNotScheduled):
+				t.Fatalf("round %d: cancel of send %d: %v", round, send.ID, err)
+			case err == nil && (claimed[send.ID] || got.Status != store.StatusCanceled):
+				t.Errorf("round %d: send %d: the cancel returned nil, yet it is %s (claimed: %v)", round, send.ID, got.Status, claimed[send.ID])
+			case err != nil && (!claimed[send.ID] || got.Status != store.StatusSending):
+				t.Errorf("round %d: send %d: the cancel lost (%v), yet it is %s (claimed: %v)", round, send.ID, err, got.Status, claimed[send.ID])
+			}
+		}
+		// Nothing is left behind for the next round's claim.
+		if left, err := s.ClaimDueSends(t.Context(), store.Claim{Now: now, Owner: "sweeper", LeaseUntil: now.Add(time.Hour), Limit: 1000}); err != nil || len(left) != 0 {
+			t.Fatalf("round %d: a second claim took %d sends, %v; want none", round, len(left), err)
+		}
+	}
+}
+
+// errHeldLimit: the pause found the held limit reached.
+var errHeldLimit = errors.New("held limit reached")
+
+// testPausesForLastSlot: two pauses of one account race for its last held
+// slot (limit 1). The count and the write are one Update each, and the
+// store serializes them: exactly one pause succeeds, and the account holds
+// one send.
+func testPausesForLastSlot(t *testing.T, s store.Store) {
+	const limit = 1
+	now := at(0)
+	for round := range raceRounds {
+		acct := newAccount(t, s, fmt.Sprintf("pause%d", round))
+		batch := insert(t, s, newSend(acct.ID, fmt.Sprintf("p%d-a", round)), newSend(acct.ID, fmt.Sprintf("p%d-b", round)))
+
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		errs := make([]error, len(batch))
+		for i, send := range batch {
+			wg.Go(func() {
+				<-start
+				errs[i] = s.Update(t.Context(), func(tx store.Tx) error {
+					held, err := tx.CountHeldSends(t.Context(), acct.ID, now)
+					if err != nil {
+						return err
+					}
+					if held >= limit {
+						return errHeldLimit
+					}
+					cur, err := tx.SendByKey(t.Context(), acct.ID, store.SendKey{ID: send.ID})
+					if err != nil {
+						return err
+					}
+					read := cur.Status
+					cur.Status, cur.StatusChangedAt = store.StatusPaused, now
+					return tx.UpdateSendFrom(t.Context(), cur, read)
+				})
+			})
+		}
+		close(start)
+		wg.Wait()
+		ok := 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				ok++
+			case !errors.Is(err, errHeldLimit):
+				t.Fatalf("round %d: pause %d: %v", round, i, err)
+			}
+		}
+		if ok != 1 {
+			t.Errorf("round %d: %d of 2 pauses succeeded with a held limit of 1, want exactly 1", round, ok)
+		}
+		var held int
+		if err := s.View(t.Context(), func(tx store.Tx) error {
+			var err error
+			held, err = tx.CountHeldSends(t.Context(), acct.ID, now)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if held != limit {
+			t.Errorf("round %d: the account holds %d sends, want %d", round, held, limit)
+		}
+	}
+}
