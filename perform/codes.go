@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/partnerd/partnerd/lifecycle"
+	"github.com/partnerd/partnerd/sending"
 )
 
 // Partner API ErrorCodes partnerd answers in Results. The documented codes
@@ -35,10 +36,10 @@ const (
 	CodeInvalidKey = 7098
 )
 
-// Errors of this package's own rules.
+// The errors of the rules are the send service's.
 var (
-	errSendNotFound   = errors.New("Send not found")
-	errSendKeyMissing = errors.New("A Send must be identified by ID, ObjectID or CustomerKey")
+	errSendNotFound   = sending.ErrNotFound
+	errSendKeyMissing = sending.ErrKeyMissing
 )
 
 // codeOf maps a domain error to its ErrorCode: the one table from errors to
@@ -79,8 +80,5 @@ func coded(code int, format string, args ...any) error {
 // Result rather than a failure of the whole request.
 func isResultError(err error) bool {
 	var ce *codedError
-	return errors.As(err, &ce) ||
-		errors.Is(err, errSendNotFound) || errors.Is(err, errSendKeyMissing) ||
-		errors.Is(err, lifecycle.ErrInsideCutoff) || errors.Is(err, lifecycle.ErrNotActionable) ||
-		errors.Is(err, lifecycle.ErrHeldLimit)
+	return errors.As(err, &ce) || sending.IsRule(err)
 }

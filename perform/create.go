@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/partnerd/partnerd/internal/xmlw"
+	"github.com/partnerd/partnerd/sending"
 	"github.com/partnerd/partnerd/soap"
 	"github.com/partnerd/partnerd/store"
 )
@@ -52,7 +53,7 @@ func (s *Service) Create(ctx context.Context, req *soap.Request) (*soap.Response
 			r.err = coded(CodeEmailRequired, "An email ID, Partner Key, or body must be specified")
 		case len(in.listIDs) == 0 && len(r.content.Recipients) == 0:
 			r.err = coded(CodeListRequired, "A list must be specified")
-		case in.key.hasID:
+		case in.key.HasID:
 			r.err = coded(CodeCannotPerformOnType, "ID is assigned by the server and cannot be given on Create")
 		}
 	}
@@ -73,8 +74,8 @@ func (s *Service) Create(ctx context.Context, req *soap.Request) (*soap.Response
 			in := r.in
 			send := &store.Send{
 				AccountID:   accountID,
-				ObjectID:    in.key.objectID,
-				CustomerKey: in.key.customerKey,
+				ObjectID:    in.key.ObjectID,
+				CustomerKey: in.key.CustomerKey,
 				EmailID:     in.emailID,
 				EmailName:   in.emailName,
 				Subject:     in.subject,
@@ -150,17 +151,17 @@ func (s *Service) Create(ctx context.Context, req *soap.Request) (*soap.Response
 }
 
 // keyTaken says which of a Send's keys is already used in the account.
-func keyTaken(ctx context.Context, tx store.Tx, accountID int64, k sendKeyInput) (taken, err error) {
-	if k.customerKey != "" {
-		_, err = tx.SendByKey(ctx, accountID, store.SendKey{CustomerKey: k.customerKey})
+func keyTaken(ctx context.Context, tx store.Tx, accountID int64, k sending.Key) (taken, err error) {
+	if k.CustomerKey != "" {
+		_, err = tx.SendByKey(ctx, accountID, store.SendKey{CustomerKey: k.CustomerKey})
 		switch {
 		case err == nil:
-			return coded(CodeNameExists, "A Send with CustomerKey %s already exists", soap.QuoteInput(k.customerKey)), nil
+			return coded(CodeNameExists, "A Send with CustomerKey %s already exists", soap.QuoteInput(k.CustomerKey)), nil
 		case !errors.Is(err, store.ErrNotFound):
 			return nil, err
 		}
 	}
-	return coded(CodeNameExists, "A Send with ObjectID %s already exists", soap.QuoteInput(k.objectID)), nil
+	return coded(CodeNameExists, "A Send with ObjectID %s already exists", soap.QuoteInput(k.ObjectID)), nil
 }
 
 func typeName(t string) string {

@@ -9,6 +9,7 @@ import (
 	"unicode"
 
 	"github.com/beevik/etree"
+	"github.com/partnerd/partnerd/sending"
 	"github.com/partnerd/partnerd/soap"
 )
 
@@ -158,7 +159,7 @@ func sendIfUntyped(t string) string {
 
 // sendInput is a Send as a client sent it.
 type sendInput struct {
-	key         sendKeyInput
+	key         sending.Key
 	emailID     int64
 	hasEmail    bool
 	emailName   string
@@ -173,23 +174,14 @@ type sendInput struct {
 	invalid error
 }
 
-type sendKeyInput struct {
-	id          int64
-	hasID       bool
-	objectID    string
-	customerKey string
-}
-
-func (k sendKeyInput) empty() bool { return !k.hasID && k.objectID == "" && k.customerKey == "" }
-
-func readSendKey(el *etree.Element) (sendKeyInput, error) {
-	var k sendKeyInput
+func readSendKey(el *etree.Element) (sending.Key, error) {
+	var k sending.Key
 	var err error
-	if k.id, k.hasID, err = intField(el, "ID"); err != nil {
+	if k.ID, k.HasID, err = intField(el, "ID"); err != nil {
 		return k, err
 	}
-	k.objectID, _ = text(el, "ObjectID")
-	k.customerKey, _ = text(el, "CustomerKey")
+	k.ObjectID, _ = text(el, "ObjectID")
+	k.CustomerKey, _ = text(el, "CustomerKey")
 	return k, nil
 }
 
@@ -220,7 +212,7 @@ func readSend(el *etree.Element) (sendInput, error) {
 	if in.sendDate, in.hasSendDate, dateErr, err = dateField(el, "SendDate"); err != nil {
 		return in, err
 	}
-	in.invalid = firstError(checkKey("CustomerKey", in.key.customerKey), checkKey("ObjectID", in.key.objectID), dateErr)
+	in.invalid = firstError(checkKey("CustomerKey", in.key.CustomerKey), checkKey("ObjectID", in.key.ObjectID), dateErr)
 	if v, ok := text(el, "EmailName"); ok {
 		in.emailName = v
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/beevik/etree"
 	"github.com/google/uuid"
 	"github.com/partnerd/partnerd/internal/xmlw"
+	"github.com/partnerd/partnerd/sending"
 	"github.com/partnerd/partnerd/soap"
 	"github.com/partnerd/partnerd/store"
 )
@@ -72,13 +73,13 @@ func esdLists(el *etree.Element) []*etree.Element {
 }
 
 // readESD reads an EmailSendDefinition as a client sent it.
-func readESD(el *etree.Element) (store.EmailSendDefinition, sendKeyInput, error) {
+func readESD(el *etree.Element) (store.EmailSendDefinition, sending.Key, error) {
 	var d store.EmailSendDefinition
 	k, err := readSendKey(el)
 	if err != nil {
 		return d, k, err
 	}
-	d.ObjectID, d.CustomerKey = k.objectID, k.customerKey
+	d.ObjectID, d.CustomerKey = k.ObjectID, k.CustomerKey
 	d.Name, _ = text(el, "Name")
 	d.Description, _ = text(el, "Description")
 	if sc := soap.Child(el, "SendClassification"); sc != nil && !soap.IsNil(sc) {
@@ -223,15 +224,15 @@ func (s *Service) createESDs(ctx context.Context, req *soap.Request, objs []*etr
 		}
 		r.d = d
 		switch {
-		case checkKey("CustomerKey", k.customerKey) != nil:
-			r.err = checkKey("CustomerKey", k.customerKey)
-		case checkKey("ObjectID", k.objectID) != nil:
-			r.err = checkKey("ObjectID", k.objectID)
+		case checkKey("CustomerKey", k.CustomerKey) != nil:
+			r.err = checkKey("CustomerKey", k.CustomerKey)
+		case checkKey("ObjectID", k.ObjectID) != nil:
+			r.err = checkKey("ObjectID", k.ObjectID)
 		case d.EmailID == 0 && !hasBody(d.Content):
 			r.err = coded(CodeEmailRequired, "An email ID, Partner Key, or body must be specified")
 		case len(d.ListIDs) == 0 && len(d.Content.Recipients) == 0:
 			r.err = coded(CodeListRequired, "A list must be specified")
-		case k.hasID:
+		case k.HasID:
 			r.err = coded(CodeCannotPerformOnType, "ID is assigned by the server and cannot be given on Create")
 		}
 	}
@@ -292,7 +293,7 @@ func (s *Service) createESDs(ctx context.Context, req *soap.Request, objs []*etr
 // EmailSendDefinitions. Sends already started from one are kept.
 func (s *Service) deleteESDs(ctx context.Context, req *soap.Request, objs []*etree.Element) (*soap.Response, error) {
 	type result struct {
-		key sendKeyInput
+		key sending.Key
 		d   store.EmailSendDefinition
 		err error
 	}
@@ -303,7 +304,7 @@ func (s *Service) deleteESDs(ctx context.Context, req *soap.Request, objs []*etr
 			return nil, err
 		}
 		results[i].key = k
-		if k.empty() {
+		if k.Empty() {
 			results[i].err = errSendKeyMissing
 		}
 	}
@@ -341,11 +342,11 @@ func (s *Service) deleteESDs(ctx context.Context, req *soap.Request, objs []*etr
 		if writeResultHead(w, i, r.err, "EmailSendDefinition deleted") {
 			failed++
 			w.Start("Object", "xsi:type", "EmailSendDefinition")
-			if r.key.objectID != "" {
-				w.Elem("ObjectID", r.key.objectID)
+			if r.key.ObjectID != "" {
+				w.Elem("ObjectID", r.key.ObjectID)
 			}
-			if r.key.customerKey != "" {
-				w.Elem("CustomerKey", r.key.customerKey)
+			if r.key.CustomerKey != "" {
+				w.Elem("CustomerKey", r.key.CustomerKey)
 			}
 			w.End("Object")
 		} else {
@@ -362,22 +363,22 @@ func (s *Service) deleteESDs(ctx context.Context, req *soap.Request, objs []*etr
 
 // definitionByKey finds one of the account's EmailSendDefinitions by the keys
 // a client gave; found is false, with a nil error, when there is none.
-func definitionByKey(ctx context.Context, tx store.Tx, accountID int64, k sendKeyInput) (store.EmailSendDefinition, bool, error) {
-	d, err := tx.EmailSendDefinitionByKey(ctx, accountID, store.SendKey{ID: k.id, ObjectID: k.objectID, CustomerKey: k.customerKey})
+func definitionByKey(ctx context.Context, tx store.Tx, accountID int64, k sending.Key) (store.EmailSendDefinition, bool, error) {
+	d, err := tx.EmailSendDefinitionByKey(ctx, accountID, store.SendKey{ID: k.ID, ObjectID: k.ObjectID, CustomerKey: k.CustomerKey})
 	if errors.Is(err, store.ErrNotFound) {
 		return d, false, nil
 	}
 	return d, err == nil, err
 }
 
-func describeDefinitionKey(k sendKeyInput) string {
+func describeDefinitionKey(k sending.Key) string {
 	switch {
-	case k.hasID:
-		return fmt.Sprintf("ID %d", k.id)
-	case k.objectID != "":
-		return "ObjectID " + k.objectID
+	case k.HasID:
+		return fmt.Sprintf("ID %d", k.ID)
+	case k.ObjectID != "":
+		return "ObjectID " + k.ObjectID
 	default:
-		return "CustomerKey " + k.customerKey
+		return "CustomerKey " + k.CustomerKey
 	}
 }
 
@@ -612,7 +613,7 @@ func startDefinition(ctx context.Context, tx store.Tx, d store.EmailSendDefiniti
 // InteractionObjectID the Send's ObjectID).
 func (s *Service) performESDs(ctx context.Context, req *soap.Request, action string, defs []*etree.Element) (*soap.Response, error) {
 	type result struct {
-		key            sendKeyInput
+		key            sending.Key
 		fromName, from string
 		d              store.EmailSendDefinition
 		send           *store.Send
@@ -630,7 +631,7 @@ func (s *Service) performESDs(ctx context.Context, req *soap.Request, action str
 		switch {
 		case action != "start":
 			r.err = coded(CodePerformUnsupportedAct, "Perform_Unsupported Object Type: action %s is not supported on EmailSendDefinition (use start)", soap.QuoteInput(action))
-		case k.empty():
+		case k.Empty():
 			r.err = coded(CodeSendKeyMissing, "An EmailSendDefinition must be identified by ID, ObjectID or CustomerKey")
 		}
 	}
@@ -671,11 +672,11 @@ func (s *Service) performESDs(ctx context.Context, req *soap.Request, action str
 		if writeResultHead(w, i, r.err, "EmailSendDefinition performed") {
 			failed++
 			w.Start("Object", "xsi:type", "EmailSendDefinition")
-			if r.key.objectID != "" {
-				w.Elem("ObjectID", r.key.objectID)
+			if r.key.ObjectID != "" {
+				w.Elem("ObjectID", r.key.ObjectID)
 			}
-			if r.key.customerKey != "" {
-				w.Elem("CustomerKey", r.key.customerKey)
+			if r.key.CustomerKey != "" {
+				w.Elem("CustomerKey", r.key.CustomerKey)
 			}
 			w.End("Object")
 			w.Start("Task")

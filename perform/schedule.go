@@ -8,6 +8,7 @@ import (
 
 	"github.com/beevik/etree"
 	"github.com/partnerd/partnerd/internal/xmlw"
+	"github.com/partnerd/partnerd/sending"
 	"github.com/partnerd/partnerd/soap"
 	"github.com/partnerd/partnerd/store"
 )
@@ -69,7 +70,7 @@ func (s *Service) Schedule(ctx context.Context, req *soap.Request) (*soap.Respon
 
 	type result struct {
 		typ  string
-		key  sendKeyInput
+		key  sending.Key
 		send *store.Send
 		err  error
 	}
@@ -96,7 +97,7 @@ func (s *Service) Schedule(ctx context.Context, req *soap.Request) (*soap.Respon
 			r.err = coded(CodeScheduleStartMissing, "Schedule_Recurrence_Start DateTime Not Specified")
 		case sched.hasOccurrences && sched.occurrences != 1:
 			r.err = coded(CodeScheduleValidation, "Schedule_Validation Error: partnerd runs a schedule once; Occurrences must be 1, not %d", sched.occurrences)
-		case r.key.empty():
+		case r.key.Empty():
 			r.err = coded(CodeSendKeyMissing, "An EmailSendDefinition must be identified by ID, ObjectID or CustomerKey")
 		}
 	}
