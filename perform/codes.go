@@ -59,6 +59,18 @@ func codeOf(err error) int {
 		return CodeSendStatusNotActionable
 	case errors.Is(err, lifecycle.ErrHeldLimit):
 		return CodeHeldLimitReached
+	case errors.Is(err, sending.ErrEmailRequired):
+		return CodeEmailRequired
+	case errors.Is(err, sending.ErrListRequired):
+		return CodeListRequired
+	case errors.Is(err, sending.ErrIDGiven):
+		return CodeCannotPerformOnType
+	case errors.Is(err, sending.ErrKeyTaken):
+		return CodeNameExists
+	case errors.Is(err, sending.ErrBadDate):
+		return CodeDateOutOfRange
+	case errors.Is(err, sending.ErrBadKey):
+		return CodeInvalidKey
 	}
 	return 2
 }

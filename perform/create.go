@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/google/uuid"
 	"github.com/partnerd/partnerd/internal/xmlw"
 	"github.com/partnerd/partnerd/sending"
 	"github.com/partnerd/partnerd/soap"
@@ -13,11 +12,10 @@ import (
 )
 
 type createResult struct {
-	typ     string
-	in      sendInput
-	content store.SendContent // inline Email body and List subscribers (esd.go)
-	send    *store.Send
-	err     error
+	typ  string
+	in   sending.NewSend
+	send *store.Send
+	err  error
 }
 
 // Create serves CreateRequest for Send objects. Every object is created in
@@ -44,87 +42,40 @@ func (s *Service) Create(ctx context.Context, req *soap.Request) (*soap.Response
 		if err != nil {
 			return nil, err
 		}
-		r.in = in
-		r.content = sendContent(o)
-		switch {
-		case in.invalid != nil:
-			r.err = in.invalid
-		case !in.hasEmail && !hasBody(r.content):
-			r.err = coded(CodeEmailRequired, "An email ID, Partner Key, or body must be specified")
-		case len(in.listIDs) == 0 && len(r.content.Recipients) == 0:
-			r.err = coded(CodeListRequired, "A list must be specified")
-		case in.key.HasID:
-			r.err = coded(CodeCannotPerformOnType, "ID is assigned by the server and cannot be given on Create")
-		}
+		// A key or date that cannot be kept is told before anything the
+		// service checks; the service checks keys again for other faces.
+		r.err = in.invalid
+		r.in = in.NewSend
+		r.in.Content = sendContent(o)
 	}
 	if len(objs) == 0 {
 		results = append(results, createResult{err: coded(CodeNoObject, "No object specified at 0-based index 0")})
 	}
 
-	accountID := req.Principal.AccountID
-	nowDue := false
-	err := s.Store.Update(ctx, func(tx store.Tx) error {
-		now := s.Clock.Now()
-		nowDue = false
+	var news []sending.NewSend
+	for i := range results {
+		if results[i].err == nil {
+			news = append(news, results[i].in)
+		}
+	}
+	if len(news) > 0 {
+		svc := s.sending()
+		outs, err := svc.Create(ctx, req.Principal.AccountID, news)
+		if err != nil {
+			return nil, fmt.Errorf("create: %w", err)
+		}
+		j := 0
 		for i := range results {
 			r := &results[i]
 			if r.err != nil {
 				continue
 			}
-			in := r.in
-			send := &store.Send{
-				AccountID:   accountID,
-				ObjectID:    in.key.ObjectID,
-				CustomerKey: in.key.CustomerKey,
-				EmailID:     in.emailID,
-				EmailName:   in.emailName,
-				Subject:     in.subject,
-				FromName:    in.fromName,
-				FromAddress: in.fromAddress,
-				ListIDs:     in.listIDs,
-				SendDate:    in.sendDate,
-				Status:      store.StatusScheduled,
-				CreatedDate: now, ModifiedDate: now, StatusChangedAt: now,
-			}
-			if _, err := uuid.Parse(send.ObjectID); err != nil {
-				send.ObjectID = uuid.NewString()
-			}
-			if !in.hasSendDate {
-				// A Send without a SendDate goes out at once.
-				send.SendDate = now
-			}
-			if err := tx.InsertSend(ctx, send); err != nil {
-				if errors.Is(err, store.ErrExists) {
-					// A key is already used in the account: refused
-					// as the real service refuses it ("Name already
-					// exists"). A Create retried after a timeout
-					// lands here, and the client finds its first
-					// send by the key.
-					r.err, err = keyTaken(ctx, tx, accountID, in.key)
-					if err != nil {
-						return err
-					}
-					continue
-				}
-				return err
-			}
-			if !r.content.IsZero() {
-				if err := tx.SetSendContent(ctx, accountID, send.ID, r.content); err != nil {
-					return err
-				}
-			}
-			r.send = send
-			if !send.SendDate.After(now) {
-				nowDue = true
+			o := &outs[j]
+			j++
+			if r.err = wordKeyTaken(o.Err); r.err == nil {
+				r.send = &o.Send
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("create: %w", err)
-	}
-	if nowDue {
-		s.due()
 	}
 
 	w := &xmlw.Writer{}
@@ -150,18 +101,19 @@ func (s *Service) Create(ctx context.Context, req *soap.Request) (*soap.Response
 	return &soap.Response{Body: w.Buf, Status: status}, nil
 }
 
-// keyTaken says which of a Send's keys is already used in the account.
-func keyTaken(ctx context.Context, tx store.Tx, accountID int64, k sending.Key) (taken, err error) {
-	if k.CustomerKey != "" {
-		_, err = tx.SendByKey(ctx, accountID, store.SendKey{CustomerKey: k.CustomerKey})
-		switch {
-		case err == nil:
-			return coded(CodeNameExists, "A Send with CustomerKey %s already exists", soap.QuoteInput(k.CustomerKey)), nil
-		case !errors.Is(err, store.ErrNotFound):
-			return nil, err
+// wordKeyTaken words the service's KeyTakenError as the real service's
+// "Name already exists" (ErrorCode 1), the key quoted as input is echoed;
+// any other err is returned as it is.
+func wordKeyTaken(err error) error {
+	var kt *sending.KeyTakenError
+	if errors.As(err, &kt) {
+		article := "A"
+		if kt.Object == "EmailSendDefinition" {
+			article = "An"
 		}
+		return coded(CodeNameExists, "%s %s with %s %s already exists", article, kt.Object, kt.Field, soap.QuoteInput(kt.Value))
 	}
-	return coded(CodeNameExists, "A Send with ObjectID %s already exists", soap.QuoteInput(k.ObjectID)), nil
+	return err
 }
 
 func typeName(t string) string {
