@@ -20,6 +20,7 @@ const (
 	CodePerformUnsupportedType  = 105  // "Perform_Unsupported Object Type"
 	CodePerformUnsupportedAct   = 106  // Perform: unsupported action for the object type
 	CodeScheduleValidation      = 140  // "Schedule_Validation Error"
+	CodeScheduleStartMissing    = 151  // "Schedule_Recurrence_Start DateTime Not Specified"
 	CodeEmailRequired           = 7001 // "An email ID, Partner Key, or body must be specified"
 	CodeListRequired            = 7002 // "A list must be specified"
 	CodeSendNotFound            = 7091
@@ -27,6 +28,7 @@ const (
 	CodeSendStatusNotActionable = 7093
 	CodeHeldLimitReached        = 7094
 	CodeSendKeyMissing          = 7095
+	CodeDefinitionNotFound      = 7096 // no such EmailSendDefinition for this account
 	// CodeDateOutOfRange: a date partnerd cannot keep as given (before
 	// 0001-01-01 or after 9999-12-31 in UTC); the message names the field.
 	CodeDateOutOfRange = 7097
@@ -71,6 +73,10 @@ func codeOf(err error) int {
 		return CodeDateOutOfRange
 	case errors.Is(err, sending.ErrBadKey):
 		return CodeInvalidKey
+	case errors.Is(err, sending.ErrDefinitionNotFound):
+		return CodeDefinitionNotFound
+	case errors.Is(err, sending.ErrDefinitionKeyMissing):
+		return CodeSendKeyMissing
 	}
 	return 2
 }

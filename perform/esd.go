@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/beevik/etree"
-	"github.com/google/uuid"
 	"github.com/partnerd/partnerd/internal/xmlw"
 	"github.com/partnerd/partnerd/sending"
 	"github.com/partnerd/partnerd/soap"
@@ -19,13 +17,6 @@ import (
 // and Schedule need them, and Perform start itself. A definition names an
 // Email and Lists (by ID, or inline: see readContent) and a sender; starting
 // it creates a Send due at once, scheduling it a Send due at StartDateTime.
-
-// ErrorCodes of EmailSendDefinitions that the reference does not cover.
-const (
-	CodeDefinitionNotFound = 7096 // no such EmailSendDefinition for this account
-)
-
-var errDefinitionNotFound = errors.New("EmailSendDefinition not found")
 
 // readContent reads what a Send or EmailSendDefinition delivers as real
 // mail, in the Partner API's own types: the Email's Subject, HTMLBody and
@@ -211,60 +202,21 @@ var esdProperties = []string{"Client.ID", "CreatedDate", "ModifiedDate", "ID", "
 // createESDs serves a CreateRequest whose objects are all
 // EmailSendDefinitions.
 func (s *Service) createESDs(ctx context.Context, req *soap.Request, objs []*etree.Element) (*soap.Response, error) {
-	type result struct {
-		d   store.EmailSendDefinition
-		err error
-	}
-	results := make([]result, len(objs))
+	defs := make([]sending.NewDefinition, len(objs))
 	for i, o := range objs {
-		r := &results[i]
 		d, k, err := readESD(o)
 		if err != nil {
 			return nil, err
 		}
-		r.d = d
-		switch {
-		case checkKey("CustomerKey", k.CustomerKey) != nil:
-			r.err = checkKey("CustomerKey", k.CustomerKey)
-		case checkKey("ObjectID", k.ObjectID) != nil:
-			r.err = checkKey("ObjectID", k.ObjectID)
-		case d.EmailID == 0 && !hasBody(d.Content):
-			r.err = coded(CodeEmailRequired, "An email ID, Partner Key, or body must be specified")
-		case len(d.ListIDs) == 0 && len(d.Content.Recipients) == 0:
-			r.err = coded(CodeListRequired, "A list must be specified")
-		case k.HasID:
-			r.err = coded(CodeCannotPerformOnType, "ID is assigned by the server and cannot be given on Create")
-		}
+		defs[i] = sending.NewDefinition{EmailSendDefinition: d, IDGiven: k.HasID}
 	}
-	accountID := req.Principal.AccountID
-	err := s.Store.Update(ctx, func(tx store.Tx) error {
-		now := s.Clock.Now()
-		for i := range results {
-			r := &results[i]
-			if r.err != nil {
-				continue
-			}
-			r.d.AccountID, r.d.CreatedDate, r.d.ModifiedDate = accountID, now, now
-			if _, err := uuid.Parse(r.d.ObjectID); err != nil {
-				r.d.ObjectID = uuid.NewString()
-			}
-			if r.d.CustomerKey == "" {
-				// The real service gives a definition without one its
-				// ObjectID as CustomerKey; Perform start needs a key.
-				r.d.CustomerKey = r.d.ObjectID
-			}
-			if err := tx.InsertEmailSendDefinition(ctx, &r.d); err != nil {
-				if errors.Is(err, store.ErrExists) {
-					r.err = coded(CodeNameExists, "An EmailSendDefinition with CustomerKey %s already exists", soap.QuoteInput(r.d.CustomerKey))
-					continue
-				}
-				return err
-			}
-		}
-		return nil
-	})
+	svc := s.sending()
+	results, err := svc.CreateDefinitions(ctx, req.Principal.AccountID, defs)
 	if err != nil {
 		return nil, fmt.Errorf("create email send definitions: %w", err)
+	}
+	for i := range results {
+		results[i].Err = wordKeyTaken(results[i].Err)
 	}
 	w := &xmlw.Writer{}
 	failed := 0
@@ -272,13 +224,13 @@ func (s *Service) createESDs(ctx context.Context, req *soap.Request, objs []*etr
 	for i := range results {
 		r := &results[i]
 		w.Start("Results")
-		if writeResultHead(w, i, r.err, "Created EmailSendDefinition") {
+		if writeResultHead(w, i, r.Err, "Created EmailSendDefinition") {
 			failed++
 			w.Int("NewID", 0)
 		} else {
-			w.Int("NewID", r.d.ID)
-			w.Elem("NewObjectID", r.d.ObjectID)
-			writeESD(w, "Object", &r.d, req.Principal.ClientID, nil)
+			w.Int("NewID", r.Definition.ID)
+			w.Elem("NewObjectID", r.Definition.ObjectID)
+			writeESD(w, "Object", &r.Definition, req.Principal.ClientID, nil)
 		}
 		w.End("Results")
 	}
@@ -292,44 +244,16 @@ func (s *Service) createESDs(ctx context.Context, req *soap.Request, objs []*etr
 // deleteESDs serves a DeleteRequest whose objects are all
 // EmailSendDefinitions. Sends already started from one are kept.
 func (s *Service) deleteESDs(ctx context.Context, req *soap.Request, objs []*etree.Element) (*soap.Response, error) {
-	type result struct {
-		key sending.Key
-		d   store.EmailSendDefinition
-		err error
-	}
-	results := make([]result, len(objs))
+	keys := make([]sending.Key, len(objs))
 	for i, o := range objs {
 		k, err := readSendKey(o)
 		if err != nil {
 			return nil, err
 		}
-		results[i].key = k
-		if k.Empty() {
-			results[i].err = errSendKeyMissing
-		}
+		keys[i] = k
 	}
-	accountID := req.Principal.AccountID
-	err := s.Store.Update(ctx, func(tx store.Tx) error {
-		for i := range results {
-			r := &results[i]
-			if r.err != nil {
-				continue
-			}
-			d, found, err := definitionByKey(ctx, tx, accountID, r.key)
-			if !found && err == nil {
-				r.err = coded(CodeDefinitionNotFound, "No EmailSendDefinition matches %s", describeDefinitionKey(r.key))
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			if err := tx.DeleteEmailSendDefinition(ctx, accountID, d.ID); err != nil {
-				return err
-			}
-			r.d = d
-		}
-		return nil
-	})
+	svc := s.sending()
+	results, err := svc.DeleteDefinitions(ctx, req.Principal.AccountID, keys)
 	if err != nil {
 		return nil, fmt.Errorf("delete email send definitions: %w", err)
 	}
@@ -339,18 +263,11 @@ func (s *Service) deleteESDs(ctx context.Context, req *soap.Request, objs []*etr
 	for i := range results {
 		r := &results[i]
 		w.Start("Results")
-		if writeResultHead(w, i, r.err, "EmailSendDefinition deleted") {
+		if writeResultHead(w, i, r.Err, "EmailSendDefinition deleted") {
 			failed++
-			w.Start("Object", "xsi:type", "EmailSendDefinition")
-			if r.key.ObjectID != "" {
-				w.Elem("ObjectID", r.key.ObjectID)
-			}
-			if r.key.CustomerKey != "" {
-				w.Elem("CustomerKey", r.key.CustomerKey)
-			}
-			w.End("Object")
+			writeDefinitionKey(w, keys[i])
 		} else {
-			writeESD(w, "Object", &r.d, req.Principal.ClientID, map[string]bool{"id": true, "objectid": true, "customerkey": true})
+			writeESD(w, "Object", &r.Definition, req.Principal.ClientID, map[string]bool{"id": true, "objectid": true, "customerkey": true})
 		}
 		w.End("Results")
 	}
@@ -361,25 +278,17 @@ func (s *Service) deleteESDs(ctx context.Context, req *soap.Request, objs []*etr
 	return &soap.Response{Body: w.Buf, Status: status}, nil
 }
 
-// definitionByKey finds one of the account's EmailSendDefinitions by the keys
-// a client gave; found is false, with a nil error, when there is none.
-func definitionByKey(ctx context.Context, tx store.Tx, accountID int64, k sending.Key) (store.EmailSendDefinition, bool, error) {
-	d, err := tx.EmailSendDefinitionByKey(ctx, accountID, store.SendKey{ID: k.ID, ObjectID: k.ObjectID, CustomerKey: k.CustomerKey})
-	if errors.Is(err, store.ErrNotFound) {
-		return d, false, nil
+// writeDefinitionKey echoes the keys a client named a definition by, as
+// the Object of a failed Result.
+func writeDefinitionKey(w *xmlw.Writer, k sending.Key) {
+	w.Start("Object", "xsi:type", "EmailSendDefinition")
+	if k.ObjectID != "" {
+		w.Elem("ObjectID", k.ObjectID)
 	}
-	return d, err == nil, err
-}
-
-func describeDefinitionKey(k sending.Key) string {
-	switch {
-	case k.HasID:
-		return fmt.Sprintf("ID %d", k.ID)
-	case k.ObjectID != "":
-		return "ObjectID " + k.ObjectID
-	default:
-		return "CustomerKey " + k.CustomerKey
+	if k.CustomerKey != "" {
+		w.Elem("CustomerKey", k.CustomerKey)
 	}
+	w.End("Object")
 }
 
 // retrieveESDs serves Retrieve with ObjectType EmailSendDefinition: the
@@ -572,94 +481,42 @@ func likeMatch(p, s string) bool {
 	return pi == len(pr)
 }
 
-// startDefinition creates a Send from definition d of the request's
-// account, due at sendDate, in tx: the Email, Lists, subject, sender and
-// inline content of d, with the sender overridden by fromName/fromAddress
-// when set (Perform start's SenderProfile).
-func startDefinition(ctx context.Context, tx store.Tx, d store.EmailSendDefinition, fromName, fromAddress string, sendDate, now time.Time) (*store.Send, error) {
-	send := &store.Send{
-		AccountID: d.AccountID, ObjectID: uuid.NewString(),
-		EmailID: d.EmailID, Subject: d.EmailSubject, FromName: d.FromName, FromAddress: d.FromAddress,
-		ListIDs: d.ListIDs, SendDate: sendDate, Status: store.StatusScheduled,
-		CreatedDate: now, ModifiedDate: now, StatusChangedAt: now,
-	}
-	if send.Subject == "" {
-		send.Subject = d.Content.Subject
-	}
-	if d.Name != "" {
-		send.EmailName = d.Name
-	}
-	if fromName != "" {
-		send.FromName = fromName
-	}
-	if fromAddress != "" {
-		send.FromAddress = fromAddress
-	}
-	if err := tx.InsertSend(ctx, send); err != nil {
-		return nil, err
-	}
-	if !d.Content.IsZero() {
-		if err := tx.SetSendContent(ctx, d.AccountID, send.ID, d.Content); err != nil {
-			return nil, err
-		}
-	}
-	return send, nil
-}
-
 // performESDs serves Perform whose Definitions are all
 // EmailSendDefinitions: Action start creates one Send per definition, due
 // at once, answered as the reference's sample answers ("EmailSendDefinition
 // performed", Task ID the new Send's ID — its JobID — and
 // InteractionObjectID the Send's ObjectID).
 func (s *Service) performESDs(ctx context.Context, req *soap.Request, action string, defs []*etree.Element) (*soap.Response, error) {
-	type result struct {
-		key            sending.Key
-		fromName, from string
-		d              store.EmailSendDefinition
-		send           *store.Send
-		err            error
-	}
-	results := make([]result, len(defs))
+	results := make([]sending.Started, len(defs))
+	starts := make([]sending.Start, 0, len(defs))
+	keys := make([]sending.Key, len(defs))
 	for i, el := range defs {
-		r := &results[i]
 		k, err := readSendKey(el)
 		if err != nil {
 			return nil, err
 		}
-		r.key = k
-		r.fromName, r.from = senderOf(el)
-		switch {
-		case action != "start":
-			r.err = coded(CodePerformUnsupportedAct, "Perform_Unsupported Object Type: action %s is not supported on EmailSendDefinition (use start)", soap.QuoteInput(action))
-		case k.Empty():
-			r.err = coded(CodeSendKeyMissing, "An EmailSendDefinition must be identified by ID, ObjectID or CustomerKey")
+		keys[i] = k
+		if action != "start" {
+			results[i].Err = coded(CodePerformUnsupportedAct, "Perform_Unsupported Object Type: action %s is not supported on EmailSendDefinition (use start)", soap.QuoteInput(action))
+			continue
 		}
+		st := sending.Start{Key: k}
+		st.FromName, st.FromAddress = senderOf(el)
+		starts = append(starts, st)
 	}
-	accountID := req.Principal.AccountID
-	err := s.Store.Update(ctx, func(tx store.Tx) error {
-		now := s.Clock.Now()
+	if len(starts) > 0 {
+		svc := s.sending()
+		outs, err := svc.StartDefinitions(ctx, req.Principal.AccountID, starts)
+		if err != nil {
+			return nil, fmt.Errorf("perform start: %w", err)
+		}
+		j := 0
 		for i := range results {
-			r := &results[i]
-			if r.err != nil {
-				continue
-			}
-			d, found, err := definitionByKey(ctx, tx, accountID, r.key)
-			if !found && err == nil {
-				r.err = coded(CodeDefinitionNotFound, "No EmailSendDefinition matches %s", describeDefinitionKey(r.key))
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			r.d = d
-			if r.send, err = startDefinition(ctx, tx, d, r.fromName, r.from, now, now); err != nil {
-				return err
+			if results[i].Err == nil {
+				results[i] = outs[j]
+				j++
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("perform start: %w", err)
 	}
 
 	w := &xmlw.Writer{}
@@ -669,31 +526,24 @@ func (s *Service) performESDs(ctx context.Context, req *soap.Request, action str
 	for i := range results {
 		r := &results[i]
 		w.Start("Result")
-		if writeResultHead(w, i, r.err, "EmailSendDefinition performed") {
+		if writeResultHead(w, i, r.Err, "EmailSendDefinition performed") {
 			failed++
-			w.Start("Object", "xsi:type", "EmailSendDefinition")
-			if r.key.ObjectID != "" {
-				w.Elem("ObjectID", r.key.ObjectID)
-			}
-			if r.key.CustomerKey != "" {
-				w.Elem("CustomerKey", r.key.CustomerKey)
-			}
-			w.End("Object")
+			writeDefinitionKey(w, keys[i])
 			w.Start("Task")
 			w.Elem("StatusCode", "Error")
-			w.Elem("StatusMessage", r.err.Error())
-			w.Int("ErrorCode", int64(codeOf(r.err)))
+			w.Elem("StatusMessage", r.Err.Error())
+			w.Int("ErrorCode", int64(codeOf(r.Err)))
 			w.End("Task")
 		} else {
-			echo := r.d
-			echo.FromName, echo.FromAddress = r.send.FromName, r.send.FromAddress
+			echo := r.Definition
+			echo.FromName, echo.FromAddress = r.Send.FromName, r.Send.FromAddress
 			writeESD(w, "Object", &echo, req.Principal.ClientID,
 				map[string]bool{"objectid": true, "customerkey": true, "name": true, "senderprofile": true})
 			w.Start("Task")
 			w.Elem("StatusCode", "OK")
 			w.Elem("StatusMessage", "OK")
-			w.Elem("ID", fmt.Sprint(r.send.ID))
-			w.Elem("InteractionObjectID", r.send.ObjectID)
+			w.Elem("ID", fmt.Sprint(r.Send.ID))
+			w.Elem("InteractionObjectID", r.Send.ObjectID)
 			w.End("Task")
 		}
 		w.End("Result")
