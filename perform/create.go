@@ -78,27 +78,20 @@ func (s *Service) Create(ctx context.Context, req *soap.Request) (*soap.Response
 		}
 	}
 
-	w := &xmlw.Writer{}
-	failed := 0
-	w.Start("CreateResponse", "xmlns", soap.NSPartnerAPI)
+	resp := newResults(&xmlw.Writer{}, "CreateResponse")
+	w := resp.w
 	for i := range results {
 		r := &results[i]
-		w.Start("Results")
-		if writeResultHead(w, i, r.err, "Created Send") {
-			failed++
+		if resp.begin(r.err, "Created Send") {
 			w.Int("NewID", 0)
 		} else {
 			w.Int("NewID", r.send.ID)
 			w.Elem("NewObjectID", r.send.ObjectID)
 			writeSend(w, "Object", r.send, req.Principal.ClientID, echoProps(r.send))
 		}
-		w.End("Results")
+		resp.end()
 	}
-	w.Elem("RequestID", req.RequestID)
-	status := overall(len(results), failed)
-	w.Elem("OverallStatus", status)
-	w.End("CreateResponse")
-	return &soap.Response{Body: w.Buf, Status: status}, nil
+	return resp.finish(req.RequestID), nil
 }
 
 // wordKeyTaken words the service's KeyTakenError as the real service's

@@ -218,27 +218,20 @@ func (s *Service) createESDs(ctx context.Context, req *soap.Request, objs []*etr
 	for i := range results {
 		results[i].Err = wordKeyTaken(results[i].Err)
 	}
-	w := &xmlw.Writer{}
-	failed := 0
-	w.Start("CreateResponse", "xmlns", soap.NSPartnerAPI)
+	resp := newResults(&xmlw.Writer{}, "CreateResponse")
+	w := resp.w
 	for i := range results {
 		r := &results[i]
-		w.Start("Results")
-		if writeResultHead(w, i, r.Err, "Created EmailSendDefinition") {
-			failed++
+		if resp.begin(r.Err, "Created EmailSendDefinition") {
 			w.Int("NewID", 0)
 		} else {
 			w.Int("NewID", r.Definition.ID)
 			w.Elem("NewObjectID", r.Definition.ObjectID)
 			writeESD(w, "Object", &r.Definition, req.Principal.ClientID, nil)
 		}
-		w.End("Results")
+		resp.end()
 	}
-	w.Elem("RequestID", req.RequestID)
-	status := overall(len(results), failed)
-	w.Elem("OverallStatus", status)
-	w.End("CreateResponse")
-	return &soap.Response{Body: w.Buf, Status: status}, nil
+	return resp.finish(req.RequestID), nil
 }
 
 // deleteESDs serves a DeleteRequest whose objects are all
@@ -257,25 +250,18 @@ func (s *Service) deleteESDs(ctx context.Context, req *soap.Request, objs []*etr
 	if err != nil {
 		return nil, fmt.Errorf("delete email send definitions: %w", err)
 	}
-	w := &xmlw.Writer{}
-	failed := 0
-	w.Start("DeleteResponse", "xmlns", soap.NSPartnerAPI)
+	resp := newResults(&xmlw.Writer{}, "DeleteResponse")
+	w := resp.w
 	for i := range results {
 		r := &results[i]
-		w.Start("Results")
-		if writeResultHead(w, i, r.Err, "EmailSendDefinition deleted") {
-			failed++
+		if resp.begin(r.Err, "EmailSendDefinition deleted") {
 			writeDefinitionKey(w, keys[i])
 		} else {
 			writeESD(w, "Object", &r.Definition, req.Principal.ClientID, map[string]bool{"id": true, "objectid": true, "customerkey": true})
 		}
-		w.End("Results")
+		resp.end()
 	}
-	w.Elem("RequestID", req.RequestID)
-	status := overall(len(results), failed)
-	w.Elem("OverallStatus", status)
-	w.End("DeleteResponse")
-	return &soap.Response{Body: w.Buf, Status: status}, nil
+	return resp.finish(req.RequestID), nil
 }
 
 // writeDefinitionKey echoes the keys a client named a definition by, as
@@ -519,15 +505,11 @@ func (s *Service) performESDs(ctx context.Context, req *soap.Request, action str
 		}
 	}
 
-	w := &xmlw.Writer{}
-	failed := 0
-	w.Start("PerformResponseMsg", "xmlns", soap.NSPartnerAPI)
-	w.Start("Results")
+	resp := newResultsMsg(&xmlw.Writer{}, "PerformResponseMsg")
+	w := resp.w
 	for i := range results {
 		r := &results[i]
-		w.Start("Result")
-		if writeResultHead(w, i, r.Err, "EmailSendDefinition performed") {
-			failed++
+		if resp.begin(r.Err, "EmailSendDefinition performed") {
 			writeDefinitionKey(w, keys[i])
 			w.Start("Task")
 			w.Elem("StatusCode", "Error")
@@ -546,13 +528,7 @@ func (s *Service) performESDs(ctx context.Context, req *soap.Request, action str
 			w.Elem("InteractionObjectID", r.Send.ObjectID)
 			w.End("Task")
 		}
-		w.End("Result")
+		resp.end()
 	}
-	w.End("Results")
-	status := overall(len(results), failed)
-	w.Elem("OverallStatus", status)
-	writeOverallMessage(w, len(results), failed)
-	w.Elem("RequestID", req.RequestID)
-	w.End("PerformResponseMsg")
-	return &soap.Response{Body: w.Buf, Status: status}, nil
+	return resp.finish(req.RequestID), nil
 }

@@ -17,8 +17,7 @@ func (s *Service) Delete(ctx context.Context, req *soap.Request) (*soap.Response
 	if allOfType(objs, "EmailSendDefinition") {
 		return s.deleteESDs(ctx, req, objs)
 	}
-	w := &xmlw.Writer{}
-	w.Start("DeleteResponse", "xmlns", soap.NSPartnerAPI)
+	resp := newResults(&xmlw.Writer{}, "DeleteResponse")
 	n := len(objs)
 	if n == 0 {
 		n = 1
@@ -28,26 +27,19 @@ func (s *Service) Delete(ctx context.Context, req *soap.Request) (*soap.Response
 		if i < len(objs) {
 			typ = objectType(objs[i])
 		}
-		w.Start("Results")
-		w.Elem("StatusCode", "Error")
 		msg := "Cannot perform Delete on objects of type " + typeName(typ)
 		if typ == "Send" {
 			msg += ": stop a Send with Perform Action cancel"
 		}
-		w.Elem("StatusMessage", msg)
-		w.Int("OrdinalID", int64(i))
-		w.Int("ErrorCode", CodeCannotPerformOnType)
+		resp.begin(coded(CodeCannotPerformOnType, "%s", msg), "")
 		if typ != "" {
-			w.Empty("Object", "xsi:type", typ)
+			resp.w.Empty("Object", "xsi:type", typ)
 		} else {
-			w.Empty("Object")
+			resp.w.Empty("Object")
 		}
-		w.End("Results")
+		resp.end()
 	}
-	w.Elem("RequestID", req.RequestID)
-	w.Elem("OverallStatus", "Error")
-	w.End("DeleteResponse")
-	return &soap.Response{Body: w.Buf, Status: "Error"}, nil
+	return resp.finish(req.RequestID), nil
 }
 
 // versionDate is the date of the Partner API version partnerd mirrors (the

@@ -6,7 +6,6 @@
 package perform
 
 import (
-	"github.com/partnerd/partnerd/internal/xmlw"
 	"time"
 
 	"github.com/partnerd/partnerd/clock"
@@ -74,33 +73,4 @@ func (s *Service) cursorTTL() time.Duration {
 		return s.CursorTTL
 	}
 	return time.Hour
-}
-
-// overall returns the OverallStatus for n results of which failed failed.
-func overall(n, failed int) string {
-	switch {
-	case failed == 0:
-		return "OK"
-	case failed == n:
-		return "Error"
-	default:
-		return "HasErrors"
-	}
-}
-
-// writeResultHead writes the fields every Result starts with — StatusCode,
-// StatusMessage, OrdinalID and, on error, ErrorCode — and says whether the
-// object failed.
-func writeResultHead(w *xmlw.Writer, ordinal int, err error, okMessage string) bool {
-	if err != nil {
-		w.Elem("StatusCode", "Error")
-		w.Elem("StatusMessage", err.Error())
-		w.Int("OrdinalID", int64(ordinal))
-		w.Int("ErrorCode", int64(codeOf(err)))
-		return true
-	}
-	w.Elem("StatusCode", "OK")
-	w.Elem("StatusMessage", okMessage)
-	w.Int("OrdinalID", int64(ordinal))
-	return false
 }

@@ -75,17 +75,11 @@ func (s *Service) Perform(ctx context.Context, req *soap.Request) (*soap.Respons
 	}
 
 	if action == "" || len(defs) == 0 {
-		w := &xmlw.Writer{}
 		msg := "No Definitions were given"
 		if action == "" {
 			msg = "No Action was given"
 		}
-		w.Start("PerformResponseMsg", "xmlns", soap.NSPartnerAPI)
-		w.Elem("OverallStatus", "Error")
-		w.Elem("OverallStatusMessage", msg)
-		w.Elem("RequestID", req.RequestID)
-		w.End("PerformResponseMsg")
-		return &soap.Response{Body: w.Buf, Status: "Error"}, nil
+		return newResultsMsg(&xmlw.Writer{}, "PerformResponseMsg").refuse(req.RequestID, msg), nil
 	}
 
 	// The Send Definitions that decoded go to the service, in order; each
@@ -117,40 +111,19 @@ func (s *Service) Perform(ctx context.Context, req *soap.Request) (*soap.Respons
 		}
 	}
 
-	w := &xmlw.Writer{Buf: make([]byte, 0, 512+400*len(results))}
-	failed := 0
-	w.Start("PerformResponseMsg", "xmlns", soap.NSPartnerAPI)
-	w.Start("Results")
+	resp := newResultsMsg(&xmlw.Writer{Buf: make([]byte, 0, 512+400*len(results))}, "PerformResponseMsg")
 	for i := range results {
-		r := &results[i]
-		if r.err != nil {
-			failed++
-		}
-		writePerformResult(w, r, i, req.Principal.ClientID)
+		writePerformResult(resp, &results[i], req.Principal.ClientID)
 	}
-	w.End("Results")
-	status := overall(len(results), failed)
-	w.Elem("OverallStatus", status)
-	writeOverallMessage(w, len(results), failed)
-	w.Elem("RequestID", req.RequestID)
-	w.End("PerformResponseMsg")
-	return &soap.Response{Body: w.Buf, Status: status}, nil
-}
-
-func writeOverallMessage(w *xmlw.Writer, n, failed int) {
-	if failed == 0 {
-		w.Empty("OverallStatusMessage")
-		return
-	}
-	w.Elem("OverallStatusMessage", fmt.Sprintf("%d of %d objects failed", failed, n))
+	return resp.finish(req.RequestID), nil
 }
 
 // writePerformResult writes one Result. The schema requires both Object and
 // Task in every PerformResult, so both are always written.
-func writePerformResult(w *xmlw.Writer, r *performResult, ordinal int, clientID int64) {
-	w.Start("Result")
+func writePerformResult(resp *resultsResponse, r *performResult, clientID int64) {
+	w := resp.w
 	taskStatus, taskMessage := "OK", "OK"
-	if writeResultHead(w, ordinal, r.err, "Send "+sending.PastTense(r.action)) {
+	if resp.begin(r.err, "Send "+sending.PastTense(r.action)) {
 		taskStatus, taskMessage = "Error", r.err.Error()
 	}
 	switch {
@@ -175,7 +148,7 @@ func writePerformResult(w *xmlw.Writer, r *performResult, ordinal int, clientID 
 		w.Elem("ID", fmt.Sprint(r.send.ID))
 	}
 	w.End("Task")
-	w.End("Result")
+	resp.end()
 }
 
 func textOf(el *etree.Element) string {

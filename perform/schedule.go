@@ -108,52 +108,30 @@ func (s *Service) Schedule(ctx context.Context, req *soap.Request) (*soap.Respon
 		}
 	}
 
-	w := &xmlw.Writer{}
-	failed := 0
-	w.Start("ScheduleResponseMsg", "xmlns", soap.NSPartnerAPI)
-	if len(results) > 0 {
-		w.Start("Results")
-		for i := range results {
-			r := &results[i]
-			w.Start("Result")
-			if writeResultHead(w, i, r.Err, "EmailSendDefinition scheduled") {
-				failed++
-			}
-			writeScheduleEcho(w, sched)
-			w.Start("Task")
-			if r.Err != nil {
-				w.Elem("StatusCode", "Error")
-				w.Elem("StatusMessage", r.Err.Error())
-				w.Int("ErrorCode", int64(codeOf(r.Err)))
-			} else {
-				w.Elem("StatusCode", "OK")
-				w.Elem("StatusMessage", "OK")
-				w.Elem("ID", fmt.Sprint(r.Send.ID))
-				w.Elem("InteractionObjectID", r.Send.ObjectID)
-			}
-			w.End("Task")
-			w.End("Result")
+	resp := newResultsMsg(&xmlw.Writer{}, "ScheduleResponseMsg")
+	if len(results) == 0 {
+		return resp.refuse(req.RequestID, "No Interactions were given"), nil
+	}
+	w := resp.w
+	for i := range results {
+		r := &results[i]
+		resp.begin(r.Err, "EmailSendDefinition scheduled")
+		writeScheduleEcho(w, sched)
+		w.Start("Task")
+		if r.Err != nil {
+			w.Elem("StatusCode", "Error")
+			w.Elem("StatusMessage", r.Err.Error())
+			w.Int("ErrorCode", int64(codeOf(r.Err)))
+		} else {
+			w.Elem("StatusCode", "OK")
+			w.Elem("StatusMessage", "OK")
+			w.Elem("ID", fmt.Sprint(r.Send.ID))
+			w.Elem("InteractionObjectID", r.Send.ObjectID)
 		}
-		w.End("Results")
+		w.End("Task")
+		resp.end()
 	}
-	status := "Error"
-	msg := "No Interactions were given"
-	if len(results) > 0 {
-		status = overall(len(results), failed)
-		msg = ""
-		if failed > 0 {
-			msg = fmt.Sprintf("%d of %d objects failed", failed, len(results))
-		}
-	}
-	w.Elem("OverallStatus", status)
-	if msg == "" {
-		w.Empty("OverallStatusMessage")
-	} else {
-		w.Elem("OverallStatusMessage", msg)
-	}
-	w.Elem("RequestID", req.RequestID)
-	w.End("ScheduleResponseMsg")
-	return &soap.Response{Body: w.Buf, Status: status}, nil
+	return resp.finish(req.RequestID), nil
 }
 
 // writeScheduleEcho writes the ScheduleResult's Object: the schedule as
