@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/partnerd/partnerd/lifecycle"
 	"github.com/partnerd/partnerd/sending"
 )
 
@@ -14,6 +13,7 @@ import (
 // are listed in the README.
 const (
 	CodeNameExists              = 1    // "Name already exists"
+	CodeOther                   = 2    // any error without an entry of its own
 	CodeCannotPerformOnType     = 5    // "Cannot perform {method} on objects of type {object}"
 	CodeNoObject                = 6    // "No object specified at 0-based index {index}"
 	CodePerformNotSupported     = 100  // "The Perform method is not supported for the [object] object"
@@ -38,47 +38,40 @@ const (
 	CodeInvalidKey = 7098
 )
 
-// The errors of the rules are the send service's.
-var (
-	errSendNotFound   = sending.ErrNotFound
-	errSendKeyMissing = sending.ErrKeyMissing
-)
+// errorCodes is the one table from the send service's errors to
+// ErrorCodes; an error that carries its own code (codedError) is answered
+// with it, any other with CodeOther.
+var errorCodes = []struct {
+	err  error
+	code int
+}{
+	{sending.ErrNotFound, CodeSendNotFound},
+	{sending.ErrKeyMissing, CodeSendKeyMissing},
+	{sending.ErrCutoff, CodeSendInsideCutoff},
+	{sending.ErrStatus, CodeSendStatusNotActionable},
+	{sending.ErrHeldLimit, CodeHeldLimitReached},
+	{sending.ErrEmailRequired, CodeEmailRequired},
+	{sending.ErrListRequired, CodeListRequired},
+	{sending.ErrIDGiven, CodeCannotPerformOnType},
+	{sending.ErrKeyTaken, CodeNameExists},
+	{sending.ErrBadDate, CodeDateOutOfRange},
+	{sending.ErrBadKey, CodeInvalidKey},
+	{sending.ErrDefinitionNotFound, CodeDefinitionNotFound},
+	{sending.ErrDefinitionKeyMissing, CodeSendKeyMissing},
+}
 
-// codeOf maps a domain error to its ErrorCode: the one table from errors to
-// codes.
+// codeOf maps an error answered in a Result to its ErrorCode.
 func codeOf(err error) int {
 	var ce *codedError
-	switch {
-	case errors.As(err, &ce):
+	if errors.As(err, &ce) {
 		return ce.code
-	case errors.Is(err, errSendNotFound):
-		return CodeSendNotFound
-	case errors.Is(err, errSendKeyMissing):
-		return CodeSendKeyMissing
-	case errors.Is(err, lifecycle.ErrInsideCutoff):
-		return CodeSendInsideCutoff
-	case errors.Is(err, lifecycle.ErrNotActionable):
-		return CodeSendStatusNotActionable
-	case errors.Is(err, lifecycle.ErrHeldLimit):
-		return CodeHeldLimitReached
-	case errors.Is(err, sending.ErrEmailRequired):
-		return CodeEmailRequired
-	case errors.Is(err, sending.ErrListRequired):
-		return CodeListRequired
-	case errors.Is(err, sending.ErrIDGiven):
-		return CodeCannotPerformOnType
-	case errors.Is(err, sending.ErrKeyTaken):
-		return CodeNameExists
-	case errors.Is(err, sending.ErrBadDate):
-		return CodeDateOutOfRange
-	case errors.Is(err, sending.ErrBadKey):
-		return CodeInvalidKey
-	case errors.Is(err, sending.ErrDefinitionNotFound):
-		return CodeDefinitionNotFound
-	case errors.Is(err, sending.ErrDefinitionKeyMissing):
-		return CodeSendKeyMissing
 	}
-	return 2
+	for _, e := range errorCodes {
+		if errors.Is(err, e.err) {
+			return e.code
+		}
+	}
+	return CodeOther
 }
 
 // codedError is a Result error that carries its code directly (the
@@ -92,11 +85,4 @@ func (e *codedError) Error() string { return e.msg }
 
 func coded(code int, format string, args ...any) error {
 	return &codedError{code: code, msg: fmt.Sprintf(format, args...)}
-}
-
-// isResultError reports whether err is a per-object error answered in a
-// Result rather than a failure of the whole request.
-func isResultError(err error) bool {
-	var ce *codedError
-	return errors.As(err, &ce) || sending.IsRule(err)
 }

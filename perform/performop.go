@@ -61,9 +61,7 @@ func (s *Service) Perform(ctx context.Context, req *soap.Request) (*soap.Respons
 			r.key = k
 			switch r.action {
 			case lifecycle.Cancel, lifecycle.Pause, lifecycle.Resume:
-				if k.Empty() {
-					r.err = errSendKeyMissing
-				}
+				// An empty key is the service's to refuse.
 			default:
 				r.err = coded(CodePerformUnsupportedAct, "Perform_Unsupported Object Type: action %s is not supported on Send (use cancel, pause or resume)", soap.QuoteInput(action))
 			}
