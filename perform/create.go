@@ -14,19 +14,21 @@ import (
 type createResult struct {
 	typ  string
 	in   sending.NewSend
+	def  sending.NewDefinition
 	send *store.Send
+	made *store.EmailSendDefinition
 	err  error
 }
 
-// Create serves CreateRequest for Send objects. Every object is created in
-// one transaction; an object that fails validation gets an Error result and
-// the others are still created.
+// Create serves CreateRequest for Send and EmailSendDefinition objects,
+// each object by its own type: a request may hold both. Each type's
+// objects are created in one transaction; an object that fails validation
+// gets an Error result and the others are still created.
 func (s *Service) Create(ctx context.Context, req *soap.Request) (*soap.Response, error) {
 	objs := soap.Children(req.Body, "Objects")
-	if allOfType(objs, "EmailSendDefinition") {
-		return s.createESDs(ctx, req, objs)
-	}
 	results := make([]createResult, len(objs))
+	var news []sending.NewSend
+	var defs []sending.NewDefinition
 	for i, o := range objs {
 		r := &results[i]
 		r.typ = sendIfUntyped(objectType(o))
@@ -34,46 +36,61 @@ func (s *Service) Create(ctx context.Context, req *soap.Request) (*soap.Response
 			r.err = coded(CodeNoObject, "No object specified at 0-based index %d", i)
 			continue
 		}
-		if r.typ != "Send" {
+		switch r.typ {
+		case "Send":
+			in, err := readSend(o)
+			if err != nil {
+				return nil, err
+			}
+			// A key or date that cannot be kept is told before anything
+			// the service checks; the service checks keys again for
+			// other faces.
+			if r.err = in.invalid; r.err == nil {
+				in.Content = sendContent(o)
+				news = append(news, in.NewSend)
+			}
+		case "EmailSendDefinition":
+			d, k, err := readESD(o)
+			if err != nil {
+				return nil, err
+			}
+			defs = append(defs, sending.NewDefinition{EmailSendDefinition: d, IDGiven: k.HasID})
+		default:
 			r.err = coded(CodeCannotPerformOnType, "Cannot perform Create on objects of type %s", typeName(r.typ))
-			continue
 		}
-		in, err := readSend(o)
-		if err != nil {
-			return nil, err
-		}
-		// A key or date that cannot be kept is told before anything the
-		// service checks; the service checks keys again for other faces.
-		r.err = in.invalid
-		r.in = in.NewSend
-		r.in.Content = sendContent(o)
 	}
 	if len(objs) == 0 {
 		results = append(results, createResult{err: coded(CodeNoObject, "No object specified at 0-based index 0")})
 	}
 
-	var news []sending.NewSend
-	for i := range results {
-		if results[i].err == nil {
-			news = append(news, results[i].in)
-		}
-	}
+	svc := s.sending()
 	if len(news) > 0 {
-		svc := s.sending()
 		outs, err := svc.Create(ctx, req.Principal.AccountID, news)
 		if err != nil {
 			return nil, fmt.Errorf("create: %w", err)
 		}
 		j := 0
 		for i := range results {
-			r := &results[i]
-			if r.err != nil {
-				continue
+			if r := &results[i]; r.err == nil && r.typ == "Send" {
+				if r.err = wordKeyTaken(outs[j].Err); r.err == nil {
+					r.send = &outs[j].Send
+				}
+				j++
 			}
-			o := &outs[j]
-			j++
-			if r.err = wordKeyTaken(o.Err); r.err == nil {
-				r.send = &o.Send
+		}
+	}
+	if len(defs) > 0 {
+		outs, err := svc.CreateDefinitions(ctx, req.Principal.AccountID, defs)
+		if err != nil {
+			return nil, fmt.Errorf("create email send definitions: %w", err)
+		}
+		j := 0
+		for i := range results {
+			if r := &results[i]; r.err == nil && r.typ == "EmailSendDefinition" {
+				if r.err = wordKeyTaken(outs[j].Err); r.err == nil {
+					r.made = &outs[j].Definition
+				}
+				j++
 			}
 		}
 	}
@@ -82,9 +99,14 @@ func (s *Service) Create(ctx context.Context, req *soap.Request) (*soap.Response
 	w := resp.w
 	for i := range results {
 		r := &results[i]
-		if resp.begin(r.err, "Created Send") {
+		switch {
+		case resp.begin(r.err, "Created "+r.typ):
 			w.Int("NewID", 0)
-		} else {
+		case r.made != nil:
+			w.Int("NewID", r.made.ID)
+			w.Elem("NewObjectID", r.made.ObjectID)
+			writeESD(w, "Object", r.made, req.Principal.ClientID, nil)
+		default:
 			w.Int("NewID", r.send.ID)
 			w.Elem("NewObjectID", r.send.ObjectID)
 			writeSend(w, "Object", r.send, req.Principal.ClientID, echoProps(r.send))

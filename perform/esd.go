@@ -199,41 +199,6 @@ func writeESD(w *xmlw.Writer, tag string, d *store.EmailSendDefinition, clientID
 var esdProperties = []string{"Client.ID", "CreatedDate", "ModifiedDate", "ID", "ObjectID", "CustomerKey", "Name",
 	"Description", "SendClassification.CustomerKey", "SenderProfile", "SendDefinitionList", "Email.ID", "EmailSubject"}
 
-// createESDs serves a CreateRequest whose objects are all
-// EmailSendDefinitions.
-func (s *Service) createESDs(ctx context.Context, req *soap.Request, objs []*etree.Element) (*soap.Response, error) {
-	defs := make([]sending.NewDefinition, len(objs))
-	for i, o := range objs {
-		d, k, err := readESD(o)
-		if err != nil {
-			return nil, err
-		}
-		defs[i] = sending.NewDefinition{EmailSendDefinition: d, IDGiven: k.HasID}
-	}
-	svc := s.sending()
-	results, err := svc.CreateDefinitions(ctx, req.Principal.AccountID, defs)
-	if err != nil {
-		return nil, fmt.Errorf("create email send definitions: %w", err)
-	}
-	for i := range results {
-		results[i].Err = wordKeyTaken(results[i].Err)
-	}
-	resp := newResults(&xmlw.Writer{}, "CreateResponse")
-	w := resp.w
-	for i := range results {
-		r := &results[i]
-		if resp.begin(r.Err, "Created EmailSendDefinition") {
-			w.Int("NewID", 0)
-		} else {
-			w.Int("NewID", r.Definition.ID)
-			w.Elem("NewObjectID", r.Definition.ObjectID)
-			writeESD(w, "Object", &r.Definition, req.Principal.ClientID, nil)
-		}
-		resp.end()
-	}
-	return resp.finish(req.RequestID), nil
-}
-
 // deleteESDs serves a DeleteRequest whose objects are all
 // EmailSendDefinitions. Sends already started from one are kept.
 func (s *Service) deleteESDs(ctx context.Context, req *soap.Request, objs []*etree.Element) (*soap.Response, error) {

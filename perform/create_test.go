@@ -1,0 +1,50 @@
+package perform_test
+
+import (
+	"testing"
+
+	"github.com/partnerd/partnerd/perform"
+)
+
+// TestCreateMixedTypes: Create dispatches by each object's type, so a
+// request holding a Send, an EmailSendDefinition and an object partnerd
+// does not create answers each on its own (the definition was refused
+// with ErrorCode 5 when the request also held a Send).
+func TestCreateMixedTypes(t *testing.T) {
+	e := newTestEnv(t)
+	root := e.mustCall("Create", `<CreateRequest xmlns="http://exacttarget.com/wsdl/partnerAPI">`+
+		`<Objects xsi:type="Send"><Email><ID>1</ID></Email><List><ID>1</ID></List></Objects>`+
+		`<Objects xsi:type="EmailSendDefinition"><CustomerKey>welcome</CustomerKey><Email><ID>1</ID></Email>`+
+		`<SendDefinitionList><List><ID>1</ID></List></SendDefinitionList></Objects>`+
+		`<Objects xsi:type="List"><ID>1</ID></Objects>`+
+		`</CreateRequest>`)
+	rs := results(root)
+	want := []struct {
+		status, message string
+		code            int
+	}{
+		{"OK", "Created Send", 0},
+		{"OK", "Created EmailSendDefinition", 0},
+		{"Error", "Cannot perform Create on objects of type List", perform.CodeCannotPerformOnType},
+	}
+	if len(rs) != len(want) {
+		t.Fatalf("%d Results, want %d", len(rs), len(want))
+	}
+	for i, w := range want {
+		if rs[i].status != w.status || rs[i].message != w.message || rs[i].code != w.code {
+			t.Errorf("Result %d = %+v, want %+v", i, rs[i], w)
+		}
+		if w.status == "OK" && rs[i].newID == 0 {
+			t.Errorf("Result %d has no NewID", i)
+		}
+	}
+	if got := overallStatus(root); got != "HasErrors" {
+		t.Errorf("OverallStatus %s, want HasErrors", got)
+	}
+	// The definition is there to start.
+	r := one(t, e.mustCall("Perform", `<PerformRequestMsg xmlns="http://exacttarget.com/wsdl/partnerAPI"><Action>start</Action>`+
+		`<Definitions><Definition xsi:type="EmailSendDefinition"><CustomerKey>welcome</CustomerKey></Definition></Definitions></PerformRequestMsg>`))
+	if r.status != "OK" || r.taskID == 0 {
+		t.Errorf("start of the created definition: %+v", r)
+	}
+}
