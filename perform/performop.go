@@ -77,12 +77,15 @@ func (s *Service) Perform(ctx context.Context, req *soap.Request) (*soap.Respons
 		if action == "" {
 			msg = "No Action was given"
 		}
-		return newResultsMsg(&xmlw.Writer{}, "PerformResponseMsg").refuse(req.RequestID, msg), nil
+		resp := newResultsMsg(&xmlw.Writer{}, "PerformResponseMsg")
+		return resp.refuse(req.RequestID, msg), nil
 	}
 
 	// The Send Definitions that decoded go to the service, in order; each
 	// Outcome lands back in its Definition's result.
-	var keys []sending.Key
+	// The usual request names one send: its key stays on the stack.
+	var one [1]sending.Key
+	keys := one[:0]
 	for i := range results {
 		if results[i].err == nil {
 			keys = append(keys, results[i].key)
@@ -111,7 +114,7 @@ func (s *Service) Perform(ctx context.Context, req *soap.Request) (*soap.Respons
 
 	resp := newResultsMsg(&xmlw.Writer{Buf: make([]byte, 0, 512+400*len(results))}, "PerformResponseMsg")
 	for i := range results {
-		writePerformResult(resp, &results[i], req.Principal.ClientID)
+		writePerformResult(&resp, &results[i], req.Principal.ClientID)
 	}
 	return resp.finish(req.RequestID), nil
 }

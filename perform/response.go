@@ -17,6 +17,9 @@ import (
 //     failed", else empty) and RequestID;
 //   - the ...Response shape (Create, Delete): one <Results> per object,
 //     then RequestID and OverallStatus.
+//
+// It is a value, kept on the caller's stack: Perform cancel is the hot
+// path.
 type resultsResponse struct {
 	w         *xmlw.Writer
 	tag       string
@@ -25,15 +28,15 @@ type resultsResponse struct {
 }
 
 // newResultsMsg starts a ...ResponseMsg named tag in w.
-func newResultsMsg(w *xmlw.Writer, tag string) *resultsResponse {
+func newResultsMsg(w *xmlw.Writer, tag string) resultsResponse {
 	w.Start(tag, "xmlns", soap.NSPartnerAPI)
-	return &resultsResponse{w: w, tag: tag, msg: true}
+	return resultsResponse{w: w, tag: tag, msg: true}
 }
 
 // newResults starts a ...Response named tag in w.
-func newResults(w *xmlw.Writer, tag string) *resultsResponse {
+func newResults(w *xmlw.Writer, tag string) resultsResponse {
 	w.Start(tag, "xmlns", soap.NSPartnerAPI)
-	return &resultsResponse{w: w, tag: tag}
+	return resultsResponse{w: w, tag: tag}
 }
 
 // begin starts the next object's Result and writes its head (StatusCode,

@@ -20,6 +20,8 @@ type Outcome struct {
 	// Otherwise it wraps ErrKeyMissing, ErrNotFound, ErrCutoff, ErrStatus or
 	// ErrHeldLimit.
 	Err error
+
+	key Key // the key, copied so that the caller's slice stays off the heap
 }
 
 // pastTense names the state an action leaves a send in.
@@ -46,6 +48,9 @@ func (s *Service) Act(ctx context.Context, accountID int64, action lifecycle.Act
 	if len(keys) == 0 {
 		return outs, nil
 	}
+	for i := range keys {
+		outs[i].key = keys[i]
+	}
 	// The closure copies what it needs so that s itself stays off the heap
 	// (a face builds a Service per call).
 	clk, policy := s.Clock, s.Policy
@@ -54,13 +59,14 @@ func (s *Service) Act(ctx context.Context, accountID int64, action lifecycle.Act
 		now := clk.Now()
 		nowDue = false
 		held := func() (int, error) { return tx.CountHeldSends(ctx, accountID, now) }
-		byID, err := prefetchByID(ctx, tx, accountID, keys)
+		byID, err := prefetchByID(ctx, tx, accountID, outs)
 		if err != nil {
 			return err
 		}
-		for i, k := range keys {
+		for i := range outs {
 			o := &outs[i]
-			*o = Outcome{}
+			k := o.key
+			*o = Outcome{key: k}
 			if k.Empty() {
 				o.Err = ErrKeyMissing
 				continue
@@ -171,10 +177,10 @@ func apply(ctx context.Context, tx store.Tx, policy lifecycle.Policy, send store
 // by ID (a cancel-batch of 100 would otherwise make 100 lookups). It
 // returns nil when there is nothing to gain; with a non-nil map, an ID key
 // whose ID is absent from it does not exist.
-func prefetchByID(ctx context.Context, tx store.Tx, accountID int64, keys []Key) (map[int64]store.Send, error) {
+func prefetchByID(ctx context.Context, tx store.Tx, accountID int64, outs []Outcome) (map[int64]store.Send, error) {
 	var ids []any
-	for _, k := range keys {
-		if k.HasID {
+	for i := range outs {
+		if k := outs[i].key; k.HasID {
 			ids = append(ids, k.ID)
 		}
 	}
