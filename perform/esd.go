@@ -49,8 +49,6 @@ func sendContent(el *etree.Element) store.SendContent {
 	return readContent(soap.Child(el, "Email"), soap.Children(el, "List"))
 }
 
-func hasBody(c store.SendContent) bool { return c.HTMLBody != "" || c.TextBody != "" }
-
 // esdLists returns the List elements of an EmailSendDefinition's
 // SendDefinitionLists.
 func esdLists(el *etree.Element) []*etree.Element {

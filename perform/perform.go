@@ -1,8 +1,11 @@
 // Package perform implements the Partner API operations on scheduled sends —
-// Perform (cancel, pause, resume), Create, Retrieve, Delete, Schedule,
-// VersionInfo and GetSystemStatus — over the store. It reads request bodies
-// handed to it by package soap and writes the response bodies; it knows
-// nothing of HTTP or SQL.
+// Perform (cancel, pause, resume, start), Create, Retrieve, Delete,
+// Schedule, VersionInfo and GetSystemStatus. Each operation decodes the
+// request body handed to it by package soap into the send service's Go
+// types (package sending, which holds the rules and the transactions),
+// calls it, and encodes the outcome as the response body, mapping the
+// service's errors to ErrorCodes (codes.go); it knows nothing of HTTP or
+// SQL.
 package perform
 
 import (
