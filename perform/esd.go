@@ -197,36 +197,6 @@ func writeESD(w *xmlw.Writer, tag string, d *store.EmailSendDefinition, clientID
 var esdProperties = []string{"Client.ID", "CreatedDate", "ModifiedDate", "ID", "ObjectID", "CustomerKey", "Name",
 	"Description", "SendClassification.CustomerKey", "SenderProfile", "SendDefinitionList", "Email.ID", "EmailSubject"}
 
-// deleteESDs serves a DeleteRequest whose objects are all
-// EmailSendDefinitions. Sends already started from one are kept.
-func (s *Service) deleteESDs(ctx context.Context, req *soap.Request, objs []*etree.Element) (*soap.Response, error) {
-	keys := make([]sending.Key, len(objs))
-	for i, o := range objs {
-		k, err := readSendKey(o)
-		if err != nil {
-			return nil, err
-		}
-		keys[i] = k
-	}
-	svc := s.sending()
-	results, err := svc.DeleteDefinitions(ctx, req.Principal.AccountID, keys)
-	if err != nil {
-		return nil, fmt.Errorf("delete email send definitions: %w", err)
-	}
-	resp := newResults(&xmlw.Writer{}, "DeleteResponse")
-	w := resp.w
-	for i := range results {
-		r := &results[i]
-		if resp.begin(r.Err, "EmailSendDefinition deleted") {
-			writeDefinitionKey(w, keys[i])
-		} else {
-			writeESD(w, "Object", &r.Definition, req.Principal.ClientID, map[string]bool{"id": true, "objectid": true, "customerkey": true})
-		}
-		resp.end()
-	}
-	return resp.finish(req.RequestID), nil
-}
-
 // writeDefinitionKey echoes the keys a client named a definition by, as
 // the Object of a failed Result.
 func writeDefinitionKey(w *xmlw.Writer, k sending.Key) {
