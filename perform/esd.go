@@ -113,17 +113,6 @@ func senderOf(el *etree.Element) (name, address string) {
 	return name, address
 }
 
-// allOfType reports whether every element has xsi:type typ (and there is
-// at least one).
-func allOfType(els []*etree.Element, typ string) bool {
-	for _, el := range els {
-		if objectType(el) != typ {
-			return false
-		}
-	}
-	return len(els) > 0
-}
-
 // writeESD writes d as an element named tag with xsi:type
 // EmailSendDefinition, in the schema's element order (APIObject,
 // InteractionBaseObject, SendDefinition, EmailSendDefinition).
@@ -400,68 +389,30 @@ func likeMatch(p, s string) bool {
 	return pi == len(pr)
 }
 
-// performESDs serves Perform whose Definitions are all
-// EmailSendDefinitions: Action start creates one Send per definition, due
-// at once, answered as the reference's sample answers ("EmailSendDefinition
+// writeStartResult writes the Result of an EmailSendDefinition started
+// by Perform, as the reference's sample answers it ("EmailSendDefinition
 // performed", Task ID the new Send's ID — its JobID — and
 // InteractionObjectID the Send's ObjectID).
-func (s *Service) performESDs(ctx context.Context, req *soap.Request, action string, defs []*etree.Element) (*soap.Response, error) {
-	results := make([]sending.Started, len(defs))
-	starts := make([]sending.Start, 0, len(defs))
-	keys := make([]sending.Key, len(defs))
-	for i, el := range defs {
-		k, err := readSendKey(el)
-		if err != nil {
-			return nil, err
-		}
-		keys[i] = k
-		if action != "start" {
-			results[i].Err = coded(CodePerformUnsupportedAct, "Perform_Unsupported Object Type: action %s is not supported on EmailSendDefinition (use start)", soap.QuoteInput(action))
-			continue
-		}
-		st := sending.Start{Key: k}
-		st.FromName, st.FromAddress = senderOf(el)
-		starts = append(starts, st)
-	}
-	if len(starts) > 0 {
-		svc := s.sending()
-		outs, err := svc.StartDefinitions(ctx, req.Principal.AccountID, starts)
-		if err != nil {
-			return nil, fmt.Errorf("perform start: %w", err)
-		}
-		j := 0
-		for i := range results {
-			if results[i].Err == nil {
-				results[i] = outs[j]
-				j++
-			}
-		}
-	}
-
-	resp := newResultsMsg(&xmlw.Writer{}, "PerformResponseMsg")
+func writeStartResult(resp *resultsResponse, r *performResult, clientID int64) {
 	w := resp.w
-	for i := range results {
-		r := &results[i]
-		if resp.begin(r.Err, "EmailSendDefinition performed") {
-			writeDefinitionKey(w, keys[i])
-			w.Start("Task")
-			w.Elem("StatusCode", "Error")
-			w.Elem("StatusMessage", r.Err.Error())
-			w.Int("ErrorCode", int64(codeOf(r.Err)))
-			w.End("Task")
-		} else {
-			echo := r.Definition
-			echo.FromName, echo.FromAddress = r.Send.FromName, r.Send.FromAddress
-			writeESD(w, "Object", &echo, req.Principal.ClientID,
-				map[string]bool{"objectid": true, "customerkey": true, "name": true, "senderprofile": true})
-			w.Start("Task")
-			w.Elem("StatusCode", "OK")
-			w.Elem("StatusMessage", "OK")
-			w.Elem("ID", fmt.Sprint(r.Send.ID))
-			w.Elem("InteractionObjectID", r.Send.ObjectID)
-			w.End("Task")
-		}
-		resp.end()
+	if resp.begin(r.err, "EmailSendDefinition performed") {
+		writeDefinitionKey(w, r.key)
+		w.Start("Task")
+		w.Elem("StatusCode", "Error")
+		w.Elem("StatusMessage", r.err.Error())
+		w.Int("ErrorCode", int64(codeOf(r.err)))
+		w.End("Task")
+	} else {
+		echo := r.started.Definition
+		echo.FromName, echo.FromAddress = r.started.Send.FromName, r.started.Send.FromAddress
+		writeESD(w, "Object", &echo, clientID,
+			map[string]bool{"objectid": true, "customerkey": true, "name": true, "senderprofile": true})
+		w.Start("Task")
+		w.Elem("StatusCode", "OK")
+		w.Elem("StatusMessage", "OK")
+		w.Elem("ID", fmt.Sprint(r.started.Send.ID))
+		w.Elem("InteractionObjectID", r.started.Send.ObjectID)
+		w.End("Task")
 	}
-	return resp.finish(req.RequestID), nil
+	resp.end()
 }

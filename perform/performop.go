@@ -23,23 +23,22 @@ var apiObjectTypes = map[string]bool{
 
 // performResult is the outcome of one Definition.
 type performResult struct {
-	send    *store.Send // the send after the action, when found
-	key     sending.Key // what the client gave, echoed when not found
-	typ     string      // the Definition's xsi:type
+	send    *store.Send      // the send after the action, when found
+	key     sending.Key      // what the client gave, echoed when not found
+	typ     string           // the Definition's xsi:type
+	started *sending.Started // an EmailSendDefinition started
 	action  lifecycle.Action
 	err     error
-	message string
 }
 
-// Perform serves PerformRequestMsg: Action cancel, pause or resume on Send
-// definitions, all applied in one transaction that commits before the
-// response is written.
+// Perform serves PerformRequestMsg, each Definition by its own type:
+// Action cancel, pause or resume on Sends, start on EmailSendDefinitions
+// (esd.go). Each kind is applied in one transaction that commits before
+// the response is written.
 func (s *Service) Perform(ctx context.Context, req *soap.Request) (*soap.Response, error) {
 	action := strings.ToLower(strings.TrimSpace(textOf(soap.Child(req.Body, "Action"))))
 	defs := soap.Children(soap.Child(req.Body, "Definitions"), "Definition")
-	if action != "" && allOfType(defs, "EmailSendDefinition") {
-		return s.performESDs(ctx, req, action, defs)
-	}
+	var starts []sending.Start
 
 	// Decode every definition before touching the store: a malformed value
 	// faults the whole request and nothing is applied.
@@ -65,6 +64,19 @@ func (s *Service) Perform(ctx context.Context, req *soap.Request) (*soap.Respons
 			default:
 				r.err = coded(CodePerformUnsupportedAct, "Perform_Unsupported Object Type: action %s is not supported on Send (use cancel, pause or resume)", soap.QuoteInput(action))
 			}
+		case r.typ == "EmailSendDefinition":
+			k, err := readSendKey(d)
+			if err != nil {
+				return nil, err
+			}
+			r.key = k
+			if action != "start" {
+				r.err = coded(CodePerformUnsupportedAct, "Perform_Unsupported Object Type: action %s is not supported on EmailSendDefinition (use start)", soap.QuoteInput(action))
+				continue
+			}
+			st := sending.Start{Key: k}
+			st.FromName, st.FromAddress = senderOf(d)
+			starts = append(starts, st)
 		case apiObjectTypes[r.typ]:
 			r.err = coded(CodePerformNotSupported, "The Perform method is not supported for the %s object", r.typ)
 		default:
@@ -87,7 +99,7 @@ func (s *Service) Perform(ctx context.Context, req *soap.Request) (*soap.Respons
 	var one [1]sending.Key
 	keys := one[:0]
 	for i := range results {
-		if results[i].err == nil {
+		if results[i].err == nil && results[i].typ == "Send" {
 			keys = append(keys, results[i].key)
 		}
 	}
@@ -100,7 +112,7 @@ func (s *Service) Perform(ctx context.Context, req *soap.Request) (*soap.Respons
 		j := 0
 		for i := range results {
 			r := &results[i]
-			if r.err != nil {
+			if r.err != nil || r.typ != "Send" {
 				continue
 			}
 			o := &outs[j]
@@ -108,6 +120,21 @@ func (s *Service) Perform(ctx context.Context, req *soap.Request) (*soap.Respons
 			r.err = o.Err
 			if o.Found {
 				r.send = &o.Send
+			}
+		}
+	}
+
+	if len(starts) > 0 {
+		svc := s.sending()
+		outs, err := svc.StartDefinitions(ctx, req.Principal.AccountID, starts)
+		if err != nil {
+			return nil, fmt.Errorf("perform start: %w", err)
+		}
+		j := 0
+		for i := range results {
+			if r := &results[i]; r.err == nil && r.typ == "EmailSendDefinition" {
+				r.started, r.err = &outs[j], outs[j].Err
+				j++
 			}
 		}
 	}
@@ -123,6 +150,10 @@ func (s *Service) Perform(ctx context.Context, req *soap.Request) (*soap.Respons
 // Task in every PerformResult, so both are always written.
 func writePerformResult(resp *resultsResponse, r *performResult, clientID int64) {
 	w := resp.w
+	if r.typ == "EmailSendDefinition" {
+		writeStartResult(resp, r, clientID)
+		return
+	}
 	taskStatus, taskMessage := "OK", "OK"
 	if resp.begin(r.err, "Send "+sending.PastTense(r.action)) {
 		taskStatus, taskMessage = "Error", r.err.Error()

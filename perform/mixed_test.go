@@ -6,6 +6,8 @@ import (
 	"github.com/partnerd/partnerd/perform"
 )
 
+// Create, Delete and Perform answer each object by its own type.
+
 // TestCreateMixedTypes: Create dispatches by each object's type, so a
 // request holding a Send, an EmailSendDefinition and an object partnerd
 // does not create answers each on its own (the definition was refused
@@ -46,5 +48,28 @@ func TestCreateMixedTypes(t *testing.T) {
 		`<Definitions><Definition xsi:type="EmailSendDefinition"><CustomerKey>welcome</CustomerKey></Definition></Definitions></PerformRequestMsg>`))
 	if r.status != "OK" || r.taskID == 0 {
 		t.Errorf("start of the created definition: %+v", r)
+	}
+}
+
+// TestPerformMixedTypes: Perform answers each Definition by its own type:
+// start reaches an EmailSendDefinition beside a Send (which was answered
+// ErrorCode 100), and the Send is told start is not its action.
+func TestPerformMixedTypes(t *testing.T) {
+	e := newTestEnv(t)
+	e.mustCall("Create", `<CreateRequest xmlns="http://exacttarget.com/wsdl/partnerAPI">`+
+		`<Objects xsi:type="EmailSendDefinition"><CustomerKey>welcome</CustomerKey><Email><ID>1</ID></Email>`+
+		`<SendDefinitionList><List><ID>1</ID></List></SendDefinitionList></Objects></CreateRequest>`)
+	rs := results(e.mustCall("Perform", `<PerformRequestMsg xmlns="http://exacttarget.com/wsdl/partnerAPI"><Action>start</Action><Definitions>`+
+		`<Definition xsi:type="Send"><ID>1</ID></Definition>`+
+		`<Definition xsi:type="EmailSendDefinition"><CustomerKey>welcome</CustomerKey></Definition>`+
+		`</Definitions></PerformRequestMsg>`))
+	if len(rs) != 2 {
+		t.Fatalf("%d Results, want 2", len(rs))
+	}
+	if rs[0].status != "Error" || rs[0].code != perform.CodePerformUnsupportedAct {
+		t.Errorf("start on a Send = %+v, want ErrorCode %d", rs[0], perform.CodePerformUnsupportedAct)
+	}
+	if rs[1].status != "OK" || rs[1].taskID == 0 {
+		t.Errorf("start on the definition = %+v, want OK with the new Send's ID", rs[1])
 	}
 }
