@@ -73,6 +73,7 @@ func TestPerformMixedTypes(t *testing.T) {
 		t.Errorf("start on the definition = %+v, want OK with the new Send's ID", rs[1])
 	}
 }
+
 // TestDeleteMixedTypes: Delete answers each object by its own type, so an
 // EmailSendDefinition beside a Send is deleted (it was refused with
 // ErrorCode 5 with the Send), and the Send is still refused.
