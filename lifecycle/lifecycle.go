@@ -37,17 +37,12 @@ var (
 )
 
 // InsideCutoff reports whether s can no longer be canceled or paused at now.
+// It holds for every due send (SendDate <= now: the cutoff is never
+// negative), so a cancel that succeeds always comes before the send is due,
+// and no send that a cancel answered OK for is ever dispatched (the store
+// claims and discards only due sends).
 func (p Policy) InsideCutoff(s store.Send, now time.Time) bool {
 	return !now.Before(s.SendDate.Add(-p.CancelCutoff))
-}
-
-// Due reports whether s's SendDate has come at now: the dispatcher sends a
-// Scheduled send, and discards a Canceled one, only once it is due. Because
-// InsideCutoff(s, now) holds for every due send (the cutoff is never
-// negative), a cancel that succeeds always comes before the send is due, so
-// no send that a cancel answered OK for is ever dispatched.
-func (p Policy) Due(s store.Send, now time.Time) bool {
-	return !now.Before(s.SendDate)
 }
 
 // PauseExpired reports whether a send paused at its SendDate has been held

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/partnerd/partnerd/lifecycle"
+	"github.com/partnerd/partnerd/sending"
 )
 
 // Partner API ErrorCodes partnerd answers in Results. The documented codes
@@ -13,12 +13,14 @@ import (
 // are listed in the README.
 const (
 	CodeNameExists              = 1    // "Name already exists"
+	CodeOther                   = 2    // any error without an entry of its own
 	CodeCannotPerformOnType     = 5    // "Cannot perform {method} on objects of type {object}"
 	CodeNoObject                = 6    // "No object specified at 0-based index {index}"
 	CodePerformNotSupported     = 100  // "The Perform method is not supported for the [object] object"
 	CodePerformUnsupportedType  = 105  // "Perform_Unsupported Object Type"
 	CodePerformUnsupportedAct   = 106  // Perform: unsupported action for the object type
 	CodeScheduleValidation      = 140  // "Schedule_Validation Error"
+	CodeScheduleStartMissing    = 151  // "Schedule_Recurrence_Start DateTime Not Specified"
 	CodeEmailRequired           = 7001 // "An email ID, Partner Key, or body must be specified"
 	CodeListRequired            = 7002 // "A list must be specified"
 	CodeSendNotFound            = 7091
@@ -26,6 +28,7 @@ const (
 	CodeSendStatusNotActionable = 7093
 	CodeHeldLimitReached        = 7094
 	CodeSendKeyMissing          = 7095
+	CodeDefinitionNotFound      = 7096 // no such EmailSendDefinition for this account
 	// CodeDateOutOfRange: a date partnerd cannot keep as given (before
 	// 0001-01-01 or after 9999-12-31 in UTC); the message names the field.
 	CodeDateOutOfRange = 7097
@@ -35,31 +38,40 @@ const (
 	CodeInvalidKey = 7098
 )
 
-// Errors of this package's own rules.
-var (
-	errSendNotFound   = errors.New("Send not found")
-	errSendKeyMissing = errors.New("A Send must be identified by ID, ObjectID or CustomerKey")
-)
+// errorCodes is the one table from the send service's errors to
+// ErrorCodes; an error that carries its own code (codedError) is answered
+// with it, any other with CodeOther.
+var errorCodes = []struct {
+	err  error
+	code int
+}{
+	{sending.ErrNotFound, CodeSendNotFound},
+	{sending.ErrKeyMissing, CodeSendKeyMissing},
+	{sending.ErrCutoff, CodeSendInsideCutoff},
+	{sending.ErrStatus, CodeSendStatusNotActionable},
+	{sending.ErrHeldLimit, CodeHeldLimitReached},
+	{sending.ErrEmailRequired, CodeEmailRequired},
+	{sending.ErrListRequired, CodeListRequired},
+	{sending.ErrIDGiven, CodeCannotPerformOnType},
+	{sending.ErrKeyTaken, CodeNameExists},
+	{sending.ErrBadDate, CodeDateOutOfRange},
+	{sending.ErrBadKey, CodeInvalidKey},
+	{sending.ErrDefinitionNotFound, CodeDefinitionNotFound},
+	{sending.ErrDefinitionKeyMissing, CodeSendKeyMissing},
+}
 
-// codeOf maps a domain error to its ErrorCode: the one table from errors to
-// codes.
+// codeOf maps an error answered in a Result to its ErrorCode.
 func codeOf(err error) int {
 	var ce *codedError
-	switch {
-	case errors.As(err, &ce):
+	if errors.As(err, &ce) {
 		return ce.code
-	case errors.Is(err, errSendNotFound):
-		return CodeSendNotFound
-	case errors.Is(err, errSendKeyMissing):
-		return CodeSendKeyMissing
-	case errors.Is(err, lifecycle.ErrInsideCutoff):
-		return CodeSendInsideCutoff
-	case errors.Is(err, lifecycle.ErrNotActionable):
-		return CodeSendStatusNotActionable
-	case errors.Is(err, lifecycle.ErrHeldLimit):
-		return CodeHeldLimitReached
 	}
-	return 2
+	for _, e := range errorCodes {
+		if errors.Is(err, e.err) {
+			return e.code
+		}
+	}
+	return CodeOther
 }
 
 // codedError is a Result error that carries its code directly (the
@@ -73,14 +85,4 @@ func (e *codedError) Error() string { return e.msg }
 
 func coded(code int, format string, args ...any) error {
 	return &codedError{code: code, msg: fmt.Sprintf(format, args...)}
-}
-
-// isResultError reports whether err is a per-object error answered in a
-// Result rather than a failure of the whole request.
-func isResultError(err error) bool {
-	var ce *codedError
-	return errors.As(err, &ce) ||
-		errors.Is(err, errSendNotFound) || errors.Is(err, errSendKeyMissing) ||
-		errors.Is(err, lifecycle.ErrInsideCutoff) || errors.Is(err, lifecycle.ErrNotActionable) ||
-		errors.Is(err, lifecycle.ErrHeldLimit)
 }

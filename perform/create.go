@@ -5,29 +5,30 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/google/uuid"
 	"github.com/partnerd/partnerd/internal/xmlw"
+	"github.com/partnerd/partnerd/sending"
 	"github.com/partnerd/partnerd/soap"
 	"github.com/partnerd/partnerd/store"
 )
 
 type createResult struct {
-	typ     string
-	in      sendInput
-	content store.SendContent // inline Email body and List subscribers (esd.go)
-	send    *store.Send
-	err     error
+	typ  string
+	in   sending.NewSend
+	def  sending.NewDefinition
+	send *store.Send
+	made *store.EmailSendDefinition
+	err  error
 }
 
-// Create serves CreateRequest for Send objects. Every object is created in
-// one transaction; an object that fails validation gets an Error result and
-// the others are still created.
+// Create serves CreateRequest for Send and EmailSendDefinition objects,
+// each object by its own type: a request may hold both. Each type's
+// objects are created in one transaction; an object that fails validation
+// gets an Error result and the others are still created.
 func (s *Service) Create(ctx context.Context, req *soap.Request) (*soap.Response, error) {
 	objs := soap.Children(req.Body, "Objects")
-	if allOfType(objs, "EmailSendDefinition") {
-		return s.createESDs(ctx, req, objs)
-	}
 	results := make([]createResult, len(objs))
+	var news []sending.NewSend
+	var defs []sending.NewDefinition
 	for i, o := range objs {
 		r := &results[i]
 		r.typ = sendIfUntyped(objectType(o))
@@ -35,132 +36,99 @@ func (s *Service) Create(ctx context.Context, req *soap.Request) (*soap.Response
 			r.err = coded(CodeNoObject, "No object specified at 0-based index %d", i)
 			continue
 		}
-		if r.typ != "Send" {
+		switch r.typ {
+		case "Send":
+			in, err := readSend(o)
+			if err != nil {
+				return nil, err
+			}
+			// A key or date that cannot be kept is told before anything
+			// the service checks; the service checks keys again for
+			// other faces.
+			if r.err = in.invalid; r.err == nil {
+				in.Content = sendContent(o)
+				news = append(news, in.NewSend)
+			}
+		case "EmailSendDefinition":
+			d, k, err := readESD(o)
+			if err != nil {
+				return nil, err
+			}
+			defs = append(defs, sending.NewDefinition{EmailSendDefinition: d, IDGiven: k.HasID})
+		default:
 			r.err = coded(CodeCannotPerformOnType, "Cannot perform Create on objects of type %s", typeName(r.typ))
-			continue
-		}
-		in, err := readSend(o)
-		if err != nil {
-			return nil, err
-		}
-		r.in = in
-		r.content = sendContent(o)
-		switch {
-		case in.invalid != nil:
-			r.err = in.invalid
-		case !in.hasEmail && !hasBody(r.content):
-			r.err = coded(CodeEmailRequired, "An email ID, Partner Key, or body must be specified")
-		case len(in.listIDs) == 0 && len(r.content.Recipients) == 0:
-			r.err = coded(CodeListRequired, "A list must be specified")
-		case in.key.hasID:
-			r.err = coded(CodeCannotPerformOnType, "ID is assigned by the server and cannot be given on Create")
 		}
 	}
 	if len(objs) == 0 {
 		results = append(results, createResult{err: coded(CodeNoObject, "No object specified at 0-based index 0")})
 	}
 
-	accountID := req.Principal.AccountID
-	nowDue := false
-	err := s.Store.Update(ctx, func(tx store.Tx) error {
-		now := s.Clock.Now()
-		nowDue = false
+	svc := s.sending()
+	if len(news) > 0 {
+		outs, err := svc.Create(ctx, req.Principal.AccountID, news)
+		if err != nil {
+			return nil, fmt.Errorf("create: %w", err)
+		}
+		j := 0
 		for i := range results {
-			r := &results[i]
-			if r.err != nil {
-				continue
-			}
-			in := r.in
-			send := &store.Send{
-				AccountID:   accountID,
-				ObjectID:    in.key.objectID,
-				CustomerKey: in.key.customerKey,
-				EmailID:     in.emailID,
-				EmailName:   in.emailName,
-				Subject:     in.subject,
-				FromName:    in.fromName,
-				FromAddress: in.fromAddress,
-				ListIDs:     in.listIDs,
-				SendDate:    in.sendDate,
-				Status:      store.StatusScheduled,
-				CreatedDate: now, ModifiedDate: now, StatusChangedAt: now,
-			}
-			if _, err := uuid.Parse(send.ObjectID); err != nil {
-				send.ObjectID = uuid.NewString()
-			}
-			if !in.hasSendDate {
-				// A Send without a SendDate goes out at once.
-				send.SendDate = now
-			}
-			if err := tx.InsertSend(ctx, send); err != nil {
-				if errors.Is(err, store.ErrExists) {
-					// A key is already used in the account: refused
-					// as the real service refuses it ("Name already
-					// exists"). A Create retried after a timeout
-					// lands here, and the client finds its first
-					// send by the key.
-					r.err, err = keyTaken(ctx, tx, accountID, in.key)
-					if err != nil {
-						return err
-					}
-					continue
+			if r := &results[i]; r.err == nil && r.typ == "Send" {
+				if r.err = wordKeyTaken(outs[j].Err); r.err == nil {
+					r.send = &outs[j].Send
 				}
-				return err
-			}
-			if !r.content.IsZero() {
-				if err := tx.SetSendContent(ctx, accountID, send.ID, r.content); err != nil {
-					return err
-				}
-			}
-			r.send = send
-			if !send.SendDate.After(now) {
-				nowDue = true
+				j++
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("create: %w", err)
 	}
-	if nowDue {
-		s.due()
+	if len(defs) > 0 {
+		outs, err := svc.CreateDefinitions(ctx, req.Principal.AccountID, defs)
+		if err != nil {
+			return nil, fmt.Errorf("create email send definitions: %w", err)
+		}
+		j := 0
+		for i := range results {
+			if r := &results[i]; r.err == nil && r.typ == "EmailSendDefinition" {
+				if r.err = wordKeyTaken(outs[j].Err); r.err == nil {
+					r.made = &outs[j].Definition
+				}
+				j++
+			}
+		}
 	}
 
-	w := &xmlw.Writer{}
-	failed := 0
-	w.Start("CreateResponse", "xmlns", soap.NSPartnerAPI)
+	resp := newResults(&xmlw.Writer{}, "CreateResponse")
+	w := resp.w
 	for i := range results {
 		r := &results[i]
-		w.Start("Results")
-		if writeResultHead(w, i, r.err, "Created Send") {
-			failed++
+		switch {
+		case resp.begin(r.err, "Created "+r.typ):
 			w.Int("NewID", 0)
-		} else {
+		case r.made != nil:
+			w.Int("NewID", r.made.ID)
+			w.Elem("NewObjectID", r.made.ObjectID)
+			writeESD(w, "Object", r.made, req.Principal.ClientID, nil)
+		default:
 			w.Int("NewID", r.send.ID)
 			w.Elem("NewObjectID", r.send.ObjectID)
 			writeSend(w, "Object", r.send, req.Principal.ClientID, echoProps(r.send))
 		}
-		w.End("Results")
+		resp.end()
 	}
-	w.Elem("RequestID", req.RequestID)
-	status := overall(len(results), failed)
-	w.Elem("OverallStatus", status)
-	w.End("CreateResponse")
-	return &soap.Response{Body: w.Buf, Status: status}, nil
+	return resp.finish(req.RequestID), nil
 }
 
-// keyTaken says which of a Send's keys is already used in the account.
-func keyTaken(ctx context.Context, tx store.Tx, accountID int64, k sendKeyInput) (taken, err error) {
-	if k.customerKey != "" {
-		_, err = tx.SendByKey(ctx, accountID, store.SendKey{CustomerKey: k.customerKey})
-		switch {
-		case err == nil:
-			return coded(CodeNameExists, "A Send with CustomerKey %s already exists", soap.QuoteInput(k.customerKey)), nil
-		case !errors.Is(err, store.ErrNotFound):
-			return nil, err
+// wordKeyTaken words the service's KeyTakenError as the real service's
+// "Name already exists" (ErrorCode 1), the key quoted as input is echoed;
+// any other err is returned as it is.
+func wordKeyTaken(err error) error {
+	var kt *sending.KeyTakenError
+	if errors.As(err, &kt) {
+		article := "A"
+		if kt.Object == "EmailSendDefinition" {
+			article = "An"
 		}
+		return coded(CodeNameExists, "%s %s with %s %s already exists", article, kt.Object, kt.Field, soap.QuoteInput(kt.Value))
 	}
-	return coded(CodeNameExists, "A Send with ObjectID %s already exists", soap.QuoteInput(k.objectID)), nil
+	return err
 }
 
 func typeName(t string) string {

@@ -6,9 +6,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/beevik/etree"
+	"github.com/partnerd/partnerd/sending"
 	"github.com/partnerd/partnerd/soap"
 )
 
@@ -87,21 +87,9 @@ func dateField(el *etree.Element, name string) (t time.Time, ok bool, rangeErr, 
 	return t, true, nil, nil
 }
 
-// Dates partnerd keeps: those an xsd:dateTime with a four-digit year
-// writes in UTC, which is also what .NET's DateTime holds.
-var (
-	minDate = time.Time{}
-	maxDate = time.Date(9999, 12, 31, 23, 59, 59, 999_999_999, time.UTC)
-)
-
-// checkDateRange refuses a date outside minDate-maxDate (ErrorCode 7097).
-func checkDateRange(name string, t time.Time) error {
-	if t.Before(minDate) || t.After(maxDate) {
-		return coded(CodeDateOutOfRange, "%s %s is outside the dates partnerd keeps (0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z)",
-			name, t.Format(time.RFC3339Nano))
-	}
-	return nil
-}
+// checkDateRange refuses a date outside the dates partnerd keeps
+// (sending.ErrBadDate, ErrorCode 7097).
+func checkDateRange(name string, t time.Time) error { return sending.CheckDate(name, t) }
 
 // parseDateTime parses an xsd:dateTime. A value without a zone designator is
 // taken as UTC (see README: "Times").
@@ -114,20 +102,9 @@ func parseDateTime(v string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%s is not a valid xsd:dateTime", soap.QuoteInput(v))
 }
 
-// checkKey refuses a CustomerKey or ObjectID holding characters that
-// would break a line or a terminal wherever keys are printed (partnerd
-// send list, logs): control characters (C0, DEL, C1), Unicode line and
-// paragraph separators, and bidirectional overrides that reorder what is
-// shown.
-func checkKey(name, v string) error {
-	for _, r := range v {
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' ||
-			(r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069') || r == '\u200e' || r == '\u200f' {
-			return coded(CodeInvalidKey, "%s must not contain control characters (found U+%04X)", name, r)
-		}
-	}
-	return nil
-}
+// checkKey refuses a CustomerKey or ObjectID holding control characters
+// (sending.ErrBadKey, ErrorCode 7098).
+func checkKey(name, v string) error { return sending.CheckKey(name, v) }
 
 func parseBool(v string) (bool, error) {
 	switch strings.TrimSpace(v) {
@@ -158,53 +135,35 @@ func sendIfUntyped(t string) string {
 
 // sendInput is a Send as a client sent it.
 type sendInput struct {
-	key         sendKeyInput
-	emailID     int64
-	hasEmail    bool
-	emailName   string
-	subject     string
-	fromName    string
-	fromAddress string
-	listIDs     []int64
-	sendDate    time.Time
-	hasSendDate bool // false when absent, empty, nil or DateTime.MinValue
+	sending.NewSend
 	// invalid is why the object cannot be created (a key with control
 	// characters, a SendDate out of range), answered in its Result.
 	invalid error
 }
 
-type sendKeyInput struct {
-	id          int64
-	hasID       bool
-	objectID    string
-	customerKey string
-}
-
-func (k sendKeyInput) empty() bool { return !k.hasID && k.objectID == "" && k.customerKey == "" }
-
-func readSendKey(el *etree.Element) (sendKeyInput, error) {
-	var k sendKeyInput
+func readSendKey(el *etree.Element) (sending.Key, error) {
+	var k sending.Key
 	var err error
-	if k.id, k.hasID, err = intField(el, "ID"); err != nil {
+	if k.ID, k.HasID, err = intField(el, "ID"); err != nil {
 		return k, err
 	}
-	k.objectID, _ = text(el, "ObjectID")
-	k.customerKey, _ = text(el, "CustomerKey")
+	k.ObjectID, _ = text(el, "ObjectID")
+	k.CustomerKey, _ = text(el, "CustomerKey")
 	return k, nil
 }
 
 func readSend(el *etree.Element) (sendInput, error) {
 	var in sendInput
 	var err error
-	if in.key, err = readSendKey(el); err != nil {
+	if in.Key, err = readSendKey(el); err != nil {
 		return in, err
 	}
 	if email := soap.Child(el, "Email"); email != nil && !soap.IsNil(email) {
-		if in.emailID, in.hasEmail, err = intField(email, "ID"); err != nil {
+		if in.EmailID, in.HasEmail, err = intField(email, "ID"); err != nil {
 			return in, err
 		}
-		if n, ok := text(email, "Name"); ok && in.emailName == "" {
-			in.emailName = n
+		if n, ok := text(email, "Name"); ok && in.EmailName == "" {
+			in.EmailName = n
 		}
 	}
 	for _, l := range soap.Children(el, "List") {
@@ -213,20 +172,21 @@ func readSend(el *etree.Element) (sendInput, error) {
 			return in, err
 		}
 		if ok {
-			in.listIDs = append(in.listIDs, id)
+			in.ListIDs = append(in.ListIDs, id)
 		}
 	}
 	var dateErr error
-	if in.sendDate, in.hasSendDate, dateErr, err = dateField(el, "SendDate"); err != nil {
+	// An absent SendDate stays zero: the service sends at once.
+	if in.SendDate, _, dateErr, err = dateField(el, "SendDate"); err != nil {
 		return in, err
 	}
-	in.invalid = firstError(checkKey("CustomerKey", in.key.customerKey), checkKey("ObjectID", in.key.objectID), dateErr)
+	in.invalid = firstError(checkKey("CustomerKey", in.Key.CustomerKey), checkKey("ObjectID", in.Key.ObjectID), dateErr)
 	if v, ok := text(el, "EmailName"); ok {
-		in.emailName = v
+		in.EmailName = v
 	}
-	in.subject, _ = text(el, "Subject")
-	in.fromName, _ = text(el, "FromName")
-	in.fromAddress, _ = text(el, "FromAddress")
+	in.Subject, _ = text(el, "Subject")
+	in.FromName, _ = text(el, "FromName")
+	in.FromAddress, _ = text(el, "FromAddress")
 	return in, nil
 }
 

@@ -5,11 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/beevik/etree"
-	"github.com/google/uuid"
 	"github.com/partnerd/partnerd/internal/xmlw"
+	"github.com/partnerd/partnerd/sending"
 	"github.com/partnerd/partnerd/soap"
 	"github.com/partnerd/partnerd/store"
 )
@@ -18,13 +17,6 @@ import (
 // and Schedule need them, and Perform start itself. A definition names an
 // Email and Lists (by ID, or inline: see readContent) and a sender; starting
 // it creates a Send due at once, scheduling it a Send due at StartDateTime.
-
-// ErrorCodes of EmailSendDefinitions that the reference does not cover.
-const (
-	CodeDefinitionNotFound = 7096 // no such EmailSendDefinition for this account
-)
-
-var errDefinitionNotFound = errors.New("EmailSendDefinition not found")
 
 // readContent reads what a Send or EmailSendDefinition delivers as real
 // mail, in the Partner API's own types: the Email's Subject, HTMLBody and
@@ -57,8 +49,6 @@ func sendContent(el *etree.Element) store.SendContent {
 	return readContent(soap.Child(el, "Email"), soap.Children(el, "List"))
 }
 
-func hasBody(c store.SendContent) bool { return c.HTMLBody != "" || c.TextBody != "" }
-
 // esdLists returns the List elements of an EmailSendDefinition's
 // SendDefinitionLists.
 func esdLists(el *etree.Element) []*etree.Element {
@@ -72,13 +62,13 @@ func esdLists(el *etree.Element) []*etree.Element {
 }
 
 // readESD reads an EmailSendDefinition as a client sent it.
-func readESD(el *etree.Element) (store.EmailSendDefinition, sendKeyInput, error) {
+func readESD(el *etree.Element) (store.EmailSendDefinition, sending.Key, error) {
 	var d store.EmailSendDefinition
 	k, err := readSendKey(el)
 	if err != nil {
 		return d, k, err
 	}
-	d.ObjectID, d.CustomerKey = k.objectID, k.customerKey
+	d.ObjectID, d.CustomerKey = k.ObjectID, k.CustomerKey
 	d.Name, _ = text(el, "Name")
 	d.Description, _ = text(el, "Description")
 	if sc := soap.Child(el, "SendClassification"); sc != nil && !soap.IsNil(sc) {
@@ -121,17 +111,6 @@ func senderOf(el *etree.Element) (name, address string) {
 		address, _ = text(el, "FromAddress")
 	}
 	return name, address
-}
-
-// allOfType reports whether every element has xsi:type typ (and there is
-// at least one).
-func allOfType(els []*etree.Element, typ string) bool {
-	for _, el := range els {
-		if objectType(el) != typ {
-			return false
-		}
-	}
-	return len(els) > 0
 }
 
 // writeESD writes d as an element named tag with xsi:type
@@ -207,178 +186,17 @@ func writeESD(w *xmlw.Writer, tag string, d *store.EmailSendDefinition, clientID
 var esdProperties = []string{"Client.ID", "CreatedDate", "ModifiedDate", "ID", "ObjectID", "CustomerKey", "Name",
 	"Description", "SendClassification.CustomerKey", "SenderProfile", "SendDefinitionList", "Email.ID", "EmailSubject"}
 
-// createESDs serves a CreateRequest whose objects are all
-// EmailSendDefinitions.
-func (s *Service) createESDs(ctx context.Context, req *soap.Request, objs []*etree.Element) (*soap.Response, error) {
-	type result struct {
-		d   store.EmailSendDefinition
-		err error
+// writeDefinitionKey echoes the keys a client named a definition by, as
+// the Object of a failed Result.
+func writeDefinitionKey(w *xmlw.Writer, k sending.Key) {
+	w.Start("Object", "xsi:type", "EmailSendDefinition")
+	if k.ObjectID != "" {
+		w.Elem("ObjectID", k.ObjectID)
 	}
-	results := make([]result, len(objs))
-	for i, o := range objs {
-		r := &results[i]
-		d, k, err := readESD(o)
-		if err != nil {
-			return nil, err
-		}
-		r.d = d
-		switch {
-		case checkKey("CustomerKey", k.customerKey) != nil:
-			r.err = checkKey("CustomerKey", k.customerKey)
-		case checkKey("ObjectID", k.objectID) != nil:
-			r.err = checkKey("ObjectID", k.objectID)
-		case d.EmailID == 0 && !hasBody(d.Content):
-			r.err = coded(CodeEmailRequired, "An email ID, Partner Key, or body must be specified")
-		case len(d.ListIDs) == 0 && len(d.Content.Recipients) == 0:
-			r.err = coded(CodeListRequired, "A list must be specified")
-		case k.hasID:
-			r.err = coded(CodeCannotPerformOnType, "ID is assigned by the server and cannot be given on Create")
-		}
+	if k.CustomerKey != "" {
+		w.Elem("CustomerKey", k.CustomerKey)
 	}
-	accountID := req.Principal.AccountID
-	err := s.Store.Update(ctx, func(tx store.Tx) error {
-		now := s.Clock.Now()
-		for i := range results {
-			r := &results[i]
-			if r.err != nil {
-				continue
-			}
-			r.d.AccountID, r.d.CreatedDate, r.d.ModifiedDate = accountID, now, now
-			if _, err := uuid.Parse(r.d.ObjectID); err != nil {
-				r.d.ObjectID = uuid.NewString()
-			}
-			if r.d.CustomerKey == "" {
-				// The real service gives a definition without one its
-				// ObjectID as CustomerKey; Perform start needs a key.
-				r.d.CustomerKey = r.d.ObjectID
-			}
-			if err := tx.InsertEmailSendDefinition(ctx, &r.d); err != nil {
-				if errors.Is(err, store.ErrExists) {
-					r.err = coded(CodeNameExists, "An EmailSendDefinition with CustomerKey %s already exists", soap.QuoteInput(r.d.CustomerKey))
-					continue
-				}
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("create email send definitions: %w", err)
-	}
-	w := &xmlw.Writer{}
-	failed := 0
-	w.Start("CreateResponse", "xmlns", soap.NSPartnerAPI)
-	for i := range results {
-		r := &results[i]
-		w.Start("Results")
-		if writeResultHead(w, i, r.err, "Created EmailSendDefinition") {
-			failed++
-			w.Int("NewID", 0)
-		} else {
-			w.Int("NewID", r.d.ID)
-			w.Elem("NewObjectID", r.d.ObjectID)
-			writeESD(w, "Object", &r.d, req.Principal.ClientID, nil)
-		}
-		w.End("Results")
-	}
-	w.Elem("RequestID", req.RequestID)
-	status := overall(len(results), failed)
-	w.Elem("OverallStatus", status)
-	w.End("CreateResponse")
-	return &soap.Response{Body: w.Buf, Status: status}, nil
-}
-
-// deleteESDs serves a DeleteRequest whose objects are all
-// EmailSendDefinitions. Sends already started from one are kept.
-func (s *Service) deleteESDs(ctx context.Context, req *soap.Request, objs []*etree.Element) (*soap.Response, error) {
-	type result struct {
-		key sendKeyInput
-		d   store.EmailSendDefinition
-		err error
-	}
-	results := make([]result, len(objs))
-	for i, o := range objs {
-		k, err := readSendKey(o)
-		if err != nil {
-			return nil, err
-		}
-		results[i].key = k
-		if k.empty() {
-			results[i].err = errSendKeyMissing
-		}
-	}
-	accountID := req.Principal.AccountID
-	err := s.Store.Update(ctx, func(tx store.Tx) error {
-		for i := range results {
-			r := &results[i]
-			if r.err != nil {
-				continue
-			}
-			d, found, err := definitionByKey(ctx, tx, accountID, r.key)
-			if !found && err == nil {
-				r.err = coded(CodeDefinitionNotFound, "No EmailSendDefinition matches %s", describeDefinitionKey(r.key))
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			if err := tx.DeleteEmailSendDefinition(ctx, accountID, d.ID); err != nil {
-				return err
-			}
-			r.d = d
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("delete email send definitions: %w", err)
-	}
-	w := &xmlw.Writer{}
-	failed := 0
-	w.Start("DeleteResponse", "xmlns", soap.NSPartnerAPI)
-	for i := range results {
-		r := &results[i]
-		w.Start("Results")
-		if writeResultHead(w, i, r.err, "EmailSendDefinition deleted") {
-			failed++
-			w.Start("Object", "xsi:type", "EmailSendDefinition")
-			if r.key.objectID != "" {
-				w.Elem("ObjectID", r.key.objectID)
-			}
-			if r.key.customerKey != "" {
-				w.Elem("CustomerKey", r.key.customerKey)
-			}
-			w.End("Object")
-		} else {
-			writeESD(w, "Object", &r.d, req.Principal.ClientID, map[string]bool{"id": true, "objectid": true, "customerkey": true})
-		}
-		w.End("Results")
-	}
-	w.Elem("RequestID", req.RequestID)
-	status := overall(len(results), failed)
-	w.Elem("OverallStatus", status)
-	w.End("DeleteResponse")
-	return &soap.Response{Body: w.Buf, Status: status}, nil
-}
-
-// definitionByKey finds one of the account's EmailSendDefinitions by the keys
-// a client gave; found is false, with a nil error, when there is none.
-func definitionByKey(ctx context.Context, tx store.Tx, accountID int64, k sendKeyInput) (store.EmailSendDefinition, bool, error) {
-	d, err := tx.EmailSendDefinitionByKey(ctx, accountID, store.SendKey{ID: k.id, ObjectID: k.objectID, CustomerKey: k.customerKey})
-	if errors.Is(err, store.ErrNotFound) {
-		return d, false, nil
-	}
-	return d, err == nil, err
-}
-
-func describeDefinitionKey(k sendKeyInput) string {
-	switch {
-	case k.hasID:
-		return fmt.Sprintf("ID %d", k.id)
-	case k.objectID != "":
-		return "ObjectID " + k.objectID
-	default:
-		return "CustomerKey " + k.customerKey
-	}
+	w.End("Object")
 }
 
 // retrieveESDs serves Retrieve with ObjectType EmailSendDefinition: the
@@ -571,137 +389,30 @@ func likeMatch(p, s string) bool {
 	return pi == len(pr)
 }
 
-// startDefinition creates a Send from definition d of the request's
-// account, due at sendDate, in tx: the Email, Lists, subject, sender and
-// inline content of d, with the sender overridden by fromName/fromAddress
-// when set (Perform start's SenderProfile).
-func startDefinition(ctx context.Context, tx store.Tx, d store.EmailSendDefinition, fromName, fromAddress string, sendDate, now time.Time) (*store.Send, error) {
-	send := &store.Send{
-		AccountID: d.AccountID, ObjectID: uuid.NewString(),
-		EmailID: d.EmailID, Subject: d.EmailSubject, FromName: d.FromName, FromAddress: d.FromAddress,
-		ListIDs: d.ListIDs, SendDate: sendDate, Status: store.StatusScheduled,
-		CreatedDate: now, ModifiedDate: now, StatusChangedAt: now,
-	}
-	if send.Subject == "" {
-		send.Subject = d.Content.Subject
-	}
-	if d.Name != "" {
-		send.EmailName = d.Name
-	}
-	if fromName != "" {
-		send.FromName = fromName
-	}
-	if fromAddress != "" {
-		send.FromAddress = fromAddress
-	}
-	if err := tx.InsertSend(ctx, send); err != nil {
-		return nil, err
-	}
-	if !d.Content.IsZero() {
-		if err := tx.SetSendContent(ctx, d.AccountID, send.ID, d.Content); err != nil {
-			return nil, err
-		}
-	}
-	return send, nil
-}
-
-// performESDs serves Perform whose Definitions are all
-// EmailSendDefinitions: Action start creates one Send per definition, due
-// at once, answered as the reference's sample answers ("EmailSendDefinition
+// writeStartResult writes the Result of an EmailSendDefinition started
+// by Perform, as the reference's sample answers it ("EmailSendDefinition
 // performed", Task ID the new Send's ID — its JobID — and
 // InteractionObjectID the Send's ObjectID).
-func (s *Service) performESDs(ctx context.Context, req *soap.Request, action string, defs []*etree.Element) (*soap.Response, error) {
-	type result struct {
-		key            sendKeyInput
-		fromName, from string
-		d              store.EmailSendDefinition
-		send           *store.Send
-		err            error
+func writeStartResult(resp *resultsResponse, r *performResult, clientID int64) {
+	w := resp.w
+	if resp.begin(r.err, "EmailSendDefinition performed") {
+		writeDefinitionKey(w, r.key)
+		w.Start("Task")
+		w.Elem("StatusCode", "Error")
+		w.Elem("StatusMessage", r.err.Error())
+		w.Int("ErrorCode", int64(codeOf(r.err)))
+		w.End("Task")
+	} else {
+		echo := r.started.Definition
+		echo.FromName, echo.FromAddress = r.started.Send.FromName, r.started.Send.FromAddress
+		writeESD(w, "Object", &echo, clientID,
+			map[string]bool{"objectid": true, "customerkey": true, "name": true, "senderprofile": true})
+		w.Start("Task")
+		w.Elem("StatusCode", "OK")
+		w.Elem("StatusMessage", "OK")
+		w.Elem("ID", fmt.Sprint(r.started.Send.ID))
+		w.Elem("InteractionObjectID", r.started.Send.ObjectID)
+		w.End("Task")
 	}
-	results := make([]result, len(defs))
-	for i, el := range defs {
-		r := &results[i]
-		k, err := readSendKey(el)
-		if err != nil {
-			return nil, err
-		}
-		r.key = k
-		r.fromName, r.from = senderOf(el)
-		switch {
-		case action != "start":
-			r.err = coded(CodePerformUnsupportedAct, "Perform_Unsupported Object Type: action %s is not supported on EmailSendDefinition (use start)", soap.QuoteInput(action))
-		case k.empty():
-			r.err = coded(CodeSendKeyMissing, "An EmailSendDefinition must be identified by ID, ObjectID or CustomerKey")
-		}
-	}
-	accountID := req.Principal.AccountID
-	err := s.Store.Update(ctx, func(tx store.Tx) error {
-		now := s.Clock.Now()
-		for i := range results {
-			r := &results[i]
-			if r.err != nil {
-				continue
-			}
-			d, found, err := definitionByKey(ctx, tx, accountID, r.key)
-			if !found && err == nil {
-				r.err = coded(CodeDefinitionNotFound, "No EmailSendDefinition matches %s", describeDefinitionKey(r.key))
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			r.d = d
-			if r.send, err = startDefinition(ctx, tx, d, r.fromName, r.from, now, now); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("perform start: %w", err)
-	}
-
-	w := &xmlw.Writer{}
-	failed := 0
-	w.Start("PerformResponseMsg", "xmlns", soap.NSPartnerAPI)
-	w.Start("Results")
-	for i := range results {
-		r := &results[i]
-		w.Start("Result")
-		if writeResultHead(w, i, r.err, "EmailSendDefinition performed") {
-			failed++
-			w.Start("Object", "xsi:type", "EmailSendDefinition")
-			if r.key.objectID != "" {
-				w.Elem("ObjectID", r.key.objectID)
-			}
-			if r.key.customerKey != "" {
-				w.Elem("CustomerKey", r.key.customerKey)
-			}
-			w.End("Object")
-			w.Start("Task")
-			w.Elem("StatusCode", "Error")
-			w.Elem("StatusMessage", r.err.Error())
-			w.Int("ErrorCode", int64(codeOf(r.err)))
-			w.End("Task")
-		} else {
-			echo := r.d
-			echo.FromName, echo.FromAddress = r.send.FromName, r.send.FromAddress
-			writeESD(w, "Object", &echo, req.Principal.ClientID,
-				map[string]bool{"objectid": true, "customerkey": true, "name": true, "senderprofile": true})
-			w.Start("Task")
-			w.Elem("StatusCode", "OK")
-			w.Elem("StatusMessage", "OK")
-			w.Elem("ID", fmt.Sprint(r.send.ID))
-			w.Elem("InteractionObjectID", r.send.ObjectID)
-			w.End("Task")
-		}
-		w.End("Result")
-	}
-	w.End("Results")
-	status := overall(len(results), failed)
-	w.Elem("OverallStatus", status)
-	writeOverallMessage(w, len(results), failed)
-	w.Elem("RequestID", req.RequestID)
-	w.End("PerformResponseMsg")
-	return &soap.Response{Body: w.Buf, Status: status}, nil
+	resp.end()
 }

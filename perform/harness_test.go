@@ -74,7 +74,7 @@ func (e *testEnv) callRaw(op, body string) ([]byte, error) {
 	}
 	req := &soap.Request{RequestID: "00000000-0000-4000-8000-000000000000", Operation: op, Envelope: env, Body: env.Body,
 		Principal: soap.Principal{AccountID: e.acct.ID, Username: e.acct.Username, ClientID: e.acct.ClientID}}
-	ops := map[string]soap.OperationFunc{"Create": e.svc.Create, "Perform": e.svc.Perform, "Retrieve": e.svc.Retrieve, "Schedule": e.svc.Schedule}
+	ops := map[string]soap.OperationFunc{"Create": e.svc.Create, "Delete": e.svc.Delete, "Perform": e.svc.Perform, "Retrieve": e.svc.Retrieve, "Schedule": e.svc.Schedule}
 	resp, err := ops[op](context.Background(), req)
 	if err != nil {
 		return nil, err
@@ -111,11 +111,11 @@ type result struct {
 	taskID          int64
 }
 
-// results reads every Result of a Create, Perform or Schedule response.
+// results reads every Result of a Create, Delete, Perform or Schedule response.
 func results(root *etree.Element) []result {
 	var els []*etree.Element
 	switch root.Tag {
-	case "CreateResponse":
+	case "CreateResponse", "DeleteResponse":
 		els = root.SelectElements("Results")
 	default:
 		if r := root.SelectElement("Results"); r != nil {

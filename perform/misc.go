@@ -2,52 +2,69 @@ package perform
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/partnerd/partnerd/internal/xmlw"
+	"github.com/partnerd/partnerd/sending"
 	"github.com/partnerd/partnerd/soap"
 	"github.com/partnerd/partnerd/store"
 )
 
-// Delete serves DeleteRequest. EmailSendDefinitions can be deleted (esd.go);
-// a Send is stopped with Perform cancel, never deleted, so that its history
-// stays queryable: every other object gets a Result with ErrorCode 5.
+// Delete serves DeleteRequest, each object by its own type.
+// EmailSendDefinitions can be deleted; a Send is stopped with Perform
+// cancel, never deleted, so that its history stays queryable: every other
+// object gets a Result with ErrorCode 5.
 func (s *Service) Delete(ctx context.Context, req *soap.Request) (*soap.Response, error) {
 	objs := soap.Children(req.Body, "Objects")
-	if allOfType(objs, "EmailSendDefinition") {
-		return s.deleteESDs(ctx, req, objs)
-	}
-	w := &xmlw.Writer{}
-	w.Start("DeleteResponse", "xmlns", soap.NSPartnerAPI)
-	n := len(objs)
-	if n == 0 {
-		n = 1
-	}
-	for i := 0; i < n; i++ {
-		typ := ""
-		if i < len(objs) {
-			typ = objectType(objs[i])
+	types := make([]string, max(len(objs), 1)) // no object is answered as one APIObject
+	keys := make([]sending.Key, len(types))
+	var defKeys []sending.Key
+	for i, o := range objs {
+		if types[i] = objectType(o); types[i] == "EmailSendDefinition" {
+			k, err := readSendKey(o)
+			if err != nil {
+				return nil, err
+			}
+			keys[i] = k
+			defKeys = append(defKeys, k)
 		}
-		w.Start("Results")
-		w.Elem("StatusCode", "Error")
+	}
+	var deleted []sending.DefinitionOutcome
+	if len(defKeys) > 0 {
+		svc := s.sending()
+		var err error
+		if deleted, err = svc.DeleteDefinitions(ctx, req.Principal.AccountID, defKeys); err != nil {
+			return nil, fmt.Errorf("delete email send definitions: %w", err)
+		}
+	}
+	resp := newResults(&xmlw.Writer{}, "DeleteResponse")
+	w := resp.w
+	for i, typ := range types {
+		if typ == "EmailSendDefinition" {
+			r := &deleted[0]
+			deleted = deleted[1:]
+			if resp.begin(r.Err, "EmailSendDefinition deleted") {
+				writeDefinitionKey(w, keys[i])
+			} else {
+				writeESD(w, "Object", &r.Definition, req.Principal.ClientID, map[string]bool{"id": true, "objectid": true, "customerkey": true})
+			}
+			resp.end()
+			continue
+		}
 		msg := "Cannot perform Delete on objects of type " + typeName(typ)
 		if typ == "Send" {
 			msg += ": stop a Send with Perform Action cancel"
 		}
-		w.Elem("StatusMessage", msg)
-		w.Int("OrdinalID", int64(i))
-		w.Int("ErrorCode", CodeCannotPerformOnType)
+		resp.begin(coded(CodeCannotPerformOnType, "%s", msg), "")
 		if typ != "" {
 			w.Empty("Object", "xsi:type", typ)
 		} else {
 			w.Empty("Object")
 		}
-		w.End("Results")
+		resp.end()
 	}
-	w.Elem("RequestID", req.RequestID)
-	w.Elem("OverallStatus", "Error")
-	w.End("DeleteResponse")
-	return &soap.Response{Body: w.Buf, Status: "Error"}, nil
+	return resp.finish(req.RequestID), nil
 }
 
 // versionDate is the date of the Partner API version partnerd mirrors (the

@@ -1,16 +1,19 @@
 // Package perform implements the Partner API operations on scheduled sends —
-// Perform (cancel, pause, resume), Create, Retrieve, Delete, Schedule,
-// VersionInfo and GetSystemStatus — over the store. It reads request bodies
-// handed to it by package soap and writes the response bodies; it knows
-// nothing of HTTP or SQL.
+// Perform (cancel, pause, resume, start), Create, Retrieve, Delete,
+// Schedule, VersionInfo and GetSystemStatus. Each operation decodes the
+// request body handed to it by package soap into the send service's Go
+// types (package sending, which holds the rules and the transactions),
+// calls it, and encodes the outcome as the response body, mapping the
+// service's errors to ErrorCodes (codes.go); it knows nothing of HTTP or
+// SQL.
 package perform
 
 import (
-	"github.com/partnerd/partnerd/internal/xmlw"
 	"time"
 
 	"github.com/partnerd/partnerd/clock"
 	"github.com/partnerd/partnerd/lifecycle"
+	"github.com/partnerd/partnerd/sending"
 	"github.com/partnerd/partnerd/soap"
 	"github.com/partnerd/partnerd/store"
 )
@@ -34,6 +37,13 @@ type Service struct {
 	// OnDue, when set, is called after a commit that left a send due now
 	// (resumed past its SendDate, or created without a future one).
 	OnDue func()
+}
+
+// sending is the send service over this Service's store, clock and policy.
+// It is built per call, a value on the stack, so that a test or the server
+// may change a field of Service at any time before a call.
+func (s *Service) sending() sending.Service {
+	return sending.Service{Store: s.Store, Clock: s.Clock, Policy: s.Policy, OnDue: s.OnDue}
 }
 
 // due reports a send that became due to the dispatcher.
@@ -66,33 +76,4 @@ func (s *Service) cursorTTL() time.Duration {
 		return s.CursorTTL
 	}
 	return time.Hour
-}
-
-// overall returns the OverallStatus for n results of which failed failed.
-func overall(n, failed int) string {
-	switch {
-	case failed == 0:
-		return "OK"
-	case failed == n:
-		return "Error"
-	default:
-		return "HasErrors"
-	}
-}
-
-// writeResultHead writes the fields every Result starts with — StatusCode,
-// StatusMessage, OrdinalID and, on error, ErrorCode — and says whether the
-// object failed.
-func writeResultHead(w *xmlw.Writer, ordinal int, err error, okMessage string) bool {
-	if err != nil {
-		w.Elem("StatusCode", "Error")
-		w.Elem("StatusMessage", err.Error())
-		w.Int("OrdinalID", int64(ordinal))
-		w.Int("ErrorCode", int64(codeOf(err)))
-		return true
-	}
-	w.Elem("StatusCode", "OK")
-	w.Elem("StatusMessage", okMessage)
-	w.Int("OrdinalID", int64(ordinal))
-	return false
 }

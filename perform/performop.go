@@ -2,14 +2,13 @@ package perform
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/beevik/etree"
 	"github.com/partnerd/partnerd/internal/xmlw"
 	"github.com/partnerd/partnerd/lifecycle"
+	"github.com/partnerd/partnerd/sending"
 	"github.com/partnerd/partnerd/soap"
 	"github.com/partnerd/partnerd/store"
 )
@@ -24,23 +23,22 @@ var apiObjectTypes = map[string]bool{
 
 // performResult is the outcome of one Definition.
 type performResult struct {
-	send    *store.Send  // the send after the action, when found
-	key     sendKeyInput // what the client gave, echoed when not found
-	typ     string       // the Definition's xsi:type
+	send    *store.Send      // the send after the action, when found
+	key     sending.Key      // what the client gave, echoed when not found
+	typ     string           // the Definition's xsi:type
+	started *sending.Started // an EmailSendDefinition started
 	action  lifecycle.Action
 	err     error
-	message string
 }
 
-// Perform serves PerformRequestMsg: Action cancel, pause or resume on Send
-// definitions, all applied in one transaction that commits before the
-// response is written.
+// Perform serves PerformRequestMsg, each Definition by its own type:
+// Action cancel, pause or resume on Sends, start on EmailSendDefinitions
+// (esd.go). Each kind is applied in one transaction that commits before
+// the response is written.
 func (s *Service) Perform(ctx context.Context, req *soap.Request) (*soap.Response, error) {
 	action := strings.ToLower(strings.TrimSpace(textOf(soap.Child(req.Body, "Action"))))
 	defs := soap.Children(soap.Child(req.Body, "Definitions"), "Definition")
-	if action != "" && allOfType(defs, "EmailSendDefinition") {
-		return s.performESDs(ctx, req, action, defs)
-	}
+	var starts []sending.Start
 
 	// Decode every definition before touching the store: a malformed value
 	// faults the whole request and nothing is applied.
@@ -62,12 +60,23 @@ func (s *Service) Perform(ctx context.Context, req *soap.Request) (*soap.Respons
 			r.key = k
 			switch r.action {
 			case lifecycle.Cancel, lifecycle.Pause, lifecycle.Resume:
-				if k.empty() {
-					r.err = errSendKeyMissing
-				}
+				// An empty key is the service's to refuse.
 			default:
 				r.err = coded(CodePerformUnsupportedAct, "Perform_Unsupported Object Type: action %s is not supported on Send (use cancel, pause or resume)", soap.QuoteInput(action))
 			}
+		case r.typ == "EmailSendDefinition":
+			k, err := readSendKey(d)
+			if err != nil {
+				return nil, err
+			}
+			r.key = k
+			if action != "start" {
+				r.err = coded(CodePerformUnsupportedAct, "Perform_Unsupported Object Type: action %s is not supported on EmailSendDefinition (use start)", soap.QuoteInput(action))
+				continue
+			}
+			st := sending.Start{Key: k}
+			st.FromName, st.FromAddress = senderOf(d)
+			starts = append(starts, st)
 		case apiObjectTypes[r.typ]:
 			r.err = coded(CodePerformNotSupported, "The Perform method is not supported for the %s object", r.typ)
 		default:
@@ -76,200 +85,77 @@ func (s *Service) Perform(ctx context.Context, req *soap.Request) (*soap.Respons
 	}
 
 	if action == "" || len(defs) == 0 {
-		w := &xmlw.Writer{}
 		msg := "No Definitions were given"
 		if action == "" {
 			msg = "No Action was given"
 		}
-		w.Start("PerformResponseMsg", "xmlns", soap.NSPartnerAPI)
-		w.Elem("OverallStatus", "Error")
-		w.Elem("OverallStatusMessage", msg)
-		w.Elem("RequestID", req.RequestID)
-		w.End("PerformResponseMsg")
-		return &soap.Response{Body: w.Buf, Status: "Error"}, nil
+		resp := newResultsMsg(&xmlw.Writer{}, "PerformResponseMsg")
+		return resp.refuse(req.RequestID, msg), nil
 	}
 
-	accountID := req.Principal.AccountID
-	nowDue := false
-	err := s.Store.Update(ctx, func(tx store.Tx) error {
-		now := s.Clock.Now()
-		nowDue = false
-		held := func() (int, error) { return tx.CountHeldSends(ctx, accountID, now) }
-		byID, err := prefetchByID(ctx, tx, accountID, results)
-		if err != nil {
-			return err
+	// The Send Definitions that decoded go to the service, in order; each
+	// Outcome lands back in its Definition's result.
+	// The usual request names one send: its key stays on the stack.
+	var one [1]sending.Key
+	keys := one[:0]
+	for i := range results {
+		if results[i].err == nil && results[i].typ == "Send" {
+			keys = append(keys, results[i].key)
 		}
+	}
+	if len(keys) > 0 {
+		svc := s.sending()
+		outs, err := svc.Act(ctx, req.Principal.AccountID, lifecycle.Action(action), keys)
+		if err != nil {
+			return nil, fmt.Errorf("perform: %w", err)
+		}
+		j := 0
 		for i := range results {
 			r := &results[i]
-			if r.err != nil {
+			if r.err != nil || r.typ != "Send" {
 				continue
 			}
-			// The usual key, an ID, names one send: it is read into
-			// single, kept off the heap (a batch reads 100).
-			var single [1]store.Send
-			sends, err := s.sendsOfKey(ctx, tx, accountID, r.key, byID, single[:0])
-			if err != nil {
-				return err
-			}
-			if len(sends) == 0 {
-				r.err = fmt.Errorf("%w: %s", errSendNotFound, describeKey(r.key))
-				continue
-			}
-			// A key names one send; a store written before ObjectIDs
-			// were unique may hold several with one ObjectID. The
-			// action reaches every one, and the Result is OK only if
-			// every one ends in the requested state: an OK cancel
-			// means nothing of that key goes out.
-			for _, send := range sends {
-				send, err := s.apply(ctx, tx, send, r.action, now, held)
-				if err != nil {
-					if !isResultError(err) {
-						return err
-					}
-					if r.err == nil {
-						r.send, r.err = &send, fmt.Errorf("Cannot %s Send %d: %w", r.action, send.ID, err)
-					}
-					continue
-				}
-				if byID != nil {
-					// A later Definition of the same Send sees this one's change.
-					byID[send.ID] = send
-				}
-				if send.Status == store.StatusScheduled && !send.SendDate.After(now) {
-					nowDue = true
-				}
-				if r.send == nil {
-					r.send = &send
-				}
+			o := &outs[j]
+			j++
+			r.err = o.Err
+			if o.Found {
+				r.send = &o.Send
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("perform: %w", err)
-	}
-	if nowDue {
-		s.due()
 	}
 
-	w := &xmlw.Writer{Buf: make([]byte, 0, 512+400*len(results))}
-	failed := 0
-	w.Start("PerformResponseMsg", "xmlns", soap.NSPartnerAPI)
-	w.Start("Results")
-	for i := range results {
-		r := &results[i]
-		if r.err != nil {
-			failed++
-		}
-		writePerformResult(w, r, i, req.Principal.ClientID)
-	}
-	w.End("Results")
-	status := overall(len(results), failed)
-	w.Elem("OverallStatus", status)
-	writeOverallMessage(w, len(results), failed)
-	w.Elem("RequestID", req.RequestID)
-	w.End("PerformResponseMsg")
-	return &soap.Response{Body: w.Buf, Status: status}, nil
-}
-
-// sendsOfKey finds every send of the account that k names: by ID (from
-// byID when the batch was prefetched), else every send with the ObjectID,
-// else the one with the CustomerKey. A send found by ID is appended to buf.
-func (s *Service) sendsOfKey(ctx context.Context, tx store.Tx, accountID int64, k sendKeyInput, byID map[int64]store.Send, buf []store.Send) ([]store.Send, error) {
-	var f store.Filter
-	switch {
-	case k.hasID && byID != nil:
-		if send, ok := byID[k.id]; ok {
-			return append(buf, send), nil
-		}
-		return nil, nil
-	case k.hasID:
-		send, err := tx.SendByKey(ctx, accountID, store.SendKey{ID: k.id})
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, nil
-		}
+	if len(starts) > 0 {
+		svc := s.sending()
+		outs, err := svc.StartDefinitions(ctx, req.Principal.AccountID, starts)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("perform start: %w", err)
 		}
-		return append(buf, send), nil
-	case k.objectID != "":
-		f = &store.Cond{Field: store.FieldObjectID, Op: store.OpEquals, Values: []any{k.objectID}}
-	default:
-		f = &store.Cond{Field: store.FieldCustomerKey, Op: store.OpEquals, Values: []any{k.customerKey}}
-	}
-	return tx.FindSends(ctx, accountID, store.SendQuery{Filter: f})
-}
-
-// maxConflicts bounds how often apply re-reads a send that changed under
-// it; each retry sees a newer status, so more than a few means the send is
-// being moved faster than it can be read.
-const maxConflicts = 3
-
-// apply applies action to send and writes the change, compare-and-set on
-// the status it was read in: if a dispatcher claimed the send in between
-// (possible wherever the store's transactions do not serialize with the
-// claim), the write fails with ErrConflict and the rules are applied again
-// to the send as it now is — a cancel of a send now Sending is then refused
-// (7093) instead of answered OK while it goes out.
-func (s *Service) apply(ctx context.Context, tx store.Tx, send store.Send, action lifecycle.Action, now time.Time, held func() (int, error)) (store.Send, error) {
-	for range maxConflicts {
-		read := send.Status
-		changed, err := s.Policy.Apply(&send, action, now, held)
-		if err != nil || !changed {
-			return send, err
-		}
-		err = tx.UpdateSendFrom(ctx, send, read)
-		if !errors.Is(err, store.ErrConflict) {
-			return send, err
-		}
-		if send, err = tx.SendByKey(ctx, send.AccountID, store.SendKey{ID: send.ID}); err != nil {
-			return send, err
+		j := 0
+		for i := range results {
+			if r := &results[i]; r.err == nil && r.typ == "EmailSendDefinition" {
+				r.started, r.err = &outs[j], outs[j].Err
+				j++
+			}
 		}
 	}
-	return send, fmt.Errorf("%w: it changed status while being %s", lifecycle.ErrNotActionable, pastTense[action])
-}
 
-// prefetchByID loads, in one query, every Send that two or more Definitions
-// name by ID (a cancel-batch of 100 Definitions would otherwise make 100
-// lookups). It returns nil when there is nothing to gain; with a non-nil
-// map, an ID-keyed Definition whose ID is absent from it does not exist.
-func prefetchByID(ctx context.Context, tx store.Tx, accountID int64, results []performResult) (map[int64]store.Send, error) {
-	var ids []any
+	resp := newResultsMsg(&xmlw.Writer{Buf: make([]byte, 0, 512+400*len(results))}, "PerformResponseMsg")
 	for i := range results {
-		if results[i].err == nil && results[i].key.hasID {
-			ids = append(ids, results[i].key.id)
-		}
+		writePerformResult(&resp, &results[i], req.Principal.ClientID)
 	}
-	if len(ids) < 2 {
-		return nil, nil
-	}
-	sends, err := tx.FindSends(ctx, accountID, store.SendQuery{Filter: &store.Cond{Field: store.FieldID, Op: store.OpIn, Values: ids}})
-	if err != nil {
-		return nil, err
-	}
-	byID := make(map[int64]store.Send, len(sends))
-	for _, s := range sends {
-		byID[s.ID] = s
-	}
-	return byID, nil
+	return resp.finish(req.RequestID), nil
 }
-
-func writeOverallMessage(w *xmlw.Writer, n, failed int) {
-	if failed == 0 {
-		w.Empty("OverallStatusMessage")
-		return
-	}
-	w.Elem("OverallStatusMessage", fmt.Sprintf("%d of %d objects failed", failed, n))
-}
-
-var pastTense = map[lifecycle.Action]string{lifecycle.Cancel: "canceled", lifecycle.Pause: "paused", lifecycle.Resume: "resumed"}
 
 // writePerformResult writes one Result. The schema requires both Object and
 // Task in every PerformResult, so both are always written.
-func writePerformResult(w *xmlw.Writer, r *performResult, ordinal int, clientID int64) {
-	w.Start("Result")
+func writePerformResult(resp *resultsResponse, r *performResult, clientID int64) {
+	w := resp.w
+	if r.typ == "EmailSendDefinition" {
+		writeStartResult(resp, r, clientID)
+		return
+	}
 	taskStatus, taskMessage := "OK", "OK"
-	if writeResultHead(w, ordinal, r.err, "Send "+pastTense[r.action]) {
+	if resp.begin(r.err, "Send "+sending.PastTense(r.action)) {
 		taskStatus, taskMessage = "Error", r.err.Error()
 	}
 	switch {
@@ -294,18 +180,7 @@ func writePerformResult(w *xmlw.Writer, r *performResult, ordinal int, clientID 
 		w.Elem("ID", fmt.Sprint(r.send.ID))
 	}
 	w.End("Task")
-	w.End("Result")
-}
-
-func describeKey(k sendKeyInput) string {
-	switch {
-	case k.hasID:
-		return fmt.Sprintf("no Send with ID %d", k.id)
-	case k.objectID != "":
-		return fmt.Sprintf("no Send with ObjectID %s", k.objectID)
-	default:
-		return fmt.Sprintf("no Send with CustomerKey %s", k.customerKey)
-	}
+	resp.end()
 }
 
 func textOf(el *etree.Element) string {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/beevik/etree"
 	"github.com/partnerd/partnerd/internal/xmlw"
+	"github.com/partnerd/partnerd/sending"
 	"github.com/partnerd/partnerd/soap"
 	"github.com/partnerd/partnerd/store"
 )
@@ -307,13 +308,9 @@ func (s *Service) retrieve(ctx context.Context, req *soap.Request, rr *etree.Ele
 	var q retrieveQuery
 	var afterID int64
 	if cont, _ := text(rr, "ContinueRequest"); cont != "" {
-		var c store.Cursor
-		err := s.Store.View(ctx, func(tx store.Tx) error {
-			var err error
-			c, err = tx.Cursor(ctx, accountID, cont, s.Clock.Now())
-			return err
-		})
-		if errors.Is(err, store.ErrNotFound) {
+		svc := s.sending()
+		c, err := svc.Cursor(ctx, accountID, cont)
+		if errors.Is(err, sending.ErrCursorNotFound) {
 			return nil, false, nil, retrieveErr("ContinueRequest %s is unknown or has expired", cont)
 		}
 		if err != nil {
@@ -357,27 +354,11 @@ func (s *Service) retrieve(ctx context.Context, req *soap.Request, rr *etree.Ele
 	}
 	props := selectProps(q.Properties...)
 
-	var sends []store.Send
-	err = s.Store.View(ctx, func(tx store.Tx) error {
-		var err error
-		sends, err = tx.FindSends(ctx, accountID, store.SendQuery{Filter: filter, AfterID: afterID, Limit: page + 1})
-		return err
-	})
+	svc := s.sending()
+	p, err := svc.Query(ctx, accountID, sending.Query{Filter: filter, AfterID: afterID, PageSize: page,
+		CursorID: req.RequestID, CursorTTL: s.cursorTTL(), State: func() ([]byte, error) { return json.Marshal(q) }})
 	if err != nil {
 		return nil, false, nil, fmt.Errorf("retrieve: %w", err)
 	}
-	more := len(sends) > page
-	if more {
-		sends = sends[:page]
-		raw, err := json.Marshal(q)
-		if err != nil {
-			return nil, false, nil, err
-		}
-		c := store.Cursor{RequestID: req.RequestID, AccountID: accountID, Query: raw,
-			AfterID: sends[len(sends)-1].ID, Expires: s.Clock.Now().Add(s.cursorTTL())}
-		if err := s.Store.Update(ctx, func(tx store.Tx) error { return tx.SaveCursor(ctx, c) }); err != nil {
-			return nil, false, nil, fmt.Errorf("retrieve: save cursor: %w", err)
-		}
-	}
-	return sends, more, props, nil
+	return p.Sends, p.More, props, nil
 }

@@ -8,13 +8,8 @@ import (
 
 	"github.com/beevik/etree"
 	"github.com/partnerd/partnerd/internal/xmlw"
+	"github.com/partnerd/partnerd/sending"
 	"github.com/partnerd/partnerd/soap"
-	"github.com/partnerd/partnerd/store"
-)
-
-// Schedule ErrorCodes from the reference's 100-199 table.
-const (
-	CodeScheduleStartMissing = 151 // "Schedule_Recurrence_Start DateTime Not Specified"
 )
 
 // recurrenceTypes are the concrete Recurrence types of the schema; an echo
@@ -67,114 +62,76 @@ func (s *Service) Schedule(ctx context.Context, req *soap.Request) (*soap.Respon
 	}
 	inters := soap.Children(soap.Child(req.Body, "Interactions"), "Interaction")
 
-	type result struct {
-		typ  string
-		key  sendKeyInput
-		send *store.Send
-		err  error
-	}
-	results := make([]result, len(inters))
+	results := make([]sending.Started, len(inters))
+	var starts []sending.Start
 	for i, el := range inters {
 		r := &results[i]
-		r.typ = objectType(el)
+		typ := objectType(el)
 		if soap.IsNil(el) {
-			r.err = coded(CodeNoObject, "No object specified at 0-based index %d", i)
+			r.Err = coded(CodeNoObject, "No object specified at 0-based index %d", i)
 			continue
 		}
-		if r.key, err = readSendKey(el); err != nil {
+		key, err := readSendKey(el)
+		if err != nil {
 			return nil, err
 		}
 		switch {
 		case action != "start":
-			r.err = coded(CodePerformUnsupportedAct, "Schedule_Validation Error: action %s is not supported (use start)", soap.QuoteInput(action))
-		case r.typ != "EmailSendDefinition":
-			r.err = coded(CodePerformUnsupportedType, "Perform_Unsupported Object Type: Schedule of %s is not supported; schedule an EmailSendDefinition", typeName(r.typ))
+			r.Err = coded(CodePerformUnsupportedAct, "Schedule_Validation Error: action %s is not supported (use start)", soap.QuoteInput(action))
+		case typ != "EmailSendDefinition":
+			r.Err = coded(CodePerformUnsupportedType, "Perform_Unsupported Object Type: Schedule of %s is not supported; schedule an EmailSendDefinition", typeName(typ))
 		case sched.startErr != nil:
-			r.err = sched.startErr
+			r.Err = sched.startErr
 		case !sched.hasStart:
 			// Absent, or .NET's DateTime.MinValue: a start left unset.
-			r.err = coded(CodeScheduleStartMissing, "Schedule_Recurrence_Start DateTime Not Specified")
+			r.Err = coded(CodeScheduleStartMissing, "Schedule_Recurrence_Start DateTime Not Specified")
 		case sched.hasOccurrences && sched.occurrences != 1:
-			r.err = coded(CodeScheduleValidation, "Schedule_Validation Error: partnerd runs a schedule once; Occurrences must be 1, not %d", sched.occurrences)
-		case r.key.empty():
-			r.err = coded(CodeSendKeyMissing, "An EmailSendDefinition must be identified by ID, ObjectID or CustomerKey")
+			r.Err = coded(CodeScheduleValidation, "Schedule_Validation Error: partnerd runs a schedule once; Occurrences must be 1, not %d", sched.occurrences)
+		default:
+			// The service refuses an empty key, after every check above.
+			starts = append(starts, sending.Start{Key: key, SendDate: sched.start})
 		}
 	}
 
-	if len(inters) > 0 {
-		accountID := req.Principal.AccountID
-		err = s.Store.Update(ctx, func(tx store.Tx) error {
-			now := s.Clock.Now()
-			for i := range results {
-				r := &results[i]
-				if r.err != nil {
-					continue
-				}
-				d, found, err := definitionByKey(ctx, tx, accountID, r.key)
-				if !found && err == nil {
-					r.err = coded(CodeDefinitionNotFound, "No EmailSendDefinition matches %s", describeDefinitionKey(r.key))
-					continue
-				}
-				if err != nil {
-					return err
-				}
-				if r.send, err = startDefinition(ctx, tx, d, "", "", sched.start, now); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+	if len(starts) > 0 {
+		svc := s.sending()
+		outs, err := svc.StartDefinitions(ctx, req.Principal.AccountID, starts)
 		if err != nil {
 			return nil, fmt.Errorf("schedule: %w", err)
 		}
+		j := 0
+		for i := range results {
+			if results[i].Err == nil {
+				results[i] = outs[j]
+				j++
+			}
+		}
 	}
 
-	w := &xmlw.Writer{}
-	failed := 0
-	w.Start("ScheduleResponseMsg", "xmlns", soap.NSPartnerAPI)
-	if len(results) > 0 {
-		w.Start("Results")
-		for i := range results {
-			r := &results[i]
-			w.Start("Result")
-			if writeResultHead(w, i, r.err, "EmailSendDefinition scheduled") {
-				failed++
-			}
-			writeScheduleEcho(w, sched)
-			w.Start("Task")
-			if r.err != nil {
-				w.Elem("StatusCode", "Error")
-				w.Elem("StatusMessage", r.err.Error())
-				w.Int("ErrorCode", int64(codeOf(r.err)))
-			} else {
-				w.Elem("StatusCode", "OK")
-				w.Elem("StatusMessage", "OK")
-				w.Elem("ID", fmt.Sprint(r.send.ID))
-				w.Elem("InteractionObjectID", r.send.ObjectID)
-			}
-			w.End("Task")
-			w.End("Result")
+	resp := newResultsMsg(&xmlw.Writer{}, "ScheduleResponseMsg")
+	if len(results) == 0 {
+		return resp.refuse(req.RequestID, "No Interactions were given"), nil
+	}
+	w := resp.w
+	for i := range results {
+		r := &results[i]
+		resp.begin(r.Err, "EmailSendDefinition scheduled")
+		writeScheduleEcho(w, sched)
+		w.Start("Task")
+		if r.Err != nil {
+			w.Elem("StatusCode", "Error")
+			w.Elem("StatusMessage", r.Err.Error())
+			w.Int("ErrorCode", int64(codeOf(r.Err)))
+		} else {
+			w.Elem("StatusCode", "OK")
+			w.Elem("StatusMessage", "OK")
+			w.Elem("ID", fmt.Sprint(r.Send.ID))
+			w.Elem("InteractionObjectID", r.Send.ObjectID)
 		}
-		w.End("Results")
+		w.End("Task")
+		resp.end()
 	}
-	status := "Error"
-	msg := "No Interactions were given"
-	if len(results) > 0 {
-		status = overall(len(results), failed)
-		msg = ""
-		if failed > 0 {
-			msg = fmt.Sprintf("%d of %d objects failed", failed, len(results))
-		}
-	}
-	w.Elem("OverallStatus", status)
-	if msg == "" {
-		w.Empty("OverallStatusMessage")
-	} else {
-		w.Elem("OverallStatusMessage", msg)
-	}
-	w.Elem("RequestID", req.RequestID)
-	w.End("ScheduleResponseMsg")
-	return &soap.Response{Body: w.Buf, Status: status}, nil
+	return resp.finish(req.RequestID), nil
 }
 
 // writeScheduleEcho writes the ScheduleResult's Object: the schedule as

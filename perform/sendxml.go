@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/partnerd/partnerd/internal/xmlw"
+	"github.com/partnerd/partnerd/sending"
 	"github.com/partnerd/partnerd/store"
 )
 
@@ -146,16 +147,16 @@ func writeSend(w *xmlw.Writer, tag string, s *store.Send, clientID int64, props 
 }
 
 // writeSendKey echoes the keys a client gave for a Send that was not found.
-func writeSendKey(w *xmlw.Writer, tag string, k sendKeyInput) {
+func writeSendKey(w *xmlw.Writer, tag string, k sending.Key) {
 	w.Start(tag, "xsi:type", "Send")
-	if k.hasID {
-		w.Int("ID", k.id)
+	if k.HasID {
+		w.Int("ID", k.ID)
 	}
-	if k.objectID != "" {
-		w.Elem("ObjectID", k.objectID)
+	if k.ObjectID != "" {
+		w.Elem("ObjectID", k.ObjectID)
 	}
-	if k.customerKey != "" {
-		w.Elem("CustomerKey", k.customerKey)
+	if k.CustomerKey != "" {
+		w.Elem("CustomerKey", k.CustomerKey)
 	}
 	w.End(tag)
 }
