@@ -36,8 +36,9 @@ func (t *claimingTx) claimOnce(ctx context.Context, s store.Send) error {
 	if err != nil {
 		return err
 	}
+	from := cur.Status
 	cur.Status = store.StatusSending
-	return t.Tx.UpdateSend(ctx, cur)
+	return t.Tx.UpdateSendFrom(ctx, cur, from)
 }
 
 func (t *claimingTx) UpdateSendFrom(ctx context.Context, s store.Send, from store.SendStatus) error {
@@ -45,15 +46,6 @@ func (t *claimingTx) UpdateSendFrom(ctx context.Context, s store.Send, from stor
 		return err
 	}
 	return t.Tx.UpdateSendFrom(ctx, s, from)
-}
-
-// UpdateSend is the unconditional write Perform used before issue 10: it
-// would turn the claimed send Canceled while it goes out.
-func (t *claimingTx) UpdateSend(ctx context.Context, s store.Send) error {
-	if err := t.claimOnce(ctx, s); err != nil {
-		return err
-	}
-	return t.Tx.UpdateSend(ctx, s)
 }
 
 // TestCancelRacingClaim: a cancel that read a send Scheduled must not

@@ -37,8 +37,9 @@ func (t *claimingTx) UpdateSendFrom(ctx context.Context, s store.Send, from stor
 		if err != nil {
 			return err
 		}
+		from := cur.Status
 		cur.Status = store.StatusSending
-		if err := t.Tx.UpdateSend(ctx, cur); err != nil {
+		if err := t.Tx.UpdateSendFrom(ctx, cur, from); err != nil {
 			return err
 		}
 	}

@@ -215,14 +215,6 @@ type Tx interface {
 	// never overwrite a claim it did not see. ErrNotFound if absent. Every
 	// change a rule makes to a send goes through it.
 	UpdateSendFrom(ctx context.Context, s Send, from SendStatus) error
-	// UpdateSend is UpdateSendFrom without the condition: it overwrites the
-	// row whatever its status now is, which under concurrent writers can
-	// turn a claimed (Sending) send Canceled.
-	//
-	// Deprecated: no rule calls it; it stays only while perform's race
-	// test uses it to play a dispatcher's claim, and goes when that test
-	// moves to the send service. Use UpdateSendFrom.
-	UpdateSend(ctx context.Context, s Send) error
 	// FindSends returns account's sends matching q, ordered by ID.
 	FindSends(ctx context.Context, accountID int64, q SendQuery) ([]Send, error)
 	// CountHeldSends counts account's sends that are Paused, or Canceled

@@ -183,24 +183,15 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 // fitsXSDInt is true for an ID a SOAP client can hold.
 func fitsXSDInt(id int64) bool { return id > 0 && id <= math.MaxInt32 }
 
-// UpdateSend rewrites the mutable fields of send s.ID of s.AccountID. The
-// keys (ObjectID, CustomerKey), the account and CreatedDate never change.
-func (t *txn) UpdateSend(ctx context.Context, s store.Send) error {
-	return t.updateSend(ctx, s, "")
-}
-
-// UpdateSendFrom is UpdateSend only while the send is still in status from.
+// UpdateSendFrom rewrites the mutable fields of send s.ID of s.AccountID
+// while the send is still in status from (compare-and-set: a send another
+// writer moved on is ErrConflict). The status is compared in the UPDATE
+// itself, so nothing can come between the check and the write. The keys
+// (ObjectID, CustomerKey), the account and CreatedDate never change.
 func (t *txn) UpdateSendFrom(ctx context.Context, s store.Send, from store.SendStatus) error {
 	if from == "" {
 		return fmt.Errorf("sqlite: update send %d: no status to compare with", s.ID)
 	}
-	return t.updateSend(ctx, s, from)
-}
-
-// updateSend is UpdateSend, and UpdateSendFrom when from is set: the status
-// is compared in the UPDATE itself, so nothing can come between the check
-// and the write.
-func (t *txn) updateSend(ctx context.Context, s store.Send, from store.SendStatus) error {
 	lists, err := encodeListIDs(s.ListIDs)
 	if err != nil {
 		return fmt.Errorf("sqlite: update send %d: %w", s.ID, err)
@@ -208,24 +199,19 @@ func (t *txn) updateSend(ctx context.Context, s store.Send, from store.SendStatu
 	if err := checkSendDates(s); err != nil {
 		return fmt.Errorf("sqlite: update send %d: %w", s.ID, err)
 	}
-	query := `
+	res, err := t.tx.ExecContext(t.ctx(ctx), `
 UPDATE sends SET email_id = ?, email_name = ?, subject = ?, from_name = ?, from_address = ?,
 	list_ids = ?, send_date = ?, status = ?, sent_date = ?, number_sent = ?,
 	status_changed_at = ?, modified_date = ?
-WHERE account_id = ? AND id = ?`
-	args := []any{s.EmailID, s.EmailName, s.Subject, s.FromName, s.FromAddress,
+WHERE account_id = ? AND id = ? AND status = ?`,
+		s.EmailID, s.EmailName, s.Subject, s.FromName, s.FromAddress,
 		lists, dbTime(s.SendDate), s.Status, dbTime(s.SentDate), s.NumberSent,
 		dbTime(s.StatusChangedAt), dbTime(s.ModifiedDate),
-		s.AccountID, s.ID}
-	if from != "" {
-		query += ` AND status = ?`
-		args = append(args, from)
-	}
-	res, err := t.tx.ExecContext(t.ctx(ctx), query, args...)
+		s.AccountID, s.ID, from)
 	if err == nil {
 		err = mustAffect(res)
 	}
-	if errors.Is(err, store.ErrNotFound) && from != "" {
+	if errors.Is(err, store.ErrNotFound) {
 		// No row: either no such send, or it left status from.
 		var n int
 		if qerr := t.tx.QueryRowContext(t.ctx(ctx), `SELECT count(*) FROM sends WHERE account_id = ? AND id = ?`,

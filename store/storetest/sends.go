@@ -208,10 +208,6 @@ func testSends(t *testing.T, open func(*testing.T) store.Store) {
 		missing.ID += 1000
 		err := s.Update(t.Context(), func(tx store.Tx) error { return tx.UpdateSendFrom(t.Context(), missing, store.StatusComplete) })
 		wantErr(t, "UpdateSendFrom(unknown ID)", err, store.ErrNotFound)
-		// The deprecated unconditional UpdateSend, while it is in the
-		// contract.
-		err = s.Update(t.Context(), func(tx store.Tx) error { return tx.UpdateSend(t.Context(), missing) })
-		wantErr(t, "UpdateSend(unknown ID)", err, store.ErrNotFound)
 	})
 
 	t.Run("TimesRoundTripInUTC", func(t *testing.T) {
@@ -442,12 +438,12 @@ func testIsolation(t *testing.T, open func(*testing.T) store.Store) {
 		})
 	}
 
-	t.Run("UpdateSend", func(t *testing.T) {
+	t.Run("UpdateSendFrom", func(t *testing.T) {
 		hijack := theirs
 		hijack.AccountID = a.ID
 		hijack.Status = store.StatusCanceled
-		err := s.Update(t.Context(), func(tx store.Tx) error { return tx.UpdateSend(t.Context(), hijack) })
-		wantErr(t, "UpdateSend of another account's send", err, store.ErrNotFound)
+		err := s.Update(t.Context(), func(tx store.Tx) error { return tx.UpdateSendFrom(t.Context(), hijack, theirs.Status) })
+		wantErr(t, "UpdateSendFrom of another account's send", err, store.ErrNotFound)
 		if d := diffSend(mustGet(t, s, b.ID, theirs.ID), theirs); d != "" {
 			t.Errorf("their send changed: %s", d)
 		}
