@@ -30,7 +30,7 @@ func (a UsernameTokenAuth) Authenticate(ctx context.Context, env *Envelope) (Pri
 	if err != nil {
 		return Principal{}, AuthFault(a.Auth.Refuse(ctx, err))
 	}
-	p, err := a.Auth.Authenticate(ctx, tok.UsernameToken())
+	p, err := a.Auth.Authenticate(ctx, tok.UsernameToken)
 	if err != nil {
 		return Principal{}, AuthFault(err)
 	}

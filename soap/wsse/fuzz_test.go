@@ -80,7 +80,7 @@ func FuzzParse(f *testing.F) {
 		}
 		// Whatever parsed must verify or fail cleanly.
 		v := &auth.Authenticator{Store: newFakeStore(clk, acct), Clock: clk, Sealer: sealer}
-		if _, err := v.VerifyUsernameToken(context.Background(), tok.UsernameToken()); err != nil && !errors.Is(err, ErrLoginFailed) {
+		if _, err := v.VerifyUsernameToken(context.Background(), tok.UsernameToken); err != nil && !errors.Is(err, ErrLoginFailed) {
 			t.Fatalf("Verify error %v does not wrap ErrLoginFailed", err)
 		}
 	})

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
+	"github.com/partnerd/partnerd/auth"
 )
 
 const (
@@ -43,30 +44,28 @@ func TestParseClients(t *testing.T) {
 		file string
 		want Token
 	}{
-		{"docs_cancel_envelope.xml", Token{
+		{"docs_cancel_envelope.xml", Token{UsernameToken: auth.UsernameToken{
 			Username: "XXX", Password: "XXX", Type: PasswordText,
 			Nonce:   "On06D99VmKbjWKQiY6wYLk+IpIs=",
 			Created: time.Date(2011, 3, 24, 15, 23, 47, 0, time.UTC), CreatedText: "2011-03-24T15:23:47Z", HasCreated: true,
-		}},
-		{"docs_minimal_header.xml", Token{Username: "XXXXX", Password: "XXXXX"}},
-		{"suds_text_header.xml", Token{Username: "suds-user", Password: "suds pass", MustUnderstand: true}},
-		{"zeep_digest_header.xml", Token{
+		}}},
+		{"docs_minimal_header.xml", Token{UsernameToken: auth.UsernameToken{Username: "XXXXX", Password: "XXXXX"}}},
+		{"suds_text_header.xml", Token{UsernameToken: auth.UsernameToken{Username: "suds-user", Password: "suds pass"}, MustUnderstand: true}},
+		{"zeep_digest_header.xml", Token{UsernameToken: auth.UsernameToken{
 			Username: "zeep-user", Password: "CFK4JlTzn5SsT/YEzZyBYh2lVbw=", Type: PasswordDigest,
 			Nonce:   "LKqI6G/AikKCQrN0zqZFlg==",
 			Created: time.Date(2024, 5, 1, 12, 0, 0, 123e6, time.UTC), CreatedText: "2024-05-01T12:00:00.123Z", HasCreated: true,
-		}},
-		{"nodesoap_timestamp_header.xml", Token{
+		}}},
+		{"nodesoap_timestamp_header.xml", Token{UsernameToken: auth.UsernameToken{
 			Username: "node-user", Password: "node&pass",
 			Created: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC), CreatedText: "2024-05-01T12:00:00Z", HasCreated: true,
-			Timestamp:      &Timestamp{Created: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC), Expires: time.Date(2024, 5, 1, 12, 10, 0, 0, time.UTC)},
-			MustUnderstand: true,
-		}},
-		{"wcf_soap12_header.xml", Token{
+			Timestamp: &Timestamp{Created: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC), Expires: time.Date(2024, 5, 1, 12, 10, 0, 0, time.UTC)},
+		}, MustUnderstand: true}},
+		{"wcf_soap12_header.xml", Token{UsernameToken: auth.UsernameToken{
 			Username: "wcf-user", Password: "wcf<pass>",
-			Timestamp:      &Timestamp{Created: time.Date(2024, 5, 1, 12, 0, 0, 123456700, time.UTC), Expires: time.Date(2024, 5, 1, 12, 5, 0, 123456700, time.UTC)},
-			MustUnderstand: true,
-		}},
-		{"gowsdl_header.xml", Token{Username: "go-user", Password: "go-pass", MustUnderstand: true}},
+			Timestamp: &Timestamp{Created: time.Date(2024, 5, 1, 12, 0, 0, 123456700, time.UTC), Expires: time.Date(2024, 5, 1, 12, 5, 0, 123456700, time.UTC)},
+		}, MustUnderstand: true}},
+		{"gowsdl_header.xml", Token{UsernameToken: auth.UsernameToken{Username: "go-user", Password: "go-pass"}, MustUnderstand: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -99,7 +98,7 @@ func assertToken(t *testing.T, got, want Token) {
 }
 
 func TestParseVariants(t *testing.T) {
-	base := Token{Username: "u", Password: "p"}
+	base := Token{UsernameToken: auth.UsernameToken{Username: "u", Password: "p"}}
 	with := func(f func(*Token)) Token { tok := base; f(&tok); return tok }
 	created := func(text string, tm time.Time) Token {
 		return with(func(tok *Token) { tok.Created, tok.CreatedText, tok.HasCreated = tm, text, true })

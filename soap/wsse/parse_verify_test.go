@@ -26,7 +26,7 @@ func TestVerifyDocsEnvelope(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	acct, err := v.VerifyUsernameToken(context.Background(), tok.UsernameToken())
+	acct, err := v.VerifyUsernameToken(context.Background(), tok.UsernameToken)
 	if err != nil {
 		t.Fatalf("Verify: %v", err)
 	}
@@ -39,14 +39,14 @@ func TestVerifyDocsEnvelope(t *testing.T) {
 	}
 
 	// The same envelope again is a replay.
-	_, err = v.VerifyUsernameToken(context.Background(), tok.UsernameToken())
+	_, err = v.VerifyUsernameToken(context.Background(), tok.UsernameToken)
 	if !errors.Is(err, auth.ErrReplay) || !errors.Is(err, store.ErrReplay) || !errors.Is(err, ErrLoginFailed) {
 		t.Errorf("second Verify = %v, want ErrReplay", err)
 	}
 
 	// Six minutes later the token is stale.
 	clk.Advance(6 * time.Minute)
-	if _, err := v.VerifyUsernameToken(context.Background(), tok.UsernameToken()); !errors.Is(err, auth.ErrCreatedTooOld) {
+	if _, err := v.VerifyUsernameToken(context.Background(), tok.UsernameToken); !errors.Is(err, auth.ErrCreatedTooOld) {
 		t.Errorf("Verify six minutes later = %v, want auth.ErrCreatedTooOld", err)
 	}
 
@@ -55,7 +55,7 @@ func TestVerifyDocsEnvelope(t *testing.T) {
 	st = newFakeStore(clk, account(t, sealer, 7, "XXX", "XXX"))
 	v.Store = st
 	tok.Type, tok.Password = PasswordDigest, "wNtQyUl0vjQM2jpH+VUBGK06qUA="
-	if _, err := v.VerifyUsernameToken(context.Background(), tok.UsernameToken()); err != nil {
+	if _, err := v.VerifyUsernameToken(context.Background(), tok.UsernameToken); err != nil {
 		t.Errorf("digest of the docs token: %v", err)
 	}
 }

@@ -98,7 +98,7 @@ func BenchmarkSecurityCheck(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if _, err := v.VerifyUsernameToken(ctx, tok.UsernameToken()); err != nil {
+				if _, err := v.VerifyUsernameToken(ctx, tok.UsernameToken); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -14,7 +14,6 @@
 package wsse
 
 import (
-	"time"
 
 	"github.com/partnerd/partnerd/auth"
 )
@@ -49,24 +48,10 @@ const (
 )
 
 // Token is a parsed UsernameToken, with the optional wsu:Timestamp of the
-// same Security header.
+// same Security header: the credential package auth verifies, and what the
+// header said beside it.
 type Token struct {
-	Username string
-	// Password is the clear password for PasswordText, the base64 digest
-	// for PasswordDigest, exactly as sent.
-	Password string
-	Type     PasswordType
-	// Nonce is the wsse:Nonce as sent (base64, surrounding whitespace
-	// removed); empty when absent.
-	Nonce string
-	// Created is wsu:Created when HasCreated. CreatedText keeps the text
-	// as sent (surrounding whitespace removed), since the digest is
-	// computed over that text, not over any re-formatting of the time.
-	Created     time.Time
-	CreatedText string
-	HasCreated  bool
-	// Timestamp is the Security header's wsu:Timestamp, nil when absent.
-	Timestamp *Timestamp
+	auth.UsernameToken
 	// MustUnderstand is the Security header's mustUnderstand flag.
 	MustUnderstand bool
 }
@@ -74,12 +59,6 @@ type Token struct {
 // Timestamp is a wsu:Timestamp. A zero Created or Expires means it was not
 // given.
 type Timestamp = auth.Timestamp
-
-// UsernameToken returns the credential package auth verifies.
-func (t Token) UsernameToken() auth.UsernameToken {
-	return auth.UsernameToken{Username: t.Username, Password: t.Password, Type: t.Type, Nonce: t.Nonce,
-		Created: t.Created, CreatedText: t.CreatedText, HasCreated: t.HasCreated, Timestamp: t.Timestamp}
-}
 
 // ErrLoginFailed is wrapped by every failure of Parse (and of the
 // verification in package auth). The SOAP layer maps it to the "Login
