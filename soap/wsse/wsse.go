@@ -14,7 +14,6 @@
 package wsse
 
 import (
-
 	"github.com/partnerd/partnerd/auth"
 )
 
