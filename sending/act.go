@@ -54,10 +54,8 @@ func (s *Service) Act(ctx context.Context, accountID int64, action lifecycle.Act
 	// The closure copies what it needs so that s itself stays off the heap
 	// (a face builds a Service per call).
 	clk, policy := s.Clock, s.Policy
-	nowDue := false
-	err := s.Store.Update(ctx, func(tx store.Tx) error {
+	err := s.update(ctx, func(tx store.Tx, nowDue *bool) error {
 		now := clk.Now()
-		nowDue = false
 		held := func() (int, error) { return tx.CountHeldSends(ctx, accountID, now) }
 		byID, err := prefetchByID(ctx, tx, accountID, outs)
 		if err != nil {
@@ -98,7 +96,7 @@ func (s *Service) Act(ctx context.Context, accountID int64, action lifecycle.Act
 					byID[send.ID] = send
 				}
 				if send.Status == store.StatusScheduled && !send.SendDate.After(now) {
-					nowDue = true
+					*nowDue = true
 				}
 				if !o.Found {
 					o.Send, o.Found = send, true
@@ -109,9 +107,6 @@ func (s *Service) Act(ctx context.Context, accountID int64, action lifecycle.Act
 	})
 	if err != nil {
 		return nil, err
-	}
-	if nowDue {
-		s.due()
 	}
 	return outs, nil
 }

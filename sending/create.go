@@ -116,10 +116,8 @@ func (s *Service) Create(ctx context.Context, accountID int64, sends []NewSend) 
 		outs[i].Err = checkNewSend(&sends[i])
 	}
 	clk := s.Clock
-	nowDue := false
-	err := s.Store.Update(ctx, func(tx store.Tx) error {
+	err := s.update(ctx, func(tx store.Tx, nowDue *bool) error {
 		now := clk.Now()
-		nowDue = false
 		for i := range sends {
 			in, o := &sends[i], &outs[i]
 			if o.Err != nil {
@@ -163,16 +161,13 @@ func (s *Service) Create(ctx context.Context, accountID int64, sends []NewSend) 
 			}
 			o.Send = send
 			if !send.SendDate.After(now) {
-				nowDue = true
+				*nowDue = true
 			}
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
-	}
-	if nowDue {
-		s.due()
 	}
 	return outs, nil
 }

@@ -147,10 +147,8 @@ func (s *Service) DeleteDefinitions(ctx context.Context, accountID int64, keys [
 func (s *Service) StartDefinitions(ctx context.Context, accountID int64, starts []Start) ([]Started, error) {
 	outs := make([]Started, len(starts))
 	clk := s.Clock
-	nowDue := false
-	err := s.Store.Update(ctx, func(tx store.Tx) error {
+	err := s.update(ctx, func(tx store.Tx, nowDue *bool) error {
 		now := clk.Now()
-		nowDue = false
 		for i, st := range starts {
 			o := &outs[i]
 			*o = Started{}
@@ -174,16 +172,13 @@ func (s *Service) StartDefinitions(ctx context.Context, accountID int64, starts 
 				return err
 			}
 			if !date.After(now) {
-				nowDue = true
+				*nowDue = true
 			}
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
-	}
-	if nowDue {
-		s.due()
 	}
 	return outs, nil
 }

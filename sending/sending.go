@@ -11,6 +11,7 @@
 package sending
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -97,6 +98,21 @@ type Key struct {
 
 // Empty reports whether k names nothing.
 func (k Key) Empty() bool { return !k.HasID && k.ObjectID == "" && k.CustomerKey == "" }
+
+// update runs fn in one store transaction and, once it has committed,
+// wakes the dispatcher when fn left a send due now (fn sets *nowDue; a
+// transaction run again starts with it false).
+func (s *Service) update(ctx context.Context, fn func(tx store.Tx, nowDue *bool) error) error {
+	var nowDue bool
+	err := s.Store.Update(ctx, func(tx store.Tx) error {
+		nowDue = false
+		return fn(tx, &nowDue)
+	})
+	if err == nil && nowDue {
+		s.due()
+	}
+	return err
+}
 
 func (s *Service) due() {
 	if s.OnDue != nil {
