@@ -3,7 +3,6 @@ package perform_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,19 +10,20 @@ import (
 
 	"github.com/beevik/etree"
 	"github.com/partnerd/partnerd/clock"
+	"github.com/partnerd/partnerd/internal/testrig"
 	"github.com/partnerd/partnerd/lifecycle"
 	"github.com/partnerd/partnerd/perform"
 	"github.com/partnerd/partnerd/soap"
 	"github.com/partnerd/partnerd/store"
-	"github.com/partnerd/partnerd/store/sqlite"
 )
 
-// testEnv is a Service over a real SQLite store in a temporary file, with a
-// manual clock, for one account.
+// testEnv is a Service over a real store (the one PARTNERD_TEST_STORE
+// picks; by default SQLite in a temporary file), with a manual clock, for
+// one account.
 type testEnv struct {
 	t    *testing.T
 	path string
-	db   *sqlite.DB
+	db   store.Store
 	clk  *clock.Manual
 	svc  *perform.Service
 	acct store.Account
@@ -33,12 +33,8 @@ var envNow = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 
 func newTestEnv(t *testing.T) *testEnv {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "perform.db")
-	db, err := sqlite.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db, name := testrig.OpenNamed(t, testrig.File("perform.db"))
+	path := strings.TrimPrefix(name, "sqlite:") // for the tests that write SQLite rows directly
 	acct := store.Account{Username: "acct", ClientID: 1001}
 	if err := db.CreateAccount(t.Context(), &acct); err != nil {
 		t.Fatal(err)

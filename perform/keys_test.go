@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/partnerd/partnerd/internal/testrig"
 	"github.com/partnerd/partnerd/perform"
 	"github.com/partnerd/partnerd/store"
 )
@@ -131,6 +132,9 @@ func TestPerformByKeyReachesLegacyDuplicates(t *testing.T) {
 			}
 			// The copy a retried Create left before the fix: the row as
 			// the migration numbers it.
+			if testrig.Backend(t) != "sqlite" {
+				t.Skip("writes a legacy row into the SQLite file")
+			}
 			raw, err := sql.Open("sqlite3", "file:"+e.path)
 			if err != nil {
 				t.Fatal(err)

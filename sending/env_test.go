@@ -2,15 +2,15 @@ package sending_test
 
 import (
 	"database/sql"
-	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/partnerd/partnerd/clock"
+	"github.com/partnerd/partnerd/internal/testrig"
 	"github.com/partnerd/partnerd/lifecycle"
 	"github.com/partnerd/partnerd/sending"
 	"github.com/partnerd/partnerd/store"
-	"github.com/partnerd/partnerd/store/sqlite"
 )
 
 var now = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
@@ -30,12 +30,8 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "sending.db")
-	db, err := sqlite.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db, name := testrig.OpenNamed(t, testrig.File("sending.db"))
+	path := strings.TrimPrefix(name, "sqlite:") // for legacyCopy, which writes SQLite rows directly
 	e := &env{t: t, path: path, db: db, clk: clock.NewManual(now)}
 	for _, a := range []struct {
 		name string
@@ -93,6 +89,9 @@ func (e *env) sendOf(account, id int64) store.Send {
 // migration numbers it), and returns the copy's ID.
 func (e *env) legacyCopy(id int64, status store.SendStatus) int64 {
 	e.t.Helper()
+	if testrig.Backend(e.t) != "sqlite" {
+		e.t.Skip("writes a legacy row into the SQLite file")
+	}
 	raw, err := sql.Open("sqlite3", "file:"+e.path)
 	if err != nil {
 		e.t.Fatal(err)
