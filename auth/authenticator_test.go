@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/partnerd/partnerd/auth/authtest"
 	"slices"
 	"sync"
 	"testing"
@@ -77,9 +78,9 @@ func TestAuthenticateRules(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := clock.NewManual(now)
-			st := newFakeStore(clk, alice, bob)
+			st := authtest.NewStore(clk, alice, bob)
 			if tt.replay {
-				st.nonces[tt.tok.Username+"\x00"+nonce] = now.Add(time.Hour)
+				st.UseNonce(context.Background(), tt.tok.Username, nonce, now.Add(time.Hour), now)
 			}
 			th := &recordingThrottle{refuse: tt.throttled}
 			var reasons []string
@@ -104,10 +105,10 @@ func TestAuthenticateRules(t *testing.T) {
 			if want := []string{tt.reason}; tt.reason != "" && !slices.Equal(reasons, want) || tt.reason == "" && reasons != nil {
 				t.Errorf("OnFailure heard %q, want %q", reasons, tt.reason)
 			}
-			if st.lookups != tt.lookups {
-				t.Errorf("%d store look-ups, want %d", st.lookups, tt.lookups)
+			if st.Lookups != tt.lookups {
+				t.Errorf("%d store look-ups, want %d", st.Lookups, tt.lookups)
 			}
-			if _, ok := st.nonceExpiry(tt.tok.Username, nonce); ok != tt.nonceAfter {
+			if _, ok := st.NonceExpiry(tt.tok.Username, nonce); ok != tt.nonceAfter {
 				t.Errorf("nonce recorded: %v, want %v", ok, tt.nonceAfter)
 			}
 			// The throttle is asked once with the subject, and told the
@@ -126,8 +127,8 @@ func TestAuthenticateRules(t *testing.T) {
 // so it is no login failure, no metrics reason and no guess.
 func TestAuthenticateStoreFailure(t *testing.T) {
 	clk := clock.NewManual(time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC))
-	st := newFakeStore(clk)
-	st.lookupErr = errors.New("disk on fire")
+	st := authtest.NewStore(clk)
+	st.LookupErr = errors.New("disk on fire")
 	th := &recordingThrottle{}
 	a := &Authenticator{Store: st, Clock: clk, Throttle: th, OnFailure: func(context.Context, string) { t.Error("OnFailure called") }}
 	_, err := a.Authenticate(context.Background(), UsernameToken{Username: "alice", Password: "x"})
@@ -205,7 +206,7 @@ func TestAuthenticateTimingUnknownUserVsWrongPassword(t *testing.T) {
 	// The iteration count stays TestMain's: the dummy hash is made once,
 	// at the cost of its first use, which another test may have made.
 	clk := clock.NewManual(time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC))
-	a := &Authenticator{Store: newFakeStore(clk, account(t, testSealer(t), 1, "alice", "right-pw")), Clock: clk,
+	a := &Authenticator{Store: authtest.NewStore(clk, account(t, testSealer(t), 1, "alice", "right-pw")), Clock: clk,
 		Cache: credential.NewCache(16)}
 	try := func(user string) time.Duration {
 		start := time.Now()

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"github.com/partnerd/partnerd/auth/authtest"
 	"testing"
 	"time"
 
@@ -38,7 +39,7 @@ func TestVerifyHashGate(t *testing.T) {
 	now := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 	sealer := testSealer(t)
 	alice := account(t, sealer, 1, "alice", "wonderland")
-	st := newFakeStore(clock.NewManual(now), alice)
+	st := authtest.NewStore(clock.NewManual(now), alice)
 	g := &countingGate{}
 	v := &Authenticator{Store: st, Clock: clock.NewManual(now), Sealer: sealer, Cache: credential.NewCache(8), HashGate: g}
 	ctx := context.Background()
@@ -78,7 +79,7 @@ func TestVerifyHashGate(t *testing.T) {
 			t.Fatalf("%s: %d slots not released", s.name, g.held)
 		}
 	}
-	if _, ok := st.nonceExpiry("alice", nonce); ok {
+	if _, ok := st.NonceExpiry("alice", nonce); ok {
 		t.Error("a nonce was recorded for a login whose password was never checked")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/partnerd/partnerd/auth/authtest"
 	"testing"
 	"time"
 
@@ -167,7 +168,7 @@ func TestVerify(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := clock.NewManual(now)
-			v := &Authenticator{Store: newFakeStore(clk, alice, bob, carol), Clock: clk, Sealer: tt.sealer,
+			v := &Authenticator{Store: authtest.NewStore(clk, alice, bob, carol), Clock: clk, Sealer: tt.sealer,
 				Cache: credential.NewCache(16), MaxAge: tt.maxAge, MaxFutureSkew: tt.skew}
 			acct, err := v.VerifyUsernameToken(context.Background(), tt.tok)
 			if tt.want == nil {
@@ -206,7 +207,7 @@ func TestVerifyNonces(t *testing.T) {
 	now := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 	clk := clock.NewManual(now)
 	sealer := testSealer(t)
-	st := newFakeStore(clk, account(t, sealer, 1, "alice", "wonderland"), account(t, sealer, 2, "bob", "builder"))
+	st := authtest.NewStore(clk, account(t, sealer, 1, "alice", "wonderland"), account(t, sealer, 2, "bob", "builder"))
 	v := &Authenticator{Store: st, Clock: clk, Sealer: sealer}
 	ctx := context.Background()
 	const nonce = "AAECAwQFBgcICQoLDA0ODw=="
@@ -217,7 +218,7 @@ func TestVerifyNonces(t *testing.T) {
 	if _, err := v.VerifyUsernameToken(ctx, tok); err != nil {
 		t.Fatal(err)
 	}
-	if exp, _ := st.nonceExpiry("alice", nonce); !exp.Equal(now.Add(DefaultMaxAge + DefaultMaxFutureSkew)) {
+	if exp, _ := st.NonceExpiry("alice", nonce); !exp.Equal(now.Add(DefaultMaxAge + DefaultMaxFutureSkew)) {
 		t.Errorf("nonce expiry %v", exp)
 	}
 	if _, err := v.VerifyUsernameToken(ctx, tok); !errors.Is(err, ErrReplay) {
@@ -237,7 +238,7 @@ func TestVerifyNonces(t *testing.T) {
 	if _, err := v.VerifyUsernameToken(ctx, UsernameToken{Username: "alice", Password: "guess", Nonce: "ZmFpbGVk"}); !errors.Is(err, ErrBadPassword) {
 		t.Fatal(err)
 	}
-	if _, ok := st.nonceExpiry("alice", "ZmFpbGVk"); ok {
+	if _, ok := st.NonceExpiry("alice", "ZmFpbGVk"); ok {
 		t.Error("failed login recorded its nonce")
 	}
 	// Once the window has passed, the store forgets the nonce.
@@ -257,15 +258,15 @@ func TestVerifyStoreErrors(t *testing.T) {
 	clk := clock.NewManual(time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC))
 	sealer := testSealer(t)
 	down := errors.New("database is down")
-	st := newFakeStore(clk, account(t, sealer, 1, "alice", "wonderland"))
+	st := authtest.NewStore(clk, account(t, sealer, 1, "alice", "wonderland"))
 	v := &Authenticator{Store: st, Clock: clk}
 
-	st.lookupErr = down
+	st.LookupErr = down
 	_, err := v.VerifyUsernameToken(context.Background(), UsernameToken{Username: "alice", Password: "wonderland"})
 	if !errors.Is(err, down) || errors.Is(err, ErrLoginFailed) {
 		t.Errorf("lookup failure = %v, want the store's error, not a login failure", err)
 	}
-	st.lookupErr, st.nonceErr = nil, down
+	st.LookupErr, st.NonceErr = nil, down
 	_, err = v.VerifyUsernameToken(context.Background(), UsernameToken{Username: "alice", Password: "wonderland", Nonce: "AAAA"})
 	if !errors.Is(err, down) || errors.Is(err, ErrLoginFailed) {
 		t.Errorf("nonce failure = %v, want the store's error, not a login failure", err)
@@ -278,7 +279,7 @@ func TestVerifyRotation(t *testing.T) {
 	clk := clock.NewManual(time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC))
 	sealer := testSealer(t)
 	alice := account(t, sealer, 1, "alice", "old")
-	st := newFakeStore(clk, alice)
+	st := authtest.NewStore(clk, alice)
 	cache := credential.NewCache(16)
 	v := &Authenticator{Store: st, Clock: clk, Sealer: sealer, Cache: cache}
 	ctx := context.Background()
@@ -291,7 +292,7 @@ func TestVerifyRotation(t *testing.T) {
 	if cache.Len() != 1 {
 		t.Fatalf("cache holds %d entries, want 1", cache.Len())
 	}
-	st.setAccount(account(t, sealer, 1, "alice", "new"))
+	st.SetAccount(account(t, sealer, 1, "alice", "new"))
 	if _, err := v.VerifyUsernameToken(ctx, UsernameToken{Username: "alice", Password: "old"}); !errors.Is(err, ErrBadPassword) {
 		t.Errorf("old password after rotation = %v, want ErrBadPassword", err)
 	}
@@ -303,7 +304,7 @@ func TestVerifyRotation(t *testing.T) {
 	disabled := account(t, sealer, 1, "alice", "new")
 	disabled.PasswordHash = func() string { a, _ := st.AccountByUsername(ctx, "alice"); return a.PasswordHash }()
 	disabled.Disabled = true
-	st.setAccount(disabled)
+	st.SetAccount(disabled)
 	if _, err := v.VerifyUsernameToken(ctx, UsernameToken{Username: "alice", Password: "new"}); !errors.Is(err, ErrDisabled) {
 		t.Errorf("disabled = %v, want ErrDisabled", err)
 	}
@@ -312,7 +313,7 @@ func TestVerifyRotation(t *testing.T) {
 func TestVerifyDefaults(t *testing.T) {
 	// No clock: the system clock. A token created now passes.
 	sealer := testSealer(t)
-	st := newFakeStore(clock.System{}, account(t, sealer, 1, "alice", "wonderland"))
+	st := authtest.NewStore(clock.System{}, account(t, sealer, 1, "alice", "wonderland"))
 	v := &Authenticator{Store: st}
 	now := time.Now().UTC()
 	_, err := v.VerifyUsernameToken(context.Background(), UsernameToken{Username: "alice", Password: "wonderland",
@@ -325,7 +326,7 @@ func TestVerifyDefaults(t *testing.T) {
 func TestVerifyConcurrent(t *testing.T) {
 	clk := clock.NewManual(time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC))
 	sealer := testSealer(t)
-	st := newFakeStore(clk, account(t, sealer, 1, "alice", "wonderland"))
+	st := authtest.NewStore(clk, account(t, sealer, 1, "alice", "wonderland"))
 	v := &Authenticator{Store: st, Clock: clk, Sealer: sealer, Cache: credential.NewCache(4)}
 	errs := make(chan error, 64)
 	for i := range 64 {
@@ -350,7 +351,7 @@ func TestVerifyConcurrent(t *testing.T) {
 
 // nopNonces is a store for benchmarks: the nonce table is the store's cost,
 // not the verifier's.
-type nopNonces struct{ *fakeStore }
+type nopNonces struct{ *authtest.Store }
 
 func (nopNonces) UseNonce(context.Context, string, string, time.Time, time.Time) error { return nil }
 
@@ -361,7 +362,7 @@ func benchVerify(b *testing.B, tok UsernameToken, cache *credential.Cache) {
 	now := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 	clk := clock.NewManual(now)
 	sealer := testSealer(b)
-	v := &Authenticator{Store: nopNonces{newFakeStore(clk, account(b, sealer, 1, "alice", "wonderland"))}, Clock: clk, Sealer: sealer, Cache: cache}
+	v := &Authenticator{Store: nopNonces{authtest.NewStore(clk, account(b, sealer, 1, "alice", "wonderland"))}, Clock: clk, Sealer: sealer, Cache: cache}
 	ctx := context.Background()
 	if _, err := v.VerifyUsernameToken(ctx, tok); err != nil { // warms the cache
 		b.Fatal(err)
@@ -381,7 +382,7 @@ func BenchmarkAuthenticateTextWarmCache(b *testing.B) {
 	now := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 	clk := clock.NewManual(now)
 	sealer := testSealer(b)
-	a := &Authenticator{Store: nopNonces{newFakeStore(clk, account(b, sealer, 1, "alice", "wonderland"))}, Clock: clk, Sealer: sealer,
+	a := &Authenticator{Store: nopNonces{authtest.NewStore(clk, account(b, sealer, 1, "alice", "wonderland"))}, Clock: clk, Sealer: sealer,
 		Cache:     credential.NewCache(credential.DefaultCacheSize),
 		Throttle:  NewMemoryThrottle(ThrottleConfig{Failures: 10, Window: 5 * time.Minute}),
 		OnFailure: func(context.Context, string) {}}

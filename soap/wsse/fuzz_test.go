@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"github.com/partnerd/partnerd/auth/authtest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -79,7 +80,7 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("Created not in UTC")
 		}
 		// Whatever parsed must verify or fail cleanly.
-		v := &auth.Authenticator{Store: newFakeStore(clk, acct), Clock: clk, Sealer: sealer}
+		v := &auth.Authenticator{Store: authtest.NewStore(clk, acct), Clock: clk, Sealer: sealer}
 		if _, err := v.VerifyUsernameToken(context.Background(), tok.UsernameToken); err != nil && !errors.Is(err, ErrLoginFailed) {
 			t.Fatalf("Verify error %v does not wrap ErrLoginFailed", err)
 		}

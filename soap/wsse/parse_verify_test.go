@@ -3,6 +3,7 @@ package wsse
 import (
 	"context"
 	"errors"
+	"github.com/partnerd/partnerd/auth/authtest"
 	"testing"
 	"time"
 
@@ -19,7 +20,7 @@ func TestVerifyDocsEnvelope(t *testing.T) {
 	created := time.Date(2011, 3, 24, 15, 23, 47, 0, time.UTC)
 	clk := clock.NewManual(created)
 	sealer := testSealer(t)
-	st := newFakeStore(clk, account(t, sealer, 7, "XXX", "XXX"))
+	st := authtest.NewStore(clk, account(t, sealer, 7, "XXX", "XXX"))
 	v := &auth.Authenticator{Store: st, Clock: clk, Sealer: sealer, Cache: credential.NewCache(16)}
 
 	tok, err := Parse(security(readDoc(t, "docs_cancel_envelope.xml")))
@@ -33,7 +34,7 @@ func TestVerifyDocsEnvelope(t *testing.T) {
 	if acct.ID != 7 || acct.Username != "XXX" {
 		t.Errorf("Verify = %+v", acct)
 	}
-	exp, ok := st.nonceExpiry("XXX", "On06D99VmKbjWKQiY6wYLk+IpIs=")
+	exp, ok := st.NonceExpiry("XXX", "On06D99VmKbjWKQiY6wYLk+IpIs=")
 	if want := created.Add(DefaultMaxAge + DefaultMaxFutureSkew); !ok || !exp.Equal(want) {
 		t.Errorf("nonce recorded until %v (%v), want %v", exp, ok, want)
 	}
@@ -52,7 +53,7 @@ func TestVerifyDocsEnvelope(t *testing.T) {
 
 	// The same nonce and Created as a digest, on a fresh store.
 	clk.Set(created)
-	st = newFakeStore(clk, account(t, sealer, 7, "XXX", "XXX"))
+	st = authtest.NewStore(clk, account(t, sealer, 7, "XXX", "XXX"))
 	v.Store = st
 	tok.Type, tok.Password = PasswordDigest, "wNtQyUl0vjQM2jpH+VUBGK06qUA="
 	if _, err := v.VerifyUsernameToken(context.Background(), tok.UsernameToken); err != nil {

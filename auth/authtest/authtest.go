@@ -1,0 +1,87 @@
+// Package authtest is an in-memory account and nonce store for the tests
+// of auth and of the faces that use it: the two methods of store.Store an
+// auth.Authenticator needs, with switches to make them fail.
+package authtest
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/partnerd/partnerd/clock"
+	"github.com/partnerd/partnerd/store"
+)
+
+// Store keeps accounts and nonces in memory. Its fields other than the
+// errors are read by tests after the calls they count.
+type Store struct {
+	clock clock.Clock
+
+	mu       sync.Mutex
+	accounts map[string]store.Account
+	nonces   map[string]time.Time // username + "\x00" + nonce → expires
+
+	// Lookups counts AccountByUsername calls.
+	Lookups int
+	// LookupErr, when set, is returned by AccountByUsername; NonceErr by
+	// UseNonce.
+	LookupErr error
+	NonceErr  error
+}
+
+// NewStore returns a Store holding accounts; c decides when a nonce has
+// expired.
+func NewStore(c clock.Clock, accounts ...store.Account) *Store {
+	s := &Store{clock: c, accounts: map[string]store.Account{}, nonces: map[string]time.Time{}}
+	for _, a := range accounts {
+		s.accounts[a.Username] = a
+	}
+	return s
+}
+
+// AccountByUsername implements the store's method.
+func (s *Store) AccountByUsername(_ context.Context, username string) (store.Account, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Lookups++
+	if s.LookupErr != nil {
+		return store.Account{}, s.LookupErr
+	}
+	a, ok := s.accounts[username]
+	if !ok {
+		return store.Account{}, store.ErrNotFound
+	}
+	return a, nil
+}
+
+// UseNonce implements the store's method: a nonce is refused while an
+// earlier use of it has not expired by the Store's clock.
+func (s *Store) UseNonce(_ context.Context, username, nonce string, expires, _ time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.NonceErr != nil {
+		return s.NonceErr
+	}
+	k := username + "\x00" + nonce
+	if exp, ok := s.nonces[k]; ok && s.clock.Now().Before(exp) {
+		return store.ErrReplay
+	}
+	s.nonces[k] = expires
+	return nil
+}
+
+// SetAccount adds or replaces an account (a rotated password, a disabled
+// account).
+func (s *Store) SetAccount(a store.Account) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.accounts[a.Username] = a
+}
+
+// NonceExpiry says whether the nonce was recorded, and until when.
+func (s *Store) NonceExpiry(username, nonce string) (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.nonces[username+"\x00"+nonce]
+	return t, ok
+}
