@@ -6,9 +6,11 @@ package authtest
 import (
 	"context"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/partnerd/partnerd/clock"
+	"github.com/partnerd/partnerd/credential"
 	"github.com/partnerd/partnerd/store"
 )
 
@@ -84,4 +86,35 @@ func (s *Store) NonceExpiry(username, nonce string) (time.Time, bool) {
 	defer s.mu.Unlock()
 	t, ok := s.nonces[username+"\x00"+nonce]
 	return t, ok
+}
+
+// Account makes an account whose password is both hashed and sealed, as
+// `partnerd account add` stores it; its client ID is 1000 + id.
+func Account(t testing.TB, sealer *credential.Sealer, id int64, username, password string) store.Account {
+	t.Helper()
+	h, err := credential.Hash(password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store.Account{ID: id, Username: username, ClientID: 1000 + id, PasswordHash: h, PasswordSealed: sealer.Seal(password)}
+}
+
+// Sealer is a sealer under a fixed test key.
+func Sealer(t testing.TB) *credential.Sealer {
+	t.Helper()
+	s, err := credential.NewSealer([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// MustTime parses an RFC 3339 time, in UTC.
+func MustTime(t testing.TB, s string) time.Time {
+	t.Helper()
+	tm, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tm.UTC()
 }

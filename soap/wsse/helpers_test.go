@@ -3,14 +3,13 @@ package wsse
 import (
 	"crypto/sha1"
 	"encoding/base64"
+	"github.com/partnerd/partnerd/auth/authtest"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/beevik/etree"
 	"github.com/partnerd/partnerd/credential"
-	"github.com/partnerd/partnerd/store"
 )
 
 func TestMain(m *testing.M) {
@@ -48,33 +47,12 @@ func security(doc *etree.Document) *etree.Element {
 	return nil
 }
 
-func mustTime(t testing.TB, s string) time.Time {
-	t.Helper()
-	tm, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tm.UTC()
-}
-
-// account makes an account whose password is both hashed and sealed.
-func account(t testing.TB, sealer *credential.Sealer, id int64, username, password string) store.Account {
-	t.Helper()
-	h, err := credential.Hash(password)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return store.Account{ID: id, Username: username, ClientID: 1000 + id, PasswordHash: h, PasswordSealed: sealer.Seal(password)}
-}
-
-func testSealer(t testing.TB) *credential.Sealer {
-	t.Helper()
-	s, err := credential.NewSealer([]byte("0123456789abcdef0123456789abcdef"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
+// The shared test helpers of auth/authtest, under the names the tests use.
+var (
+	mustTime   = authtest.MustTime
+	account    = authtest.Account
+	testSealer = authtest.Sealer
+)
 
 // digest computes a PasswordDigest the way the profile defines it
 // (package auth pins it against vectors computed outside Go).
