@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/partnerd/partnerd/clock"
-	"github.com/partnerd/partnerd/credential"
-	"github.com/partnerd/partnerd/limit"
+	"github.com/partnerd/partnerd/internal/clock"
+	"github.com/partnerd/partnerd/internal/credential"
+	"github.com/partnerd/partnerd/internal/limit"
 )
 
 // countingGate is a HashGate that counts its slots and can be closed.

@@ -5,7 +5,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/partnerd/partnerd/credential"
+	"github.com/partnerd/partnerd/internal/credential"
 )
 
 func TestMain(m *testing.M) {

@@ -3,7 +3,7 @@ package auth
 import (
 	"context"
 
-	"github.com/partnerd/partnerd/limit"
+	"github.com/partnerd/partnerd/internal/limit"
 )
 
 // RateLimiter bounds each account's request rate. Implementations must be

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/partnerd/partnerd/limit"
+	"github.com/partnerd/partnerd/internal/limit"
 )
 
 // LoginThrottle watches logins: it is asked before a credential is checked,

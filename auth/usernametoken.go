@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/partnerd/partnerd/credential"
+	"github.com/partnerd/partnerd/internal/credential"
 	"github.com/partnerd/partnerd/store"
 )
 

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/partnerd/partnerd/clock"
-	"github.com/partnerd/partnerd/credential"
+	"github.com/partnerd/partnerd/internal/clock"
+	"github.com/partnerd/partnerd/internal/credential"
 )
 
 // digest computes a PasswordDigest the way the profile defines it, written

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/partnerd/partnerd/clock"
 	"github.com/partnerd/partnerd/dispatch"
+	"github.com/partnerd/partnerd/internal/clock"
 	"github.com/partnerd/partnerd/internal/testrig"
 	"github.com/partnerd/partnerd/lifecycle"
 	"github.com/partnerd/partnerd/store"

@@ -40,7 +40,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/partnerd/partnerd/clock"
+	"github.com/partnerd/partnerd/internal/clock"
 	"github.com/partnerd/partnerd/lifecycle"
 	"github.com/partnerd/partnerd/store"
 )

@@ -17,14 +17,14 @@ import (
 
 	"github.com/beevik/etree"
 
-	"github.com/partnerd/partnerd/clock"
-	"github.com/partnerd/partnerd/credential"
+	"github.com/partnerd/partnerd/api/partnerapi"
+	"github.com/partnerd/partnerd/api/soap"
 	"github.com/partnerd/partnerd/dispatch"
+	"github.com/partnerd/partnerd/internal/clock"
+	"github.com/partnerd/partnerd/internal/credential"
 	"github.com/partnerd/partnerd/internal/testrig"
 	"github.com/partnerd/partnerd/lifecycle"
-	"github.com/partnerd/partnerd/perform"
 	"github.com/partnerd/partnerd/server"
-	"github.com/partnerd/partnerd/soap"
 	"github.com/partnerd/partnerd/store"
 )
 
@@ -324,7 +324,7 @@ func TestCancelAtDispatchInstant(t *testing.T) {
 			// Cutoff 0: a cancel is allowed up to the SendDate itself, the
 			// tightest race there is.
 			policy := lifecycle.Policy{CancelCutoff: 0, PauseExpiry: 72 * time.Hour}
-			svc := &perform.Service{Store: db, Clock: lagClock{m, mode.lag}, Policy: policy}
+			svc := &partnerapi.Service{Store: db, Clock: lagClock{m, mode.lag}, Policy: policy}
 			d := dispatch.New(dispatch.Config{Store: db, Clock: m, Policy: policy})
 			d.Follow(t.Context(), m)
 
@@ -409,9 +409,9 @@ func TestCancelAtDispatchInstant(t *testing.T) {
 	}
 }
 
-// cancel performs a cancel of send id through perform.Service and returns
+// cancel performs a cancel of send id through partnerapi.Service and returns
 // "OK" or the ErrorCode.
-func cancel(t *testing.T, svc *perform.Service, acct store.Account, id int64) string {
+func cancel(t *testing.T, svc *partnerapi.Service, acct store.Account, id int64) string {
 	doc := etree.NewDocument()
 	if err := doc.ReadFromString(`<PerformRequestMsg xmlns="http://exacttarget.com/wsdl/partnerAPI" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><Action>cancel</Action><Definitions><Definition xsi:type="Send"><ID>` + fmt.Sprint(id) + `</ID></Definition></Definitions></PerformRequestMsg>`); err != nil {
 		t.Error(err)

@@ -21,15 +21,15 @@ fi
 
 # package target
 targets=(
-	"./soap FuzzReadEnvelope"
-	"./soap FuzzCheckShape"
-	"./soap FuzzParseCommon"
-	"./soap FuzzDecodeBody"
-	"./soap FuzzReadHead"
-	"./soap/wsse FuzzParse"
-	"./soap/wsse FuzzMaskSecrets"
-	"./soap/wsse FuzzMaskNoSecretSurvives"
-	"./perform FuzzReadFilter"
+	"./api/soap FuzzReadEnvelope"
+	"./api/soap FuzzCheckShape"
+	"./api/soap FuzzParseCommon"
+	"./api/soap FuzzDecodeBody"
+	"./api/soap FuzzReadHead"
+	"./api/soap/wsse FuzzParse"
+	"./api/soap/wsse FuzzMaskSecrets"
+	"./api/soap/wsse FuzzMaskNoSecretSurvives"
+	"./api/partnerapi FuzzReadFilter"
 	"./store/sqlite FuzzPackBody"
 	"./store/sqlite FuzzDecodeListIDs"
 )

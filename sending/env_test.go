@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/partnerd/partnerd/clock"
+	"github.com/partnerd/partnerd/internal/clock"
 	"github.com/partnerd/partnerd/internal/testrig"
 	"github.com/partnerd/partnerd/lifecycle"
 	"github.com/partnerd/partnerd/sending"

@@ -15,7 +15,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/partnerd/partnerd/clock"
+	"github.com/partnerd/partnerd/internal/clock"
 	"github.com/partnerd/partnerd/lifecycle"
 	"github.com/partnerd/partnerd/store"
 )

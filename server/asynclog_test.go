@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/partnerd/partnerd/credential"
-	"github.com/partnerd/partnerd/soap"
+	"github.com/partnerd/partnerd/api/soap"
+	"github.com/partnerd/partnerd/internal/credential"
 	"github.com/partnerd/partnerd/store"
 )
 

@@ -20,9 +20,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/partnerd/partnerd/clock"
-	"github.com/partnerd/partnerd/credential"
 	"github.com/partnerd/partnerd/dispatch"
+	"github.com/partnerd/partnerd/internal/clock"
+	"github.com/partnerd/partnerd/internal/credential"
 	"github.com/partnerd/partnerd/internal/testrig"
 	"github.com/partnerd/partnerd/internal/xsdcheck"
 	"github.com/partnerd/partnerd/lifecycle"

@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/partnerd/partnerd/clock"
-	"github.com/partnerd/partnerd/credential"
+	"github.com/partnerd/partnerd/internal/clock"
+	"github.com/partnerd/partnerd/internal/credential"
 	"github.com/partnerd/partnerd/lifecycle"
 	"github.com/partnerd/partnerd/store"
 	"github.com/partnerd/partnerd/store/sqlite"

@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/partnerd/partnerd/credential"
-	"github.com/partnerd/partnerd/limit"
-	"github.com/partnerd/partnerd/soap"
+	"github.com/partnerd/partnerd/api/soap"
+	"github.com/partnerd/partnerd/internal/credential"
+	"github.com/partnerd/partnerd/internal/limit"
 )
 
 // Tests of issue 10 defects 4 and 5: the bytes of request bodies in flight

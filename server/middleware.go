@@ -9,10 +9,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/partnerd/partnerd/api/soap"
 	"github.com/partnerd/partnerd/auth"
-	"github.com/partnerd/partnerd/limit"
-	"github.com/partnerd/partnerd/metrics"
-	"github.com/partnerd/partnerd/soap"
+	"github.com/partnerd/partnerd/internal/limit"
+	"github.com/partnerd/partnerd/internal/metrics"
 )
 
 // Limits bound what one caller, or all of them, can make the server do. The

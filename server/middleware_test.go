@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/partnerd/partnerd/credential"
+	"github.com/partnerd/partnerd/internal/credential"
 	"github.com/partnerd/partnerd/store"
 )
 

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/partnerd/partnerd/credential"
+	"github.com/partnerd/partnerd/internal/credential"
 	"github.com/partnerd/partnerd/store"
 )
 

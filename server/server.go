@@ -17,15 +17,15 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/partnerd/partnerd/api/partnerapi"
+	"github.com/partnerd/partnerd/api/soap"
+	"github.com/partnerd/partnerd/api/soap/wsse"
 	"github.com/partnerd/partnerd/auth"
-	"github.com/partnerd/partnerd/clock"
-	"github.com/partnerd/partnerd/credential"
+	"github.com/partnerd/partnerd/internal/clock"
+	"github.com/partnerd/partnerd/internal/credential"
+	"github.com/partnerd/partnerd/internal/limit"
+	"github.com/partnerd/partnerd/internal/metrics"
 	"github.com/partnerd/partnerd/lifecycle"
-	"github.com/partnerd/partnerd/limit"
-	"github.com/partnerd/partnerd/metrics"
-	"github.com/partnerd/partnerd/perform"
-	"github.com/partnerd/partnerd/soap"
-	"github.com/partnerd/partnerd/soap/wsse"
 	"github.com/partnerd/partnerd/store"
 	"github.com/partnerd/partnerd/wsdl"
 )
@@ -136,7 +136,7 @@ func New(d Config) *Server {
 		MaxBodyBytes: d.MaxBody,
 		Admit:        accountRate(auth.NewRateLimiter(d.Limits.AccountRate, d.Limits.AccountBurst), m),
 	}
-	svc := &perform.Service{Store: timed, Clock: d.Clock, Policy: d.Policy, Version: d.Version, OnDue: d.OnDue}
+	svc := &partnerapi.Service{Store: timed, Clock: d.Clock, Policy: d.Policy, Version: d.Version, OnDue: d.OnDue}
 	svc.Register(h)
 
 	mux := http.NewServeMux()
@@ -197,7 +197,7 @@ type requestLogger struct {
 // token, a failed login, a body that does not parse, 413 …) costs anyone
 // nothing to send, so it keeps only logExcerptMax of each body: enough for
 // the XML declaration, the Envelope and a WS-Security header (~1–1.5 KB in
-// the clients' envelopes of soap/wsse/testdata) and so for debugging a
+// the clients' envelopes of api/soap/wsse/testdata) and so for debugging a
 // failed login, and an unauthenticated flood costs ~1 KB of store per
 // request however large its bodies. Detail (a fault's reason) can quote a
 // client's header, so it is bounded too.

@@ -27,7 +27,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/partnerd/partnerd/loadgen"
+	"github.com/partnerd/partnerd/internal/loadgen"
 )
 
 const (

@@ -35,7 +35,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/partnerd/partnerd/loadgen"
+	"github.com/partnerd/partnerd/internal/loadgen"
 )
 
 type config struct {

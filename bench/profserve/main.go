@@ -25,8 +25,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/partnerd/partnerd/clock"
-	"github.com/partnerd/partnerd/credential"
+	"github.com/partnerd/partnerd/internal/clock"
+	"github.com/partnerd/partnerd/internal/credential"
 	"github.com/partnerd/partnerd/lifecycle"
 	"github.com/partnerd/partnerd/server"
 	"github.com/partnerd/partnerd/store"

@@ -8,7 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/partnerd/partnerd/credential"
+	"github.com/partnerd/partnerd/internal/credential"
 	"github.com/partnerd/partnerd/store"
 )
 

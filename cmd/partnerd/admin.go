@@ -15,8 +15,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/partnerd/partnerd/clock"
 	"github.com/partnerd/partnerd/dispatch"
+	"github.com/partnerd/partnerd/internal/clock"
 )
 
 func randomToken() string {

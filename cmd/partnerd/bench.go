@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/partnerd/partnerd/loadgen"
+	"github.com/partnerd/partnerd/internal/loadgen"
 )
 
 // benchReport is what --json prints: the run's figures and how its Sends

@@ -11,10 +11,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/partnerd/partnerd/clock"
-	"github.com/partnerd/partnerd/credential"
+	"github.com/partnerd/partnerd/internal/clock"
+	"github.com/partnerd/partnerd/internal/credential"
+	"github.com/partnerd/partnerd/internal/loadgen"
 	"github.com/partnerd/partnerd/lifecycle"
-	"github.com/partnerd/partnerd/loadgen"
 	"github.com/partnerd/partnerd/server"
 	"github.com/partnerd/partnerd/store/sqlite"
 )

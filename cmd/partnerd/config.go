@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/partnerd/partnerd/credential"
+	"github.com/partnerd/partnerd/internal/credential"
 	"github.com/partnerd/partnerd/store"
 	_ "github.com/partnerd/partnerd/store/sqlite" // the sqlite: scheme, and plain paths
 )

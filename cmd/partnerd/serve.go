@@ -15,12 +15,12 @@ import (
 	"runtime/pprof"
 	"time"
 
-	"github.com/partnerd/partnerd/clock"
-	"github.com/partnerd/partnerd/credential"
+	"github.com/partnerd/partnerd/api/soap"
+	"github.com/partnerd/partnerd/api/soap/wsse"
+	"github.com/partnerd/partnerd/internal/clock"
+	"github.com/partnerd/partnerd/internal/credential"
 	"github.com/partnerd/partnerd/lifecycle"
 	"github.com/partnerd/partnerd/server"
-	"github.com/partnerd/partnerd/soap"
-	"github.com/partnerd/partnerd/soap/wsse"
 	"github.com/partnerd/partnerd/store"
 )
 

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/partnerd/partnerd/clock"
+	"github.com/partnerd/partnerd/internal/clock"
 	"github.com/partnerd/partnerd/store"
 	"github.com/partnerd/partnerd/store/sqlite"
 )
