@@ -69,73 +69,48 @@ func From(ctx context.Context) *Info {
 // SetOperation names the operation ("Perform", "mail.send" …) for metrics
 // and logs.
 func (in *Info) SetOperation(op string) {
-	if in == nil {
-		return
-	}
-	in.mu.Lock()
-	in.operation = op
-	in.mu.Unlock()
+	in.update(func() { in.operation = op })
 }
 
 // SetOutcome records how the request ended in the face's terms ("OK",
 // "Error", "Fault", "401" …); Throttled overrides it in metrics.
 func (in *Info) SetOutcome(outcome string) {
-	if in == nil {
-		return
-	}
-	in.mu.Lock()
-	in.outcome = outcome
-	in.mu.Unlock()
+	in.update(func() { in.outcome = outcome })
 }
 
 // SetPrincipal records the account the request acts for.
 func (in *Info) SetPrincipal(accountID int64, username string) {
-	if in == nil {
-		return
-	}
-	in.mu.Lock()
-	in.accountID, in.username = accountID, username
-	in.mu.Unlock()
+	in.update(func() { in.accountID, in.username = accountID, username })
 }
 
 // SetDetail records why the request failed (logs only).
 func (in *Info) SetDetail(detail string) {
-	if in == nil {
-		return
-	}
-	in.mu.Lock()
-	in.detail = detail
-	in.mu.Unlock()
+	in.update(func() { in.detail = detail })
 }
 
 // MarkThrottled records that a limit refused the request.
 func (in *Info) MarkThrottled() {
-	if in == nil {
-		return
-	}
-	in.mu.Lock()
-	in.throttled = true
-	in.mu.Unlock()
+	in.update(func() { in.throttled = true })
 }
 
 // SetMask sets how the exchange log masks this request's bodies.
 func (in *Info) SetMask(mask func([]byte) []byte) {
-	if in == nil {
-		return
-	}
-	in.mu.Lock()
-	in.mask = mask
-	in.mu.Unlock()
+	in.update(func() { in.mask = mask })
 }
 
 // MarkLogged records that the face wrote the exchange log itself.
 func (in *Info) MarkLogged() {
+	in.update(func() { in.logged = true })
+}
+
+// update runs set under the lock; a nil Info ignores it.
+func (in *Info) update(set func()) {
 	if in == nil {
 		return
 	}
 	in.mu.Lock()
-	in.logged = true
-	in.mu.Unlock()
+	defer in.mu.Unlock()
+	set()
 }
 
 // Snapshot returns the fields as they are now.
