@@ -18,9 +18,10 @@ import (
 // were prepared.
 type benchReport struct {
 	*loadgen.Result
-	Prepared       int     `json:"prepared,omitempty"`
-	PrepareSeconds float64 `json:"prepare_seconds,omitempty"`
-	IDs            int64   `json:"ids"`
+	Prepared        int     `json:"prepared,omitempty"`
+	PreparedBatches int     `json:"prepared_batches,omitempty"`
+	PrepareSeconds  float64 `json:"prepare_seconds,omitempty"`
+	IDs             int64   `json:"ids"`
 }
 
 // runBench is "partnerd bench": the load generator, against any Partner API
@@ -31,7 +32,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	username := fs.String("username", envDefault("PARTNERD_BENCH_USERNAME", ""), "UsernameToken username (env PARTNERD_BENCH_USERNAME)")
 	password := fs.String("password", envDefault("PARTNERD_BENCH_PASSWORD", ""), "UsernameToken password (env PARTNERD_BENCH_PASSWORD, which keeps it out of ps)")
 	digest := fs.Bool("digest", false, "send PasswordDigest instead of PasswordText")
-	workload := fs.String("workload", "cancel", "cancel, cancel-batch, retrieve or wsdl")
+	workload := fs.String("workload", "cancel", "SOAP: cancel, cancel-batch, retrieve, create or wsdl; SendGrid v3 (served at --url's host): sg-send or sg-hold")
+	apiKey := fs.String("api-key", envDefault("PARTNERD_BENCH_API_KEY", ""), "API key for the sg-* workloads (env PARTNERD_BENCH_API_KEY)")
+	prepareBatches := fs.Int("prepare-batches", 0, "sg-hold: first create this many batches, each with one scheduled send (default: 4 per client)")
 	concurrency := fs.Int("concurrency", 64, "clients, each with one keep-alive connection")
 	duration := fs.Duration("duration", 20*time.Second, "how long to measure (unless --requests is given alone)")
 	requests := fs.Int64("requests", 0, "measure this many requests, then stop")
@@ -66,6 +69,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Rate:        *rate,
 		BatchSize:   *batch,
 		Timeout:     *timeout,
+		APIKey:      *apiKey,
 	}
 	// A count alone means "this many requests", not "this many or 20s".
 	if *requests > 0 && !durationSet {
@@ -97,6 +101,21 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		cfg.IDs = loadgen.IDs{Lo: lo, Hi: hi}
 	}
 	report.IDs = cfg.IDs.Len()
+	if cfg.Workload == loadgen.SGHold {
+		n := *prepareBatches
+		if n <= 0 {
+			n = 4 * cfg.Concurrency
+		}
+		fmt.Fprintf(stderr, "bench: creating %d batches, each with one scheduled send…\n", n)
+		start := time.Now()
+		batches, err := loadgen.PrepareBatches(ctx, nil, *url, *apiKey, n)
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		report.PreparedBatches = len(batches)
+		fmt.Fprintf(stderr, "bench: created %d batches in %.1fs\n", len(batches), time.Since(start).Seconds())
+		cfg.Batches = batches
+	}
 
 	res, err := loadgen.Run(ctx, cfg)
 	if err != nil {

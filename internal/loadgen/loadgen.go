@@ -36,10 +36,12 @@ const (
 	Retrieve Workload = "retrieve"
 	// WSDL: GET ?wsdl.
 	WSDL Workload = "wsdl"
+	// Create: Create of one Send per request, due in 30 days.
+	Create Workload = "create"
 )
 
 // Workloads lists every workload.
-var Workloads = []Workload{Cancel, CancelBatch, Retrieve, WSDL}
+var Workloads = []Workload{Cancel, CancelBatch, Retrieve, WSDL, Create, SGSend, SGHold}
 
 // DefaultBatchSize is the number of Definitions in a cancel-batch request.
 const DefaultBatchSize = 100
@@ -102,6 +104,12 @@ type Config struct {
 	BatchSize int
 	// Timeout bounds one request (default 30s).
 	Timeout time.Duration
+	// APIKey authenticates the SendGrid v3 workloads (sg-send, sg-hold),
+	// which are served at URL's scheme and host.
+	APIKey string
+	// Batches are the batch IDs sg-hold pauses and resumes
+	// (PrepareBatches); each client takes its own share.
+	Batches []string
 	// Progress, when set, receives a line each second.
 	Progress io.Writer
 	// Client overrides the HTTP client (tests).
@@ -168,9 +176,23 @@ func (c *Config) validate() error {
 		if c.Creds.Username == "" {
 			return fmt.Errorf("loadgen: workload %s needs a username", c.Workload)
 		}
+	case Create:
+		if c.Creds.Username == "" {
+			return fmt.Errorf("loadgen: workload %s needs a username", c.Workload)
+		}
+	case SGSend, SGHold:
+		if c.APIKey == "" {
+			return fmt.Errorf("loadgen: workload %s needs an API key", c.Workload)
+		}
+		if _, err := restBase(c.URL); err != nil {
+			return err
+		}
+		if c.Workload == SGHold && len(c.Batches) < c.Concurrency {
+			return fmt.Errorf("loadgen: workload %s needs at least one batch per client (%d batches, %d clients)", c.Workload, len(c.Batches), c.Concurrency)
+		}
 	case WSDL:
 	default:
-		return fmt.Errorf("loadgen: unknown workload %q (want cancel, cancel-batch, retrieve or wsdl)", c.Workload)
+		return fmt.Errorf("loadgen: unknown workload %q (want cancel, cancel-batch, retrieve, wsdl, create, sg-send or sg-hold)", c.Workload)
 	}
 	if c.Concurrency <= 0 {
 		return errors.New("loadgen: concurrency must be positive")
@@ -227,6 +249,7 @@ type worker struct {
 	rng  *rand.Rand
 	body bytes.Buffer
 	ids  []int64
+	rest *restState // the REST workloads' state
 	hist Histogram
 	errs map[Kind]map[string]int64
 	ok   int64
@@ -266,6 +289,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			env:  NewEnvelopeWriter(cfg.Creds),
 			rng:  rand.New(rand.NewPCG(uint64(i)+1, uint64(start.UnixNano()))),
 			errs: make(map[Kind]map[string]int64),
+		}
+		if restWorkload(cfg.Workload) {
+			base, _ := restBase(cfg.URL) // validated
+			st := &restState{base: base}
+			for j := i; j < len(cfg.Batches); j += cfg.Concurrency {
+				st.batches = append(st.batches, cfg.Batches[j])
+			}
+			st.paused = make([]bool, len(st.batches))
+			workers[i].rest = st
 		}
 	}
 
@@ -431,6 +463,9 @@ func (w *worker) pick(n int) []int64 {
 // do sends one request and judges its answer.
 func (w *worker) do(ctx context.Context) *Problem {
 	cfg := &w.r.cfg
+	if w.rest != nil {
+		return w.doREST(ctx)
+	}
 	var req *http.Request
 	var err error
 	switch cfg.Workload {
@@ -447,15 +482,15 @@ func (w *worker) do(ctx context.Context) *Problem {
 		case Retrieve:
 			body = w.env.Retrieve(w.pick(1)[0])
 			action = "Retrieve"
+		case Create:
+			body = w.env.Create(1, time.Now().Add(30*24*time.Hour))
+			action = "Create"
 		}
 		req, err = soapRequest(ctx, cfg.URL, action, body)
 	}
-	if err != nil {
-		return &Problem{KindTransport, err.Error()}
-	}
-	status, answer, err := w.send(req)
-	if err != nil {
-		return &Problem{KindTransport, transportDetail(err)}
+	status, answer, p := w.sendChecked(req, err)
+	if p != nil {
+		return p
 	}
 	return Check(cfg.Workload, status, answer)
 }

@@ -196,6 +196,9 @@ func TestRunWorkloads(t *testing.T) {
 		t.Fatalf("Prepare: %d IDs, %d … %d", len(ids), ids[0], ids[len(ids)-1])
 	}
 	for _, w := range Workloads {
+		if restWorkload(w) {
+			continue // TestRESTWorkloads
+		}
 		t.Run(string(w), func(t *testing.T) {
 			res, err := Run(context.Background(), Config{
 				URL: srv.URL, Creds: creds, Workload: w, Concurrency: 3, Requests: 50,
