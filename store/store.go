@@ -30,12 +30,12 @@ var (
 )
 
 // MaxFilterDepth is how deeply a Filter's Ands and Ors may nest. FindSends
-// refuses a deeper one; callers that build filters from client input check
+// and FindEmailSendDefinitions refuse a deeper one; callers that build filters from client input check
 // it first, to answer with a client error rather than a store failure.
 const MaxFilterDepth = 64
 
-// MaxLikePattern is the longest Like pattern, in bytes, FindSends takes
-// (SQLite's own limit on LIKE patterns).
+// MaxLikePattern is the longest Like pattern, in bytes, FindSends and
+// FindEmailSendDefinitions take (SQLite's own limit on LIKE patterns).
 const MaxLikePattern = 50_000
 
 // CanonicalObjectID is the one spelling a store keeps of an ObjectID: a

@@ -128,7 +128,8 @@ func (t *txn) EmailSendDefinitionByKey(ctx context.Context, accountID int64, key
 		q, arg = q+`id = ?`, key.ID
 	case key.ObjectID != "":
 		// Definitions stored before ObjectIDs were canonical on insert
-		// keep the client's spelling: look for both.
+		// keep the client's spelling: look for that too, preferring the
+		// canonical row.
 		q += `object_id IN (?, ?)`
 		d, err := scanESD(t.tx.QueryRowContext(t.ctx(ctx), q+` ORDER BY object_id = ? DESC LIMIT 1`, accountID,
 			store.CanonicalObjectID(key.ObjectID), key.ObjectID, store.CanonicalObjectID(key.ObjectID)))

@@ -121,6 +121,20 @@ func testDefinitionFilter(t *testing.T, open func(*testing.T) store.Store) {
 		})
 	}
 
+	// Every field store.DefinitionFields lists is one the backend filters
+	// on (every definition has an ID, an ObjectID and both dates).
+	for _, field := range store.DefinitionFields {
+		t.Run("field "+string(field), func(t *testing.T) {
+			got, err := findDefinitions(t, s, acct.ID, cond(field, store.OpIsNotNull))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) == 0 {
+				t.Errorf("%s isNotNull matched nothing", field)
+			}
+		})
+	}
+
 	// A lookup by key takes any spelling of the GUID too.
 	err := s.View(t.Context(), func(tx store.Tx) error {
 		d, err := tx.EmailSendDefinitionByKey(t.Context(), acct.ID, store.SendKey{ObjectID: "6A0D2F80-0000-4000-8000-0000000000AB"})
