@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"maps"
 	"net/http/httptest"
-	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -19,9 +18,10 @@ import (
 
 	"github.com/partnerd/partnerd/internal/clock"
 	"github.com/partnerd/partnerd/internal/credential"
+	"github.com/partnerd/partnerd/internal/golden"
+	"github.com/partnerd/partnerd/internal/testrig"
 	"github.com/partnerd/partnerd/lifecycle"
 	"github.com/partnerd/partnerd/store"
-	"github.com/partnerd/partnerd/store/sqlite"
 )
 
 // TestAccountIsolation has account A (alice) try every operation on account
@@ -35,18 +35,26 @@ import (
 // worlds once GUIDs — RequestIDs, fresh ObjectIDs — are numbered in order
 // of appearance: an answer about B's send is then provably the answer
 // about a send that does not exist.
+//
+// The store is the one PARTNERD_TEST_STORE picks, but the second world
+// deletes B's sends through SQLite's own SQL (the store has no way to
+// delete a send): on another backend only the first world's checks run.
 func TestAccountIsolation(t *testing.T) {
 	credential.DefaultIterations = 1000
 	withB := runIsolationWorld(t, true)
-	withoutB := runIsolationWorld(t, false)
-	if len(withB.answers) != len(withoutB.answers) {
-		t.Fatalf("%d answers vs %d", len(withB.answers), len(withoutB.answers))
-	}
-	for i := range withB.answers {
-		a, b := withB.answers[i], withoutB.answers[i]
-		if a.text != b.text {
-			t.Errorf("%s: A's answer differs when B's sends exist:\n%s", a.name, lineDiff(b.text, a.text))
+	if testrig.Backend(t) == "sqlite" {
+		withoutB := runIsolationWorld(t, false)
+		if len(withB.answers) != len(withoutB.answers) {
+			t.Fatalf("%d answers vs %d", len(withB.answers), len(withoutB.answers))
 		}
+		for i := range withB.answers {
+			a, b := withB.answers[i], withoutB.answers[i]
+			if a.text != b.text {
+				t.Errorf("%s: A's answer differs when B's sends exist:\n%s", a.name, golden.LineDiff(b.text, a.text))
+			}
+		}
+	} else {
+		t.Log("the world without B's sends needs SQLite: answers compared with those about absent sends only there")
 	}
 	// And the answers are the ones expected of sends that do not exist,
 	// not, say, the same fault twice.
@@ -98,12 +106,8 @@ const (
 
 func runIsolationWorld(t *testing.T, keepB bool) isolationWorld {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "iso.db")
-	db, err := sqlite.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, name := testrig.OpenNamed(t, testrig.File("iso.db"))
+	path := strings.TrimPrefix(name, "sqlite:") // for deleteAccountSends, on SQLite
 	sealer, err := credential.NewSealer(bytes.Repeat([]byte{7}, 32))
 	if err != nil {
 		t.Fatal(err)
@@ -176,14 +180,17 @@ func runIsolationWorld(t *testing.T, keepB bool) isolationWorld {
 
 	// B starts a paged Retrieve; A will try to continue it.
 	bRetrieve := call("bob", `<RetrieveRequestMsg xmlns="`+nsPartner+`"><RetrieveRequest><Options><BatchSize>2</BatchSize></Options><ObjectType>Send</ObjectType><Properties>ID</Properties></RetrieveRequest></RetrieveRequestMsg>`)
-	bRequestID := requestIDRE.FindStringSubmatch(bRetrieve)[1]
+	bRequestID := regexp.MustCompile(`<RequestID>([^<]*)</RequestID>`).FindStringSubmatch(bRetrieve)[1]
 	if keepB && !strings.Contains(bRetrieve, "MoreDataAvailable") {
 		t.Fatalf("B's Retrieve did not page:\n%s", bRetrieve)
 	}
 
 	w := isolationWorld{bBefore: bSends()}
 	ask := func(name, body string) {
-		w.answers = append(w.answers, isolationAnswer{name, normalizeGUIDs(call("alice", body))})
+		// GUIDs are numbered per response, so that a fresh RequestID or
+		// ObjectID compares equal across runs while a GUID that appears
+		// twice still must appear twice.
+		w.answers = append(w.answers, isolationAnswer{name, golden.NewNormalizer().Normalize(call("alice", body))})
 	}
 
 	// Perform, every action, by every key of each of B's sends. B's IDs
@@ -286,20 +293,4 @@ func deleteAccountSends(t *testing.T, path string, accountID int64) {
 	if _, err := conn.Exec(`DELETE FROM sends WHERE account_id = ?`, accountID); err != nil {
 		t.Fatal(err)
 	}
-}
-
-var responseGUID = regexp.MustCompile(`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`)
-
-// normalizeGUIDs numbers the GUIDs of one response in order of appearance,
-// so that a fresh RequestID or ObjectID compares equal across runs while a
-// GUID that appears twice still must appear twice.
-func normalizeGUIDs(s string) string {
-	seen := map[string]string{}
-	return responseGUID.ReplaceAllStringFunc(s, func(g string) string {
-		g = strings.ToLower(g)
-		if _, ok := seen[g]; !ok {
-			seen[g] = fmt.Sprintf("guid-%d", len(seen)+1)
-		}
-		return seen[g]
-	})
 }

@@ -30,12 +30,12 @@ var (
 )
 
 // MaxFilterDepth is how deeply a Filter's Ands and Ors may nest. FindSends
-// refuses a deeper one; callers that build filters from client input check
+// and FindEmailSendDefinitions refuse a deeper one; callers that build filters from client input check
 // it first, to answer with a client error rather than a store failure.
 const MaxFilterDepth = 64
 
-// MaxLikePattern is the longest Like pattern, in bytes, FindSends takes
-// (SQLite's own limit on LIKE patterns).
+// MaxLikePattern is the longest Like pattern, in bytes, FindSends and
+// FindEmailSendDefinitions take (SQLite's own limit on LIKE patterns).
 const MaxLikePattern = 50_000
 
 // CanonicalObjectID is the one spelling a store keeps of an ObjectID: a
@@ -247,8 +247,11 @@ type Tx interface {
 	// EmailSendDefinitionByKey finds one by ID, ObjectID or CustomerKey
 	// (the first set in key). ErrNotFound if none matches.
 	EmailSendDefinitionByKey(ctx context.Context, accountID int64, key SendKey) (EmailSendDefinition, error)
-	// FindEmailSendDefinitions returns all of account's definitions, by ID.
-	FindEmailSendDefinitions(ctx context.Context, accountID int64) ([]EmailSendDefinition, error)
+	// FindEmailSendDefinitions returns account's definitions that f
+	// matches (all of them for a nil f), by ID. f is evaluated as
+	// FindSends evaluates a Filter, on the fields in DefinitionFields; a
+	// filter on any other field is an error.
+	FindEmailSendDefinitions(ctx context.Context, accountID int64, f Filter) ([]EmailSendDefinition, error)
 	// DeleteEmailSendDefinition deletes one by ID. ErrNotFound if absent.
 	// Sends already started from it are kept.
 	DeleteEmailSendDefinition(ctx context.Context, accountID, id int64) error
@@ -463,7 +466,8 @@ type SendKey struct {
 	CustomerKey string
 }
 
-// Field names a Send column that filters may use.
+// Field names a Send (or EmailSendDefinition) column that filters may
+// use.
 type Field string
 
 // Fields a Filter may test.
@@ -479,7 +483,15 @@ const (
 	FieldEmailID      Field = "EmailID"
 	FieldEmailName    Field = "EmailName"
 	FieldSubject      Field = "Subject"
+	// FieldName is an EmailSendDefinition's Name (sends have none).
+	FieldName Field = "Name"
 )
+
+// DefinitionFields are the fields a Filter may test in
+// FindEmailSendDefinitions. They compare as the same fields of a Send do
+// (Name as a string field): definitions and sends are filtered by one
+// engine, with one set of rules for case, Like and dates.
+var DefinitionFields = []Field{FieldID, FieldObjectID, FieldCustomerKey, FieldName, FieldCreatedDate, FieldModifiedDate}
 
 // Op is a comparison in a Filter.
 type Op string
@@ -511,12 +523,13 @@ const (
 	OpIsNotNull          Op = "isNotNull"
 )
 
-// Filter is a boolean expression over Send fields: a *Cond, an *And or an
+// Filter is a boolean expression over Send fields (or, in
+// FindEmailSendDefinitions, definition fields): a *Cond, an *And or an
 // *Or. A nil Filter matches everything.
 type Filter interface{ filter() }
 
 // Cond compares one field. Values are int64 (ID, EmailID), string
-// (ObjectID, CustomerKey, Status, EmailName, Subject) or time.Time (dates),
+// (ObjectID, CustomerKey, Status, EmailName, Subject, Name) or time.Time (dates),
 // already parsed and validated by the caller.
 type Cond struct {
 	Field  Field

@@ -201,15 +201,16 @@ func writeDefinitionKey(w *xmlw.Writer, k sending.Key) {
 
 // retrieveESDs serves Retrieve with ObjectType EmailSendDefinition: the
 // properties in esdProperties, filtered by a Simple or ComplexFilterPart on
-// ID, ObjectID, CustomerKey or Name (equals, notEquals, IN, like). Accounts
-// hold few definitions, so there is no paging.
+// the fields in definitionFilter. The store evaluates the filter, with the
+// engine that filters sends (one set of rules for case, like and dates).
+// Accounts hold few definitions, so there is no paging.
 func (s *Service) retrieveESDs(ctx context.Context, req *soap.Request, rr *etree.Element) (*soap.Response, error) {
 	var defs []store.EmailSendDefinition
 	props, filter, rerr := readESDQuery(rr)
 	if rerr == nil {
 		err := s.Store.View(ctx, func(tx store.Tx) error {
 			var err error
-			defs, err = tx.FindEmailSendDefinitions(ctx, req.Principal.AccountID)
+			defs, err = tx.FindEmailSendDefinitions(ctx, req.Principal.AccountID, filter)
 			return err
 		})
 		if err != nil {
@@ -225,13 +226,7 @@ func (s *Service) retrieveESDs(ctx context.Context, req *soap.Request, rr *etree
 	w.Elem("OverallStatus", status)
 	w.Elem("RequestID", req.RequestID)
 	for i := range defs {
-		ok, err := matchESD(filter, &defs[i])
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			writeESD(w, "Results", &defs[i], req.Principal.ClientID, props)
-		}
+		writeESD(w, "Results", &defs[i], req.Principal.ClientID, props)
 	}
 	w.End("RetrieveResponseMsg")
 	if rerr != nil {
@@ -240,7 +235,22 @@ func (s *Service) retrieveESDs(ctx context.Context, req *soap.Request, rr *etree
 	return &soap.Response{Body: w.Buf, Status: status}, nil
 }
 
-func readESDQuery(rr *etree.Element) (map[string]bool, *filterNode, error) {
+// definitionFilter is what a Retrieve of EmailSendDefinitions may filter
+// on: the fields of store.DefinitionFields, typed as on Send.
+var definitionFilter = filterSchema{
+	object: "EmailSendDefinition",
+	fields: map[string]filterField{
+		"id":           filterFields["id"],
+		"objectid":     filterFields["objectid"],
+		"customerkey":  filterFields["customerkey"],
+		"name":         {store.FieldName, kindString},
+		"createddate":  filterFields["createddate"],
+		"modifieddate": filterFields["modifieddate"],
+	},
+	hint: " (use ID, ObjectID, CustomerKey, Name, CreatedDate or ModifiedDate)",
+}
+
+func readESDQuery(rr *etree.Element) (map[string]bool, store.Filter, error) {
 	known := map[string]string{}
 	for _, p := range esdProperties {
 		known[strings.ToLower(p)] = p
@@ -267,9 +277,12 @@ func readESDQuery(rr *etree.Element) (map[string]bool, *filterNode, error) {
 	if len(props) == 0 {
 		return nil, nil, retrieveErr("No Properties were requested: name at least one property of EmailSendDefinition to retrieve")
 	}
-	var filter *filterNode
+	var filter store.Filter
 	if f := soap.Child(rr, "Filter"); f != nil && !soap.IsNil(f) && len(f.ChildElements()) > 0 {
 		n, err := readFilter(f)
+		if err == nil {
+			filter, err = toStoreFilterOf(definitionFilter, n)
+		}
 		if err != nil {
 			var re *retrieveError
 			if errors.As(err, &re) {
@@ -277,116 +290,8 @@ func readESDQuery(rr *etree.Element) (map[string]bool, *filterNode, error) {
 			}
 			return nil, nil, retrieveErr("%v", err)
 		}
-		if err := checkESDFilter(n); err != nil {
-			return nil, nil, err
-		}
-		filter = n
 	}
 	return props, filter, nil
-}
-
-func checkESDFilter(n *filterNode) error {
-	if n.Logical != "" {
-		for _, o := range n.Operands {
-			if err := checkESDFilter(o); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	switch strings.ToLower(n.Property) {
-	case "id", "objectid", "customerkey", "name":
-	default:
-		return retrieveErr("The Filter Property %s is not a filterable field of EmailSendDefinition (use ID, ObjectID, CustomerKey or Name)", n.Property)
-	}
-	switch strings.ToLower(n.Operator) {
-	case "equals", "notequals", "in", "like":
-	default:
-		return retrieveErr("The SimpleOperator %s is not supported on EmailSendDefinition", n.Operator)
-	}
-	if len(n.Values) == 0 {
-		return retrieveErr("The %s operator on %s needs a Value", n.Operator, n.Property)
-	}
-	if strings.EqualFold(n.Operator, "like") && len(n.Values[0]) > store.MaxLikePattern {
-		// The same bound as on Send, where SQLite sets it.
-		return retrieveErr("The like pattern for %s has %d bytes; partnerd takes at most %d", n.Property, len(n.Values[0]), store.MaxLikePattern)
-	}
-	return nil
-}
-
-func matchESD(n *filterNode, d *store.EmailSendDefinition) (bool, error) {
-	if n == nil {
-		return true, nil
-	}
-	if n.Logical != "" {
-		and := n.Logical == "AND"
-		for _, o := range n.Operands {
-			ok, err := matchESD(o, d)
-			if err != nil {
-				return false, err
-			}
-			if ok != and {
-				return ok, nil
-			}
-		}
-		return and, nil
-	}
-	var v string
-	switch strings.ToLower(n.Property) {
-	case "id":
-		v = fmt.Sprint(d.ID)
-	case "objectid":
-		v = d.ObjectID
-	case "customerkey":
-		v = d.CustomerKey
-	case "name":
-		v = d.Name
-	}
-	switch strings.ToLower(n.Operator) {
-	case "equals":
-		return v == n.Values[0], nil
-	case "notequals":
-		return v != n.Values[0], nil
-	case "like":
-		return likeMatch(strings.ToLower(n.Values[0]), strings.ToLower(v)), nil
-	default: // in
-		for _, x := range n.Values {
-			if v == x {
-				return true, nil
-			}
-		}
-		return false, nil
-	}
-}
-
-// likeMatch matches s against an SQL LIKE pattern (% any run, _ any one
-// character), as SQLite does, in time proportional to len(p)*len(s) at
-// worst: a client's pattern like "%a%a%a…b" must not make it backtrack
-// exponentially.
-func likeMatch(p, s string) bool {
-	pr, sr := []rune(p), []rune(s)
-	pi, si := 0, 0
-	star, mark := -1, 0 // the last % seen, and where in s it started matching
-	for si < len(sr) {
-		switch {
-		case pi < len(pr) && pr[pi] == '%':
-			star, mark = pi, si
-			pi++
-		case pi < len(pr) && (pr[pi] == '_' || pr[pi] == sr[si]):
-			pi++
-			si++
-		case star >= 0:
-			// Let the last % take one more character and retry.
-			mark++
-			pi, si = star+1, mark
-		default:
-			return false
-		}
-	}
-	for pi < len(pr) && pr[pi] == '%' {
-		pi++
-	}
-	return pi == len(pr)
 }
 
 // writeStartResult writes the Result of an EmailSendDefinition started

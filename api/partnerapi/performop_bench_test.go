@@ -3,7 +3,6 @@ package partnerapi_test
 import (
 	"bytes"
 	"context"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -12,27 +11,24 @@ import (
 	"github.com/partnerd/partnerd/api/soap"
 	"github.com/partnerd/partnerd/internal/clock"
 	"github.com/partnerd/partnerd/internal/loadgen"
+	"github.com/partnerd/partnerd/internal/testrig"
 	"github.com/partnerd/partnerd/lifecycle"
 	"github.com/partnerd/partnerd/store"
-	"github.com/partnerd/partnerd/store/sqlite"
 )
 
-// benchStore opens a SQLite store in a temporary file holding n Scheduled
-// Sends of one account, due in 30 days.
-func benchStore(b *testing.B, n int) (*sqlite.DB, store.Account) {
+// benchStore opens a fresh store (the one PARTNERD_TEST_STORE picks; a
+// SQLite file by default) holding n Scheduled Sends of one account, due in
+// 30 days.
+func benchStore(b *testing.B, n int) (store.Store, store.Account) {
 	b.Helper()
-	db, err := sqlite.Open(filepath.Join(b.TempDir(), "perform.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
+	db := testrig.OpenStore(b, testrig.File("perform.db"))
 	ctx := context.Background()
 	acct := store.Account{Username: "bench", ClientID: 1001}
 	if err := db.CreateAccount(ctx, &acct); err != nil {
 		b.Fatal(err)
 	}
 	due := time.Now().Add(30 * 24 * time.Hour).UTC()
-	err = db.Update(ctx, func(tx store.Tx) error {
+	err := db.Update(ctx, func(tx store.Tx) error {
 		for i := range n {
 			s := store.Send{AccountID: acct.ID, ObjectID: "00000000-0000-4000-8000-" + pad12(i), EmailID: 1,
 				ListIDs: []int64{1}, SendDate: due, Status: store.StatusScheduled, CreatedDate: due, ModifiedDate: due}

@@ -109,10 +109,25 @@ const (
 	kindTime
 )
 
-var filterFields = map[string]struct {
+// filterField is a filter property as the store knows it.
+type filterField struct {
 	field store.Field
 	kind  fieldKind
-}{
+}
+
+// filterSchema is what a Retrieve of one ObjectType may filter on: its
+// properties (lower case) and how to name them in a refusal. Sends and
+// EmailSendDefinitions have their own schemas but one conversion
+// (convertFilter) and one engine (the store's).
+type filterSchema struct {
+	object string
+	fields map[string]filterField
+	hint   string // appended to the refusal of an unknown property
+}
+
+var sendFilter = filterSchema{object: "Send", fields: filterFields}
+
+var filterFields = map[string]filterField{
 	"id":           {store.FieldID, kindInt},
 	"objectid":     {store.FieldObjectID, kindString},
 	"customerkey":  {store.FieldCustomerKey, kindString},
@@ -140,7 +155,12 @@ var filterOps = map[string]store.Op{
 // AdditionalOperands), is one n-ary AND or OR and becomes a balanced tree;
 // only alternations of AND and OR nested past the limit are refused.
 func toStoreFilter(n *filterNode) (store.Filter, error) {
-	f, err := convertFilter(n)
+	return toStoreFilterOf(sendFilter, n)
+}
+
+// toStoreFilterOf is toStoreFilter for the ObjectType schema describes.
+func toStoreFilterOf(schema filterSchema, n *filterNode) (store.Filter, error) {
+	f, err := convertFilter(schema, n)
 	if err != nil {
 		return nil, err
 	}
@@ -150,14 +170,14 @@ func toStoreFilter(n *filterNode) (store.Filter, error) {
 	return f, nil
 }
 
-func convertFilter(n *filterNode) (store.Filter, error) {
+func convertFilter(schema filterSchema, n *filterNode) (store.Filter, error) {
 	if n == nil {
 		return nil, nil
 	}
 	if n.Logical != "" {
 		var operands []store.Filter
 		for _, o := range flattenOperands(n, nil) {
-			g, err := convertFilter(o)
+			g, err := convertFilter(schema, o)
 			if err != nil {
 				return nil, err
 			}
@@ -165,13 +185,13 @@ func convertFilter(n *filterNode) (store.Filter, error) {
 		}
 		return balanced(n.Logical, operands), nil
 	}
-	fd, ok := filterFields[strings.ToLower(n.Property)]
+	fd, ok := schema.fields[strings.ToLower(n.Property)]
 	if !ok {
-		return nil, retrieveErr("The Filter Property %s is not a filterable field of Send", n.Property)
+		return nil, retrieveErr("The Filter Property %s is not a filterable field of %s%s", n.Property, schema.object, schema.hint)
 	}
 	op, ok := filterOps[strings.ToLower(n.Operator)]
 	if !ok {
-		return nil, retrieveErr("The SimpleOperator %s is not supported on Send", n.Operator)
+		return nil, retrieveErr("The SimpleOperator %s is not supported on %s", n.Operator, schema.object)
 	}
 	if op == store.OpLike && fd.kind != kindString {
 		return nil, retrieveErr("The SimpleOperator like only applies to text properties, not %s", n.Property)

@@ -14,21 +14,18 @@ import (
 	"github.com/partnerd/partnerd/internal/clock"
 	"github.com/partnerd/partnerd/internal/credential"
 	"github.com/partnerd/partnerd/internal/loadgen"
+	"github.com/partnerd/partnerd/internal/testrig"
 	"github.com/partnerd/partnerd/lifecycle"
 	"github.com/partnerd/partnerd/server"
-	"github.com/partnerd/partnerd/store/sqlite"
 )
 
-// benchServer serves the real wiring (server.New) over a temporary SQLite
-// file with one account, as "partnerd serve" does.
+// benchServer serves the real wiring (server.New) over a fresh store (the
+// one PARTNERD_TEST_STORE picks) with one account, as "partnerd serve"
+// does.
 func benchServer(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	db, err := sqlite.Open(filepath.Join(dir, "bench.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testrig.OpenStore(t, testrig.InDir(dir), testrig.File("bench.db"))
 	sealer, err := credential.LoadOrCreateKey(filepath.Join(dir, "bench.db.key"))
 	if err != nil {
 		t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,18 +13,17 @@ import (
 
 	_ "github.com/mattn/go-sqlite3"
 
+	"github.com/partnerd/partnerd/internal/testrig"
 	"github.com/partnerd/partnerd/store"
-	"github.com/partnerd/partnerd/store/sqlite"
 )
 
-// prepareDueSends creates a store at path with one account and n sends due
-// a minute ago, each with one recipient.
-func prepareDueSends(t *testing.T, path string, n int) store.Account {
+// prepareDueSends creates a store (the backend PARTNERD_TEST_STORE picks,
+// a SQLite file named file by default) with one account and n sends due a
+// minute ago, each with one recipient, and closes it: it answers the
+// store's name, for the binary's --db.
+func prepareDueSends(t *testing.T, file string, n int) (store.Account, string) {
 	t.Helper()
-	db, err := sqlite.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, name := testrig.OpenNamed(t, testrig.File(file))
 	defer db.Close()
 	acct := store.Account{Username: "crash", ClientID: 1}
 	if err := db.CreateAccount(t.Context(), &acct); err != nil {
@@ -51,7 +49,7 @@ func prepareDueSends(t *testing.T, path string, n int) store.Account {
 			t.Fatal(err)
 		}
 	}
-	return acct
+	return acct, name
 }
 
 // observer reads the database of a running (or killed) server, the way a
@@ -92,8 +90,11 @@ func TestCrashDuringDispatch(t *testing.T) {
 			t.Fatalf("PARTNERD_CRASH_SENDS=%q: want a number >= 10", v)
 		}
 	}
-	path := filepath.Join(t.TempDir(), "crash.db")
-	prepareDueSends(t, path, n)
+	if testrig.Backend(t) != "sqlite" {
+		t.Skip("watches the SQLite file of the server it kills")
+	}
+	_, name := prepareDueSends(t, "crash.db", n)
+	path := strings.TrimPrefix(name, "sqlite:")
 	obs := observer(t, path)
 	// Small batches so that dispatch takes long enough to be interrupted;
 	// a short lease so that sends a crash left Sending are taken again
@@ -163,8 +164,7 @@ func TestCrashDuringDispatch(t *testing.T) {
 }
 
 func TestQueueFlushCommand(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "flush.db")
-	acct := prepareDueSends(t, path, 5)
+	acct, path := prepareDueSends(t, "flush.db", 5)
 	if out := partnerd(t, path, "account", "add", "--username", "other", "--password", "pw"); !strings.Contains(out, "added") {
 		t.Fatal(out)
 	}

@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/partnerd/partnerd/internal/clock"
+	"github.com/partnerd/partnerd/internal/testrig"
 	"github.com/partnerd/partnerd/store"
-	"github.com/partnerd/partnerd/store/sqlite"
 )
 
 // Store-side hardening of issue 10, against the real binary where the
@@ -29,12 +29,7 @@ import (
 // TestHousekeepDeletesExpiredCursors: expired Retrieve cursors are deleted
 // by the server's housekeeping (defect 10: nothing called PruneCursors).
 func TestHousekeepDeletesExpiredCursors(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "hk.db")
-	db, err := sqlite.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := testrig.OpenStore(t)
 	ctx := t.Context()
 	acct := store.Account{Username: "hk"}
 	if err := db.CreateAccount(ctx, &acct); err != nil {
@@ -51,17 +46,21 @@ func TestHousekeepDeletesExpiredCursors(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	// count is 1 while cursor id is stored, 0 once it is deleted: it is
+	// asked for as of an hour before now, when neither had expired.
 	count := func(id string) int {
-		var n int
-		raw, err := sql.Open("sqlite3", "file:"+path+"?mode=ro")
-		if err != nil {
-			t.Fatal(err)
+		err := db.View(ctx, func(tx store.Tx) error {
+			_, err := tx.Cursor(ctx, acct.ID, id, now.Add(-time.Hour))
+			return err
+		})
+		switch {
+		case err == nil:
+			return 1
+		case errors.Is(err, store.ErrNotFound):
+			return 0
 		}
-		defer raw.Close()
-		if err := raw.QueryRow(`SELECT count(*) FROM cursors WHERE request_id = ?`, id).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
+		t.Fatal(err)
+		return 0
 	}
 
 	hctx, cancel := context.WithCancel(ctx)

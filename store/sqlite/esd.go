@@ -85,8 +85,11 @@ func scanESD(row scanner) (store.EmailSendDefinition, error) {
 	return d, nil
 }
 
-// InsertEmailSendDefinition stores d and sets d.ID.
+// InsertEmailSendDefinition stores d and sets d.ID. d.ObjectID is kept
+// in its canonical spelling, as a send's is, so that a filter or a lookup
+// by any spelling of the GUID finds it.
 func (t *txn) InsertEmailSendDefinition(ctx context.Context, d *store.EmailSendDefinition) error {
+	d.ObjectID = store.CanonicalObjectID(d.ObjectID)
 	lists, err := encodeListIDs(d.ListIDs)
 	if err != nil {
 		return fmt.Errorf("sqlite: insert email send definition: %w", err)
@@ -124,25 +127,42 @@ func (t *txn) EmailSendDefinitionByKey(ctx context.Context, accountID int64, key
 	case key.ID != 0:
 		q, arg = q+`id = ?`, key.ID
 	case key.ObjectID != "":
-		q, arg = q+`object_id = ?`, key.ObjectID
+		// Definitions stored before ObjectIDs were canonical on insert
+		// keep the client's spelling: look for that too, preferring the
+		// canonical row.
+		q += `object_id IN (?, ?)`
+		d, err := scanESD(t.tx.QueryRowContext(t.ctx(ctx), q+` ORDER BY object_id = ? DESC LIMIT 1`, accountID,
+			store.CanonicalObjectID(key.ObjectID), key.ObjectID, store.CanonicalObjectID(key.ObjectID)))
+		return d, esdByKeyErr(key, accountID, err)
 	case key.CustomerKey != "":
 		q, arg = q+`customer_key = ?`, key.CustomerKey
 	default:
 		return store.EmailSendDefinition{}, fmt.Errorf("sqlite: email send definition: no key given: %w", store.ErrNotFound)
 	}
 	d, err := scanESD(t.tx.QueryRowContext(t.ctx(ctx), q, accountID, arg))
-	if errors.Is(err, sql.ErrNoRows) {
-		return d, fmt.Errorf("sqlite: email send definition %+v of account %d: %w", key, accountID, store.ErrNotFound)
-	}
-	if err != nil {
-		return d, fmt.Errorf("sqlite: email send definition %+v of account %d: %w", key, accountID, err)
-	}
-	return d, nil
+	return d, esdByKeyErr(key, accountID, err)
 }
 
-// FindEmailSendDefinitions returns all of account's definitions, by ID.
-func (t *txn) FindEmailSendDefinitions(ctx context.Context, accountID int64) ([]store.EmailSendDefinition, error) {
-	rows, err := t.tx.QueryContext(t.ctx(ctx), `SELECT `+esdColumns+` FROM email_send_definitions WHERE account_id = ? ORDER BY id`, accountID)
+// esdByKeyErr is the error EmailSendDefinitionByKey answers for err.
+func esdByKeyErr(key store.SendKey, accountID int64, err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("sqlite: email send definition %+v of account %d: %w", key, accountID, store.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: email send definition %+v of account %d: %w", key, accountID, err)
+	}
+	return nil
+}
+
+// FindEmailSendDefinitions returns account's definitions that f matches,
+// by ID, filtered by the SQL that filters sends (whereClauseOver).
+func (t *txn) FindEmailSendDefinitions(ctx context.Context, accountID int64, f store.Filter) ([]store.EmailSendDefinition, error) {
+	where, args, err := whereClauseOver(definitionColumns, f)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: find email send definitions: %w", err)
+	}
+	rows, err := t.tx.QueryContext(t.ctx(ctx), `SELECT `+esdColumns+` FROM email_send_definitions WHERE account_id = ? AND (`+where+`) ORDER BY id`,
+		append([]any{accountID}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: find email send definitions: %w", err)
 	}

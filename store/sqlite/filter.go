@@ -33,7 +33,7 @@ type filterColumn struct {
 	kind valueKind
 }
 
-// filterColumns is the whitelist of fields a Filter may test.
+// filterColumns is the whitelist of fields a Filter on sends may test.
 var filterColumns = map[store.Field]filterColumn{
 	store.FieldID:           {"id", kindInt},
 	store.FieldEmailID:      {"email_id", kindInt},
@@ -46,6 +46,19 @@ var filterColumns = map[store.Field]filterColumn{
 	store.FieldSentDate:     {"sent_date", kindTime},
 	store.FieldCreatedDate:  {"created_date", kindTime},
 	store.FieldModifiedDate: {"modified_date", kindTime},
+}
+
+// definitionColumns is the whitelist of fields a Filter on
+// EmailSendDefinitions may test (store.DefinitionFields): the same
+// columns, names and kinds as on sends, so that both tables are filtered
+// by one translation, plus the definition's name.
+var definitionColumns = map[store.Field]filterColumn{
+	store.FieldID:           filterColumns[store.FieldID],
+	store.FieldObjectID:     filterColumns[store.FieldObjectID],
+	store.FieldCustomerKey:  filterColumns[store.FieldCustomerKey],
+	store.FieldName:         {"name", kindString},
+	store.FieldCreatedDate:  filterColumns[store.FieldCreatedDate],
+	store.FieldModifiedDate: filterColumns[store.FieldModifiedDate],
 }
 
 var comparisons = map[store.Op]string{
@@ -76,7 +89,14 @@ var errFilter = errors.New("invalid filter")
 // whereClause translates f into an SQL boolean expression over the sends
 // table and its arguments. A nil filter is "1" (true).
 func whereClause(f store.Filter) (string, []any, error) {
-	var w whereBuilder
+	return whereClauseOver(filterColumns, f)
+}
+
+// whereClauseOver translates f into an SQL boolean expression over the
+// table whose filterable columns are columns (filterColumns,
+// definitionColumns), and its arguments.
+func whereClauseOver(columns map[store.Field]filterColumn, f store.Filter) (string, []any, error) {
+	w := whereBuilder{columns: columns}
 	if err := w.filter(f, 0); err != nil {
 		return "", nil, err
 	}
@@ -84,8 +104,9 @@ func whereClause(f store.Filter) (string, []any, error) {
 }
 
 type whereBuilder struct {
-	sb   strings.Builder
-	args []any
+	columns map[store.Field]filterColumn
+	sb      strings.Builder
+	args    []any
 }
 
 func (w *whereBuilder) filter(f store.Filter, depth int) error {
@@ -133,7 +154,7 @@ func (w *whereBuilder) binary(op string, left, right store.Filter, depth int) er
 }
 
 func (w *whereBuilder) cond(c *store.Cond) error {
-	col, ok := filterColumns[c.Field]
+	col, ok := w.columns[c.Field]
 	if !ok {
 		return fmt.Errorf("%w: unknown field %q", errFilter, c.Field)
 	}

@@ -523,7 +523,7 @@ func testEmailSendDefinitions(t *testing.T, open func(*testing.T) store.Store) {
 	var list []store.EmailSendDefinition
 	if err := s.View(t.Context(), func(tx store.Tx) error {
 		var err error
-		list, err = tx.FindEmailSendDefinitions(t.Context(), a.ID)
+		list, err = tx.FindEmailSendDefinitions(t.Context(), a.ID, nil)
 		return err
 	}); err != nil || len(list) != 1 || list[0].ID != d.ID {
 		t.Errorf("FindEmailSendDefinitions = %v, %v", list, err)

@@ -1,0 +1,170 @@
+package golden
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/partnerd/partnerd/internal/clock"
+	"github.com/partnerd/partnerd/internal/credential"
+	"github.com/partnerd/partnerd/internal/testrig"
+	"github.com/partnerd/partnerd/lifecycle"
+	"github.com/partnerd/partnerd/store"
+)
+
+// Fixture is the state a case's set-up lines build, and that the test's
+// Harness.Start builds its server from: a store (the one
+// PARTNERD_TEST_STORE picks), a manual clock, the sealer of account
+// passwords, the lifecycle policy and the accounts by username.
+type Fixture struct {
+	T        *testing.T
+	Store    store.Store
+	Clock    *clock.Manual
+	Sealer   *credential.Sealer
+	Policy   lifecycle.Policy
+	Accounts map[string]store.Account
+	sends    int
+}
+
+// NewFixture is a fresh fixture for t: the clock at 2026-01-15T12:00:00Z,
+// the default policy, and the accounts every case starts with — XXX/XXX
+// (client 10001), alice/alice-pw (1001) and bob/bob-pw (1002).
+func NewFixture(t *testing.T) *Fixture {
+	clk := clock.NewManual(time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC))
+	db := testrig.OpenStore(t)
+	sealer, err := credential.NewSealer(bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &Fixture{T: t, Store: db, Sealer: sealer, Policy: lifecycle.DefaultPolicy,
+		Clock: clk, Accounts: map[string]store.Account{}}
+	f.AddAccount("XXX", "XXX", 10001, false)
+	f.AddAccount("alice", "alice-pw", 1001, false)
+	f.AddAccount("bob", "bob-pw", 1002, false)
+	return f
+}
+
+// AddAccount creates an account with password pw.
+func (f *Fixture) AddAccount(user, pw string, clientID int64, disabled bool) {
+	hash, err := credential.Hash(pw)
+	if err != nil {
+		f.T.Fatal(err)
+	}
+	a := store.Account{Username: user, ClientID: clientID, PasswordHash: hash, PasswordSealed: f.Sealer.Seal(pw), Disabled: disabled}
+	if err := f.Store.CreateAccount(context.Background(), &a); err != nil {
+		f.T.Fatal(err)
+	}
+	f.Accounts[user] = a
+}
+
+// When parses an absolute time (RFC 3339) or one relative to the clock
+// ("+2h", "-5m").
+func (f *Fixture) When(v string) time.Time {
+	if strings.HasPrefix(v, "+") || strings.HasPrefix(v, "-") {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			f.T.Fatalf("bad relative time %q", v)
+		}
+		return f.Clock.Now().Add(d)
+	}
+	tm, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		f.T.Fatalf("bad time %q", v)
+	}
+	return tm.UTC()
+}
+
+// Apply applies one set-up line:
+//
+//	clock TIME
+//	account USER PASSWORD CLIENTID [disabled]
+//	send USER key=value … (id, objectid, senddate, sentdate, status, customerkey, email, subject, lists)
+//	sends USER count=N key=value …
+//	policy cutoff=D held=N
+func (f *Fixture) Apply(line string) {
+	t := f.T
+	fields := strings.Fields(line)
+	kv := map[string]string{}
+	for _, p := range fields[1:] {
+		if k, v, ok := strings.Cut(p, "="); ok {
+			kv[k] = v
+		}
+	}
+	switch fields[0] {
+	case "clock":
+		f.Clock.Set(f.When(fields[1]))
+	case "account":
+		id, _ := strconv.ParseInt(fields[3], 10, 64)
+		f.AddAccount(fields[1], fields[2], id, len(fields) > 4 && fields[4] == "disabled")
+	case "policy":
+		if v, ok := kv["cutoff"]; ok {
+			f.Policy.CancelCutoff, _ = time.ParseDuration(v)
+		}
+		if v, ok := kv["held"]; ok {
+			f.Policy.HeldLimit, _ = strconv.Atoi(v)
+		}
+	case "send", "sends":
+		acct, ok := f.Accounts[fields[1]]
+		if !ok {
+			t.Fatalf("unknown account in %q", line)
+		}
+		count := 1
+		if v, ok := kv["count"]; ok {
+			count, _ = strconv.Atoi(v)
+		}
+		err := f.Store.Update(context.Background(), func(tx store.Tx) error {
+			for range count {
+				if err := tx.InsertSend(context.Background(), f.newSend(acct, kv)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", line, err)
+		}
+	default:
+		t.Fatalf("unknown set-up line %q", line)
+	}
+}
+
+// newSend is the next send of a send(s) line: Scheduled two hours from
+// now, Email 100 to List 200, with a numbered ObjectID, changed by kv.
+func (f *Fixture) newSend(acct store.Account, kv map[string]string) *store.Send {
+	now := f.Clock.Now()
+	f.sends++
+	s := &store.Send{AccountID: acct.ID, ObjectID: fmt.Sprintf("00000000-0000-4000-8000-%012d", f.sends),
+		EmailID: 100, ListIDs: []int64{200}, SendDate: now.Add(2 * time.Hour), Status: store.StatusScheduled,
+		CreatedDate: now, ModifiedDate: now, StatusChangedAt: now}
+	for k, v := range kv {
+		switch k {
+		case "id":
+			s.ID, _ = strconv.ParseInt(v, 10, 64)
+		case "objectid":
+			s.ObjectID = v
+		case "senddate":
+			s.SendDate = f.When(v)
+		case "sentdate":
+			s.SentDate = f.When(v)
+		case "status":
+			s.Status = store.SendStatus(v)
+		case "customerkey":
+			s.CustomerKey = v
+		case "email":
+			s.EmailID, _ = strconv.ParseInt(v, 10, 64)
+		case "subject":
+			s.Subject = v
+		case "lists":
+			s.ListIDs = nil
+			for _, l := range strings.Split(v, ",") {
+				n, _ := strconv.ParseInt(l, 10, 64)
+				s.ListIDs = append(s.ListIDs, n)
+			}
+		}
+	}
+	return s
+}
