@@ -13,6 +13,7 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"time"
 
@@ -223,6 +224,30 @@ type Tx interface {
 	// Updates of one account (see Store), so the limit holds however many
 	// pauses race for its last slot.
 	CountHeldSends(ctx context.Context, accountID int64, now time.Time) (int, error)
+
+	// Batches (SendGrid's batch_id): every send belongs to one.
+	//
+	// InsertBatch stores b (b.ID from NewBatchID when empty, set in b).
+	// ErrExists on a batch ID already used (by any account).
+	InsertBatch(ctx context.Context, b *Batch) error
+	// BatchByID finds one of account's batches. ErrNotFound if none (or
+	// another account's).
+	BatchByID(ctx context.Context, accountID int64, id string) (Batch, error)
+	// UpdateBatchHold writes b.Hold and b.HoldChangedAt on condition that
+	// the batch's hold is still from (compare-and-set, as UpdateSendFrom):
+	// ErrConflict when it moved, ErrNotFound if absent.
+	UpdateBatchHold(ctx context.Context, b Batch, from Hold) error
+	// SendsOfBatch returns the sends of account's batch, by ID, at most
+	// limit of them (0: all).
+	SendsOfBatch(ctx context.Context, accountID int64, batchID string, limit int) ([]Send, error)
+	// CountHeldBatches counts account's batches, other than except, that
+	// are held at now: those with a held send (Paused, or Canceled and
+	// still waiting for its SendDate, as CountHeldSends), and those with a
+	// hold that have no send yet. The held limit counts these; the store
+	// serializes it with the write that follows, as CountHeldSends.
+	CountHeldBatches(ctx context.Context, accountID int64, except string, now time.Time) (int, error)
+	// HeldBatches lists account's batches with a hold, oldest hold first.
+	HeldBatches(ctx context.Context, accountID int64) ([]Batch, error)
 
 	// SaveCursor stores the state needed to continue a Retrieve.
 	SaveCursor(ctx context.Context, c Cursor) error
@@ -454,6 +479,63 @@ type Send struct {
 	StatusChangedAt time.Time
 	CreatedDate     time.Time
 	ModifiedDate    time.Time
+	// BatchID is the batch the send belongs to. InsertSend with an empty
+	// one gives the send a batch of its own; a non-empty one must be a
+	// batch of the account (ErrNotFound otherwise). It never changes.
+	BatchID string
+	// Discarded: a Canceled send out of the queue for good (its SendDate
+	// came, or an operator flushed it); it is never held or sent again.
+	// Read only: the Queue sets it.
+	Discarded bool
+}
+
+// Hold is a batch's pause or cancel state (SendGrid's scheduled send
+// status): HoldNone, HoldPause or HoldCancel.
+type Hold string
+
+// The holds of a batch.
+const (
+	HoldNone   Hold = ""
+	HoldPause  Hold = "pause"
+	HoldCancel Hold = "cancel"
+)
+
+// Batch groups sends so that they can be paused or canceled together.
+type Batch struct {
+	ID            string // BatchIDLength characters [A-Za-z0-9]; unique across accounts
+	AccountID     int64
+	Created       time.Time
+	Hold          Hold
+	HoldChangedAt time.Time // zero when never held
+}
+
+// BatchIDLength is the length of the batch IDs NewBatchID makes (as
+// SendGrid's).
+const BatchIDLength = 32
+
+const batchIDAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+// NewBatchID is a random batch ID: 32 characters of [A-Za-z0-9], about
+// 190 bits, so that one account cannot guess another's (lookups are scoped
+// to the account anyway).
+func NewBatchID() string {
+	var b [BatchIDLength]byte
+	// 62 does not divide 256: bytes of 248 and above are drawn again so
+	// that every character is equally likely.
+	var buf [2 * BatchIDLength]byte
+	for i := 0; i < len(b); {
+		rand.Read(buf[:]) // never fails (crypto/rand: it crashes rather than return an error)
+		for _, c := range buf {
+			if c >= 248 {
+				continue
+			}
+			b[i] = batchIDAlphabet[int(c)%len(batchIDAlphabet)]
+			if i++; i == len(b) {
+				break
+			}
+		}
+	}
+	return string(b[:])
 }
 
 // SendKey identifies a send by one of its keys.
