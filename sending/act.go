@@ -85,7 +85,7 @@ func (s *Service) Act(ctx context.Context, accountID int64, action lifecycle.Act
 			for _, send := range sends {
 				// The held limit counts batches: holding this send
 				// adds one unless its batch is held already.
-				batchID := send.BatchID
+				batchID, was := send.BatchID, send.Status
 				held := func() (int, error) { return tx.CountHeldBatches(ctx, accountID, batchID, now) }
 				send, err := apply(ctx, tx, policy, send, action, now, held)
 				if err != nil {
@@ -98,8 +98,12 @@ func (s *Service) Act(ctx context.Context, accountID int64, action lifecycle.Act
 					}
 					continue
 				}
-				if err := syncOwnHold(ctx, tx, send, action, now); err != nil {
-					return err
+				if send.Status != was {
+					// A repeat (canceling a canceled send) changed
+					// nothing, and its batch was mirrored the first time.
+					if err := syncOwnHold(ctx, tx, send, action, now); err != nil {
+						return err
+					}
 				}
 				if byID != nil {
 					byID[send.ID] = send

@@ -225,18 +225,6 @@ func syncOwnHold(ctx context.Context, tx store.Tx, send store.Send, action lifec
 	default:
 		h = HoldNone
 	}
-	b, err := tx.BatchByID(ctx, send.AccountID, send.BatchID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil || b.Hold == h {
-		return err
-	}
-	sends, err := tx.SendsOfBatch(ctx, send.AccountID, send.BatchID, 2)
-	if err != nil || len(sends) != 1 || sends[0].ID != send.ID {
-		return err
-	}
-	from := b.Hold
-	b.Hold, b.HoldChangedAt = h, now
-	return tx.UpdateBatchHold(ctx, b, from)
+	_, err := tx.SetSoleSendHold(ctx, send.AccountID, send.BatchID, send.ID, h, now)
+	return err
 }

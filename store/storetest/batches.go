@@ -20,6 +20,52 @@ func testBatches(t *testing.T, open func(*testing.T) store.Store) {
 	t.Run("Hold", func(t *testing.T) { testBatchHold(t, open(t)) })
 	t.Run("CountHeldBatches", func(t *testing.T) { testCountHeldBatches(t, open(t)) })
 	t.Run("Discarded", func(t *testing.T) { testDiscarded(t, open(t)) })
+	t.Run("SetSoleSendHold", func(t *testing.T) { testSetSoleSendHold(t, open(t)) })
+}
+
+// testSetSoleSendHold: a send's hold reaches its batch only when the batch
+// holds it alone.
+func testSetSoleSendHold(t *testing.T, s store.Store) {
+	acct := newAccount(t, s, "acct")
+	other := newAccount(t, s, "other")
+	shared := store.Batch{AccountID: acct.ID, Created: base}
+	update(t, s, func(tx store.Tx) error { return tx.InsertBatch(t.Context(), &shared) })
+	in := []store.Send{newSend(acct.ID, "alone"), newSend(acct.ID, "s1"), newSend(acct.ID, "s2"), newSend(acct.ID, "another")}
+	in[1].BatchID, in[2].BatchID = shared.ID, shared.ID
+	sends := insert(t, s, in...)
+	alone, another := sends[0], sends[3]
+	cases := []struct {
+		name    string
+		account int64
+		batch   string
+		send    int64
+		hold    store.Hold
+		wrote   bool
+		want    store.Hold // the batch's hold after
+	}{
+		{"alone in its batch", acct.ID, alone.BatchID, alone.ID, store.HoldPause, true, store.HoldPause},
+		{"the same hold again", acct.ID, alone.BatchID, alone.ID, store.HoldPause, false, store.HoldPause},
+		{"another hold", acct.ID, alone.BatchID, alone.ID, store.HoldCancel, true, store.HoldCancel},
+		{"not its send", acct.ID, alone.BatchID, another.ID, store.HoldNone, false, store.HoldCancel},
+		{"another account", other.ID, alone.BatchID, alone.ID, store.HoldNone, false, store.HoldCancel},
+		{"released", acct.ID, alone.BatchID, alone.ID, store.HoldNone, true, store.HoldNone},
+		{"a shared batch", acct.ID, shared.ID, sends[1].ID, store.HoldPause, false, store.HoldNone},
+	}
+	for _, c := range cases {
+		var wrote bool
+		update(t, s, func(tx store.Tx) error {
+			var err error
+			wrote, err = tx.SetSoleSendHold(t.Context(), c.account, c.batch, c.send, c.hold, base)
+			return err
+		})
+		b, err := batchOf(t, s, acct.ID, c.batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if wrote != c.wrote || b.Hold != c.want {
+			t.Errorf("%s: wrote %v, hold %q; want %v, %q", c.name, wrote, b.Hold, c.wrote, c.want)
+		}
+	}
 }
 
 // update runs fn in an Update and fails t on its error.
