@@ -1,5 +1,6 @@
 // Package store defines partnerd's durable state — accounts, scheduled sends
-// (with their content and the dispatcher's queue), EmailSendDefinitions, the
+// (with their content, their batches and the dispatcher's queue),
+// EmailSendDefinitions, the
 // outbox, operator actions, WS-Security nonces, Retrieve cursors and the
 // request log — as a small
 // interface, independent of any database. Implementations live in
@@ -93,8 +94,8 @@ func FilterDepth(f Filter) int {
 //     ErrConflict (or skips the row) when the status moved. A rule reads
 //     a send, decides, and writes with the status it read.
 //   - Counts that bound a write are serialized with it: the held limit
-//     (Tx.CountHeldSends, then a pause) holds under concurrent pauses of
-//     one account. SQLite runs every Update alone (one writer, BEGIN
+//     (Tx.CountHeldBatches or CountHeldSends, then a pause, a cancel or a
+//     batch's hold) holds under concurrent holds of one account. SQLite runs every Update alone (one writer, BEGIN
 //     IMMEDIATE), so the count and the write are one serial step. A
 //     backend with concurrent writers must serialize them per account:
 //     lock the account's row (SELECT … FOR UPDATE on accounts) first in
