@@ -1,6 +1,7 @@
 // Package lifecycle holds the rules of a scheduled send's life — which
 // actions are allowed in which status, the cancel cutoff, the limit on held
-// sends, pause expiry — in one place, so that the SOAP Perform, the REST face
+// batches, pause expiry, which status a batch's hold gives its sends — in
+// one place, so that the SOAP Perform, the REST face
 // and the dispatcher can never disagree about them.
 package lifecycle
 
@@ -18,8 +19,10 @@ type Policy struct {
 	// long of the SendDate (the seeds: 10 minutes). Zero allows them up to
 	// the SendDate itself.
 	CancelCutoff time.Duration
-	// HeldLimit caps an account's sends that are paused or pending
-	// cancellation at once (the seeds: 100). Zero means no limit.
+	// HeldLimit caps an account's batches that are paused or pending
+	// cancellation at once (the seeds: 100; the live SendGrid pages: 10).
+	// A send created over SOAP is a batch of its own, so for SOAP sends it
+	// counts sends as before. Zero means no limit.
 	HeldLimit int
 	// PauseExpiry: a send paused this long past its SendDate is Expired
 	// (the seeds: 72 hours).
