@@ -1,8 +1,8 @@
 // Package lifecycle holds the rules of a scheduled send's life — which
 // actions are allowed in which status, the cancel cutoff, the limit on held
 // batches, pause expiry, which status a batch's hold gives its sends — in
-// one place, so that the SOAP Perform, the REST face
-// and the dispatcher can never disagree about them.
+// one place, so that the SOAP Perform, the REST face and the dispatcher can
+// never disagree about them.
 package lifecycle
 
 import (
