@@ -1,7 +1,8 @@
 // Package lifecycle holds the rules of a scheduled send's life — which
 // actions are allowed in which status, the cancel cutoff, the limit on held
-// sends, pause expiry — in one place, so that the SOAP Perform, the REST face
-// and the dispatcher can never disagree about them.
+// batches, pause expiry, which status a batch's hold gives its sends — in
+// one place, so that the SOAP Perform, the REST face and the dispatcher can
+// never disagree about them.
 package lifecycle
 
 import (
@@ -18,8 +19,10 @@ type Policy struct {
 	// long of the SendDate (the seeds: 10 minutes). Zero allows them up to
 	// the SendDate itself.
 	CancelCutoff time.Duration
-	// HeldLimit caps an account's sends that are paused or pending
-	// cancellation at once (the seeds: 100). Zero means no limit.
+	// HeldLimit caps an account's batches that are paused or pending
+	// cancellation at once (the seeds: 100; the live SendGrid pages: 10).
+	// A send created over SOAP is a batch of its own, so for SOAP sends it
+	// counts sends as before. Zero means no limit.
 	HeldLimit int
 	// PauseExpiry: a send paused this long past its SendDate is Expired
 	// (the seeds: 72 hours).
@@ -155,3 +158,86 @@ func (p Policy) checkHeld(held func() (int, error)) error {
 	}
 	return nil
 }
+
+// A batch's hold (SendGrid's scheduled send status) is carried by its
+// sends' statuses, so that the dispatcher, which knows only statuses, needs
+// no rule of its own: a paused batch's sends are Paused (held past their
+// SendDate, Expired after PauseExpiry), a canceled batch's are Canceled
+// (discarded at their SendDate). The functions below are the one place
+// that says which status a send takes under which hold.
+
+// HoldBlocked refuses (ErrInsideCutoff) to pause or cancel a batch that
+// holds s at now: s is Scheduled inside the cutoff, or already Sending. A
+// hold answered OK must stop every send of the batch, as a cancel answered
+// OK over SOAP does; the sends that are past holding (Complete, Expired,
+// Error) are left as they are and do not block it.
+func (p Policy) HoldBlocked(s store.Send, now time.Time) error {
+	switch {
+	case s.Status == store.StatusSending:
+		return fmt.Errorf("%w: send %d is being sent", ErrInsideCutoff, s.ID)
+	case s.Status == store.StatusScheduled && !s.SendDate.IsZero() && p.InsideCutoff(s, now):
+		return fmt.Errorf("%w: send %d is due at %s and cancel or pause must come at least %s before",
+			ErrInsideCutoff, s.ID, s.SendDate.UTC().Format(time.RFC3339), p.CancelCutoff)
+	}
+	return nil
+}
+
+// StatusUnderHold is the status a new send of a batch held as h starts in.
+func StatusUnderHold(h store.Hold) store.SendStatus {
+	switch h {
+	case store.HoldPause:
+		return store.StatusPaused
+	case store.HoldCancel:
+		return store.StatusCanceled
+	}
+	return store.StatusScheduled
+}
+
+// ApplyHold moves s to the status its batch's new hold h gives it at now,
+// and reports whether it changed. HoldBlocked has been checked for a pause
+// or a cancel.
+//
+//   - pause: Scheduled → Paused; a Canceled send still waiting for its
+//     SendDate → Paused.
+//   - cancel: Scheduled or Paused → Canceled (kept in the queue, discarded
+//     at its SendDate, at once if it has passed).
+//   - none (the hold removed): Paused → Scheduled, due at once if its
+//     SendDate has passed, or Expired if it was held more than PauseExpiry
+//     past it; a Canceled send whose SendDate is still ahead → Scheduled;
+//     one whose time has passed stays discarded.
+//
+// Sends Sending, Complete, Expired or Error, and discarded ones, never
+// change.
+func (p Policy) ApplyHold(s *store.Send, h store.Hold, now time.Time) bool {
+	waiting := s.Status == store.StatusCanceled && !s.Discarded && s.SendDate.After(now)
+	to := s.Status
+	switch h {
+	case store.HoldPause:
+		if s.Status == store.StatusScheduled || waiting {
+			to = store.StatusPaused
+		}
+	case store.HoldCancel:
+		if s.Status == store.StatusScheduled || s.Status == store.StatusPaused {
+			to = store.StatusCanceled
+		}
+	case store.HoldNone:
+		switch {
+		case s.Status == store.StatusPaused && p.PauseExpired(*s, now):
+			to = store.StatusExpired
+		case s.Status == store.StatusPaused || waiting:
+			to = store.StatusScheduled
+		}
+	}
+	if to == s.Status {
+		return false
+	}
+	s.Status = to
+	s.StatusChangedAt = now
+	s.ModifiedDate = now
+	return true
+}
+
+// CheckHeld refuses (ErrHeldLimit) to hold one more batch when held, the
+// account's held batches other than the one about to be held, has reached
+// the limit.
+func (p Policy) CheckHeld(held func() (int, error)) error { return p.checkHeld(held) }

@@ -36,8 +36,11 @@ func PastTense(a lifecycle.Action) string { return pastTense[a] }
 // unique may hold several with one ObjectID: the action reaches every one,
 // and the Outcome is OK only if every one ends in the requested state (an
 // OK cancel means nothing of that key goes out). A later key naming the
-// same send sees an earlier key's change. The error is a failure of the
-// store, or ErrAction for an action sends do not take.
+// same send sees an earlier key's change. A send whose batch holds it
+// alone carries the action to the batch's hold (pause, cancel, none on
+// resume), so that the REST face shows it; the held limit counts batches.
+// The error is a failure of the store, or ErrAction for an action sends do
+// not take.
 func (s *Service) Act(ctx context.Context, accountID int64, action lifecycle.Action, keys []Key) ([]Outcome, error) {
 	switch action {
 	case lifecycle.Cancel, lifecycle.Pause, lifecycle.Resume:
@@ -56,7 +59,6 @@ func (s *Service) Act(ctx context.Context, accountID int64, action lifecycle.Act
 	clk, policy := s.Clock, s.Policy
 	err := s.update(ctx, func(tx store.Tx, nowDue *bool) error {
 		now := clk.Now()
-		held := func() (int, error) { return tx.CountHeldSends(ctx, accountID, now) }
 		byID, err := prefetchByID(ctx, tx, accountID, outs)
 		if err != nil {
 			return err
@@ -81,6 +83,10 @@ func (s *Service) Act(ctx context.Context, accountID int64, action lifecycle.Act
 				continue
 			}
 			for _, send := range sends {
+				// The held limit counts batches: holding this send
+				// adds one unless its batch is held already.
+				batchID, was := send.BatchID, send.Status
+				held := func() (int, error) { return tx.CountHeldBatches(ctx, accountID, batchID, now) }
 				send, err := apply(ctx, tx, policy, send, action, now, held)
 				if err != nil {
 					if !IsRule(err) {
@@ -91,6 +97,13 @@ func (s *Service) Act(ctx context.Context, accountID int64, action lifecycle.Act
 						o.Err = fmt.Errorf("Cannot %s Send %d: %w", action, send.ID, err)
 					}
 					continue
+				}
+				if send.Status != was {
+					// A repeat (canceling a canceled send) changed
+					// nothing, and its batch was mirrored the first time.
+					if err := syncOwnHold(ctx, tx, send, action, now); err != nil {
+						return err
+					}
 				}
 				if byID != nil {
 					byID[send.ID] = send

@@ -3,6 +3,7 @@ package sending_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -67,5 +68,66 @@ func TestActRacingClaim(t *testing.T) {
 				t.Errorf("send is %s, want Sending (the claim stands)", got)
 			}
 		})
+	}
+}
+
+// TestHoldRacingClaim: a pause or cancel of a batch that read a send
+// Scheduled, which a dispatcher claims before the hold's write, is refused
+// (ErrCutoff: the send is going out) and changes nothing: a hold answered
+// OK stops every send of its batch.
+func TestHoldRacingClaim(t *testing.T) {
+	for _, h := range []sending.Hold{sending.HoldPause, sending.HoldCancel} {
+		t.Run(string(h), func(t *testing.T) {
+			e := newEnv(t)
+			b := e.batch()
+			s := e.insert(store.Send{BatchID: b.ID, Status: store.StatusScheduled, SendDate: now.Add(time.Hour)})
+			e.svc.Store = &claimingStore{Store: e.db}
+			_, err := e.svc.SetHold(t.Context(), e.acct, b.ID, h, false)
+			if !errors.Is(err, sending.ErrCutoff) {
+				t.Errorf("%s racing a claim: err = %v, want ErrCutoff", h, err)
+			}
+			if got := e.batchOf(b.ID).Hold; got != sending.HoldNone {
+				t.Errorf("batch held %q after a refused hold, want none", got)
+			}
+			if got := e.send(s.ID).Status; got != store.StatusScheduled {
+				t.Errorf("send is %s, want Scheduled (the refused hold's transaction, claim included, rolled back)", got)
+			}
+		})
+	}
+}
+
+// TestHoldsRaceForTheLastSlot: two holds of one account, released
+// together, race for its last held slot: exactly one is answered OK.
+func TestHoldsRaceForTheLastSlot(t *testing.T) {
+	for round := range 20 {
+		e := newEnv(t)
+		e.svc.Policy.HeldLimit = 1
+		bs := []sending.Batch{e.batch(), e.batch()}
+		for _, b := range bs {
+			e.insert(store.Send{BatchID: b.ID, Status: store.StatusScheduled, SendDate: now.Add(time.Hour)})
+		}
+		start := make(chan struct{})
+		errs := make([]error, len(bs))
+		var wg sync.WaitGroup
+		for i, b := range bs {
+			wg.Go(func() {
+				<-start
+				_, errs[i] = e.svc.SetHold(t.Context(), e.acct, b.ID, sending.HoldCancel, false)
+			})
+		}
+		close(start)
+		wg.Wait()
+		ok := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				ok++
+			case !errors.Is(err, sending.ErrHeldLimit):
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+		if ok != 1 {
+			t.Errorf("round %d: %d of 2 holds answered OK with a limit of 1, want 1", round, ok)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"unicode"
 
 	"github.com/google/uuid"
+	"github.com/partnerd/partnerd/lifecycle"
 	"github.com/partnerd/partnerd/store"
 )
 
@@ -27,6 +28,10 @@ type NewSend struct {
 	SendDate time.Time
 	// Content is the inline Email body and List subscribers.
 	Content store.SendContent
+	// BatchID: "" gives the send a batch of its own; otherwise one of the
+	// account's batches (ErrBatchNotFound), whose hold the send starts
+	// under (Paused or Canceled in a held batch).
+	BatchID string
 }
 
 // Created is the outcome of one NewSend.
@@ -103,7 +108,9 @@ func checkNewSend(in *NewSend) error {
 func hasBody(c store.SendContent) bool { return c.HTMLBody != "" || c.TextBody != "" }
 
 // Create creates sends of accountID, in one transaction, Scheduled at
-// their SendDate (now when it is zero), and answers one Created per
+// their SendDate (now when it is zero) — Paused or Canceled in a batch
+// held so (a NewSend naming an unknown batch fails with
+// ErrBatchNotFound) — and answers one Created per
 // NewSend, in order. A NewSend that is refused (ErrBadKey, ErrBadDate,
 // ErrEmailRequired, ErrListRequired, ErrIDGiven, or a KeyTakenError when
 // its ObjectID or CustomerKey is already used in the account) does not
@@ -118,10 +125,31 @@ func (s *Service) Create(ctx context.Context, accountID int64, sends []NewSend) 
 	clk := s.Clock
 	err := s.update(ctx, func(tx store.Tx, nowDue *bool) error {
 		now := clk.Now()
+		var batches map[string]store.Batch // the named batches, read once per call
 		for i := range sends {
 			in, o := &sends[i], &outs[i]
 			if o.Err != nil {
 				continue
+			}
+			status := store.StatusScheduled
+			if in.BatchID != "" {
+				b, ok := batches[in.BatchID]
+				if !ok {
+					var err error
+					b, err = batchByID(ctx, tx, accountID, in.BatchID)
+					if errors.Is(err, ErrBatchNotFound) {
+						o.Err = err
+						continue
+					}
+					if err != nil {
+						return err
+					}
+					if batches == nil {
+						batches = map[string]store.Batch{}
+					}
+					batches[in.BatchID] = b
+				}
+				status = lifecycle.StatusUnderHold(b.Hold)
 			}
 			send := store.Send{
 				AccountID:   accountID,
@@ -134,7 +162,8 @@ func (s *Service) Create(ctx context.Context, accountID int64, sends []NewSend) 
 				FromAddress: in.FromAddress,
 				ListIDs:     in.ListIDs,
 				SendDate:    in.SendDate,
-				Status:      store.StatusScheduled,
+				Status:      status,
+				BatchID:     in.BatchID,
 				CreatedDate: now, ModifiedDate: now, StatusChangedAt: now,
 			}
 			if _, err := uuid.Parse(send.ObjectID); err != nil {
@@ -160,7 +189,7 @@ func (s *Service) Create(ctx context.Context, accountID int64, sends []NewSend) 
 				}
 			}
 			o.Send = send
-			if !send.SendDate.After(now) {
+			if send.Status == store.StatusScheduled && !send.SendDate.After(now) {
 				*nowDue = true
 			}
 		}

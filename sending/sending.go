@@ -84,7 +84,8 @@ func IsRule(err error) bool {
 	var d *detail
 	return errors.As(err, &d) ||
 		errors.Is(err, ErrNotFound) || errors.Is(err, ErrKeyMissing) ||
-		errors.Is(err, ErrCutoff) || errors.Is(err, ErrStatus) || errors.Is(err, ErrHeldLimit)
+		errors.Is(err, ErrCutoff) || errors.Is(err, ErrStatus) || errors.Is(err, ErrHeldLimit) ||
+		errors.Is(err, ErrBatchNotFound) || errors.Is(err, ErrHoldExists) || errors.Is(err, ErrNoHold) || errors.Is(err, ErrBadHold)
 }
 
 // Key names a send or a definition: by ID when HasID, else by ObjectID,

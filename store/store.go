@@ -1,9 +1,9 @@
 // Package store defines partnerd's durable state — accounts, scheduled sends
-// (with their content and the dispatcher's queue), EmailSendDefinitions, the
-// outbox, operator actions, WS-Security nonces, Retrieve cursors and the
-// request log — as a small
-// interface, independent of any database. Implementations live in
-// sub-packages (store/sqlite, later store/postgres) and all pass the one
+// (with their content, their batches and the dispatcher's queue),
+// EmailSendDefinitions, the outbox, operator actions, WS-Security nonces,
+// Retrieve cursors and the request log — as a small interface, independent
+// of any database. Implementations live in sub-packages (store/sqlite,
+// later store/postgres) and all pass the one
 // conformance suite in store/storetest; the isolation they must give is
 // written on Store. A store is opened by name (Open: a path, sqlite:PATH,
 // later postgres://…), by the backends a binary links in. Tests open
@@ -13,6 +13,7 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"time"
 
@@ -92,8 +93,8 @@ func FilterDepth(f Filter) int {
 //     ErrConflict (or skips the row) when the status moved. A rule reads
 //     a send, decides, and writes with the status it read.
 //   - Counts that bound a write are serialized with it: the held limit
-//     (Tx.CountHeldSends, then a pause) holds under concurrent pauses of
-//     one account. SQLite runs every Update alone (one writer, BEGIN
+//     (Tx.CountHeldBatches or CountHeldSends, then a pause, a cancel or a
+//     batch's hold) holds under concurrent holds of one account. SQLite runs every Update alone (one writer, BEGIN
 //     IMMEDIATE), so the count and the write are one serial step. A
 //     backend with concurrent writers must serialize them per account:
 //     lock the account's row (SELECT … FOR UPDATE on accounts) first in
@@ -223,6 +224,35 @@ type Tx interface {
 	// Updates of one account (see Store), so the limit holds however many
 	// pauses race for its last slot.
 	CountHeldSends(ctx context.Context, accountID int64, now time.Time) (int, error)
+
+	// Batches (SendGrid's batch_id): every send belongs to one.
+	//
+	// InsertBatch stores b (b.ID from NewBatchID when empty, set in b).
+	// ErrExists on a batch ID already used (by any account).
+	InsertBatch(ctx context.Context, b *Batch) error
+	// BatchByID finds one of account's batches. ErrNotFound if none (or
+	// another account's).
+	BatchByID(ctx context.Context, accountID int64, id string) (Batch, error)
+	// UpdateBatchHold writes b.Hold and b.HoldChangedAt on condition that
+	// the batch's hold is still from (compare-and-set, as UpdateSendFrom):
+	// ErrConflict when it moved, ErrNotFound if absent.
+	UpdateBatchHold(ctx context.Context, b Batch, from Hold) error
+	// SetSoleSendHold sets the hold of account's batch to h (changed at
+	// at) when the batch holds exactly one send, that send, and is not held
+	// so already; it reports whether it wrote. A SOAP action on a send
+	// alone in its batch is mirrored on the batch this way, in one step.
+	SetSoleSendHold(ctx context.Context, accountID int64, batchID string, sendID int64, h Hold, at time.Time) (bool, error)
+	// SendsOfBatch returns the sends of account's batch, by ID, at most
+	// limit of them (0: all).
+	SendsOfBatch(ctx context.Context, accountID int64, batchID string, limit int) ([]Send, error)
+	// CountHeldBatches counts account's batches, other than except, that
+	// are held at now: those with a held send (Paused, or Canceled and
+	// still waiting for its SendDate, as CountHeldSends), and those with a
+	// hold that have no send yet. The held limit counts these; the store
+	// serializes it with the write that follows, as CountHeldSends.
+	CountHeldBatches(ctx context.Context, accountID int64, except string, now time.Time) (int, error)
+	// HeldBatches lists account's batches with a hold, oldest hold first.
+	HeldBatches(ctx context.Context, accountID int64) ([]Batch, error)
 
 	// SaveCursor stores the state needed to continue a Retrieve.
 	SaveCursor(ctx context.Context, c Cursor) error
@@ -457,6 +487,63 @@ type Send struct {
 	StatusChangedAt time.Time
 	CreatedDate     time.Time
 	ModifiedDate    time.Time
+	// BatchID is the batch the send belongs to. InsertSend with an empty
+	// one gives the send a batch of its own; a non-empty one must be a
+	// batch of the account (ErrNotFound otherwise). It never changes.
+	BatchID string
+	// Discarded: a Canceled send out of the queue for good (its SendDate
+	// came, or an operator flushed it); it is never held or sent again.
+	// Read only: the Queue sets it.
+	Discarded bool
+}
+
+// Hold is a batch's pause or cancel state (SendGrid's scheduled send
+// status): HoldNone, HoldPause or HoldCancel.
+type Hold string
+
+// The holds of a batch.
+const (
+	HoldNone   Hold = ""
+	HoldPause  Hold = "pause"
+	HoldCancel Hold = "cancel"
+)
+
+// Batch groups sends so that they can be paused or canceled together.
+type Batch struct {
+	ID            string // BatchIDLength characters [A-Za-z0-9]; unique across accounts
+	AccountID     int64
+	Created       time.Time
+	Hold          Hold
+	HoldChangedAt time.Time // zero when never held
+}
+
+// BatchIDLength is the length of the batch IDs NewBatchID makes (as
+// SendGrid's).
+const BatchIDLength = 32
+
+const batchIDAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+// NewBatchID is a random batch ID: 32 characters of [A-Za-z0-9], about
+// 190 bits, so that one account cannot guess another's (lookups are scoped
+// to the account anyway).
+func NewBatchID() string {
+	var b [BatchIDLength]byte
+	// 62 does not divide 256: bytes of 248 and above are drawn again so
+	// that every character is equally likely.
+	var buf [2 * BatchIDLength]byte
+	for i := 0; i < len(b); {
+		rand.Read(buf[:]) // never fails (crypto/rand: it crashes rather than return an error)
+		for _, c := range buf {
+			if c >= 248 {
+				continue
+			}
+			b[i] = batchIDAlphabet[int(c)%len(batchIDAlphabet)]
+			if i++; i == len(b) {
+				break
+			}
+		}
+	}
+	return string(b[:])
 }
 
 // SendKey identifies a send by one of its keys.

@@ -256,6 +256,35 @@ UPDATE request_log SET stored_bytes = 96 + length(CAST(request_id AS BLOB)) + le
 	+ coalesce(length(request_packed), 0) + coalesce(length(response_packed), 0);
 CREATE INDEX request_log_stored_bytes ON request_log (id, stored_bytes);
 `},
+	{9, "batches: every send in one", `
+-- A batch (SendGrid's batch_id) groups sends to pause or cancel them
+-- together. batch_id is random and unique across accounts; every lookup is
+-- still scoped to the account. used is 1 once a send is in the batch: sends
+-- are never deleted, so an empty held batch (counted by the held limit
+-- apart from its sends) is found on its partial index.
+CREATE TABLE batches (
+	id              INTEGER PRIMARY KEY,
+	account_id      INTEGER NOT NULL REFERENCES accounts (id),
+	batch_id        TEXT    NOT NULL UNIQUE,
+	created         INTEGER,
+	hold            TEXT    NOT NULL DEFAULT '',
+	hold_changed_at INTEGER,
+	used            INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE INDEX batches_held ON batches (account_id, hold_changed_at) WHERE hold <> '';
+CREATE INDEX batches_held_empty ON batches (account_id) WHERE hold <> '' AND used = 0;
+-- Every existing send gets a batch of its own (32 hex digits, random), held
+-- as the send is: a Paused send's batch is paused, a Canceled one's
+-- canceled, as a SOAP pause or cancel of the send now marks it.
+ALTER TABLE sends ADD COLUMN batch_id TEXT NOT NULL DEFAULT '';
+UPDATE sends SET batch_id = hex(randomblob(16));
+INSERT INTO batches (account_id, batch_id, created, hold, hold_changed_at, used)
+	SELECT account_id, batch_id, created_date,
+		CASE status WHEN 'Paused' THEN 'pause' WHEN 'Canceled' THEN 'cancel' ELSE '' END,
+		CASE WHEN status IN ('Paused', 'Canceled') THEN status_changed_at END, 1
+	FROM sends ORDER BY id;
+CREATE INDEX sends_batch ON sends (account_id, batch_id);
+`},
 }
 
 // latestVersion is the schema version this binary writes.

@@ -19,7 +19,7 @@ import (
 
 const sendColumns = `id, account_id, object_id, customer_key, email_id, email_name, subject,
 	from_name, from_address, list_ids, send_date, status, sent_date, number_sent,
-	status_changed_at, created_date, modified_date`
+	status_changed_at, created_date, modified_date, batch_id, discarded_at IS NOT NULL`
 
 func scanSend(row scanner) (store.Send, error) {
 	var s store.Send
@@ -27,7 +27,7 @@ func scanSend(row scanner) (store.Send, error) {
 	var sendDate, sentDate, changed, created, modified sql.NullInt64
 	err := row.Scan(&s.ID, &s.AccountID, &s.ObjectID, &s.CustomerKey, &s.EmailID, &s.EmailName, &s.Subject,
 		&s.FromName, &s.FromAddress, &listIDs, &sendDate, &s.Status, &sentDate, &s.NumberSent,
-		&changed, &created, &modified)
+		&changed, &created, &modified, &s.BatchID, &s.Discarded)
 	if err != nil {
 		return store.Send{}, err
 	}
@@ -146,14 +146,18 @@ func (t *txn) InsertSend(ctx context.Context, s *store.Send) error {
 		}
 		presetID = s.ID
 	}
+	batchID, err := t.batchForSend(ctx, *s)
+	if err != nil {
+		return fmt.Errorf("sqlite: insert send: %w", err)
+	}
 	res, err := t.tx.ExecContext(t.ctx(ctx), `
 INSERT INTO sends (id, account_id, object_id, customer_key, email_id, email_name, subject,
 	from_name, from_address, list_ids, send_date, status, sent_date, number_sent,
-	status_changed_at, created_date, modified_date)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	status_changed_at, created_date, modified_date, batch_id)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		presetID, s.AccountID, s.ObjectID, s.CustomerKey, s.EmailID, s.EmailName, s.Subject,
 		s.FromName, s.FromAddress, lists, dbTime(s.SendDate), s.Status, dbTime(s.SentDate), s.NumberSent,
-		dbTime(s.StatusChangedAt), dbTime(s.CreatedDate), dbTime(s.ModifiedDate))
+		dbTime(s.StatusChangedAt), dbTime(s.CreatedDate), dbTime(s.ModifiedDate), batchID)
 	switch {
 	case sqliteCode(err) == sqlite3.ErrConstraintPrimaryKey:
 		return fmt.Errorf("sqlite: insert send: ID %d: %w", s.ID, store.ErrExists)
@@ -176,7 +180,14 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	if !fitsXSDInt(id) {
 		return fmt.Errorf("sqlite: insert send: ID %d does not fit in an xsd:int", id)
 	}
-	s.ID = id
+	// The batch is written after the send, so that a send refused
+	// (a key taken) leaves no batch behind in a transaction that goes on.
+	named := s.BatchID
+	s.ID, s.BatchID, s.Discarded = id, batchID, false
+	if err := t.addToBatch(ctx, *s, named == ""); err != nil {
+		s.ID, s.BatchID = 0, named
+		return fmt.Errorf("sqlite: insert send: %w", err)
+	}
 	return nil
 }
 
@@ -186,8 +197,10 @@ func fitsXSDInt(id int64) bool { return id > 0 && id <= math.MaxInt32 }
 // UpdateSendFrom rewrites the mutable fields of send s.ID of s.AccountID
 // while the send is still in status from (compare-and-set: a send another
 // writer moved on is ErrConflict). The status is compared in the UPDATE
-// itself, so nothing can come between the check and the write. The keys
-// (ObjectID, CustomerKey), the account and CreatedDate never change.
+// itself, so nothing can come between the check and the write. A
+// discarded send is out of the queue for good: it is never moved again
+// (ErrConflict). The keys (ObjectID, CustomerKey), the batch, the account
+// and CreatedDate never change.
 func (t *txn) UpdateSendFrom(ctx context.Context, s store.Send, from store.SendStatus) error {
 	if from == "" {
 		return fmt.Errorf("sqlite: update send %d: no status to compare with", s.ID)
@@ -203,7 +216,7 @@ func (t *txn) UpdateSendFrom(ctx context.Context, s store.Send, from store.SendS
 UPDATE sends SET email_id = ?, email_name = ?, subject = ?, from_name = ?, from_address = ?,
 	list_ids = ?, send_date = ?, status = ?, sent_date = ?, number_sent = ?,
 	status_changed_at = ?, modified_date = ?
-WHERE account_id = ? AND id = ? AND status = ?`,
+WHERE account_id = ? AND id = ? AND status = ? AND discarded_at IS NULL`,
 		s.EmailID, s.EmailName, s.Subject, s.FromName, s.FromAddress,
 		lists, dbTime(s.SendDate), s.Status, dbTime(s.SentDate), s.NumberSent,
 		dbTime(s.StatusChangedAt), dbTime(s.ModifiedDate),

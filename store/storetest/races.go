@@ -20,6 +20,7 @@ const raceRounds = 40
 func testRaces(t *testing.T, open func(*testing.T) store.Store) {
 	t.Run("CancelAgainstClaim", func(t *testing.T) { testCancelAgainstClaim(t, open(t)) })
 	t.Run("PausesForTheLastHeldSlot", func(t *testing.T) { testPausesForLastSlot(t, open(t)) })
+	t.Run("HoldsForTheLastHeldSlot", func(t *testing.T) { testHoldsForLastSlot(t, open(t)) })
 }
 
 // errNotScheduled: the cancel read the send already claimed.

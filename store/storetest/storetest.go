@@ -54,6 +54,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SendContent", testSendContent},
 		{"EmailSendDefinitions", testEmailSendDefinitions},
 		{"DefinitionFilter", testDefinitionFilter},
+		{"Batches", testBatches},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
