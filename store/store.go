@@ -553,7 +553,7 @@ type Cursor struct {
 
 // RequestLog is one SOAP exchange as stored for the inspector.
 type RequestLog struct {
-	RequestID  string
+	RequestID string
 	// Face is the face that served the exchange ("soap", "admin" …);
 	// Method and Path are its HTTP method and URL path. Entries logged
 	// before faces were recorded have "soap", "POST" and "/Service.asmx".
