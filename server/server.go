@@ -74,6 +74,7 @@ type Config struct {
 type Server struct {
 	handler http.Handler
 	log     *asyncLog // nil when the log is written synchronously
+	mw      *middleware
 }
 
 // ServeHTTP implements http.Handler.
@@ -150,21 +151,17 @@ func New(d Config) *Server {
 	for _, f := range d.Faces {
 		fm.mount(f)
 	}
-	return &Server{log: async, handler: fm}
+	return &Server{log: async, handler: fm, mw: fm.mw}
 }
 
-// Mount serves faces on their own ServeMux behind the shared middleware,
-// for a listener of their own (the admin face on --admin-addr): their own
-// request IDs, access log and metrics (m, which may be nil), no in-flight
-// limit and no exchange log. Faces must not share a path.
-func Mount(logger *slog.Logger, m *metrics.Metrics, faces ...Face) http.Handler {
-	if logger == nil {
-		logger = slog.Default()
-	}
-	fm := &faceMux{mux: http.NewServeMux(), mw: &middleware{
-		inflight: inFlight{count: limit.NewInFlight(0), bytes: limit.NewBytes(0), maxBody: soap.DefaultMaxBodyBytes},
-		metrics:  m, logger: logger,
-	}}
+// Apart serves faces on a ServeMux of their own, for a listener of their
+// own (the admin face on --admin-addr), behind the same middleware as the
+// public faces — request IDs, access log, exchange log, metrics — but for
+// the in-flight limit, which is the public listener's.
+func (s *Server) Apart(faces ...Face) http.Handler {
+	mw := *s.mw
+	mw.unlimited = true
+	fm := &faceMux{mux: http.NewServeMux(), mw: &mw}
 	for _, f := range faces {
 		fm.mount(f)
 	}

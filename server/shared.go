@@ -38,11 +38,13 @@ type middleware struct {
 	// exchanges stores what the middleware captured of a non-SOAP
 	// exchange (the request log, synchronous or the async writer).
 	exchanges func(ctx context.Context, e store.RequestLog)
+	// unlimited: no in-flight limit (a listener of its own, see Apart).
+	unlimited bool
 }
 
 // wrap returns h behind the middleware for face f.
 func (mw *middleware) wrap(f faceOptions, h http.Handler) http.Handler {
-	if !f.operational {
+	if !f.operational && !mw.unlimited {
 		no := plainRefusal
 		if f.refuser != nil {
 			no = refusal{refuse: f.refuser.Refuse, err: f.refuser.OverloadError}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/partnerd/partnerd/api/admin"
 	"github.com/partnerd/partnerd/dispatch"
 	"github.com/partnerd/partnerd/internal/clock"
 	"github.com/partnerd/partnerd/internal/testrig"
@@ -42,7 +43,9 @@ func TestAdminClock(t *testing.T) {
 	m := clock.NewManual(t0)
 	d := dispatch.New(dispatch.Config{Store: db, Clock: m, Policy: lifecycle.DefaultPolicy})
 	d.Follow(t.Context(), m)
-	h := adminHandler("s3cret", m, d)
+	mux := http.NewServeMux()
+	admin.New("s3cret", m, d).Mount(mux)
+	h := mux
 
 	cases := []struct {
 		name, method, body, token string
@@ -78,7 +81,7 @@ func TestAdminClock(t *testing.T) {
 			var got struct {
 				Now        string
 				Error      string
-				Dispatched *dispatchCounts
+				Dispatched *struct{ Completed int64 }
 			}
 			if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
 				t.Fatal(err)
