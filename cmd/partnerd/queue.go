@@ -119,4 +119,3 @@ func runQueue(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stdout, "flushed %d pending send(s) of %s: now Canceled and never sent (operator action %d)\n", act.Count, a.Username, act.ID)
 	return nil
 }
-

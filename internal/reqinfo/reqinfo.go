@@ -42,8 +42,8 @@ type Info struct {
 // Snapshot is an Info's fields at one moment.
 type Snapshot struct {
 	ID, Face, Method, Path, Operation, Outcome string
-	AccountID                    int64
-	Username                     string
+	AccountID                                  int64
+	Username                                   string
 	// Detail says why a request failed, for the logs only (clients are
 	// told the face's own words).
 	Detail    string
