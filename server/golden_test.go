@@ -20,7 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/partnerd/partnerd/dispatch"
 	"github.com/partnerd/partnerd/internal/clock"
 	"github.com/partnerd/partnerd/internal/credential"
 	"github.com/partnerd/partnerd/internal/testrig"
@@ -303,11 +302,17 @@ func runGolden(t *testing.T, path string) {
 	for _, line := range c.setup {
 		f.apply(line)
 	}
-	h := New(Config{Store: f.db, Clock: f.clock, Sealer: f.sealer, Policy: f.policy, Version: "test",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	// Every clock move ("advance=") runs the sends it makes due, as with
-	// --clock manual.
-	dispatch.New(dispatch.Config{Store: f.db, Clock: f.clock, Policy: f.policy}).Follow(context.Background(), f.clock)
+	// The whole server, as serve builds it: every clock move ("advance=")
+	// runs the sends it makes due, as with --clock manual. A send made due
+	// by a request waits for the next move (OnDue does nothing) rather
+	// than racing the next request: the answers are then the same every run.
+	app, err := NewApp(AppConfig{Config: Config{Store: f.db, Clock: f.clock, Sealer: f.sealer, Policy: f.policy, Version: "test",
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), OnDue: func() {}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(app.Close)
+	h := app.Handler()
 
 	guids := map[string]string{}
 	normalize := func(s string) string {
