@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
 )
 
 // TestManualClockServer drives the binary with --clock manual: schedule
