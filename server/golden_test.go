@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -10,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/partnerd/partnerd/dispatch"
 	"github.com/partnerd/partnerd/internal/clock"
 	"github.com/partnerd/partnerd/internal/credential"
 	"github.com/partnerd/partnerd/internal/golden"
@@ -36,14 +34,19 @@ func TestGolden(t *testing.T) {
 }
 
 // goldenServer builds the server a golden case runs against, from the
-// fixture its set-up lines built.
+// fixture its set-up lines built: the whole server, as serve builds it.
+// Every clock move ("advance=") runs the sends it makes due, as with
+// --clock manual. A send made due by a request waits for the next move
+// (OnDue does nothing) rather than racing the next request: the answers are
+// then the same every run.
 func goldenServer(t *testing.T, f *golden.Fixture) http.Handler {
-	h := New(Config{Store: f.Store, Clock: f.Clock, Sealer: f.Sealer, Policy: f.Policy, Version: "test",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	// Every clock move ("advance=") runs the sends it makes due, as with
-	// --clock manual.
-	dispatch.New(dispatch.Config{Store: f.Store, Clock: f.Clock, Policy: f.Policy}).Follow(context.Background(), f.Clock)
-	return h
+	app, err := NewApp(AppConfig{Config: Config{Store: f.Store, Clock: f.Clock, Sealer: f.Sealer, Policy: f.Policy, Version: "test",
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), OnDue: func() {}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(app.Close)
+	return app.Handler()
 }
 
 // checkSchema validates every SOAP envelope answered against the

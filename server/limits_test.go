@@ -84,7 +84,7 @@ func TestInFlightBytesBudget(t *testing.T) {
 		"partnerd_inflight_request_bytes 0",
 		"partnerd_inflight_requests 0",
 		`partnerd_rejected_requests_total{limit="inflight_bytes"} 2`,
-		`partnerd_soap_requests_total{operation="unknown",outcome="Throttled"} 2`,
+		`partnerd_requests_total{face="soap",operation="unknown",outcome="Throttled"} 2`,
 	} {
 		if !strings.Contains(rec.Body.String(), want) {
 			t.Errorf("/metrics lacks %s:\n%s", want, grepLines(rec.Body.String(), "partnerd_"))
@@ -114,7 +114,7 @@ func TestStalledReadersHoldNoSlot(t *testing.T) {
 		return &soap.Response{Status: "OK", Body: []byte(`<PerformResponseMsg xmlns="` + nsPartner + `"><OverallStatus>OK</OverallStatus></PerformResponseMsg>`)}, nil
 	})
 	in := limit.NewInFlight(2)
-	srv := httptest.NewUnstartedServer(limitInFlight(h, inFlight{count: in, bytes: limit.NewBytes(0), maxBody: 1 << 20, minWriteRate: 8 << 20}, nil))
+	srv := httptest.NewUnstartedServer(limitInFlight(h, refusal{refuse: soapFace{h}.Refuse, err: soapFace{h}.OverloadError}, inFlight{count: in, bytes: limit.NewBytes(0), maxBody: 1 << 20, minWriteRate: 8 << 20}, nil))
 	srv.Config.WriteTimeout = 10 * time.Minute // the old bound
 	srv.Start()
 	defer srv.Close()

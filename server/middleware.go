@@ -2,25 +2,30 @@ package server
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"io"
-	"log/slog"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/partnerd/partnerd/api/soap"
 	"github.com/partnerd/partnerd/auth"
 	"github.com/partnerd/partnerd/internal/limit"
 	"github.com/partnerd/partnerd/internal/metrics"
+	"github.com/partnerd/partnerd/internal/reqinfo"
 )
 
 // Limits bound what one caller, or all of them, can make the server do. The
 // zero value limits nothing.
 type Limits struct {
-	// MaxInFlight is the most SOAP requests served at once; beyond it a
-	// request is answered at once with a Server fault (apifault Code 17,
-	// HTTP 503, Retry-After) instead of waiting in a queue.
+	// MaxInFlight is the most requests with a body served at once, all
+	// faces but the operational one together; beyond it a request is
+	// answered at once with its face's refusal (SOAP: a Server fault,
+	// apifault Code 17, HTTP 503, Retry-After; others: 503 with
+	// Retry-After) instead of waiting in a queue.
 	MaxInFlight int
 	// MaxInFlightBytes bounds the request bodies held at once: a request
 	// reserves its Content-Length before it is read (a chunked body
@@ -70,35 +75,11 @@ const (
 	hashMaxWait = 2 * time.Second
 )
 
-// reqState is what the limits learn about one SOAP request, carried in its
-// context: whether a limit refused it, which observedLog counts as
-// Throttled. The outcome is a field rather than read off the HTTP status,
-// since a throttled login and the account rate's fault go over the same
-// 500 as any other fault.
-type reqState struct {
-	throttled atomic.Bool
-}
-
-type stateKey struct{}
-
-// withState gives the request a reqState, and its remote address for the
-// login throttle (which sees only a context).
-func withState(r *http.Request) *http.Request {
-	ctx := auth.WithRemote(r.Context(), r.RemoteAddr)
-	return r.WithContext(context.WithValue(ctx, stateKey{}, &reqState{}))
-}
-
-func stateOf(ctx context.Context) *reqState {
-	st, _ := ctx.Value(stateKey{}).(*reqState)
-	return st
-}
-
-// markThrottled records that a limit refused the request.
-func markThrottled(ctx context.Context) {
-	if st := stateOf(ctx); st != nil {
-		st.throttled.Store(true)
-	}
-}
+// markThrottled records that a limit refused the request, which the
+// metrics count as Throttled: a throttled login and the account rate's
+// fault go over the same 500 as any other fault, so the outcome is a mark
+// rather than read off the HTTP status.
+func markThrottled(ctx context.Context) { reqinfo.From(ctx).MarkThrottled() }
 
 // authFailed is the auth.Authenticator's OnFailure hook: it counts login
 // failures by reason, and marks the request Throttled when a limit refused
@@ -134,16 +115,8 @@ func accountRate(rate auth.RateLimiter, m *metrics.Metrics) func(context.Context
 	}
 }
 
-// overload is the answer to a request refused because the server holds too
-// much already: a Server fault (Code 17) over HTTP 503 with Retry-After.
-// Unlike the per-account faults this is transport-level overload, which
-// load balancers and HTTP clients understand as "try again shortly".
-func overload(what string) *soap.Fault {
-	return &soap.Fault{Kind: soap.Server, String: "The server is busy: too many " + what + " in flight. Retry later.",
-		APICode: soap.CodeRateLimited, HTTPStatus: http.StatusServiceUnavailable, RetryAfter: time.Second}
-}
-
-// inFlight bounds what the SOAP requests being served hold at once.
+// inFlight bounds what the requests being served hold at once, all faces
+// together.
 type inFlight struct {
 	count   *limit.InFlight
 	bytes   *limit.Bytes
@@ -153,31 +126,61 @@ type inFlight struct {
 	minWriteRate int64
 }
 
-// limitInFlight admits at most l.count.Max() SOAP POSTs, holding at most
+// refusal answers a request turned away by the in-flight limit, in its
+// face's language, and makes the error a chunked body's read fails with
+// when it outgrows the byte budget.
+type refusal struct {
+	refuse func(w http.ResponseWriter, r *http.Request, reason string, retryAfter time.Duration)
+	err    func(reason string, retryAfter time.Duration) error
+}
+
+// plainRefusal is the refusal of a face with none of its own: 503 with
+// Retry-After and a line of text (JSON if the client asked for it).
+var plainRefusal = refusal{
+	refuse: func(w http.ResponseWriter, r *http.Request, reason string, retryAfter time.Duration) {
+		w.Header().Set("Retry-After", strconv.Itoa(int((retryAfter+time.Second-1)/time.Second)))
+		msg := "The server is busy: too many " + reason + " in flight. Retry later."
+		if strings.Contains(r.Header.Get("Accept"), "json") || strings.Contains(r.Header.Get("Content-Type"), "json") {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			json.NewEncoder(w).Encode(map[string]string{"error": msg})
+			return
+		}
+		http.Error(w, msg, http.StatusServiceUnavailable)
+	},
+	err: func(reason string, _ time.Duration) error {
+		return errors.New("the server is busy: too many " + reason + " in flight")
+	},
+}
+
+// limitInFlight admits at most l.count.Max() requests, holding at most
 // l.bytes.Max() bytes of request bodies, at once, and answers the rest at
-// once with overload: queueing would only turn overload into timeouts for
-// everyone.
+// once with the face's refusal: queueing would only turn overload into
+// timeouts for everyone. Only requests that carry a body are counted
+// (POST, PUT, PATCH, DELETE): a GET of the WSDL costs nothing worth
+// refusing.
 //
 // A request holds its slot and bytes until its answer is computed, not
 // until it is written: a client that stops reading its answers would
 // otherwise pin slots for the whole write timeout. The write itself is
 // bounded by a deadline proportional to the answer's size.
-func limitInFlight(h *soap.Handler, l inFlight, m *metrics.Metrics) http.Handler {
+func limitInFlight(next http.Handler, no refusal, l inFlight, m *metrics.Metrics) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			h.ServeHTTP(w, r)
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			next.ServeHTTP(w, r)
 			return
 		}
 		refuse := func(what, label string) {
 			// The body is drained, not held (up to the largest legal
-			// one), so that the client reads the fault instead of a
+			// one), so that the client reads the refusal instead of a
 			// connection reset while it is still sending.
 			if r.ContentLength <= l.maxBody {
 				io.CopyN(io.Discard, r.Body, l.maxBody)
 			}
 			m.Rejected(label)
-			m.ObserveRequest("", "Throttled", 0)
-			h.Refuse(w, r, overload(what))
+			markThrottled(r.Context())
+			no.refuse(w, r, what, overloadRetry)
 		}
 		if !l.count.TryAcquire() {
 			refuse("requests", "inflight")
@@ -198,9 +201,9 @@ func limitInFlight(h *soap.Handler, l inFlight, m *metrics.Metrics) http.Handler
 		t := &ticket{count: l.count, bytes: l.bytes, held: reserve}
 		defer t.release()
 		if r.ContentLength < 0 {
-			r.Body = &budgetReader{ReadCloser: r.Body, t: t, ctx: r.Context(), m: m}
+			r.Body = &budgetReader{ReadCloser: r.Body, t: t, ctx: r.Context(), m: m, overload: no.err}
 		}
-		h.ServeHTTP(&releasingWriter{ResponseWriter: w, t: t, minRate: l.minWriteRate}, r)
+		next.ServeHTTP(&releasingWriter{ResponseWriter: w, t: t, minRate: l.minWriteRate}, r)
 	})
 }
 
@@ -246,14 +249,15 @@ func (t *ticket) cover(n int64) bool {
 const budgetStep = 64 << 10
 
 // budgetReader charges a body of unknown length to the byte budget as it
-// is read; when the budget has no room, reading fails with the overload
-// fault, which the handler answers as it is.
+// is read; when the budget has no room, reading fails with the face's
+// overload error, which its handler answers as it is.
 type budgetReader struct {
 	io.ReadCloser
-	t    *ticket
-	ctx  context.Context
-	m    *metrics.Metrics
-	read int64
+	t        *ticket
+	ctx      context.Context
+	m        *metrics.Metrics
+	overload func(reason string, retryAfter time.Duration) error
+	read     int64
 }
 
 func (b *budgetReader) Read(p []byte) (int, error) {
@@ -262,7 +266,7 @@ func (b *budgetReader) Read(p []byte) (int, error) {
 	if !b.t.cover(b.read) {
 		b.m.Rejected("inflight_bytes")
 		markThrottled(b.ctx)
-		return n, overload("request bytes")
+		return n, b.overload("request bytes", overloadRetry)
 	}
 	return n, err
 }
@@ -298,25 +302,25 @@ func (w *releasingWriter) Write(p []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection's writer.
 func (w *releasingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// observedLog counts each exchange in the metrics and writes one log line
-// per request, carrying its request_id, before handing the exchange to the
-// request log.
+// observedLog tells the shared middleware what the SOAP face learned of
+// an exchange (its RequestID, operation, account, status) before handing
+// it to the request log, which stamps it with the face, method and path.
 type observedLog struct {
-	next    soap.ExchangeLogger
-	metrics *metrics.Metrics
-	logger  *slog.Logger
+	next soap.ExchangeLogger
 }
 
 func (o observedLog) LogExchange(ctx context.Context, x soap.Exchange) {
-	outcome := x.Status
-	if st := stateOf(ctx); st != nil && st.throttled.Load() {
-		outcome = "Throttled"
+	if in := reqinfo.From(ctx); in != nil {
+		// The SOAP face echoes its own RequestID: the access log, the
+		// metrics' exemplars and the exchange log use the same one.
+		// Written here, on the goroutine that serves the request, before
+		// the middleware reads it.
+		in.ID = x.RequestID
+		in.SetOperation(x.Operation)
+		in.SetOutcome(x.Status)
+		in.SetPrincipal(x.Principal.AccountID, x.Principal.Username)
+		in.SetDetail(x.Reason)
+		in.MarkLogged()
 	}
-	o.metrics.ObserveRequest(x.Operation, outcome, x.Duration)
-	o.logger.LogAttrs(ctx, slog.LevelInfo, "soap request",
-		slog.String("request_id", x.RequestID), slog.String("operation", x.Operation),
-		slog.String("user", x.Principal.Username), slog.String("status", x.Status),
-		slog.Int("http_status", x.HTTPStatus), slog.Duration("duration", x.Duration),
-		slog.String("remote", x.Remote))
 	o.next.LogExchange(ctx, x)
 }

@@ -174,11 +174,11 @@ func TestLoginThrottleOwnerNotLockedOut(t *testing.T) {
 	}
 	rec := s.get("/metrics")
 	for _, want := range []string{
-		`partnerd_soap_requests_total{operation="VersionInfo",outcome="Throttled"} 5`,
+		`partnerd_requests_total{face="soap",operation="VersionInfo",outcome="Throttled"} 5`,
 		`partnerd_rejected_requests_total{limit="login_throttle"} 5`,
 	} {
 		if !strings.Contains(rec.Body.String(), want) {
-			t.Errorf("/metrics lacks %s:\n%s", want, grepLines(rec.Body.String(), "partnerd_soap_requests_total"))
+			t.Errorf("/metrics lacks %s:\n%s", want, grepLines(rec.Body.String(), "partnerd_requests_total"))
 		}
 	}
 }
@@ -416,13 +416,13 @@ func TestMetricsAndLogLines(t *testing.T) {
 	}
 	m := rec.Body.String()
 	for _, want := range []string{
-		`partnerd_soap_requests_total{operation="VersionInfo",outcome="OK"} 1`,
-		`partnerd_soap_requests_total{operation="Perform",outcome="OK"} 1`,
-		`partnerd_soap_requests_total{operation="Perform",outcome="Error"} 1`,
-		`partnerd_soap_requests_total{operation="VersionInfo",outcome="Fault"} 1`,
-		`partnerd_soap_requests_total{operation="VersionInfo",outcome="Throttled"} 1`,
-		`partnerd_soap_requests_total{operation="unknown",outcome="Fault"} 1`,
-		`partnerd_soap_request_duration_seconds_bucket{operation="Perform",le="+Inf"} 2`,
+		`partnerd_requests_total{face="soap",operation="VersionInfo",outcome="OK"} 1`,
+		`partnerd_requests_total{face="soap",operation="Perform",outcome="OK"} 1`,
+		`partnerd_requests_total{face="soap",operation="Perform",outcome="Error"} 1`,
+		`partnerd_requests_total{face="soap",operation="VersionInfo",outcome="Fault"} 1`,
+		`partnerd_requests_total{face="soap",operation="VersionInfo",outcome="Throttled"} 1`,
+		`partnerd_requests_total{face="soap",operation="unknown",outcome="Fault"} 1`,
+		`partnerd_request_duration_seconds_bucket{face="soap",operation="Perform",le="+Inf"} 2`,
 		`partnerd_auth_failures_total{reason="bad_password"} 1`,
 		`partnerd_auth_failures_total{reason="throttled"} 1`,
 		`partnerd_rejected_requests_total{limit="login_throttle"} 1`,
@@ -449,7 +449,7 @@ func TestMetricsAndLogLines(t *testing.T) {
 			t.Fatalf("not a JSON log line: %q", line)
 		}
 		msg, _ := e["msg"].(string)
-		if msg != "soap request" && msg != "soap fault" {
+		if msg != "request" && msg != "soap fault" {
 			continue
 		}
 		requestLines++

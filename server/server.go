@@ -1,16 +1,19 @@
-// Package server wires partnerd's HTTP face: the SOAP endpoint with its
-// operations, the WSDL and fault schema, and the health checks. cmd/partnerd
-// and the end-to-end tests build the same handler through New.
+// Package server mounts partnerd's faces — SOAP (endpoint, WSDL, fault
+// schema), ops (health checks, metrics), admin (the manual clock, on a
+// listener of its own) and whatever Config.Faces adds — on one ServeMux,
+// behind middleware they share: request IDs, the in-flight limit, access
+// log, exchange log and metrics by face, operation and outcome. App builds
+// the whole server (store, dispatcher, housekeeping, handler) from one
+// config; cmd/partnerd, the golden and end-to-end tests and the benchmarks
+// build it through App or New.
 package server
 
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,9 +28,9 @@ import (
 	"github.com/partnerd/partnerd/internal/credential"
 	"github.com/partnerd/partnerd/internal/limit"
 	"github.com/partnerd/partnerd/internal/metrics"
+	"github.com/partnerd/partnerd/internal/reqinfo"
 	"github.com/partnerd/partnerd/lifecycle"
 	"github.com/partnerd/partnerd/store"
-	"github.com/partnerd/partnerd/wsdl"
 )
 
 // Config is what New needs. Store, Clock and Sealer are required.
@@ -61,13 +64,17 @@ type Config struct {
 	// written a sixteenth of it since it last did, so that a burst cannot
 	// overshoot it by much between the housekeeper's prunes.
 	RequestLogMaxBytes int64
+	// Faces are mounted beside SOAP's and ops' (the SendGrid v3 API …).
+	Faces []Face
 }
 
-// Server is partnerd's HTTP face. Close it after the http.Server has shut
+// Server is partnerd's HTTP handler: every face mounted on one ServeMux
+// behind the shared middleware. Close it after the http.Server has shut
 // down, so that the request log is complete.
 type Server struct {
 	handler http.Handler
 	log     *asyncLog // nil when the log is written synchronously
+	mw      *middleware
 }
 
 // ServeHTTP implements http.Handler.
@@ -80,8 +87,9 @@ func (s *Server) Close() {
 	}
 }
 
-// New wires the HTTP routes: the SOAP endpoint, the WSDL and its fault
-// schema, health checks and metrics.
+// New builds the handler: the SOAP face (endpoint, WSDL, fault schema), the
+// ops face (health checks, metrics) and d.Faces, on one ServeMux behind the
+// shared middleware.
 func New(d Config) *Server {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
@@ -97,9 +105,9 @@ func New(d Config) *Server {
 	// store's other methods from anyone who type-asserts d.Store.
 	timed := m.InstrumentStore(d.Store)
 	inflight := limit.NewInFlight(d.Limits.MaxInFlight)
-	m.GaugeFunc("partnerd_inflight_requests", "SOAP requests being served.", func() float64 { return float64(inflight.Current()) })
+	m.GaugeFunc("partnerd_inflight_requests", "Requests being served (those with a body, all faces but ops).", func() float64 { return float64(inflight.Current()) })
 	inflightBytes := limit.NewBytes(d.Limits.MaxInFlightBytes)
-	m.GaugeFunc("partnerd_inflight_request_bytes", "Request body bytes reserved by the SOAP requests being served.", func() float64 { return float64(inflightBytes.Current()) })
+	m.GaugeFunc("partnerd_inflight_request_bytes", "Request body bytes reserved by the requests being served.", func() float64 { return float64(inflightBytes.Current()) })
 	authn := &auth.Authenticator{Store: d.Store, Clock: d.Clock, Sealer: d.Sealer,
 		Cache: credential.NewCache(4096), MaxAge: d.TokenMaxAge, MaxFutureSkew: d.TokenFutureSkew,
 		Throttle: auth.NewMemoryThrottle(auth.ThrottleConfig{Failures: d.Limits.LoginFailures,
@@ -108,30 +116,20 @@ func New(d Config) *Server {
 	if g := limit.NewGate(d.Limits.MaxHashing, hashWaiters, hashMaxWait); g != nil {
 		authn.HashGate = g
 	}
-	wsdlHandler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		path := r.URL.Path
-		if !strings.EqualFold(path, "/Service.asmx") {
-			path = "/Service.asmx"
-		}
-		scheme := "http"
-		if r.TLS != nil {
-			scheme = "https"
-		}
-		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
-		w.Write(wsdl.Document(scheme + "://" + r.Host + path))
-	})
 	budget := newLogBudget(d.Store, d.Logger, d.RequestLogMaxBytes)
-	var exchangeLog soap.ExchangeLogger = requestLogger{store: d.Store, logger: d.Logger, budget: budget}
+	direct := requestLogger{store: d.Store, logger: d.Logger, budget: budget}
+	var exchangeLog soap.ExchangeLogger = direct
+	entries := direct.logEntry
 	var async *asyncLog
 	if d.AsyncRequestLog {
 		async = newAsyncLog(d.Store, d.Logger, budget)
-		exchangeLog = async
+		exchangeLog, entries = async, async.logEntry
 	}
 	h := &soap.Handler{
 		Auth:         soap.UsernameTokenAuth{Auth: authn},
 		Clock:        d.Clock,
 		WSDL:         wsdlHandler,
-		Log:          observedLog{next: exchangeLog, metrics: m, logger: d.Logger},
+		Log:          observedLog{next: exchangeLog},
 		Logger:       d.Logger,
 		MaxBodyBytes: d.MaxBody,
 		Admit:        accountRate(auth.NewRateLimiter(d.Limits.AccountRate, d.Limits.AccountBurst), m),
@@ -139,48 +137,35 @@ func New(d Config) *Server {
 	svc := &partnerapi.Service{Store: timed, Clock: d.Clock, Policy: d.Policy, Version: d.Version, OnDue: d.OnDue}
 	svc.Register(h)
 
-	mux := http.NewServeMux()
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		io.WriteString(w, "ok\n")
-	})
-	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
-		if err := d.Store.View(r.Context(), func(store.Tx) error { return nil }); err != nil {
-			http.Error(w, "store unavailable", http.StatusServiceUnavailable)
-			return
-		}
-		// Ready means writes work too: a store that reads but cannot
-		// write (a full disk) would fail every cancel. The cause goes to
-		// the log, not to this unauthenticated answer.
-		if wr, ok := d.Store.(store.WriteReadier); ok {
-			if err := wr.WriteReady(r.Context()); err != nil {
-				d.Logger.Warn("not ready: the store's writes fail", "err", err)
-				http.Error(w, "store unavailable: writes fail", http.StatusServiceUnavailable)
-				return
-			}
-		}
-		io.WriteString(w, "ready\n")
-	})
-	mux.Handle("/metrics", m.Handler())
-	mux.Handle("/etframework.wsdl", wsdlHandler)
-	mux.HandleFunc("/ETFrameworkFault.xsd", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
-		w.Write(wsdl.FaultSchema())
-	})
 	maxBody := d.MaxBody
 	if maxBody <= 0 {
 		maxBody = soap.DefaultMaxBodyBytes
 	}
-	endpoint := limitInFlight(h, inFlight{count: inflight, bytes: inflightBytes, maxBody: maxBody, minWriteRate: d.Limits.MinWriteRate}, m)
-	return &Server{log: async, handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// IIS paths are case-insensitive and legacy configs spell the
-		// endpoint every way: service.asmx, Service.ASMX …
-		if strings.EqualFold(r.URL.Path, "/Service.asmx") {
-			endpoint.ServeHTTP(w, withState(r))
-			return
-		}
-		mux.ServeHTTP(w, r)
-	})}
+	fm := &faceMux{mux: http.NewServeMux(), mw: &middleware{
+		inflight: inFlight{count: inflight, bytes: inflightBytes, maxBody: maxBody, minWriteRate: d.Limits.MinWriteRate},
+		metrics:  m, logger: d.Logger, exchanges: entries,
+	}}
+	// Adding a face is one line here (or one entry in d.Faces).
+	fm.mount(soapFace{handler: h})
+	fm.mount(opsFace{store: d.Store, logger: d.Logger, metrics: m.Handler()})
+	for _, f := range d.Faces {
+		fm.mount(f)
+	}
+	return &Server{log: async, handler: fm, mw: fm.mw}
+}
+
+// Apart serves faces on a ServeMux of their own, for a listener of their
+// own (the admin face on --admin-addr), behind the same middleware as the
+// public faces — request IDs, access log, exchange log, metrics — but for
+// the in-flight limit, which is the public listener's.
+func (s *Server) Apart(faces ...Face) http.Handler {
+	mw := *s.mw
+	mw.unlimited = true
+	fm := &faceMux{mux: http.NewServeMux(), mw: &mw}
+	for _, f := range faces {
+		fm.mount(f)
+	}
+	return fm
 }
 
 // requestLogger stores every SOAP exchange with its secrets masked.
@@ -298,12 +283,27 @@ func frozenString(b []byte) string {
 }
 
 func (l requestLogger) LogExchange(ctx context.Context, x soap.Exchange) {
-	e := toRequestLog(x)
+	l.logEntry(ctx, stamped(ctx, toRequestLog(x)))
+}
+
+// logEntry stores one exchange as the middleware or a face prepared it.
+func (l requestLogger) logEntry(ctx context.Context, e store.RequestLog) {
 	if err := l.store.LogRequest(ctx, e); err != nil {
-		l.logger.Error("request log", "request_id", x.RequestID, "err", err)
+		l.logger.Error("request log", "request_id", e.RequestID, "err", err)
 		return
 	}
 	l.budget.logged(ctx, store.RequestLogSize(e))
+}
+
+// stamped is e with the face, method and path the server recorded for its
+// request: a SOAP exchange handed over without them (a test calling the
+// handler directly) came in as a POST to the endpoint.
+func stamped(ctx context.Context, e store.RequestLog) store.RequestLog {
+	e.Face, e.Method, e.Path = "soap", http.MethodPost, endpointPath
+	if in := reqinfo.From(ctx); in != nil {
+		e.Face, e.Method, e.Path = in.Face, in.Method, in.Path
+	}
+	return e
 }
 
 // logBudget keeps the request log within its byte budget between the
@@ -431,7 +431,12 @@ func (l *asyncLog) run() {
 // waits, so a burst slows down rather than losing log entries or memory.
 // One entry larger than the whole budget is still queued, alone.
 func (l *asyncLog) LogExchange(ctx context.Context, x soap.Exchange) {
-	e := toRequestLog(x)
+	l.logEntry(ctx, stamped(ctx, toRequestLog(x)))
+}
+
+// logEntry queues one exchange as the middleware or a face prepared it
+// (masked and bounded), waiting for room as LogExchange does.
+func (l *asyncLog) logEntry(_ context.Context, e store.RequestLog) {
 	size := entrySize(&e)
 	l.mu.Lock()
 	for l.queued > 0 && l.queued+size > l.maxBytes {

@@ -22,9 +22,10 @@ import (
 
 const benchSends = 10_000
 
-// benchHandler is the whole server (server.New) over a SQLite file holding
-// one account and benchSends Scheduled Sends (IDs 1..benchSends), with the
-// held limit off as bench/compare runs it.
+// benchHandler is the whole server as serve builds it (server.NewApp: the
+// asynchronous request log, the dispatcher polling beside it) over a SQLite
+// file holding one account and benchSends Scheduled Sends (IDs
+// 1..benchSends), with the held limit off as bench/compare runs it.
 func benchHandler(b *testing.B) http.Handler {
 	b.Helper()
 	dir := b.TempDir()
@@ -56,11 +57,17 @@ func benchHandler(b *testing.B) http.Handler {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return server.New(server.Config{
+	app, err := server.NewApp(server.AppConfig{Config: server.Config{
 		Store: db, Clock: clock.System{}, Sealer: sealer, Version: "bench",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Policy: lifecycle.Policy{CancelCutoff: 10 * time.Minute, PauseExpiry: 72 * time.Hour},
-	})
+		Logger:          slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Policy:          lifecycle.Policy{CancelCutoff: 10 * time.Minute, PauseExpiry: 72 * time.Hour},
+		AsyncRequestLog: true,
+	}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(app.Close)
+	return app.Handler()
 }
 
 // BenchmarkServerCancel is one Perform cancel request through the whole

@@ -653,7 +653,13 @@ type Cursor struct {
 
 // RequestLog is one SOAP exchange as stored for the inspector.
 type RequestLog struct {
-	RequestID  string
+	RequestID string
+	// Face is the face that served the exchange ("soap", "admin" …);
+	// Method and Path are its HTTP method and URL path. Entries logged
+	// before faces were recorded have "soap", "POST" and "/Service.asmx".
+	Face       string
+	Method     string
+	Path       string
 	AccountID  int64 // 0 when the caller was not authenticated
 	Username   string
 	Operation  string
@@ -682,6 +688,6 @@ type RequestLog struct {
 // allowance for the row's keys, numbers and indexes.
 func RequestLogSize(e RequestLog) int64 {
 	const rowOverhead = 96
-	return rowOverhead + int64(len(e.RequestID)+len(e.Username)+len(e.Operation)+len(e.Status)+len(e.Detail)+len(e.Remote)+
+	return rowOverhead + int64(len(e.RequestID)+len(e.Face)+len(e.Method)+len(e.Path)+len(e.Username)+len(e.Operation)+len(e.Status)+len(e.Detail)+len(e.Remote)+
 		len(e.Request)+len(e.Response)+len(e.RequestNote)+len(e.ResponseNote))
 }

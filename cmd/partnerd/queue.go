@@ -7,16 +7,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"os"
 	"os/user"
 	"text/tabwriter"
 	"time"
 
 	"github.com/partnerd/partnerd/delivery"
-	"github.com/partnerd/partnerd/dispatch"
 	"github.com/partnerd/partnerd/internal/clock"
 	"github.com/partnerd/partnerd/lifecycle"
+	"github.com/partnerd/partnerd/server"
 	"github.com/partnerd/partnerd/store"
 )
 
@@ -49,60 +47,18 @@ func (c *dispatchFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.adminAddr, "admin-addr", envDefault("PARTNERD_ADMIN_ADDR", "127.0.0.1:8081"), "admin listener (POST/GET /admin/clock) with --clock manual (env PARTNERD_ADMIN_ADDR; token: PARTNERD_ADMIN_TOKEN)")
 }
 
-// startDispatch starts the dispatcher for serve: polling with the system
-// clock, following every move of a manual one (and then the admin
-// listener). The returned wait waits for it to stop once ctx ends; due asks
-// it for a pass now (a send was resumed past its SendDate, or created due).
-func startDispatch(ctx context.Context, c dispatchFlags, policy lifecycle.Policy, st store.Store, clk clock.Clock, logger *slog.Logger, stdout io.Writer) (wait, due func(), err error) {
-	cfg := dispatch.Config{Store: st, Clock: clk, Policy: policy, Lease: c.lease, BatchSize: c.batch, Logger: logger}
-	transport := "outbox (capture only; partnerd outbox lists it)"
+// config is the server's dispatch configuration: an SMTP relay when
+// --smtp-relay is given, else the outbox.
+func (c dispatchFlags) config() server.DispatchConfig {
+	dc := server.DispatchConfig{Lease: c.lease, BatchSize: c.batch, TestDelay: c.testDelay}
 	if c.smtpRelay != "" {
-		d := &delivery.SMTP{Addr: c.smtpRelay, Username: c.smtpUser, Password: c.smtpPassword,
+		dc.SMTP = &delivery.SMTP{Addr: c.smtpRelay, Username: c.smtpUser, Password: c.smtpPassword,
 			StartTLS: c.smtpStartTLS, DefaultFrom: c.smtpFrom}
 		if c.smtpInsecure {
-			d.TLSConfig = &tls.Config{InsecureSkipVerify: true}
+			dc.SMTP.TLSConfig = &tls.Config{InsecureSkipVerify: true}
 		}
-		cfg.Deliverer = d
-		transport = "smtp via " + c.smtpRelay
 	}
-	if c.testDelay > 0 {
-		cfg.Deliverer = delayed{next: cfg.Deliverer, delay: c.testDelay}
-	}
-	d := dispatch.New(cfg)
-	done := make(chan struct{})
-	due = d.Kick
-	if m, ok := clk.(*clock.Manual); ok {
-		d.Follow(ctx, m)
-		// No Run loop to kick under a manual clock: a pass of its own.
-		due = func() {
-			go func() {
-				if _, err := d.RunDue(ctx); err != nil && ctx.Err() == nil {
-					logger.Error("dispatch pass failed", "err", err)
-				}
-			}()
-		}
-		// One pass at start: sends due at the starting time and those a
-		// crash left Sending go out without waiting for a move.
-		if _, err := d.RunDue(ctx); err != nil {
-			logger.Error("dispatch pass failed", "err", err)
-		}
-		token := os.Getenv("PARTNERD_ADMIN_TOKEN")
-		if token == "" {
-			token = randomToken()
-		}
-		addr, err := startAdmin(ctx, c.adminAddr, token, m, d, logger, done)
-		if err != nil {
-			return nil, nil, err
-		}
-		fmt.Fprintf(stdout, "  admin (manual clock): http://%s/admin/clock  Authorization: Bearer %s\n", addr, token)
-	} else {
-		go func() {
-			defer close(done)
-			d.Run(ctx)
-		}()
-	}
-	fmt.Fprintf(stdout, "  delivery:      %s\n", transport)
-	return func() { <-done }, due, nil
+	return dc
 }
 
 // runQueue serves "partnerd queue flush|actions".
@@ -162,27 +118,4 @@ func runQueue(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "flushed %d pending send(s) of %s: now Canceled and never sent (operator action %d)\n", act.Count, a.Username, act.ID)
 	return nil
-}
-
-// delayed holds each send before delivering it (--dispatch-test-delay).
-type delayed struct {
-	next  dispatch.Deliverer
-	delay time.Duration
-}
-
-func (d delayed) Deliver(ctx context.Context, s *store.ClaimedSend, e *store.OutboxEntry) error {
-	select {
-	case <-time.After(d.delay):
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	if d.next == nil {
-		return nil
-	}
-	return d.next.Deliver(ctx, s, e)
-}
-
-func (d delayed) External() bool {
-	x, ok := d.next.(dispatch.External)
-	return ok && x.External()
 }

@@ -45,9 +45,9 @@ func runRequests(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		// Everything here came from a client: shown so that no byte of it
 		// can move the cursor, recolour or clear the operator's terminal.
-		fmt.Fprintf(stdout, "RequestID:  %s\nReceived:   %s\nDuration:   %s\nAccount:    %s\nOperation:  %s\nStatus:     %s (HTTP %d)\nRemote:     %s\n",
+		fmt.Fprintf(stdout, "RequestID:  %s\nReceived:   %s\nDuration:   %s\nAccount:    %s\nFace:       %s\nRequest:    %s %s\nOperation:  %s\nStatus:     %s (HTTP %d)\nRemote:     %s\n",
 			visible(e.RequestID, false), e.ReceivedAt.UTC().Format(time.RFC3339Nano), e.Duration, visible(e.Username, false),
-			visible(e.Operation, false), visible(e.Status, false), e.HTTPStatus, visible(e.Remote, false))
+			visible(e.Face, false), visible(e.Method, false), visible(e.Path, false), visible(e.Operation, false), visible(e.Status, false), e.HTTPStatus, visible(e.Remote, false))
 		if e.Detail != "" {
 			fmt.Fprintf(stdout, "Detail:     %s\n", visible(e.Detail, false))
 		}
@@ -60,10 +60,10 @@ func runRequests(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RECEIVED\tREQUEST ID\tACCOUNT\tOPERATION\tSTATUS\tHTTP\tDURATION\tDETAIL")
+	fmt.Fprintln(tw, "RECEIVED\tREQUEST ID\tACCOUNT\tFACE\tMETHOD\tPATH\tOPERATION\tSTATUS\tHTTP\tDURATION\tDETAIL")
 	for _, e := range entries {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", e.ReceivedAt.UTC().Format(time.RFC3339), cell(e.RequestID),
-			cell(e.Username), cell(e.Operation), cell(e.Status), e.HTTPStatus, e.Duration.Round(time.Microsecond), cell(e.Detail))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", e.ReceivedAt.UTC().Format(time.RFC3339), cell(e.RequestID),
+			cell(e.Username), cell(e.Face), cell(e.Method), cell(e.Path), cell(e.Operation), cell(e.Status), e.HTTPStatus, e.Duration.Round(time.Microsecond), cell(e.Detail))
 	}
 	return tw.Flush()
 }

@@ -32,6 +32,7 @@ func TestRequestsEscapesClientBytes(t *testing.T) {
 	db, path := testrig.OpenNamed(t)
 	e := store.RequestLog{RequestID: "r-1", Username: "u" + hostile, Operation: "Perform" + hostile, Status: "Fault",
 		HTTPStatus: 500, Detail: "bad" + hostile, Remote: "192.0.2.1:1" + hostile,
+		Face: "sendgrid" + hostile, Method: "POST" + hostile, Path: "/v3/mail/send" + hostile,
 		Request: "<a>\n\t" + hostile + "</a>", Response: "<r>" + hostile + "</r>", ReceivedAt: time.Now(),
 		RequestSize: 4 << 20, RequestNote: "cut at 2048 of 4194304 bytes" + hostile}
 	if err := db.LogRequest(t.Context(), e); err != nil {
@@ -45,7 +46,8 @@ func TestRequestsEscapesClientBytes(t *testing.T) {
 	}
 	assertInert(t, "requests --id", out.String())
 	for _, want := range []string{`\x1b[2J\x1b]0;owned\x07 \u009b31m \u202eevil \xff x`, "<a>\n\t", "[4194304 bytes; cut at 2048 of 4194304 bytes",
-		`Detail:     bad\x1b[2J`, `Remote:     192.0.2.1:1\x1b`} {
+		`Detail:     bad\x1b[2J`, `Remote:     192.0.2.1:1\x1b`,
+		`Face:       sendgrid\x1b`, `Request:    POST\x1b[2J`} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("requests --id lacks %q:\n%s", want, out.String())
 		}

@@ -148,42 +148,42 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) (ret
 		}
 	}
 
-	policy := lifecycle.Policy{CancelCutoff: cfg.cancelCutoff, HeldLimit: cfg.heldLimit, PauseExpiry: cfg.dispatch.pauseExpiry}
-	waitDispatch, dispatchDue, err := startDispatch(ctx, cfg.dispatch, policy, db, clk, logger, stdout)
+	if cfg.logMaxAge < 0 || cfg.logMaxEntries < 0 {
+		return fmt.Errorf("--request-log-max-age and --request-log-max-entries must not be negative")
+	}
+	adminToken := ""
+	if cfg.clockMode == "manual" {
+		adminToken = os.Getenv("PARTNERD_ADMIN_TOKEN")
+	}
+	app, err := server.NewApp(server.AppConfig{
+		Config: server.Config{
+			Store: db, Clock: clk, Sealer: sealer, Logger: logger, Version: version,
+			Policy:          lifecycle.Policy{CancelCutoff: cfg.cancelCutoff, HeldLimit: cfg.heldLimit, PauseExpiry: cfg.dispatch.pauseExpiry},
+			MaxBody:         cfg.maxBody,
+			TokenMaxAge:     cfg.tokenMaxAge,
+			TokenFutureSkew: cfg.tokenSkew,
+			Limits:          cfg.hardening.limits(),
+			AsyncRequestLog: true,
+			// The log writer prunes to this as it goes, between the
+			// housekeeper's rounds.
+			RequestLogMaxBytes: int64(cfg.logMaxBytes),
+		},
+		Dispatch:       cfg.dispatch.config(),
+		HousekeepEvery: time.Minute,
+		Retention:      store.Retention{MaxAge: cfg.logMaxAge, MaxEntries: cfg.logMaxEntries, MaxBytes: int64(cfg.logMaxBytes)},
+		AdminAddr:      cfg.dispatch.adminAddr,
+		AdminToken:     adminToken,
+		HTTP:           cfg.hardening.applyTimeouts,
+		ShutdownGrace:  cfg.shutdownGrace,
+	})
 	if err != nil {
+		ln.Close()
 		return err
 	}
-	// Deferred after db.Close, so it runs first: the dispatcher finishes
-	// its pass before the store closes.
-	defer waitDispatch()
-
-	handler := server.New(server.Config{
-		Store: db, Clock: clk, Sealer: sealer, Logger: logger, Version: version,
-		Policy:          policy,
-		MaxBody:         cfg.maxBody,
-		TokenMaxAge:     cfg.tokenMaxAge,
-		TokenFutureSkew: cfg.tokenSkew,
-		Limits:          cfg.hardening.limits(),
-		AsyncRequestLog: true,
-		OnDue:           dispatchDue,
-
-		// The log writer prunes to this as it goes, between housekeep()'s
-		// rounds.
-		RequestLogMaxBytes: int64(cfg.logMaxBytes),
-	})
-	// Runs after Shutdown (called below) and before the store closes:
-	// the request log gets every exchange that was answered.
-	defer handler.Close()
-
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	if app.AdminAddr() != "" {
+		fmt.Fprintf(stdout, "  admin (manual clock): http://%s/admin/clock  Authorization: Bearer %s\n", app.AdminAddr(), app.AdminToken())
 	}
-	cfg.hardening.applyTimeouts(srv)
+	fmt.Fprintf(stdout, "  delivery:      %s\n", app.Delivery())
 	fmt.Fprintf(stdout, "partnerd %s listening on %s\n", version, base)
 	fmt.Fprintf(stdout, "  SOAP endpoint: %s/Service.asmx\n", base)
 	fmt.Fprintf(stdout, "  WSDL:          %s/Service.asmx?wsdl\n", base)
@@ -193,26 +193,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) (ret
 	// The store line is the banner's last: tests wait for it.
 	fmt.Fprintf(stdout, "  store:         %s (clock: %s)\n", cfg.db, cfg.clockMode)
 
-	if cfg.logMaxAge < 0 || cfg.logMaxEntries < 0 {
-		return fmt.Errorf("--request-log-max-age and --request-log-max-entries must not be negative")
+	// Run returns once requests in flight are answered, the dispatcher's
+	// pass is done and the request log is drained: the store closes
+	// (deferred above) after all of them.
+	err = app.Run(ctx, ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
 	}
-	go housekeep(ctx, db, clk, logger, time.Minute,
-		store.Retention{MaxAge: cfg.logMaxAge, MaxEntries: cfg.logMaxEntries, MaxBytes: int64(cfg.logMaxBytes)})
-
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	logger.Info("shutting down: finishing in-flight requests")
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.shutdownGrace)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	return nil
+	return err
 }
 
 // ensureDemoAccount creates the account "demo" with a random password when
@@ -240,40 +228,6 @@ func ensureDemoAccount(ctx context.Context, st store.Store, sealer *credential.S
 	}
 	fmt.Fprintf(stdout, "created demo account: username %q password %q (client ID %d); shown only now\n", a.Username, password, a.ClientID)
 	return nil
-}
-
-// housekeep prunes the store every interval through its one entry point,
-// store.Store.Prune: expired nonces and Retrieve cursors (every Retrieve
-// with more rows than a page saves one, and nothing else deletes them),
-// and the exchanges the request log is not to keep: at a few KB per
-// exchange, a log kept forever would grow by gigabytes an hour under load.
-// The byte budget bounds the log whatever its entries' sizes (the count
-// alone allowed 100,000 × 4 MiB); the server's log writer also prunes to
-// it between rounds.
-func housekeep(ctx context.Context, st store.Store, clk clock.Clock, logger *slog.Logger, every time.Duration, keep store.Retention) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			pruneOnce(ctx, st, clk.Now(), logger, keep)
-		}
-	}
-}
-
-func pruneOnce(ctx context.Context, st store.Store, now time.Time, logger *slog.Logger, keep store.Retention) {
-	p, err := st.Prune(ctx, now, keep)
-	if err != nil && ctx.Err() == nil {
-		logger.Warn("prune", "err", err)
-	}
-	if p.Cursors > 0 {
-		logger.Debug("pruned expired cursors", "cursors", p.Cursors)
-	}
-	if p.Requests > 0 {
-		logger.Info("pruned request log", "entries", p.Requests, "max_age", keep.MaxAge, "max_entries", keep.MaxEntries, "max_bytes", keep.MaxBytes)
-	}
 }
 
 // startCPUProfile profiles the process into path until the returned

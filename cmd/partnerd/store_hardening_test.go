@@ -17,7 +17,9 @@ import (
 	"time"
 
 	"github.com/partnerd/partnerd/internal/clock"
+	"github.com/partnerd/partnerd/internal/credential"
 	"github.com/partnerd/partnerd/internal/testrig"
+	"github.com/partnerd/partnerd/server"
 	"github.com/partnerd/partnerd/store"
 )
 
@@ -67,7 +69,7 @@ func TestHousekeepDeletesExpiredCursors(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		housekeep(hctx, db, clock.NewManual(now), slog.New(slog.DiscardHandler), 5*time.Millisecond, store.Retention{})
+		server.Housekeep(hctx, db, clock.NewManual(now), slog.New(slog.DiscardHandler), 5*time.Millisecond, store.Retention{})
 	}()
 	deadline := time.Now().Add(30 * time.Second)
 	for count("expired") != 0 {
@@ -87,17 +89,21 @@ func TestHousekeepDeletesExpiredCursors(t *testing.T) {
 // body never comes and one left idle (defect 10: it had neither a read nor
 // an idle timeout, so such connections were held for ever).
 func TestAdminListenerTimeouts(t *testing.T) {
-	saved := adminTimeouts
-	defer func() { adminTimeouts = saved }()
-	adminTimeouts.readHeader, adminTimeouts.read, adminTimeouts.idle = 200*time.Millisecond, 300*time.Millisecond, 300*time.Millisecond
+	saved := server.AdminTimeouts
+	defer func() { server.AdminTimeouts = saved }()
+	server.AdminTimeouts.ReadHeader, server.AdminTimeouts.Read, server.AdminTimeouts.Idle = 200*time.Millisecond, 300*time.Millisecond, 300*time.Millisecond
 
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan struct{})
-	addr, err := startAdmin(ctx, "127.0.0.1:0", "tok", clock.NewManual(time.Now()), nil, slog.New(slog.DiscardHandler), done)
+	sealer, err := credential.NewSealer(make([]byte, 32))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { cancel(); <-done }()
+	app, err := server.NewApp(server.AppConfig{Config: server.Config{Store: testrig.OpenStore(t), Clock: clock.NewManual(time.Now()),
+		Sealer: sealer, Logger: slog.New(slog.DiscardHandler)}, AdminAddr: "127.0.0.1:0", AdminToken: "tok"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	addr := app.AdminAddr()
 
 	cases := []struct {
 		name string

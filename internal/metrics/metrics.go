@@ -1,5 +1,5 @@
-// Package metrics is partnerd's Prometheus face: the collectors for SOAP
-// requests, logins, overload refusals, store commits and sends, registered
+// Package metrics is partnerd's Prometheus collectors: requests of every
+// face, logins, overload refusals, store commits and sends, registered
 // on a Registry of their own (so that tests may build many servers in one
 // process) and served by Handler.
 package metrics
@@ -39,14 +39,14 @@ func New() *Metrics {
 	m := &Metrics{
 		Registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "partnerd_soap_requests_total",
-			Help: "SOAP requests by operation and outcome (an OverallStatus, Fault, or Throttled when refused by a limit).",
-		}, []string{"operation", "outcome"}),
+			Name: "partnerd_requests_total",
+			Help: "Requests by face (soap, ops, admin …), operation and outcome (the face's own: an OverallStatus or Fault for SOAP, the HTTP status for others; Throttled when refused by a limit).",
+		}, []string{"face", "operation", "outcome"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "partnerd_soap_request_duration_seconds",
-			Help:    "Time from receiving a SOAP request to writing its response, by operation.",
+			Name:    "partnerd_request_duration_seconds",
+			Help:    "Time from receiving a request to writing its response, by face and operation.",
 			Buckets: latencyBuckets,
-		}, []string{"operation"}),
+		}, []string{"face", "operation"}),
 		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "partnerd_auth_failures_total",
 			Help: "Failed logins by reason (the client is only ever told \"Login failed\").",
@@ -73,17 +73,17 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 }
 
-// ObserveRequest counts one SOAP exchange. operation is "" when the request
-// could not be read far enough to know it.
-func (m *Metrics) ObserveRequest(operation, outcome string, d time.Duration) {
+// ObserveRequest counts one request served by face. operation is "" when
+// the request could not be read far enough to know it.
+func (m *Metrics) ObserveRequest(face, operation, outcome string, d time.Duration) {
 	if m == nil {
 		return
 	}
 	if operation == "" {
 		operation = "unknown"
 	}
-	m.requests.WithLabelValues(operation, outcome).Inc()
-	m.duration.WithLabelValues(operation).Observe(d.Seconds())
+	m.requests.WithLabelValues(face, operation, outcome).Inc()
+	m.duration.WithLabelValues(face, operation).Observe(d.Seconds())
 }
 
 // AuthFailure counts one failed login.

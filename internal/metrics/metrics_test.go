@@ -37,8 +37,9 @@ func scrape(t *testing.T, m *Metrics) (int, string) {
 
 func TestMetrics(t *testing.T) {
 	m := New()
-	m.ObserveRequest("Perform", "OK", 3*time.Millisecond)
-	m.ObserveRequest("", "Fault", time.Millisecond)
+	m.ObserveRequest("soap", "Perform", "OK", 3*time.Millisecond)
+	m.ObserveRequest("soap", "", "Fault", time.Millisecond)
+	m.ObserveRequest("admin", "Perform", "200", time.Millisecond) // same operation name, another face: its own series
 	m.AuthFailure("bad_password")
 	m.Rejected("inflight")
 	m.GaugeFunc("partnerd_test_gauge", "a gauge", func() float64 { return 7 })
@@ -52,9 +53,11 @@ func TestMetrics(t *testing.T) {
 		t.Fatalf("HTTP %d", code)
 	}
 	for _, want := range []string{
-		`partnerd_soap_requests_total{operation="Perform",outcome="OK"} 1`,
-		`partnerd_soap_requests_total{operation="unknown",outcome="Fault"} 1`,
-		`partnerd_soap_request_duration_seconds_bucket{operation="Perform",le="0.005"} 1`,
+		`partnerd_requests_total{face="soap",operation="Perform",outcome="OK"} 1`,
+		`partnerd_requests_total{face="soap",operation="unknown",outcome="Fault"} 1`,
+		`partnerd_requests_total{face="admin",operation="Perform",outcome="200"} 1`,
+		`partnerd_request_duration_seconds_count{face="admin",operation="Perform"} 1`,
+		`partnerd_request_duration_seconds_bucket{face="soap",operation="Perform",le="0.005"} 1`,
 		`partnerd_auth_failures_total{reason="bad_password"} 1`,
 		`partnerd_rejected_requests_total{limit="inflight"} 1`,
 		`partnerd_test_gauge 7`,
@@ -76,16 +79,16 @@ func TestMetrics(t *testing.T) {
 func TestMetricsStoreDown(t *testing.T) {
 	m := New()
 	m.WatchSends(fakeCounter{err: errors.New("database is locked")})
-	m.ObserveRequest("Perform", "OK", time.Millisecond)
+	m.ObserveRequest("soap", "Perform", "OK", time.Millisecond)
 	code, body := scrape(t, m)
-	if code != 200 || !strings.Contains(body, `partnerd_soap_requests_total{operation="Perform",outcome="OK"} 1`) || strings.Contains(body, "partnerd_sends{") {
+	if code != 200 || !strings.Contains(body, `partnerd_requests_total{face="soap",operation="Perform",outcome="OK"} 1`) || strings.Contains(body, "partnerd_sends{") {
 		t.Fatalf("HTTP %d:\n%s", code, body)
 	}
 }
 
 func TestNilMetrics(t *testing.T) {
 	var m *Metrics
-	m.ObserveRequest("Perform", "OK", 0)
+	m.ObserveRequest("soap", "Perform", "OK", 0)
 	m.AuthFailure("x")
 	m.Rejected("x")
 	m.GaugeFunc("x", "x", func() float64 { return 0 })

@@ -23,6 +23,10 @@ type Info struct {
 	// Face names the face that serves the request: "soap", "sendgrid",
 	// "oauth", "console", "admin", "ops".
 	Face string
+	// Method and Path are the request's HTTP method and URL path as the
+	// server received them, set before the face runs: the exchange log
+	// records them.
+	Method, Path string
 
 	mu        sync.Mutex
 	operation string
@@ -37,9 +41,9 @@ type Info struct {
 
 // Snapshot is an Info's fields at one moment.
 type Snapshot struct {
-	ID, Face, Operation, Outcome string
-	AccountID                    int64
-	Username                     string
+	ID, Face, Method, Path, Operation, Outcome string
+	AccountID                                  int64
+	Username                                   string
 	// Detail says why a request failed, for the logs only (clients are
 	// told the face's own words).
 	Detail    string
@@ -120,7 +124,7 @@ func (in *Info) Snapshot() Snapshot {
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	return Snapshot{ID: in.ID, Face: in.Face, Operation: in.operation, Outcome: in.outcome,
+	return Snapshot{ID: in.ID, Face: in.Face, Method: in.Method, Path: in.Path, Operation: in.operation, Outcome: in.outcome,
 		AccountID: in.accountID, Username: in.username, Detail: in.detail,
 		Throttled: in.throttled, Mask: in.mask, Logged: in.logged}
 }

@@ -256,6 +256,15 @@ UPDATE request_log SET stored_bytes = 96 + length(CAST(request_id AS BLOB)) + le
 	+ coalesce(length(request_packed), 0) + coalesce(length(response_packed), 0);
 CREATE INDEX request_log_stored_bytes ON request_log (id, stored_bytes);
 `},
+	{8, "request log faces", `
+-- The server serves several faces (SOAP, admin, SendGrid …) through one
+-- middleware: each exchange says which face served it and the HTTP method
+-- and path it came in on. Every exchange logged before was a SOAP POST to
+-- the endpoint.
+ALTER TABLE request_log ADD COLUMN face TEXT NOT NULL DEFAULT 'soap';
+ALTER TABLE request_log ADD COLUMN method TEXT NOT NULL DEFAULT 'POST';
+ALTER TABLE request_log ADD COLUMN path TEXT NOT NULL DEFAULT '/Service.asmx';
+`},
 	{9, "batches: every send in one", `
 -- A batch (SendGrid's batch_id) groups sends to pause or cancel them
 -- together. batch_id is random and unique across accounts; every lookup is

@@ -14,7 +14,7 @@ import (
 
 const requestLogColumns = `request_id, account_id, username, operation, status, http_status, detail,
 	remote, request, response, received_at, duration_ns, request_packed, response_packed,
-	request_size, response_size, request_note, response_note`
+	request_size, response_size, request_note, response_note, face, method, path`
 
 func scanRequestLog(row scanner) (store.RequestLog, error) {
 	var e store.RequestLog
@@ -23,7 +23,7 @@ func scanRequestLog(row scanner) (store.RequestLog, error) {
 	var reqPacked, respPacked []byte
 	err := row.Scan(&e.RequestID, &e.AccountID, &e.Username, &e.Operation, &e.Status, &e.HTTPStatus, &e.Detail,
 		&e.Remote, &e.Request, &e.Response, &received, &duration, &reqPacked, &respPacked,
-		&e.RequestSize, &e.ResponseSize, &e.RequestNote, &e.ResponseNote)
+		&e.RequestSize, &e.ResponseSize, &e.RequestNote, &e.ResponseNote, &e.Face, &e.Method, &e.Path)
 	if err != nil {
 		return e, err
 	}
@@ -49,10 +49,10 @@ func (db *DB) LogRequest(ctx context.Context, e store.RequestLog) error {
 }
 
 // requestLogWidth is the values of one row of requestLogInserter.
-const requestLogWidth = 17
+const requestLogWidth = 20
 
 var requestLogInserter = newRowInserter(`INSERT INTO request_log (`+requestLogColumns+`, stored_bytes)`,
-	`(?, ?, ?, ?, ?, ?, ?, ?, '', '', ?, ?, ?, ?, ?, ?, ?, ?, ?)`, requestLogWidth)
+	`(?, ?, ?, ?, ?, ?, ?, ?, '', '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, requestLogWidth)
 
 // packScratch holds the buffers bodies are encoded into before they are
 // copied, packed, into a batch's buffer: a block's bound is ~1.2 times its
@@ -108,7 +108,7 @@ func (db *DB) LogRequests(ctx context.Context, es []store.RequestLog) error {
 		stored := store.RequestLogSize(sized) + int64(len(req)+len(resp))
 		args = append(args, e.RequestID, e.AccountID, e.Username, e.Operation, e.Status, e.HTTPStatus, e.Detail,
 			e.Remote, dbTime(e.ReceivedAt), int64(e.Duration), req, resp,
-			e.RequestSize, e.ResponseSize, e.RequestNote, e.ResponseNote, stored)
+			e.RequestSize, e.ResponseSize, e.RequestNote, e.ResponseNote, e.Face, e.Method, e.Path, stored)
 	}
 	var stored int64
 	for i := 0; i < len(args); i += requestLogWidth {

@@ -1,6 +1,9 @@
 package sqlite
 
 import (
+	"time"
+
+	"github.com/partnerd/partnerd/store"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -64,5 +67,35 @@ func TestPruneRequestBytesReadsNoBodies(t *testing.T) {
 	rows.Close()
 	if !strings.Contains(plan.String(), "COVERING INDEX request_log_stored_bytes") {
 		t.Errorf("plan:\n%s", plan.String())
+	}
+}
+
+// TestRequestLogFaceMigration: exchanges logged before faces were recorded
+// were all SOAP POSTs to the endpoint, and read back as such; new ones keep
+// the face, method and path they are given.
+func TestRequestLogFaceMigration(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	old := openAtVersion(t, path, 7) // before "request log faces"
+	if _, err := old.Exec(`INSERT INTO request_log (request_id, request, response, received_at) VALUES ('old', '', '', 1)`); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+
+	db := openAt(t, path)
+	e, err := db.RequestByID(t.Context(), "old")
+	if err != nil || e.Face != "soap" || e.Method != "POST" || e.Path != "/Service.asmx" {
+		t.Fatalf("the old row after the migration: face %q method %q path %q, %v", e.Face, e.Method, e.Path, err)
+	}
+	for _, want := range []store.RequestLog{
+		{RequestID: "admin", Face: "admin", Method: "POST", Path: "/admin/clock", ReceivedAt: time.Unix(2, 0)},
+		{RequestID: "ops", Face: "ops", Method: "GET", Path: "/readyz", ReceivedAt: time.Unix(3, 0)},
+	} {
+		if err := db.LogRequest(t.Context(), want); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.RequestByID(t.Context(), want.RequestID)
+		if err != nil || got.Face != want.Face || got.Method != want.Method || got.Path != want.Path {
+			t.Errorf("%s read back as face %q method %q path %q, %v", want.RequestID, got.Face, got.Method, got.Path, err)
+		}
 	}
 }

@@ -1,0 +1,231 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/partnerd/partnerd/auth"
+	"github.com/partnerd/partnerd/internal/metrics"
+	"github.com/partnerd/partnerd/internal/reqinfo"
+	"github.com/partnerd/partnerd/store"
+)
+
+// faceOptions is what the middleware knows of the face a route belongs to.
+type faceOptions struct {
+	name        string
+	refuser     Refuser
+	operational bool
+	logsOwn     bool
+}
+
+// middleware is what every face's routes share: a reqinfo.Info per request
+// (its ID, face, method and path), the in-flight limit, one access log line,
+// the metrics by face, operation and outcome, and the exchange log for the
+// faces that do not write it themselves.
+type middleware struct {
+	inflight inFlight
+	metrics  *metrics.Metrics
+	logger   *slog.Logger
+	// exchanges stores what the middleware captured of a non-SOAP
+	// exchange (the request log, synchronous or the async writer).
+	exchanges func(ctx context.Context, e store.RequestLog)
+	// unlimited: no in-flight limit (a listener of its own, see Apart).
+	unlimited bool
+}
+
+// wrap returns h behind the middleware for face f.
+func (mw *middleware) wrap(f faceOptions, h http.Handler) http.Handler {
+	if !f.operational && !mw.unlimited {
+		no := plainRefusal
+		if f.refuser != nil {
+			no = refusal{refuse: f.refuser.Refuse, err: f.refuser.OverloadError}
+		}
+		h = limitInFlight(h, no, mw.inflight, mw.metrics)
+	}
+	capture := !f.operational && !f.logsOwn && mw.exchanges != nil
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		in := &reqinfo.Info{ID: newRequestID(), Face: f.name, Method: r.Method, Path: r.URL.Path}
+		// The remote address is for the login throttle, which sees only a
+		// context.
+		ctx := auth.WithRemote(reqinfo.With(r.Context(), in), r.RemoteAddr)
+		r = r.WithContext(ctx)
+		rec := &recorder{ResponseWriter: w}
+		var body *teeBody
+		if capture {
+			rec.keep = logBodyMax
+			if r.Body != nil && r.Body != http.NoBody {
+				body = &teeBody{ReadCloser: r.Body, max: logBodyMax}
+				r.Body = body
+			}
+		}
+		h.ServeHTTP(rec, r)
+		d := time.Since(start)
+		snap := in.Snapshot()
+		status := rec.status
+		if status == 0 {
+			status = http.StatusOK // nothing written: net/http answers 200
+		}
+		outcome := snap.Outcome
+		if outcome == "" {
+			outcome = strconv.Itoa(status)
+		}
+		if snap.Throttled {
+			outcome = "Throttled"
+		}
+		mw.metrics.ObserveRequest(f.name, snap.Operation, outcome, d)
+		level := slog.LevelInfo
+		if f.operational {
+			level = slog.LevelDebug
+		}
+		mw.logger.LogAttrs(ctx, level, "request",
+			slog.String("request_id", snap.ID), slog.String("face", f.name), slog.String("operation", snap.Operation),
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", status),
+			slog.String("outcome", outcome), slog.String("user", snap.Username),
+			slog.Duration("duration", d), slog.String("remote", r.RemoteAddr))
+		// A refused request is not logged: one more store write at the
+		// worst moment, for a request that did nothing.
+		if capture && !snap.Logged && !snap.Throttled {
+			var req []byte
+			var reqSize int64
+			if body != nil {
+				req, reqSize = body.kept.Bytes(), body.n
+			}
+			mw.exchanges(context.WithoutCancel(ctx), capturedExchange(snap, r, status, req, reqSize, rec.kept.Bytes(), rec.n, start, d))
+		}
+	})
+}
+
+// capturedExchange is a non-SOAP exchange as the request log keeps it:
+// bodies masked by the face's Mask, the credential of the Authorization
+// header (which is never stored) taken out of anything that echoes it,
+// bounded like SOAP's (logBodyMax once authenticated, logExcerptMax
+// before), and a body that is not UTF-8 described instead of kept.
+func capturedExchange(s reqinfo.Snapshot, r *http.Request, status int, req []byte, reqSize int64, resp []byte, respSize int64, received time.Time, d time.Duration) store.RequestLog {
+	authenticated := s.AccountID != 0 || s.Username != ""
+	limit := logExcerptMax
+	if authenticated {
+		limit = logBodyMax
+	}
+	secret := credentialOf(r.Header.Get("Authorization"))
+	kept := func(b []byte, size int64) (string, string) {
+		if s.Mask != nil && len(b) > 0 {
+			b = s.Mask(bytes.Clone(b))
+		}
+		if secret != "" {
+			b = bytes.ReplaceAll(b, []byte(secret), []byte("****"))
+		}
+		out, cut := cutUTF8(b, limit)
+		if !utf8.Valid(out) {
+			// A body kept short of its end may stop inside a rune;
+			// anything else that is not UTF-8 is not text to show.
+			trimmed := out
+			for i := 1; i < utf8.UTFMax && len(trimmed) > 0 && !utf8.Valid(trimmed); i++ {
+				trimmed = trimmed[:len(trimmed)-1]
+			}
+			if !utf8.Valid(trimmed) || int64(len(out)) >= size {
+				return "", "not UTF-8 text: not kept"
+			}
+			out, cut = trimmed, true
+		}
+		note := ""
+		if cut || int64(len(out)) < size {
+			note = bodyNote("", true, limit, int(size), authenticated)
+		}
+		return string(out), note
+	}
+	e := store.RequestLog{RequestID: s.ID, Face: s.Face, Method: s.Method, Path: s.Path,
+		AccountID: s.AccountID, Username: s.Username, Operation: s.Operation, Status: s.Outcome, HTTPStatus: status,
+		Detail: boundText(s.Detail, logDetailMax), Remote: r.RemoteAddr, ReceivedAt: received.UTC(), Duration: d,
+		RequestSize: reqSize, ResponseSize: respSize}
+	if e.Status == "" {
+		e.Status = strconv.Itoa(status)
+	}
+	e.Request, e.RequestNote = kept(req, reqSize)
+	e.Response, e.ResponseNote = kept(resp, respSize)
+	if secret != "" {
+		e.Detail = strings.ReplaceAll(e.Detail, secret, "****")
+	}
+	return e
+}
+
+// credentialOf is the secret part of an Authorization header ("Bearer
+// abc" → "abc"), or "" when it is too short to replace safely.
+func credentialOf(h string) string {
+	h = strings.TrimSpace(h)
+	if i := strings.IndexByte(h, ' '); i >= 0 {
+		h = strings.TrimSpace(h[i+1:])
+	}
+	if len(h) < 4 {
+		return ""
+	}
+	return h
+}
+
+// newRequestID is a fresh lower-case GUID, a version 7 UUID like the SOAP
+// face's RequestIDs (which replace it for SOAP requests).
+func newRequestID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.NewString()
+	}
+	return id.String()
+}
+
+// recorder notes the status a handler answers with and, when keep is set,
+// keeps the first keep bytes of its body for the exchange log.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	keep   int
+	kept   bytes.Buffer
+	n      int64
+}
+
+func (w *recorder) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *recorder) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if room := w.keep - w.kept.Len(); room > 0 {
+		w.kept.Write(p[:min(room, len(p))])
+	}
+	w.n += int64(len(p))
+	return w.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// teeBody keeps the first max bytes of a request body as the handler reads
+// it, and counts all of it.
+type teeBody struct {
+	io.ReadCloser
+	max  int
+	kept bytes.Buffer
+	n    int64
+}
+
+func (b *teeBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if room := b.max - b.kept.Len(); room > 0 && n > 0 {
+		b.kept.Write(p[:min(room, n)])
+	}
+	b.n += int64(n)
+	return n, err
+}
