@@ -205,7 +205,15 @@ type Keys struct {
 	// OnFailure, when set, hears the reason (see Reason) of every failed
 	// Verify: the face's metrics.
 	OnFailure func(ctx context.Context, reason string)
+	// RefusalFloor is the least time a refused token takes, measured on
+	// the wall clock from Verify's start (zero: DefaultRefusalFloor;
+	// negative: none). See Verify.
+	RefusalFloor time.Duration
 }
+
+// DefaultRefusalFloor is Keys.RefusalFloor's default: far above what a
+// refusal's work takes, far below what a client notices.
+const DefaultRefusalFloor = 2 * time.Millisecond
 
 func (k *Keys) now() time.Time {
 	if k.Clock == nil {
@@ -372,18 +380,42 @@ func (k *Keys) Revoke(ctx context.Context, accountID int64, id string) error {
 // other refusal wraps ErrKeyInvalid, with the same message whatever its
 // cause. Any other error is the store's.
 //
-// A token with a well-formed but unknown id costs what a known one costs —
+// A token with a well-formed but unknown id does what a known one does —
 // the key lookup, the hash, a constant-time comparison and the account
-// lookup — so that timing does not tell which ids exist. Nothing is
+// lookup — so that timing does not tell which ids exist. The store still
+// answers a miss a little faster than a hit (no row to decode), so every
+// refusal is also held until RefusalFloor has passed since the call
+// began: refusals then take the floor, whatever their cause. Nothing is
 // cached: the key and its account are read on every call.
 func (k *Keys) Verify(ctx context.Context, token string) (Principal, APIKey, error) {
+	start := time.Now() // the wall clock: the floor is about real time, whatever k.Clock says
 	p, key, err := k.verify(ctx, token)
-	if err != nil && k.OnFailure != nil {
-		if r := Reason(err); r != "" {
-			k.OnFailure(ctx, r)
+	if errors.Is(err, ErrKeyInvalid) {
+		if k.OnFailure != nil {
+			k.OnFailure(ctx, Reason(err))
 		}
+		k.holdRefusal(ctx, start)
 	}
 	return p, key, err
+}
+
+// holdRefusal waits until the refusal floor has passed since start, or
+// ctx ends.
+func (k *Keys) holdRefusal(ctx context.Context, start time.Time) {
+	floor := k.RefusalFloor
+	if floor == 0 {
+		floor = DefaultRefusalFloor
+	}
+	wait := floor - time.Since(start)
+	if wait <= 0 {
+		return
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 func (k *Keys) verify(ctx context.Context, token string) (Principal, APIKey, error) {

@@ -61,7 +61,9 @@ func newKeysEnv(t *testing.T) *keysEnv {
 	t.Helper()
 	db := &countingStore{Store: testrig.OpenStore(t)}
 	e := &keysEnv{db: db, clock: clock.NewManual(keysEpoch)}
-	e.keys = &Keys{Store: db, Clock: e.clock}
+	// No refusal floor: TestKeysRefusalFloor tests it, the others test
+	// outcomes and would only wait.
+	e.keys = &Keys{Store: db, Clock: e.clock, RefusalFloor: -1}
 	for _, a := range []*store.Account{&e.alice, &e.bob} {
 		a.Username = fmt.Sprintf("user%p", a)
 		if err := db.CreateAccount(t.Context(), a); err != nil {
@@ -428,6 +430,38 @@ func TestKeysVerifyPath(t *testing.T) {
 	}
 }
 
+// TestKeysRefusalFloor: every refusal, whatever its cause, takes at least
+// the floor, so that a fast miss does not stand out from a slow hit.
+func TestKeysRefusalFloor(t *testing.T) {
+	e := newKeysEnv(t)
+	e.keys.RefusalFloor = 20 * time.Millisecond
+	k, tok := e.create(t, e.alice)
+	_, unknown, _ := e.keys.newToken()
+	for _, tc := range []struct{ name, token string }{
+		{"unknown id", unknown},
+		{"wrong secret", "SG." + k.ID + "." + unknown[len(unknown)-secretLen:]},
+		{"malformed", "junk"},
+	} {
+		start := time.Now()
+		_, _, err := e.keys.Verify(t.Context(), tc.token)
+		if took := time.Since(start); !errors.Is(err, ErrKeyInvalid) || took < e.keys.RefusalFloor {
+			t.Errorf("%s: %v after %v, want ErrKeyInvalid after at least %v", tc.name, err, took, e.keys.RefusalFloor)
+		}
+	}
+	// A caller that gives up is not held.
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	e.keys.RefusalFloor = time.Hour
+	if _, _, err := e.keys.Verify(ctx, unknown); !errors.Is(err, ErrKeyInvalid) && err == nil {
+		t.Errorf("canceled: %v", err)
+	}
+	// Success is never held.
+	e.keys.RefusalFloor = time.Hour
+	if _, _, err := e.keys.Verify(t.Context(), tok); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestKeysOnFailure(t *testing.T) {
 	e := newKeysEnv(t)
 	var reasons []string
@@ -477,4 +511,70 @@ func FuzzParseKeyToken(f *testing.F) {
 			t.Fatalf("accepted characters outside URL-safe base64: %q", s)
 		}
 	})
+}
+
+func TestKeysUnknownAccount(t *testing.T) {
+	e := newKeysEnv(t)
+	if _, tok, err := e.keys.Create(t.Context(), 999_999, "orphan", nil); err == nil || tok != "" {
+		t.Errorf("Create for an account that does not exist = %q, %v", tok, err)
+	}
+}
+
+// TestKeysRevokeUnderLoad: once Revoke returns, no Verify that starts
+// afterwards succeeds, however many are running around it — there is no
+// cache to outlive the revoke.
+func TestKeysRevokeUnderLoad(t *testing.T) {
+	e := newKeysEnv(t)
+	k, tok := e.create(t, e.alice)
+	var revoked sync.WaitGroup
+	revoked.Add(1)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Go(func() {
+			for range 20 {
+				e.keys.Verify(t.Context(), tok) // racing the revoke: either answer
+			}
+			revoked.Wait()
+			if _, _, err := e.keys.Verify(t.Context(), tok); !errors.Is(err, ErrKeyInvalid) {
+				errs <- fmt.Errorf("Verify after the revoke = %v", err)
+			}
+		})
+	}
+	if err := e.keys.Revoke(t.Context(), e.alice.ID, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	revoked.Done()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// BenchmarkKeysVerify compares a valid token, a wrong secret and an
+// unknown id: the refusals should cost what a success costs.
+func BenchmarkKeysVerify(b *testing.B) {
+	db := testrig.OpenStore(b)
+	a := store.Account{Username: "bench"}
+	if err := db.CreateAccount(b.Context(), &a); err != nil {
+		b.Fatal(err)
+	}
+	keys := &Keys{Store: db, RefusalFloor: -1} // the work itself, without the floor
+	k, tok, err := keys.Create(b.Context(), a.ID, "bench", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, unknown, _ := keys.newToken()
+	for _, bc := range []struct{ name, token string }{
+		{"valid", tok},
+		{"wrong-secret", "SG." + k.ID + "." + unknown[len(unknown)-secretLen:]},
+		{"unknown-id", unknown},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				keys.Verify(b.Context(), bc.token)
+			}
+		})
+	}
 }
