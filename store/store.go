@@ -28,6 +28,9 @@ var (
 	// ErrConflict: a conditional write found the row changed since it was
 	// read (UpdateSendFrom).
 	ErrConflict = errors.New("store: changed since it was read")
+	// ErrKeyLimit: CreateAPIKey found the account already holding as many
+	// live API keys as it may.
+	ErrKeyLimit = errors.New("store: too many API keys")
 )
 
 // MaxFilterDepth is how deeply a Filter's Ands and Ors may nest. FindSends
@@ -118,6 +121,30 @@ type Store interface {
 	AccountByID(ctx context.Context, id int64) (Account, error)
 	UpdateAccount(ctx context.Context, a Account) error // password, client ID, disabled; by ID; ErrNotFound if absent
 	ListAccounts(ctx context.Context) ([]Account, error)
+
+	// API keys (the SendGrid face's credentials). Revoked keys are kept,
+	// marked, so that an ID is never reused and a revoked key is told
+	// apart from one that never existed in the store (not on the wire).
+	//
+	// CreateAPIKey stores k (k.ID chosen by the caller, unique across
+	// accounts). The count of the account's live keys and the insert are
+	// one serial step: ErrKeyLimit when the account already has maxLive
+	// live keys (maxLive <= 0: no limit), however many creates race.
+	// ErrExists on a duplicate ID.
+	CreateAPIKey(ctx context.Context, k APIKey, maxLive int) error
+	// APIKeyByID finds a key of any account by its ID, revoked or not
+	// (RevokedAt says). ErrNotFound if none has it.
+	APIKeyByID(ctx context.Context, id string) (APIKey, error)
+	// ListAPIKeys returns account's live keys, oldest first.
+	ListAPIKeys(ctx context.Context, accountID int64) ([]APIKey, error)
+	// UpdateAPIKey rewrites the name and scopes of account k.AccountID's
+	// live key k.ID. ErrNotFound if it is absent, another account's, or
+	// revoked.
+	UpdateAPIKey(ctx context.Context, k APIKey) error
+	// RevokeAPIKey marks account's live key id revoked at at; from then
+	// APIKeyByID returns it with RevokedAt set. ErrNotFound if it is
+	// absent, another account's, or already revoked.
+	RevokeAPIKey(ctx context.Context, accountID int64, id string, at time.Time) error
 
 	// UseNonce records a WS-Security nonce until expires. It returns
 	// ErrReplay if the same nonce (for the same username) is already
@@ -451,6 +478,18 @@ type Account struct {
 	Disabled       bool
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+}
+
+// APIKey is one API key of an account, as stored: never the secret, only
+// its hash (package auth decides how it is hashed and checked).
+type APIKey struct {
+	ID         string // the <id> of SG.<id>.<secret>, unique across accounts
+	AccountID  int64
+	Name       string
+	Scopes     []string
+	SecretHash []byte
+	Created    time.Time
+	RevokedAt  time.Time // zero while the key is live
 }
 
 // SendStatus is the lifecycle state of a Send.

@@ -3,6 +3,7 @@
 //
 //	partnerd [serve] [flags]          run the server (the default)
 //	partnerd account add|passwd|list|disable|enable
+//	partnerd apikey create|list|revoke
 //	partnerd send list
 //	partnerd requests --last N
 //	partnerd backup --to FILE
@@ -36,6 +37,8 @@ Usage:
   partnerd account passwd --username U --password P
   partnerd account list
   partnerd account disable|enable --username U
+  partnerd apikey create --account U --name N [--scopes a,b]   SendGrid API key, shown once
+  partnerd apikey list|revoke --account U [--id ID]
   partnerd send list [--account U] [--status S]
   partnerd requests [--last N] [--id REQUESTID]
   partnerd outbox [--last N] [--account U]        dispatched sends
@@ -94,6 +97,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runServe(ctx, args, stdout, stderr)
 	case "account":
 		return runAccount(ctx, args, stdout, stderr)
+	case "apikey":
+		return runAPIKey(ctx, args, stdout, stderr)
 	case "send", "sends":
 		return runSend(ctx, args, stdout, stderr)
 	case "requests":

@@ -294,6 +294,23 @@ INSERT INTO batches (account_id, batch_id, created, hold, hold_changed_at, used)
 	FROM sends ORDER BY id;
 CREATE INDEX sends_batch ON sends (account_id, batch_id);
 `},
+	{10, "API keys", `
+-- The SendGrid face's credentials. id is the <id> of SG.<id>.<secret>,
+-- unique across accounts, as Verify finds a key by it alone. Only a hash
+-- of the secret is kept. A revoked key keeps its row (revoked_at set) so
+-- that its id is never issued again. scopes is a JSON array of strings.
+CREATE TABLE api_keys (
+	id          TEXT    PRIMARY KEY,
+	account_id  INTEGER NOT NULL REFERENCES accounts (id),
+	name        TEXT    NOT NULL,
+	scopes      TEXT    NOT NULL DEFAULT '[]',
+	secret_hash BLOB    NOT NULL,
+	created_at  INTEGER,
+	revoked_at  INTEGER
+) STRICT, WITHOUT ROWID;
+-- Listing and counting an account's live keys (the 100-key limit).
+CREATE INDEX api_keys_account_live ON api_keys (account_id, created_at) WHERE revoked_at IS NULL;
+`},
 }
 
 // latestVersion is the schema version this binary writes.

@@ -55,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"EmailSendDefinitions", testEmailSendDefinitions},
 		{"DefinitionFilter", testDefinitionFilter},
 		{"Batches", testBatches},
+		{"APIKeys", testAPIKeys},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -1,0 +1,147 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/partnerd/partnerd/store"
+)
+
+const apiKeyColumns = `id, account_id, name, scopes, secret_hash, created_at, revoked_at`
+
+func scanAPIKey(row scanner) (store.APIKey, error) {
+	var k store.APIKey
+	var scopes string
+	var created, revoked sql.NullInt64
+	if err := row.Scan(&k.ID, &k.AccountID, &k.Name, &scopes, &k.SecretHash, &created, &revoked); err != nil {
+		return k, err
+	}
+	k.Created, k.RevokedAt = goTime(created), goTime(revoked)
+	if err := json.Unmarshal([]byte(scopes), &k.Scopes); err != nil {
+		return k, fmt.Errorf("scopes of API key %s: %w", k.ID, err)
+	}
+	return k, nil
+}
+
+func scopesJSON(scopes []string) (string, error) {
+	if scopes == nil {
+		scopes = []string{} // "[]", never "null", so the column reads back the same
+	}
+	b, err := json.Marshal(scopes)
+	return string(b), err
+}
+
+// CreateAPIKey stores k unless the account already has maxLive live keys.
+// The count and the insert run in one write transaction, and SQLite has
+// one writer, so racing creates cannot pass the limit together.
+func (db *DB) CreateAPIKey(ctx context.Context, k store.APIKey, maxLive int) error {
+	scopes, err := scopesJSON(k.Scopes)
+	if err != nil {
+		return fmt.Errorf("sqlite: create API key: %w", err)
+	}
+	err = db.update(ctx, func(tx *sql.Tx) error {
+		if maxLive > 0 {
+			var n int
+			if err := tx.QueryRowContext(ctx,
+				`SELECT count(*) FROM api_keys WHERE account_id = ? AND revoked_at IS NULL`, k.AccountID).Scan(&n); err != nil {
+				return err
+			}
+			if n >= maxLive {
+				return store.ErrKeyLimit
+			}
+		}
+		_, err := tx.ExecContext(ctx, `
+INSERT INTO api_keys (id, account_id, name, scopes, secret_hash, created_at, revoked_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			k.ID, k.AccountID, k.Name, scopes, k.SecretHash, dbTime(k.Created), dbTime(k.RevokedAt))
+		return err
+	})
+	switch {
+	case isUniqueViolation(err):
+		return fmt.Errorf("sqlite: create API key: %w", store.ErrExists)
+	case isForeignKeyViolation(err):
+		return fmt.Errorf("sqlite: create API key: account %d: %w", k.AccountID, store.ErrNotFound)
+	case err != nil:
+		return fmt.Errorf("sqlite: create API key: %w", err)
+	}
+	return nil
+}
+
+// APIKeyByID finds a key of any account, revoked or not.
+func (db *DB) APIKeyByID(ctx context.Context, id string) (store.APIKey, error) {
+	// A point read by the primary key on every REST request: like
+	// AccountByUsername, not worth database/sql's cancellation goroutine.
+	k, err := scanAPIKey(db.read.QueryRowContext(context.WithoutCancel(ctx),
+		`SELECT `+apiKeyColumns+` FROM api_keys WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.APIKey{}, fmt.Errorf("sqlite: API key: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return store.APIKey{}, fmt.Errorf("sqlite: API key: %w", err)
+	}
+	return k, nil
+}
+
+// ListAPIKeys returns account's live keys, oldest first.
+func (db *DB) ListAPIKeys(ctx context.Context, accountID int64) ([]store.APIKey, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys
+WHERE account_id = ? AND revoked_at IS NULL ORDER BY created_at, id`, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list API keys: %w", err)
+	}
+	defer rows.Close()
+	var ks []store.APIKey
+	for rows.Next() {
+		k, err := scanAPIKey(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list API keys: %w", err)
+		}
+		ks = append(ks, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list API keys: %w", err)
+	}
+	return ks, nil
+}
+
+// UpdateAPIKey rewrites a live key's name and scopes.
+func (db *DB) UpdateAPIKey(ctx context.Context, k store.APIKey) error {
+	scopes, err := scopesJSON(k.Scopes)
+	if err != nil {
+		return fmt.Errorf("sqlite: update API key: %w", err)
+	}
+	err = db.update(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `
+UPDATE api_keys SET name = ?, scopes = ? WHERE id = ? AND account_id = ? AND revoked_at IS NULL`,
+			k.Name, scopes, k.ID, k.AccountID)
+		if err != nil {
+			return err
+		}
+		return mustAffect(res)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: update API key: %w", err)
+	}
+	return nil
+}
+
+// RevokeAPIKey marks a live key revoked.
+func (db *DB) RevokeAPIKey(ctx context.Context, accountID int64, id string, at time.Time) error {
+	err := db.update(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `
+UPDATE api_keys SET revoked_at = ? WHERE id = ? AND account_id = ? AND revoked_at IS NULL`,
+			at.UnixMicro(), id, accountID)
+		if err != nil {
+			return err
+		}
+		return mustAffect(res)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: revoke API key: %w", err)
+	}
+	return nil
+}
