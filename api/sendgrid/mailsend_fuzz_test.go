@@ -59,4 +59,3 @@ func FuzzDecodeMailSend(f *testing.F) {
 		}
 	})
 }
-
