@@ -15,7 +15,7 @@ import (
 // BenchmarkMailSendScheduled is one POST /v3/mail/send of one
 // personalization scheduled an hour ahead.
 func BenchmarkMailSendScheduled(b *testing.B) {
-	rg := newRig(func(c *Config) { c.RateLimit = -1 })
+	rg := newRig(func(c *Config) { c.RateLimit = 1 << 30 })
 	rg.sends.keep = false
 	body := fmt.Sprintf(`{"personalizations":[{"to":[{"email":"a@example.com","name":"A"}]}],"from":{"email":"f@example.com","name":"F"},"subject":"Scheduled","content":[{"type":"text/plain","value":"Hello"},{"type":"text/html","value":"<p>Hello</p>"}],"send_at":%d}`,
 		t0.Add(3600e9).Unix())
@@ -34,7 +34,7 @@ func BenchmarkMailSendScheduled(b *testing.B) {
 // BenchmarkHoldRelease is a pause (POST /v3/user/scheduled_sends) and its
 // removal (DELETE) of one batch.
 func BenchmarkHoldRelease(b *testing.B) {
-	rg := newRig(func(c *Config) { c.RateLimit = -1 })
+	rg := newRig(func(c *Config) { c.RateLimit = 1 << 30 })
 	batch, _ := rg.batches.CreateBatch(context.Background(), 1)
 	pause := `{"batch_id":"` + batch.ID + `","status":"pause"}`
 	b.ReportAllocs()

@@ -34,15 +34,18 @@ func parseObject(body []byte, emptyOK bool) (object, *apiError) {
 		}
 		return nil, errNoField(http.StatusBadRequest, msgBadJSON)
 	}
-	if !json.Valid(trimmed) {
-		return nil, errNoField(http.StatusBadRequest, msgBadJSON)
-	}
-	if trimmed[0] != '{' {
-		return nil, errNoField(http.StatusBadRequest, msgNotObject)
-	}
 	var o object
+	// Unmarshal checks the whole text before it decodes anything, so a
+	// body that is not JSON is told so even when it starts like an object.
 	if err := json.Unmarshal(trimmed, &o); err != nil {
+		var notObject *json.UnmarshalTypeError
+		if errors.As(err, &notObject) {
+			return nil, errNoField(http.StatusBadRequest, msgNotObject)
+		}
 		return nil, &apiError{status: http.StatusBadRequest, errs: []fieldError{{Message: msgBadJSON}}, detail: err.Error()}
+	}
+	if o == nil { // null
+		return nil, errNoField(http.StatusBadRequest, msgNotObject)
 	}
 	return o, nil
 }

@@ -41,7 +41,8 @@ type Config struct {
 	// Clock is the server's clock: send_at is judged against it.
 	Clock clock.Clock
 	// RateLimit requests per RateWindow per API key (X-RateLimit-Limit);
-	// 0 means DefaultRateLimit, negative means no limit.
+	// 0 or less means DefaultRateLimit. There is no "unlimited": every
+	// response states a limit, as SendGrid's do.
 	RateLimit  int
 	RateWindow time.Duration
 	// RateNow is the rate limiter's time source (real time when nil; tests
@@ -86,7 +87,7 @@ func New(cfg Config) *Handler {
 		cfg.Clock = clock.System{}
 	}
 	limit, window := cfg.RateLimit, cfg.RateWindow
-	if limit == 0 {
+	if limit <= 0 {
 		limit = DefaultRateLimit
 	}
 	if window <= 0 {
@@ -229,9 +230,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // limitRate takes one request of key's rate and writes the rate headers;
 // over the rate it answers 429 and returns false.
 func (h *Handler) limitRate(w http.ResponseWriter, r *http.Request, key string) bool {
-	if h.rate == nil {
-		return true
-	}
 	st := h.rate.take(key)
 	hd := w.Header()
 	hd.Set("X-RateLimit-Limit", strconv.Itoa(st.limit))

@@ -32,12 +32,8 @@ type rateState struct {
 	reset     int64 // UNIX seconds
 }
 
-// newRateLimiter allows limit requests per window per key; limit <= 0
-// returns nil, which allows everything (and sends no headers).
+// newRateLimiter allows limit (> 0) requests per window (> 0) per key.
 func newRateLimiter(limit int, window time.Duration, now func() time.Time) *rateLimiter {
-	if limit <= 0 || window <= 0 {
-		return nil
-	}
 	if now == nil {
 		now = time.Now
 	}
