@@ -15,6 +15,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -224,6 +225,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(sw, r.Body, h.maxIn)
+	if !isClean(r.URL.Path) {
+		// ServeMux would answer a redirect with an HTML body; SendGrid
+		// paths have no dot segments or empty segments to clean.
+		info.SetOperation("unknown")
+		writeError(sw, r, errNoField(http.StatusNotFound, msgNotFound))
+		return
+	}
 	h.mux.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), callerKey{}, c)))
 }
 
@@ -240,6 +248,16 @@ func (h *Handler) limitRate(w http.ResponseWriter, r *http.Request, key string) 
 		writeError(w, r, errNoField(http.StatusTooManyRequests, msgTooMany))
 	}
 	return st.ok
+}
+
+// isClean reports whether ServeMux would take p as it is (no "//", "."
+// or ".." segment).
+func isClean(p string) bool {
+	clean := path.Clean(p)
+	if strings.HasSuffix(p, "/") && clean != "/" {
+		clean += "/"
+	}
+	return clean == p
 }
 
 // bearer reads "Bearer <token>"; an absent header, another scheme or an

@@ -104,6 +104,10 @@ func TestRouting(t *testing.T) {
 		body         string
 	}{
 		{"GET", "/v3/nowhere", 404, "", `{"errors":[{"field":null,"message":"not found"}]}`},
+		{"GET", "/v3/api_keys/", 404, "", `{"errors":[{"field":null,"message":"not found"}]}`},
+		{"GET", "/v3/mail/../api_keys", 404, "", `{"errors":[{"field":null,"message":"not found"}]}`},
+		{"GET", "/v3//api_keys", 404, "", `{"errors":[{"field":null,"message":"not found"}]}`},
+		{"GET", "/v3/./api_keys", 404, "", `{"errors":[{"field":null,"message":"not found"}]}`},
 		{"GET", "/v3/mail/send", 405, "POST", `{"errors":[{"field":null,"message":"method not allowed"}]}`},
 		{"PUT", "/v3/user/scheduled_sends/abc", 405, "DELETE, GET, PATCH", "-"},
 		{"DELETE", "/v3/api_keys", 405, "GET, POST", "-"},
