@@ -276,3 +276,15 @@ func addresses(n int, prefix string) string {
 	}
 	return b.String()
 }
+
+// TestDecodeMailSendErrorsAreBounded: a thousand bad personalizations are
+// answered with the first maxErrors problems, not a thousand.
+func TestDecodeMailSendErrorsAreBounded(t *testing.T) {
+	bad := `{"to":[{"email":"bad"}]}`
+	body := patch(`"personalizations":[{"to":[{"email":"a@example.com"}]}]`,
+		`"personalizations":[`+strings.Repeat(bad+",", 999)+bad+`]`)
+	_, errs := decodeMailSend([]byte(body), t0)
+	if len(errs) != maxErrors || *errs[0].Field != "personalizations.0.to.0.email" {
+		t.Fatalf("%d errors, first %+v", len(errs), errs[0])
+	}
+}
