@@ -58,10 +58,11 @@ type Config struct {
 
 // Handler serves /v3/.
 type Handler struct {
-	cfg   Config
-	mux   *http.ServeMux
-	rate  *rateLimiter
-	maxIn int64
+	cfg    Config
+	mux    *http.ServeMux
+	routes map[string]route // by pattern
+	rate   *rateLimiter
+	maxIn  int64
 }
 
 // route is one path: its handler per method, and the scope each needs.
@@ -98,7 +99,9 @@ func New(cfg Config) *Handler {
 	if h.maxIn <= 0 {
 		h.maxIn = DefaultMaxBodyBytes
 	}
-	for _, rt := range h.routes() {
+	h.routes = make(map[string]route)
+	for _, rt := range h.routeTable() {
+		h.routes[rt.pattern] = rt
 		h.mux.Handle(rt.pattern, h.dispatch(rt))
 	}
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -108,7 +111,7 @@ func New(cfg Config) *Handler {
 	return h
 }
 
-func (h *Handler) routes() []route {
+func (h *Handler) routeTable() []route {
 	ep := func(op string, serve func(http.ResponseWriter, *http.Request, *caller)) endpoint {
 		return endpoint{op: op, scope: op, serve: serve}
 	}
@@ -184,6 +187,9 @@ func infoOf(r *http.Request) *reqinfo.Info { return reqinfo.From(r.Context()) }
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	info := infoOf(r)
 	info.SetMask(MaskBody)
+	// The operation is known before the key is checked, so that refusals
+	// (401, 429) count against their endpoint in the metrics.
+	info.SetOperation(h.operation(r))
 	sw := &statusWriter{ResponseWriter: w}
 	defer func() { info.SetOutcome(strconv.Itoa(sw.status())) }()
 
@@ -233,6 +239,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.mux.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), callerKey{}, c)))
+}
+
+// operation names the endpoint r is for ("unknown" for none).
+func (h *Handler) operation(r *http.Request) string {
+	_, pattern := h.mux.Handler(r)
+	if ep, ok := h.routes[pattern].methods[r.Method]; ok {
+		return ep.op
+	}
+	return "unknown"
 }
 
 // limitRate takes one request of key's rate and writes the rate headers;

@@ -227,7 +227,11 @@ func TestReqinfo(t *testing.T) {
 		t.Errorf("snapshot = %+v", snap)
 	}
 	_, snap = rg.doInfo("GET", "/v3/mail/batch/nope", "SG.x.y", "")
-	if snap.Outcome != "401" || snap.AccountID != 0 {
+	if snap.Operation != "mail.batch.read" || snap.Outcome != "401" || snap.AccountID != 0 {
+		t.Errorf("snapshot = %+v", snap)
+	}
+	_, snap = rg.doInfo("GET", "/v3/mail/send", rg.full, "")
+	if snap.Operation != "unknown" || snap.Outcome != "405" {
 		t.Errorf("snapshot = %+v", snap)
 	}
 }
