@@ -18,6 +18,7 @@ import (
 type fakeBatches struct {
 	clock     clock.Clock
 	heldLimit int
+	err       error // every call fails with it when set (a broken store)
 
 	mu      sync.Mutex
 	n       int
@@ -30,6 +31,9 @@ func newFakeBatches(clk clock.Clock) *fakeBatches {
 }
 
 func (f *fakeBatches) CreateBatch(_ context.Context, acct int64) (Batch, error) {
+	if f.err != nil {
+		return Batch{}, f.err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.n++
@@ -47,6 +51,9 @@ func (f *fakeBatches) get(acct int64, id string) (*Batch, error) {
 }
 
 func (f *fakeBatches) Batch(_ context.Context, acct int64, id string) (Batch, error) {
+	if f.err != nil {
+		return Batch{}, f.err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	b, err := f.get(acct, id)
@@ -102,6 +109,9 @@ func (f *fakeBatches) ReleaseHold(_ context.Context, acct int64, id string) erro
 }
 
 func (f *fakeBatches) HeldBatches(_ context.Context, acct int64) ([]Batch, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []Batch
@@ -145,12 +155,13 @@ func (f *fakeSends) Create(_ context.Context, acct int64, sends []sending.NewSen
 
 // fakeKeys holds keys by ID with their tokens; a revoked key is gone.
 type fakeKeys struct {
-	clock clock.Clock
-	mu    sync.Mutex
-	n     int
-	keys  map[string]APIKey
-	token map[string]string // token → key ID
-	users map[int64]string
+	clock     clock.Clock
+	verifyErr error // Verify fails with it when set (a broken store)
+	mu        sync.Mutex
+	n         int
+	keys      map[string]APIKey
+	token     map[string]string // token → key ID
+	users     map[int64]string
 }
 
 func newFakeKeys(clk clock.Clock) *fakeKeys {
@@ -160,6 +171,9 @@ func newFakeKeys(clk clock.Clock) *fakeKeys {
 func (f *fakeKeys) Verify(_ context.Context, token string) (auth.Principal, APIKey, error) {
 	if token == "" {
 		return auth.Principal{}, APIKey{}, ErrKeyMissing
+	}
+	if f.verifyErr != nil {
+		return auth.Principal{}, APIKey{}, f.verifyErr
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -2,6 +2,7 @@ package sendgrid
 
 import (
 	"context"
+	"errors"
 	"net/http/httptest"
 	"strconv"
 	"strings"
@@ -249,4 +250,28 @@ func TestMaskBody(t *testing.T) {
 			t.Errorf("MaskBody(%s) = %s, want %s", tt.in, got, tt.want)
 		}
 	}
+}
+
+// TestStoreFailuresAre500s: a failing domain call is a 500 whose body says
+// nothing of the cause; the cause goes to the log's detail.
+func TestStoreFailuresAre500s(t *testing.T) {
+	const internal = `{"errors":[{"field":null,"message":"internal error"}]}`
+	boom := errors.New("database is locked (/var/lib/partnerd/db)")
+	rg := newRig(nil)
+	rg.batches.err = boom
+	for _, tt := range []struct{ method, path, body string }{
+		{"POST", "/v3/mail/batch", ""},
+		{"GET", "/v3/mail/batch/x", ""},
+		{"GET", "/v3/user/scheduled_sends", ""},
+		{"GET", "/v3/user/scheduled_sends/x", ""},
+		{"POST", "/v3/mail/send", strings.Replace(validMail, `"subject":"S"`, `"subject":"S","batch_id":"b"`, 1)},
+	} {
+		rec, snap := rg.doInfo(tt.method, tt.path, rg.full, tt.body)
+		check(t, rec, 500, internal)
+		if !strings.Contains(snap.Detail, "database is locked") {
+			t.Errorf("%s %s: detail %q", tt.method, tt.path, snap.Detail)
+		}
+	}
+	rg.keys.verifyErr = boom
+	check(t, rg.do("GET", "/v3/api_keys", rg.full, ""), 500, internal)
 }
