@@ -234,7 +234,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !isClean(r.URL.Path) {
 		// ServeMux would answer a redirect with an HTML body; SendGrid
 		// paths have no dot segments or empty segments to clean.
-		info.SetOperation("unknown")
 		writeError(sw, r, errNoField(http.StatusNotFound, msgNotFound))
 		return
 	}
@@ -243,6 +242,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // operation names the endpoint r is for ("unknown" for none).
 func (h *Handler) operation(r *http.Request) string {
+	if !isClean(r.URL.Path) {
+		return "unknown" // Handler would name the pattern after a redirect
+	}
 	_, pattern := h.mux.Handler(r)
 	if ep, ok := h.routes[pattern].methods[r.Method]; ok {
 		return ep.op

@@ -231,6 +231,10 @@ func TestReqinfo(t *testing.T) {
 	if snap.Operation != "mail.batch.read" || snap.Outcome != "401" || snap.AccountID != 0 {
 		t.Errorf("snapshot = %+v", snap)
 	}
+	_, snap = rg.doInfo("GET", "/v3/mail/../api_keys", "", "")
+	if snap.Operation != "unknown" || snap.Outcome != "401" {
+		t.Errorf("snapshot = %+v", snap)
+	}
 	_, snap = rg.doInfo("GET", "/v3/mail/send", rg.full, "")
 	if snap.Operation != "unknown" || snap.Outcome != "405" {
 		t.Errorf("snapshot = %+v", snap)
