@@ -139,12 +139,15 @@ func decodeMailSend(body []byte, now time.Time) (mailSend, []fieldError) {
 		m.BatchID = id
 	}
 
-	// Content partnerd cannot deliver is refused rather than dropped.
-	if !isNull(o["template_id"]) {
+	// Content partnerd cannot deliver is refused rather than dropped; the
+	// empty values some clients always write are absent.
+	if id, _, msg := o.str("template_id"); msg != "" || id != "" {
 		ps.add("template_id", msgTemplateUnsupported)
 	}
-	if !isNull(o["attachments"]) {
-		ps.add("attachments", msgAttachUnsupported)
+	if raw := o["attachments"]; !isNull(raw) {
+		if items, ok := asArray(raw); !ok || len(items) > 0 {
+			ps.add("attachments", msgAttachUnsupported)
+		}
 	}
 
 	// personalizations

@@ -238,6 +238,7 @@ func TestDecodeMailSendAccepts(t *testing.T) {
 		{"subject only per personalization", strings.Replace(patch(`"subject":"S",`, ``), `}]}]`, `}],"subject":"P"}]`, 1)},
 		{"html only", patch(`"text/plain"`, `"text/html"`)},
 		{"nulls are absent", patch(`"subject":"S"`, `"subject":"S","send_at":null,"batch_id":null,"template_id":null,"cc":null`)},
+		{"empty template_id and attachments", patch(`"subject":"S"`, `"subject":"S","template_id":"","attachments":[]`)},
 		{"past send_at", patch(`"subject":"S"`, `"subject":"S","send_at":0`)},
 		{"1000 recipients", patch(`[{"email":"a@example.com"}]`, `[`+addresses(999, "x")+`,{"email":"a@example.com"}]`)},
 		{"same address in two personalizations", patch(`"personalizations":[{"to":[{"email":"a@example.com"}]}]`,
