@@ -1,0 +1,81 @@
+package sendgrid
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+)
+
+// object is a JSON object whose members are decoded one by one, so that a
+// wrong type is answered naming its field instead of with a Go error.
+type object map[string]json.RawMessage
+
+// readObject reads the request body as one JSON object. An empty body is
+// an empty object when emptyOK (DELETE and the body-less POSTs).
+func readObject(r *http.Request, emptyOK bool) (object, *apiError) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, errNoField(http.StatusRequestEntityTooLarge, msgTooLarge)
+		}
+		return nil, &apiError{status: http.StatusBadRequest, errs: []fieldError{{Message: msgBadJSON}}, detail: "read body: " + err.Error()}
+	}
+	return parseObject(body, emptyOK)
+}
+
+func parseObject(body []byte, emptyOK bool) (object, *apiError) {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		if emptyOK {
+			return object{}, nil
+		}
+		return nil, errNoField(http.StatusBadRequest, msgBadJSON)
+	}
+	var o object
+	// Unmarshal checks the whole text before it decodes anything, so a
+	// body that is not JSON is told so even when it starts like an object.
+	if err := json.Unmarshal(trimmed, &o); err != nil {
+		var notObject *json.UnmarshalTypeError
+		if errors.As(err, &notObject) {
+			return nil, errNoField(http.StatusBadRequest, msgNotObject)
+		}
+		return nil, &apiError{status: http.StatusBadRequest, errs: []fieldError{{Message: msgBadJSON}}, detail: err.Error()}
+	}
+	if o == nil { // null
+		return nil, errNoField(http.StatusBadRequest, msgNotObject)
+	}
+	return o, nil
+}
+
+// isNull reports whether raw is absent or JSON null.
+func isNull(raw json.RawMessage) bool {
+	return len(raw) == 0 || string(raw) == "null"
+}
+
+// str returns the string member name: ok false with a message when it is
+// there but not a string.
+func (o object) str(name string) (v string, present bool, msg string) {
+	raw, ok := o[name]
+	if !ok || isNull(raw) {
+		return "", false, ""
+	}
+	if raw[0] != '"' || json.Unmarshal(raw, &v) != nil {
+		return "", true, "The " + name + " must be a string."
+	}
+	return v, true, ""
+}
+
+// strings returns the array-of-strings member name.
+func (o object) strings(name string) (v []string, present bool, msg string) {
+	raw, ok := o[name]
+	if !ok || isNull(raw) {
+		return nil, false, ""
+	}
+	if raw[0] != '[' || json.Unmarshal(raw, &v) != nil {
+		return nil, true, "The " + name + " must be an array of strings."
+	}
+	return v, true, ""
+}
