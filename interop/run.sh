@@ -16,11 +16,11 @@ set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 ref_src=${INTEROP_REFERENCE_WSDL:-$root/../shared/reference/etframework.wsdl}
-stacks_wanted=${INTEROP_STACKS:-asmx wcf-basic wcf-soap12 zeep suds node go}
+stacks_wanted=${INTEROP_STACKS:-asmx wcf-basic wcf-soap12 zeep suds node go sendgrid}
 py=/usr/bin/python3 # Debian's python3 with python3-zeep/python3-suds, not a pyenv one
 user=interop
 pass='Interop-P4ss!'
-all_stacks=(asmx wcf-basic wcf-soap12 zeep suds node go)
+all_stacks=(asmx wcf-basic wcf-soap12 zeep suds node go sendgrid)
 started=$(date +%s)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/partnerd-interop.XXXXXX")
@@ -245,6 +245,24 @@ run_go() {
   run_go_generated "$@"
 }
 
+# --- SendGrid v3: the official Node.js and Go clients against the REST face -------------------
+# One API key of the interop account, made with the CLI; the Go client also checks the SOAP face
+# sees the same sends (a REST pause reads Paused over SOAP, a SOAP cancel shows in the batch).
+run_sendgrid() {
+  local key
+  key=$("$work/partnerd" apikey create --db "$db" --account "$user" --name interop 2>"$work/logs/apikey.err" |
+    grep -o 'SG\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*' | head -n 1)
+  if [[ -z $key ]]; then
+    record sendgrid "partnerd apikey create prints a key" 0 "$(cat "$work/logs/apikey.err")"
+    return
+  fi
+  client sendgrid sendgrid/node node "$here/sendgrid/node/client.js" --base "$base" --key "$key" --label sendgrid/node
+  step sendgrid "the sendgrid-go client builds (nested module)" "$work/logs/sendgrid-go-build.log" \
+    go -C "$here/sendgrid/go" build -o "$work/sendgrid-go" . || return
+  client sendgrid sendgrid/go "$work/sendgrid-go" --base "$base" --key "$key" --endpoint "$endpoint" \
+    --user "$user" --password "$pass" --label sendgrid/go
+}
+
 for s in "${all_stacks[@]}"; do
   wanted "$s" || continue
   stack_started=$(date +%s)
@@ -255,6 +273,7 @@ for s in "${all_stacks[@]}"; do
   suds) for_each_variant run_suds suds ;;
   node) for_each_variant run_node node ;;
   go) for_each_variant run_go go ;;
+  sendgrid) run_sendgrid ;;
   esac
   echo "interop: $s: ${npass[$s]} passed, ${nfail[$s]} failed"
   [[ -n ${INTEROP_TIMING:-} ]] && echo "interop: $s took $(($(date +%s) - stack_started))s"

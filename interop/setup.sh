@@ -3,7 +3,7 @@
 # Idempotent, and fast (well under a second) when everything is already there.
 #   Debian packages: Mono (wsdl, mcs, System.Web.Services, System.ServiceModel), python3-zeep,
 #                    python3-suds, curl; `apt-get update` + `apt-get install -y` as root.
-#   npm:             `npm ci` in interop/node (node-soap, pinned in package-lock.json).
+#   npm:             `npm ci` in interop/node (node-soap) and interop/sendgrid/node (@sendgrid/client, @sendgrid/mail), pinned in package-lock.json.
 # Not root and something missing: prints exactly what to install and exits non-zero.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -35,10 +35,12 @@ if ((${#missing[@]})); then
   apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# node-soap: `npm ci` unless node_modules already holds exactly the locked tree.
-node_dir="$here/node"
-if ! cmp -s "$node_dir/package-lock.json" "$node_dir/node_modules/.interop-lock" 2>/dev/null; then
-  echo "interop/setup.sh: npm ci in interop/node"
-  (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error)
-  cp "$node_dir/package-lock.json" "$node_dir/node_modules/.interop-lock"
-fi
+# node-soap and the SendGrid Node.js clients: `npm ci` unless node_modules already holds exactly
+# the locked tree.
+for node_dir in "$here/node" "$here/sendgrid/node"; do
+  if ! cmp -s "$node_dir/package-lock.json" "$node_dir/node_modules/.interop-lock" 2>/dev/null; then
+    echo "interop/setup.sh: npm ci in ${node_dir#"$here/"}"
+    (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$node_dir/package-lock.json" "$node_dir/node_modules/.interop-lock"
+  fi
+done

@@ -1,6 +1,7 @@
 // Package server mounts partnerd's faces — SOAP (endpoint, WSDL, fault
-// schema), ops (health checks, metrics), admin (the manual clock, on a
-// listener of its own) and whatever Config.Faces adds — on one ServeMux,
+// schema), SendGrid v3 (/v3/), ops (health checks, metrics), admin (the
+// manual clock, on a listener of its own) and whatever Config.Faces adds —
+// on one ServeMux,
 // behind middleware they share: request IDs, the in-flight limit, access
 // log, exchange log and metrics by face, operation and outcome. App builds
 // the whole server (store, dispatcher, housekeeping, handler) from one
@@ -21,6 +22,7 @@ import (
 	"unsafe"
 
 	"github.com/partnerd/partnerd/api/partnerapi"
+	"github.com/partnerd/partnerd/api/sendgrid"
 	"github.com/partnerd/partnerd/api/soap"
 	"github.com/partnerd/partnerd/api/soap/wsse"
 	"github.com/partnerd/partnerd/auth"
@@ -30,6 +32,7 @@ import (
 	"github.com/partnerd/partnerd/internal/metrics"
 	"github.com/partnerd/partnerd/internal/reqinfo"
 	"github.com/partnerd/partnerd/lifecycle"
+	"github.com/partnerd/partnerd/sending"
 	"github.com/partnerd/partnerd/store"
 )
 
@@ -64,7 +67,10 @@ type Config struct {
 	// written a sixteenth of it since it last did, so that a burst cannot
 	// overshoot it by much between the housekeeper's prunes.
 	RequestLogMaxBytes int64
-	// Faces are mounted beside SOAP's and ops' (the SendGrid v3 API …).
+	// SendGridRate is each API key's requests per minute on the SendGrid
+	// v3 face (X-RateLimit-Limit); 0 means sendgrid.DefaultRateLimit.
+	SendGridRate int
+	// Faces are mounted beside SOAP's, SendGrid's and ops'.
 	Faces []Face
 }
 
@@ -147,6 +153,10 @@ func New(d Config) *Server {
 	}}
 	// Adding a face is one line here (or one entry in d.Faces).
 	fm.mount(soapFace{handler: h})
+	send := &sending.Service{Store: timed, Clock: d.Clock, Policy: d.Policy, OnDue: d.OnDue}
+	fm.mount(sendgrid.New(sendgrid.Config{Batches: send, Sends: send, Clock: d.Clock,
+		Keys:      &auth.Keys{Store: d.Store, Clock: d.Clock, OnFailure: func(_ context.Context, reason string) { m.AuthFailure("api_key_" + reason) }},
+		RateLimit: d.SendGridRate}))
 	fm.mount(opsFace{store: d.Store, logger: d.Logger, metrics: m.Handler()})
 	for _, f := range d.Faces {
 		fm.mount(f)

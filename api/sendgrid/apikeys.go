@@ -2,6 +2,7 @@ package sendgrid
 
 import (
 	"errors"
+	"github.com/partnerd/partnerd/auth"
 	"net/http"
 	"strconv"
 )
@@ -69,7 +70,7 @@ func readKeyBody(r *http.Request, wantScopes bool) (name string, scopes []string
 // itself a full-access one.
 func mayGrant(c *caller, scopes []string) *apiError {
 	if scopes == nil {
-		scopes = []string{ScopeFull}
+		scopes = auth.Scopes() // none given: full access
 	}
 	for _, s := range scopes {
 		if !hasScope(c.key.Scopes, s) {
@@ -82,8 +83,15 @@ func mayGrant(c *caller, scopes []string) *apiError {
 
 // keyError maps the key rules' errors.
 func keyError(what string, err error) *apiError {
-	if errors.Is(err, ErrKeyNotFound) {
+	switch {
+	case errors.Is(err, ErrKeyNotFound):
 		return errNoField(http.StatusNotFound, msgKeyNotFound)
+	case errors.Is(err, auth.ErrTooManyKeys):
+		return errNoField(http.StatusForbidden, auth.ErrTooManyKeys.Error())
+	case errors.Is(err, auth.ErrKeyName):
+		return errField(http.StatusBadRequest, "name", msgMissingArg)
+	case errors.Is(err, auth.ErrUnknownScope):
+		return errField(http.StatusBadRequest, "scopes", err.Error())
 	}
 	return internal(what, err)
 }

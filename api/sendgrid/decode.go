@@ -17,13 +17,23 @@ type object map[string]json.RawMessage
 func readObject(r *http.Request, emptyOK bool) (object, *apiError) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return nil, errNoField(http.StatusRequestEntityTooLarge, msgTooLarge)
-		}
-		return nil, &apiError{status: http.StatusBadRequest, errs: []fieldError{{Message: msgBadJSON}}, detail: "read body: " + err.Error()}
+		return nil, bodyError(err)
 	}
 	return parseObject(body, emptyOK)
+}
+
+// bodyError answers a body that could not be read: over the face's size
+// limit (413), over the server's in-flight byte budget (503), or cut off.
+func bodyError(err error) *apiError {
+	var tooLarge *http.MaxBytesError
+	var busy *overloadError
+	switch {
+	case errors.As(err, &tooLarge):
+		return errNoField(http.StatusRequestEntityTooLarge, msgTooLarge)
+	case errors.As(err, &busy):
+		return &apiError{status: http.StatusServiceUnavailable, errs: []fieldError{{Message: "the server is busy: too many " + busy.reason + " in flight; retry later"}}, detail: err.Error()}
+	}
+	return &apiError{status: http.StatusBadRequest, errs: []fieldError{{Message: msgBadJSON}}, detail: "read body: " + err.Error()}
 }
 
 func parseObject(body []byte, emptyOK bool) (object, *apiError) {

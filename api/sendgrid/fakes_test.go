@@ -189,7 +189,7 @@ func (f *fakeKeys) Create(_ context.Context, acct int64, name string, scopes []s
 	defer f.mu.Unlock()
 	f.n++
 	if scopes == nil {
-		scopes = []string{ScopeFull}
+		scopes = auth.Scopes()
 	}
 	k := APIKey{ID: fmt.Sprintf("key%d", f.n), AccountID: acct, Name: name, Scopes: scopes, Created: f.clock.Now()}
 	secret := "SG." + k.ID + ".secret" + fmt.Sprint(f.n)
@@ -260,7 +260,7 @@ func (f *fakeKeys) Replace(_ context.Context, acct int64, id, name string, scope
 		return k, err
 	}
 	if scopes == nil {
-		scopes = []string{ScopeFull}
+		scopes = auth.Scopes()
 	}
 	k.Name, k.Scopes = name, scopes
 	f.keys[id] = k

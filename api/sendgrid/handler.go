@@ -324,3 +324,35 @@ func (w *statusWriter) status() int {
 
 // Unwrap lets http.ResponseController reach the server's writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Name is the face's name in logs and metrics.
+func (h *Handler) Name() string { return "sendgrid" }
+
+// Mount serves every /v3/ path: the handler's own mux routes them, so that
+// an unknown path or method is answered in SendGrid's JSON, not by the
+// server's mux.
+func (h *Handler) Mount(mux interface {
+	Handle(pattern string, handler http.Handler)
+}) {
+	mux.Handle("/v3/", h)
+}
+
+// Refuse answers a request the server's in-flight limit turns away in
+// SendGrid's shape: 503 with Retry-After and an ErrorResponse.
+func (h *Handler) Refuse(w http.ResponseWriter, r *http.Request, reason string, retryAfter time.Duration) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(max(retryAfter.Round(time.Second), time.Second)/time.Second)))
+	writeError(w, r, bodyError(h.OverloadError(reason, retryAfter)))
+}
+
+// OverloadError is what reading a chunked body fails with when it outgrows
+// the server's byte budget half-way; the face answers it as a 503.
+func (h *Handler) OverloadError(reason string, retryAfter time.Duration) error {
+	return &overloadError{reason: reason, retryAfter: retryAfter}
+}
+
+type overloadError struct {
+	reason     string
+	retryAfter time.Duration
+}
+
+func (e *overloadError) Error() string { return "too many " + e.reason + " in flight" }

@@ -383,12 +383,7 @@ func validAddress(s string) bool {
 func (h *Handler) mailSend(w http.ResponseWriter, r *http.Request, c *caller) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			writeError(w, r, errNoField(http.StatusRequestEntityTooLarge, msgTooLarge))
-		} else {
-			writeError(w, r, &apiError{status: http.StatusBadRequest, errs: []fieldError{{Message: msgBadJSON}}, detail: "read body: " + err.Error()})
-		}
+		writeError(w, r, bodyError(err))
 		return
 	}
 	m, errs := decodeMailSend(body, h.cfg.Clock.Now())
@@ -420,8 +415,8 @@ func (h *Handler) mailSend(w http.ResponseWriter, r *http.Request, c *caller) {
 			FromAddress: m.FromEmail,
 			SendDate:    p.SendAt,
 			Content:     store.SendContent{Subject: p.Subject, TextBody: m.TextBody, HTMLBody: m.HTMLBody, Recipients: rcpts},
+			BatchID:     m.BatchID,
 		}
-		setSendBatch(&sends[i], m.BatchID)
 	}
 	created, err := h.cfg.Sends.Create(ctx, acct, sends)
 	if err != nil {

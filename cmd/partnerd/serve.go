@@ -15,6 +15,7 @@ import (
 	"runtime/pprof"
 	"time"
 
+	"github.com/partnerd/partnerd/api/sendgrid"
 	"github.com/partnerd/partnerd/api/soap"
 	"github.com/partnerd/partnerd/api/soap/wsse"
 	"github.com/partnerd/partnerd/internal/clock"
@@ -30,6 +31,7 @@ type serveConfig struct {
 	clockMode     string
 	cancelCutoff  time.Duration
 	heldLimit     int
+	sendGridRate  int
 	maxBody       int64
 	tokenMaxAge   time.Duration
 	tokenSkew     time.Duration
@@ -53,7 +55,8 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.logMaxEntries, "request-log-max-entries", envInt("PARTNERD_REQUEST_LOG_MAX_ENTRIES", 100_000), "keep at most this many logged exchanges, the newest; 0 for no limit (env PARTNERD_REQUEST_LOG_MAX_ENTRIES)")
 	c.logMaxBytes = envByteSize("PARTNERD_REQUEST_LOG_MAX_BYTES", defaultRequestLogMaxBytes)
 	fs.Var(&c.logMaxBytes, "request-log-max-bytes", "keep at most this much of the request log, the newest exchanges, as stored (bytes, or with KiB, MiB, GiB); 0 for no limit (env PARTNERD_REQUEST_LOG_MAX_BYTES)")
-	fs.IntVar(&c.heldLimit, "held-limit", envInt("PARTNERD_HELD_LIMIT", lifecycle.DefaultPolicy.HeldLimit), "most sends per account paused or pending cancellation at once; 0 for no limit (env PARTNERD_HELD_LIMIT)")
+	fs.IntVar(&c.heldLimit, "held-limit", envInt("PARTNERD_HELD_LIMIT", lifecycle.DefaultPolicy.HeldLimit), "most batches per account paused or pending cancellation at once (a SOAP send is a batch of its own; SendGrid's live pages say 10); 0 for no limit (env PARTNERD_HELD_LIMIT)")
+	fs.IntVar(&c.sendGridRate, "sendgrid-rate", envInt("PARTNERD_SENDGRID_RATE", sendgrid.DefaultRateLimit), "requests per minute per API key on the SendGrid v3 face (X-RateLimit-Limit); beyond it 429; every answer carries the X-RateLimit headers, so there is always a limit: raise it for load tests (env PARTNERD_SENDGRID_RATE)")
 	fs.Int64Var(&c.maxBody, "max-body", int64(envInt("PARTNERD_MAX_BODY", soap.DefaultMaxBodyBytes)), "largest request body in bytes (env PARTNERD_MAX_BODY)")
 	fs.DurationVar(&c.tokenMaxAge, "token-max-age", envDuration("PARTNERD_TOKEN_MAX_AGE", wsse.DefaultMaxAge), "oldest accepted UsernameToken wsu:Created (env PARTNERD_TOKEN_MAX_AGE)")
 	fs.DurationVar(&c.tokenSkew, "token-future-skew", envDuration("PARTNERD_TOKEN_FUTURE_SKEW", wsse.DefaultMaxFutureSkew), "how far in the future a wsu:Created may be (env PARTNERD_TOKEN_FUTURE_SKEW)")
@@ -104,6 +107,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) (ret
 		clk = clock.NewManual(time.Now())
 	default:
 		return fmt.Errorf("--clock must be system or manual, not %q", cfg.clockMode)
+	}
+	if cfg.sendGridRate < 1 {
+		return fmt.Errorf("--sendgrid-rate must be at least 1 (requests per minute per API key)")
 	}
 	if cfg.cancelCutoff < 0 {
 		return fmt.Errorf("--cancel-cutoff must not be negative")
@@ -163,6 +169,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) (ret
 			TokenMaxAge:     cfg.tokenMaxAge,
 			TokenFutureSkew: cfg.tokenSkew,
 			Limits:          cfg.hardening.limits(),
+			SendGridRate:    cfg.sendGridRate,
 			AsyncRequestLog: true,
 			// The log writer prunes to this as it goes, between the
 			// housekeeper's rounds.
@@ -187,6 +194,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) (ret
 	fmt.Fprintf(stdout, "partnerd %s listening on %s\n", version, base)
 	fmt.Fprintf(stdout, "  SOAP endpoint: %s/Service.asmx\n", base)
 	fmt.Fprintf(stdout, "  WSDL:          %s/Service.asmx?wsdl\n", base)
+	fmt.Fprintf(stdout, "  SendGrid v3:   %s/v3/ (keys: partnerd apikey create; OpenAPI: %s/v3/openapi.json)\n", base, base)
 	if tlsNote != "" {
 		fmt.Fprintln(stdout, tlsNote)
 	}
