@@ -70,10 +70,16 @@ func TestCampaignErrors(t *testing.T) {
 		return func(e *env, id int64) error { _, err := e.svc.UpdateCampaign(e.t.Context(), e.acct, id, p); return err }
 	}
 	schedule := func(at time.Time) func(e *env, id int64) error {
-		return func(e *env, id int64) error { _, err := e.svc.ScheduleCampaign(e.t.Context(), e.acct, id, at); return err }
+		return func(e *env, id int64) error {
+			_, err := e.svc.ScheduleCampaign(e.t.Context(), e.acct, id, at)
+			return err
+		}
 	}
 	reschedule := func(at time.Time) func(e *env, id int64) error {
-		return func(e *env, id int64) error { _, err := e.svc.RescheduleCampaign(e.t.Context(), e.acct, id, at); return err }
+		return func(e *env, id int64) error {
+			_, err := e.svc.RescheduleCampaign(e.t.Context(), e.acct, id, at)
+			return err
+		}
 	}
 	unschedule := func(e *env, id int64) error { return e.svc.UnscheduleCampaign(e.t.Context(), e.acct, id) }
 	sendNow := func(e *env, id int64) error { _, err := e.svc.SendCampaignNow(e.t.Context(), e.acct, id); return err }

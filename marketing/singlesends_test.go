@@ -65,7 +65,10 @@ func TestSingleSendErrors(t *testing.T) {
 		}
 	}
 	schedule := func(at time.Time) func(e *env, id string) error {
-		return func(e *env, id string) error { _, err := e.svc.ScheduleSingleSend(e.t.Context(), e.acct, id, at); return err }
+		return func(e *env, id string) error {
+			_, err := e.svc.ScheduleSingleSend(e.t.Context(), e.acct, id, at)
+			return err
+		}
 	}
 	none := func(*env) string { return "" }
 	cases := []struct {
@@ -83,7 +86,10 @@ func TestSingleSendErrors(t *testing.T) {
 		{"an unknown list", none, create(func(in *marketing.SingleSendInput) { in.SendTo.ListIDs = []string{uuid.NewString()} }), marketing.ErrInvalid, []string{"send_to.list_ids[0]"}},
 		{"11 segments", none, create(func(in *marketing.SingleSendInput) { in.SendTo.SegmentIDs = make([]string, 11) }), marketing.ErrInvalid, []string{"send_to.segment_ids"}},
 		{"a segment", none, create(func(in *marketing.SingleSendInput) { in.SendTo.SegmentIDs = []string{uuid.NewString()} }), marketing.ErrInvalid, []string{"send_to.segment_ids"}},
-		{"get unknown", none, func(e *env, _ string) error { _, err := e.svc.SingleSend(e.t.Context(), e.acct, uuid.NewString()); return err }, marketing.ErrNotFound, nil},
+		{"get unknown", none, func(e *env, _ string) error {
+			_, err := e.svc.SingleSend(e.t.Context(), e.acct, uuid.NewString())
+			return err
+		}, marketing.ErrNotFound, nil},
 		{"get another account's", draft(nil), func(e *env, id string) error { _, err := e.svc.SingleSend(e.t.Context(), e.other, id); return err }, marketing.ErrNotFound, nil},
 		{"bad page token", none, func(e *env, _ string) error { _, err := e.svc.SingleSends(e.t.Context(), e.acct, 0, "x"); return err }, marketing.ErrInvalid, []string{"page_token"}},
 		{"page size 101", none, func(e *env, _ string) error { _, err := e.svc.SingleSends(e.t.Context(), e.acct, 101, ""); return err }, marketing.ErrInvalid, []string{"page_size"}},
@@ -96,7 +102,10 @@ func TestSingleSendErrors(t *testing.T) {
 		{"schedule without subject or content", draft(func(in *marketing.SingleSendInput) { in.EmailConfig = store.EmailConfig{} }),
 			schedule(later), marketing.ErrInvalid, []string{"email_config.subject", "email_config.html_content"}},
 		{"schedule to nobody", draft(func(in *marketing.SingleSendInput) { in.SendTo = store.SendTo{} }), schedule(later), marketing.ErrInvalid, []string{"send_to.list_ids"}},
-		{"unschedule a triggered one", triggered, func(e *env, id string) error { _, err := e.svc.UnscheduleSingleSend(e.t.Context(), e.acct, id); return err }, marketing.ErrTriggered, nil},
+		{"unschedule a triggered one", triggered, func(e *env, id string) error {
+			_, err := e.svc.UnscheduleSingleSend(e.t.Context(), e.acct, id)
+			return err
+		}, marketing.ErrTriggered, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
