@@ -164,8 +164,7 @@ func (o Opt[T]) apply(dst *T) {
 // newToken is a fresh schedule token for kind ("campaign-12"): its sends'
 // CustomerKeys are the token, a dash and the chunk's number. Random, so
 // that sends of an earlier schedule of the same campaign are never taken
-// for the current one's; letters, digits and dashes only, so that it is
-// its own LIKE pattern.
+// for the current one's.
 func newToken(kind string) string {
 	var b [8]byte
 	rand.Read(b[:])

@@ -26,8 +26,12 @@ func sendsOf(ctx context.Context, tx store.Tx, accountID int64, token string) ([
 	}
 	// TODO(merge): once sends carry a BatchID, a campaign's sends are its
 	// batch's; the token stays as the sends' CustomerKeys.
+	//
+	// The keys are token-0, token-1 …: a range of the (account,
+	// CustomerKey) index, where a LIKE (case-insensitive) would read every
+	// send of the account. ':' follows the digits in ASCII.
 	return tx.FindSends(ctx, accountID, store.SendQuery{
-		Filter: &store.Cond{Field: store.FieldCustomerKey, Op: store.OpLike, Values: []any{token + "-%"}},
+		Filter: &store.Cond{Field: store.FieldCustomerKey, Op: store.OpBetween, Values: []any{token + "-0", token + "-:"}},
 	})
 }
 
