@@ -413,3 +413,65 @@ func TestCampaignCRUD(t *testing.T) {
 		t.Errorf("other account sees %d campaigns", len(cs))
 	}
 }
+
+// TestDeleteRacesClaims: a delete racing a dispatcher that claims the
+// campaign's sends one at a time. Whichever wins each send, the outcome is
+// consistent: every send ends either claimed (and delivered) or canceled,
+// never both, and once the delete has returned nothing more is claimed.
+func TestDeleteRacesClaims(t *testing.T) {
+	e := newEnv(t)
+	e.svc.ChunkSize = 10
+	c := e.campaign(ready(e.list("big", 250).ID))
+	at := now.Add(time.Hour)
+	if _, err := e.svc.ScheduleCampaign(t.Context(), e.acct, c.ID, at); err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Set(at)
+	claimedIDs := map[int64]bool{}
+	stop := make(chan struct{})
+	done := make(chan error)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			got, err := e.db.ClaimDueSends(t.Context(), store.Claim{Now: at, Owner: "racer", LeaseUntil: at.Add(time.Hour), Limit: 1})
+			if err != nil {
+				done <- err
+				return
+			}
+			for _, cs := range got {
+				claimedIDs[cs.ID] = true
+			}
+		}
+	}()
+	e.claim(1) // at least one is claimed before the delete
+	if err := e.svc.DeleteCampaign(t.Context(), e.acct, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := e.claim(100); len(got) != 0 {
+		t.Errorf("claimed %d after the delete returned", len(got))
+	}
+	sends := e.allSends()
+	if len(sends) != 25 {
+		t.Fatalf("%d sends, want 25", len(sends))
+	}
+	for _, s := range sends {
+		switch s.Status {
+		case store.StatusSending:
+		case store.StatusCanceled:
+			if claimedIDs[s.ID] {
+				t.Errorf("send %d was claimed and canceled", s.ID)
+			}
+		default:
+			t.Errorf("send %d is %s", s.ID, s.Status)
+		}
+	}
+}
