@@ -312,6 +312,9 @@ type Tx interface {
 	// DeleteEmailSendDefinition deletes one by ID. ErrNotFound if absent.
 	// Sends already started from it are kept.
 	DeleteEmailSendDefinition(ctx context.Context, accountID, id int64) error
+
+	// Lists, legacy campaigns and Single Sends (see MarketingTx).
+	MarketingTx
 }
 
 // Queue is the dispatcher's view of the store. Unlike Tx, its methods work
@@ -729,4 +732,178 @@ func RequestLogSize(e RequestLog) int64 {
 	const rowOverhead = 96
 	return rowOverhead + int64(len(e.RequestID)+len(e.Face)+len(e.Method)+len(e.Path)+len(e.Username)+len(e.Operation)+len(e.Status)+len(e.Detail)+len(e.Remote)+
 		len(e.Request)+len(e.Response)+len(e.RequestNote)+len(e.ResponseNote))
+}
+
+// ---- Marketing: recipient lists, legacy campaigns, Single Sends ----
+//
+// The rows behind package marketing (SendGrid's /v3/campaigns and
+// /v3/marketing/singlesends). A campaign or Single Send owns no sends in the
+// store: it is sent by ordinary sends (package sending), which it finds by
+// the ScheduleToken their CustomerKeys carry, so that the dispatcher, SOAP
+// Retrieve and every rule see them like any other send.
+
+// MarketingTx is the part of Tx over lists, campaigns and Single Sends.
+// Like the rest of Tx, every method is scoped to an account.
+type MarketingTx interface {
+	// InsertList stores l with its Recipients, setting l.ID; l.UUID, the
+	// list's id for Single Sends, is the caller's to set. ErrExists when
+	// the account already has a list named l.Name (or with l.UUID).
+	InsertList(ctx context.Context, l *MarketingList) error
+	// ListByKey finds one of account's lists by ID, else UUID, else Name
+	// (the first set in k), with its recipients. ErrNotFound if none.
+	ListByKey(ctx context.Context, accountID int64, k ListKey) (MarketingList, error)
+	// FindLists returns account's lists by ID, with RecipientCount but no
+	// Recipients.
+	FindLists(ctx context.Context, accountID int64) ([]MarketingList, error)
+
+	// InsertCampaign stores c, setting c.ID (never reused) and c.Version.
+	InsertCampaign(ctx context.Context, c *Campaign) error
+	// CampaignByID finds one of account's campaigns. ErrNotFound if absent.
+	CampaignByID(ctx context.Context, accountID, id int64) (Campaign, error)
+	// FindCampaigns returns account's campaigns newest (highest ID) first,
+	// skipping offset and returning at most limit (> 0).
+	FindCampaigns(ctx context.Context, accountID int64, limit, offset int) ([]Campaign, error)
+	// UpdateCampaign rewrites c's fields, state and schedule on condition
+	// that its Version is still c.Version (compare-and-set: ErrConflict when
+	// another call changed it since it was read), and advances c.Version.
+	// ErrNotFound if absent.
+	UpdateCampaign(ctx context.Context, c *Campaign) error
+	// DeleteCampaign deletes one of account's campaigns. ErrNotFound if absent.
+	DeleteCampaign(ctx context.Context, accountID, id int64) error
+
+	// InsertSingleSend stores s (s.ID, a UUID, is the caller's to set),
+	// setting s.Seq and s.Version. ErrExists on a duplicate ID.
+	InsertSingleSend(ctx context.Context, s *SingleSend) error
+	// SingleSendByID finds one of account's Single Sends. ErrNotFound if absent.
+	SingleSendByID(ctx context.Context, accountID int64, id string) (SingleSend, error)
+	// FindSingleSends returns account's Single Sends with Seq > afterSeq, in
+	// Seq (creation) order, at most limit (> 0): keyset paging.
+	FindSingleSends(ctx context.Context, accountID int64, afterSeq int64, limit int) ([]SingleSend, error)
+	// UpdateSingleSend is UpdateCampaign for a Single Send.
+	UpdateSingleSend(ctx context.Context, s *SingleSend) error
+	// DeleteSingleSend deletes one. ErrNotFound if absent.
+	DeleteSingleSend(ctx context.Context, accountID int64, id string) error
+
+	// DiscardSendFrom cancels send sendID of accountID and discards it at
+	// once (like FlushAccount, for one send) on condition that it is still
+	// in status from: ErrConflict when it moved (a dispatcher claimed it),
+	// ErrNotFound if absent. It is how a halted campaign's sends are taken
+	// out of the queue: they are never sent and, unlike a cancel that waits
+	// for its SendDate, never count as held.
+	DiscardSendFrom(ctx context.Context, accountID, sendID int64, from SendStatus, now time.Time) error
+}
+
+// MarketingList is a named set of recipients a campaign (by ID) or a Single
+// Send (by UUID) is sent to.
+type MarketingList struct {
+	ID        int64  // the legacy campaigns' list_ids
+	UUID      string // the Single Sends' send_to.list_ids
+	AccountID int64
+	Name      string // unique in the account
+	Created   time.Time
+	// Recipients in the order given; loaded by ListByKey only.
+	Recipients []ListRecipient
+	// RecipientCount is len(Recipients) as stored.
+	RecipientCount int
+}
+
+// ListRecipient is one address of a list.
+type ListRecipient struct {
+	Address string
+	Name    string `json:",omitempty"`
+}
+
+// ListKey names a list by the first of its keys that is set.
+type ListKey struct {
+	ID   int64
+	UUID string
+	Name string
+}
+
+// ScheduleState is what a campaign or Single Send has been told: Draft, or
+// scheduled with sends in the queue. What those sends have become since
+// (in progress, sent …) is read from them, not stored here.
+type ScheduleState string
+
+// Schedule states.
+const (
+	StateDraft     ScheduleState = "draft"
+	StateScheduled ScheduleState = "scheduled"
+)
+
+// Campaign is a legacy Marketing Campaign (/v3/campaigns).
+type Campaign struct {
+	ID        int64
+	AccountID int64
+	CampaignFields
+	State ScheduleState
+	// SendAt is when its sends are due (set while scheduled).
+	SendAt time.Time
+	// ScheduleToken is carried by the CustomerKeys of the sends the
+	// current schedule created ("" in Draft); a new one per schedule, so
+	// that sends of an earlier, unscheduled run are never taken for these.
+	ScheduleToken string
+	Version       int64 // compare-and-set counter, advanced by every update
+	Created       time.Time
+	Updated       time.Time
+}
+
+// CampaignFields are a campaign's editable fields, as the API names them.
+type CampaignFields struct {
+	Title                string
+	Subject              string
+	SenderID             *int64
+	ListIDs              []int64
+	SegmentIDs           []int64
+	Categories           []string
+	SuppressionGroupID   *int64
+	CustomUnsubscribeURL string
+	IPPool               string
+	HTMLContent          string
+	PlainContent         string
+	Editor               string
+}
+
+// SingleSend is a new Marketing Campaigns Single Send (/v3/marketing/singlesends).
+type SingleSend struct {
+	ID        string // UUID
+	Seq       int64  // creation order, the paging key
+	AccountID int64
+	SingleSendFields
+	State ScheduleState
+	// SendAt: in Draft, the time a client pre-filled (zero for none);
+	// scheduled, when its sends are due.
+	SendAt        time.Time
+	ScheduleToken string
+	Version       int64
+	Created       time.Time
+	Updated       time.Time
+}
+
+// SingleSendFields are a Single Send's editable fields.
+type SingleSendFields struct {
+	Name        string
+	Categories  []string
+	SendTo      SendTo
+	EmailConfig EmailConfig
+}
+
+// SendTo is who a Single Send goes to.
+type SendTo struct {
+	ListIDs    []string
+	SegmentIDs []string
+	All        bool
+}
+
+// EmailConfig is what a Single Send delivers.
+type EmailConfig struct {
+	Subject                    string
+	HTMLContent                string
+	PlainContent               string
+	GenerateUniquePlainContent bool
+	Editor                     string
+	SuppressionGroupID         *int64
+	CustomUnsubscribeURL       string
+	SenderID                   *int64
+	IPPool                     string
 }

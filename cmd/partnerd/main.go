@@ -107,6 +107,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runOutbox(ctx, args, stdout, stderr)
 	case "queue":
 		return runQueue(ctx, args, stdout, stderr)
+	case "list":
+		return runList(ctx, args, stdout, stderr)
 	case "backup":
 		return runBackup(ctx, args, stdout, stderr)
 	case "bench":

@@ -311,6 +311,55 @@ CREATE TABLE api_keys (
 -- Listing and counting an account's live keys (the 100-key limit).
 CREATE INDEX api_keys_account_live ON api_keys (account_id, created_at) WHERE revoked_at IS NULL;
 `},
+	{11, "marketing: recipient lists, legacy campaigns, Single Sends", `
+-- Lists a campaign (by id) or a Single Send (by uuid) is sent to. The
+-- recipients are read and written whole (schedule, the CLI), never
+-- queried, so they are one JSON array; the count comes before it in the
+-- row so that listing the lists does not walk the arrays' pages.
+CREATE TABLE marketing_lists (
+	id              INTEGER PRIMARY KEY AUTOINCREMENT,
+	account_id      INTEGER NOT NULL REFERENCES accounts (id),
+	uuid            TEXT    NOT NULL,
+	name            TEXT    NOT NULL,
+	created         INTEGER,
+	recipient_count INTEGER NOT NULL DEFAULT 0,
+	recipients      TEXT    NOT NULL DEFAULT '[]'
+) STRICT;
+CREATE UNIQUE INDEX marketing_lists_name ON marketing_lists (account_id, name);
+CREATE UNIQUE INDEX marketing_lists_uuid ON marketing_lists (account_id, uuid);
+
+-- Campaigns and Single Sends: the state and schedule are columns (they are
+-- compared and set), the editable fields one JSON object (only ever read
+-- and written whole). version is the compare-and-set counter.
+-- AUTOINCREMENT: a deleted campaign's id is never given to another.
+CREATE TABLE campaigns (
+	id             INTEGER PRIMARY KEY AUTOINCREMENT,
+	account_id     INTEGER NOT NULL REFERENCES accounts (id),
+	state          TEXT    NOT NULL,
+	send_at        INTEGER,
+	schedule_token TEXT    NOT NULL DEFAULT '',
+	version        INTEGER NOT NULL DEFAULT 1,
+	created        INTEGER,
+	updated        INTEGER,
+	fields         TEXT    NOT NULL DEFAULT '{}'
+) STRICT;
+CREATE INDEX campaigns_account ON campaigns (account_id, id);
+
+CREATE TABLE single_sends (
+	seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+	id             TEXT    NOT NULL,
+	account_id     INTEGER NOT NULL REFERENCES accounts (id),
+	state          TEXT    NOT NULL,
+	send_at        INTEGER,
+	schedule_token TEXT    NOT NULL DEFAULT '',
+	version        INTEGER NOT NULL DEFAULT 1,
+	created        INTEGER,
+	updated        INTEGER,
+	fields         TEXT    NOT NULL DEFAULT '{}'
+) STRICT;
+CREATE UNIQUE INDEX single_sends_id ON single_sends (account_id, id);
+CREATE INDEX single_sends_account ON single_sends (account_id, seq);
+`},
 }
 
 // latestVersion is the schema version this binary writes.
