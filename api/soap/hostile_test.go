@@ -382,9 +382,12 @@ func TestLoginTimingUnknownUserVsWrongPassword(t *testing.T) {
 		}
 		wrong = append(wrong, d)
 	}
-	mu, mw := median(unknown), median(wrong)
+	// The fastest of each: a noisy machine only ever adds time, so the
+	// minimum is the cost of the work itself, where a median on two shared
+	// cores under load measured the neighbours (ratios near 3 seen).
+	mu, mw := slices.Min(unknown), slices.Min(wrong)
 	ratio := float64(mu) / float64(mw)
-	t.Logf("median over %d tries: unknown user %v, wrong password %v (ratio %.2f)", n, mu, mw, ratio)
+	t.Logf("fastest of %d tries: unknown user %v, wrong password %v (ratio %.2f; medians %v, %v)", n, mu, mw, ratio, median(unknown), median(wrong))
 	if ratio < 0.5 || ratio > 2 {
 		t.Errorf("unknown user and wrong password differ in time: %v vs %v", mu, mw)
 	}
