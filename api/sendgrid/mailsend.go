@@ -65,6 +65,8 @@ type mailSend struct {
 	TextBody, HTMLBody  string
 	BatchID             string
 	Personalizations    []personalization
+	// Sandbox: mail_settings.sandbox_mode.enable, validate only.
+	Sandbox bool
 }
 
 // personalization is one send to be.
@@ -137,6 +139,19 @@ func decodeMailSend(body []byte, now time.Time) (mailSend, []fieldError) {
 		ps.add("batch_id", msgBatchString)
 	} else {
 		m.BatchID = id
+	}
+
+	// Sandbox mode validates without sending (SendGrid answers 200).
+	if raw, ok := o["mail_settings"]; ok && !isNull(raw) {
+		if settings, ok := asObject(raw); ok {
+			if sb, ok := asObject(settings["sandbox_mode"]); ok {
+				if en := sb["enable"]; !isNull(en) {
+					if err := json.Unmarshal(en, &m.Sandbox); err != nil {
+						ps.add("mail_settings.sandbox_mode.enable", "The enable field must be a boolean.")
+					}
+				}
+			}
+		}
 	}
 
 	// Content partnerd cannot deliver is refused rather than dropped; the
@@ -402,6 +417,11 @@ func (h *Handler) mailSend(w http.ResponseWriter, r *http.Request, c *caller) {
 			writeError(w, r, internal("check batch", err))
 			return
 		}
+	}
+	if m.Sandbox {
+		// Valid (its batch too), and not queued: SendGrid's sandbox answer.
+		writeRaw(w, http.StatusOK, nil)
+		return
 	}
 	sends := make([]sending.NewSend, len(m.Personalizations))
 	for i, p := range m.Personalizations {

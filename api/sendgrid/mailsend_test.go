@@ -289,3 +289,29 @@ func TestDecodeMailSendErrorsAreBounded(t *testing.T) {
 		t.Fatalf("%d errors, first %+v", len(errs), errs[0])
 	}
 }
+
+func TestMailSendSandboxValidatesWithoutSending(t *testing.T) {
+	tests := []struct {
+		name, settings string
+		status         int
+		sent           bool
+	}{
+		{"sandbox on", `{"sandbox_mode":{"enable":true}}`, 200, false},
+		{"sandbox off", `{"sandbox_mode":{"enable":false}}`, 202, true},
+		{"other settings", `{"bypass_list_management":{"enable":true}}`, 202, true},
+		{"enable not a boolean", `{"sandbox_mode":{"enable":"yes"}}`, 400, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rg := newRig(nil)
+			body := strings.Replace(validMail, `"subject":"S"`, `"subject":"S","mail_settings":`+tt.settings, 1)
+			rec := rg.do("POST", "/v3/mail/send", rg.full, body)
+			if rec.Code != tt.status {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tt.status, rec.Body)
+			}
+			if sent := len(rg.sends.calls) > 0; sent != tt.sent {
+				t.Fatalf("sends created: %v, want %v", sent, tt.sent)
+			}
+		})
+	}
+}
