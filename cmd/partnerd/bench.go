@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -35,6 +36,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	workload := fs.String("workload", "cancel", "SOAP: cancel, cancel-batch, retrieve, create or wsdl; SendGrid v3 (served at --url's host): sg-send or sg-hold")
 	apiKey := fs.String("api-key", envDefault("PARTNERD_BENCH_API_KEY", ""), "API key for the sg-* workloads (env PARTNERD_BENCH_API_KEY)")
 	prepareBatches := fs.Int("prepare-batches", 0, "sg-hold: first create this many batches, each with one scheduled send (default: 4 per client)")
+	batchesFile := fs.String("batches", "", "sg-hold: use the batch IDs in this file (one per line) instead of preparing them")
+	saveBatches := fs.String("save-batches", "", "sg-hold: prepare the batches, write their IDs to this file (for later runs' --batches) and stop")
 	concurrency := fs.Int("concurrency", 64, "clients, each with one keep-alive connection")
 	duration := fs.Duration("duration", 20*time.Second, "how long to measure (unless --requests is given alone)")
 	requests := fs.Int64("requests", 0, "measure this many requests, then stop")
@@ -101,7 +104,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		cfg.IDs = loadgen.IDs{Lo: lo, Hi: hi}
 	}
 	report.IDs = cfg.IDs.Len()
-	if cfg.Workload == loadgen.SGHold {
+	if cfg.Workload == loadgen.SGHold && *batchesFile != "" {
+		data, err := os.ReadFile(*batchesFile)
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		cfg.Batches = strings.Fields(string(data))
+	} else if cfg.Workload == loadgen.SGHold {
 		n := *prepareBatches
 		if n <= 0 {
 			n = 4 * cfg.Concurrency
@@ -113,6 +122,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("bench: %w", err)
 		}
 		report.PreparedBatches = len(batches)
+		if *saveBatches != "" {
+			if err := os.WriteFile(*saveBatches, []byte(strings.Join(batches, "\n")+"\n"), 0o600); err != nil {
+				return fmt.Errorf("bench: %w", err)
+			}
+			return nil
+		}
 		fmt.Fprintf(stderr, "bench: created %d batches in %.1fs\n", len(batches), time.Since(start).Seconds())
 		cfg.Batches = batches
 	}
