@@ -37,6 +37,35 @@ func (s *storeFlags) register(fs *flag.FlagSet) {
 		"file holding the key that seals passwords at rest; default <db>.key, created if missing (env PARTNERD_SECRET_KEY_FILE; or PARTNERD_SECRET_KEY=base64 key)")
 }
 
+// storeCommand is a command that opens the store: its flag set with the
+// store flags registered, so that every such command spells --db and
+// --secret-key-file alike.
+type storeCommand struct {
+	*flag.FlagSet
+	storeFlags
+}
+
+func newStoreCommand(name string, stderr io.Writer) *storeCommand {
+	c := &storeCommand{FlagSet: newFlagSet(name, stderr)}
+	c.register(c.FlagSet)
+	return c
+}
+
+// parseAndOpen parses args, lets check refuse the values (nil: nothing to
+// check) before the store is opened, since opening a SQLite path that
+// does not exist creates it, and opens the store.
+func (c *storeCommand) parseAndOpen(ctx context.Context, args []string, check func() error) (store.Store, error) {
+	if err := parseFlags(c.FlagSet, args); err != nil {
+		return nil, err
+	}
+	if check != nil {
+		if err := check(); err != nil {
+			return nil, err
+		}
+	}
+	return c.open(ctx)
+}
+
 // open opens the store --db names, by path or URL (store.Open; the
 // backends this binary has are those main imports).
 func (s *storeFlags) open(ctx context.Context, opts ...store.OpenOption) (store.Store, error) {
