@@ -3,7 +3,6 @@ package storetest
 import (
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -346,7 +345,6 @@ func testDiscarded(t *testing.T, s store.Store) {
 // slot (limit 1), each counting the other held batches and then writing its
 // batch's hold and its send's status in one Update: exactly one succeeds.
 func testHoldsForLastSlot(t *testing.T, s store.Store) {
-	const limit = 1
 	now := at(0)
 	for round := range raceRounds {
 		acct := newAccount(t, s, fmt.Sprintf("hold%d", round))
@@ -365,63 +363,29 @@ func testHoldsForLastSlot(t *testing.T, s store.Store) {
 			}
 			return nil
 		})
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		errs := make([]error, len(batches))
-		for i, b := range batches {
-			wg.Go(func() {
-				<-start
-				errs[i] = s.Update(t.Context(), func(tx store.Tx) error {
-					held, err := tx.CountHeldBatches(t.Context(), acct.ID, b.ID, now)
-					if err != nil {
-						return err
-					}
-					if held >= limit {
-						return errHeldLimit
-					}
-					b.Hold, b.HoldChangedAt = store.HoldPause, now
-					if err := tx.UpdateBatchHold(t.Context(), b, store.HoldNone); err != nil {
-						return err
-					}
-					sends, err := tx.SendsOfBatch(t.Context(), acct.ID, b.ID, 0)
-					if err != nil {
-						return err
-					}
-					for _, cur := range sends {
-						read := cur.Status
-						cur.Status, cur.StatusChangedAt = store.StatusPaused, now
-						if err := tx.UpdateSendFrom(t.Context(), cur, read); err != nil {
-							return err
-						}
-					}
-					return nil
-				})
-			})
-		}
-		close(start)
-		wg.Wait()
-		ok := 0
-		for i, err := range errs {
-			switch {
-			case err == nil:
-				ok++
-			case !errors.Is(err, errHeldLimit):
-				t.Fatalf("round %d: hold %d: %v", round, i, err)
+		raceForLastSlot(t, s, round, "hold", "batches", len(batches), func(tx store.Tx, i int) error {
+			b := batches[i]
+			if n, err := tx.CountHeldBatches(t.Context(), acct.ID, b.ID, now); err != nil {
+				return err
+			} else if n >= raceHeldLimit {
+				return errHeldLimit
 			}
-		}
-		if ok != 1 {
-			t.Errorf("round %d: %d of 2 holds succeeded with a held limit of 1, want exactly 1", round, ok)
-		}
-		var held int
-		if err := s.View(t.Context(), func(tx store.Tx) error {
-			var err error
-			held, err = tx.CountHeldBatches(t.Context(), acct.ID, "", now)
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-		if held != limit {
-			t.Errorf("round %d: the account holds %d batches, want %d", round, held, limit)
-		}
+			b.Hold, b.HoldChangedAt = store.HoldPause, now
+			if err := tx.UpdateBatchHold(t.Context(), b, store.HoldNone); err != nil {
+				return err
+			}
+			sends, err := tx.SendsOfBatch(t.Context(), acct.ID, b.ID, 0)
+			if err != nil {
+				return err
+			}
+			for _, cur := range sends {
+				read := cur.Status
+				cur.Status, cur.StatusChangedAt = store.StatusPaused, now
+				if err := tx.UpdateSendFrom(t.Context(), cur, read); err != nil {
+					return err
+				}
+			}
+			return nil
+		}, func(tx store.Tx) (int, error) { return tx.CountHeldBatches(t.Context(), acct.ID, "", now) })
 	}
 }
