@@ -71,11 +71,8 @@ func raceForLastSlot(t *testing.T, s store.Store, round int, what, unit string, 
 	if ok != 1 {
 		t.Errorf("round %d: %d of %d %ss succeeded with a held limit of %d, want exactly 1", round, ok, n, what, limit)
 	}
-	var got int
-	if err := s.View(t.Context(), func(tx store.Tx) (err error) {
-		got, err = held(tx)
-		return err
-	}); err != nil {
+	got, err := viewRead(t, s, held)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if got != limit {

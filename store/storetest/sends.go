@@ -28,18 +28,12 @@ func testSends(t *testing.T, open func(*testing.T) store.Store) {
 		}
 		for _, k := range keys {
 			t.Run(k.name, func(t *testing.T) {
-				err := s.View(t.Context(), func(tx store.Tx) error {
-					got, err := tx.SendByKey(t.Context(), acct.ID, k.key)
-					if err != nil {
-						return err
-					}
-					if d := diffSend(got, want); d != "" {
-						t.Errorf("SendByKey(%+v): %s", k.key, d)
-					}
-					return nil
-				})
+				got, err := sendByKey(t, s, acct.ID, k.key)
 				if err != nil {
 					t.Fatalf("SendByKey(%+v): %v", k.key, err)
+				}
+				if d := diffSend(got, want); d != "" {
+					t.Errorf("SendByKey(%+v): %s", k.key, d)
 				}
 			})
 		}
@@ -62,15 +56,12 @@ func testSends(t *testing.T, open func(*testing.T) store.Store) {
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
-				err := s.View(t.Context(), func(tx store.Tx) error {
-					got, err := tx.SendByKey(t.Context(), acct.ID, c.key)
-					if err == nil && got.ID != c.want {
-						t.Errorf("SendByKey(%+v) = send %d, want %d", c.key, got.ID, c.want)
-					}
-					return err
-				})
+				got, err := sendByKey(t, s, acct.ID, c.key)
 				if err != nil {
 					t.Fatalf("SendByKey(%+v): %v", c.key, err)
+				}
+				if got.ID != c.want {
+					t.Errorf("SendByKey(%+v) = send %d, want %d", c.key, got.ID, c.want)
 				}
 			})
 		}
@@ -92,10 +83,7 @@ func testSends(t *testing.T, open func(*testing.T) store.Store) {
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
-				err := s.View(t.Context(), func(tx store.Tx) error {
-					_, err := tx.SendByKey(t.Context(), acct.ID, c.key)
-					return err
-				})
+				_, err := sendByKey(t, s, acct.ID, c.key)
 				wantErr(t, "SendByKey", err, store.ErrNotFound)
 			})
 		}
@@ -430,10 +418,7 @@ func testIsolation(t *testing.T, open func(*testing.T) store.Store) {
 
 	for _, key := range []store.SendKey{{ID: theirs.ID}, {ObjectID: theirs.ObjectID}, {CustomerKey: theirs.CustomerKey}} {
 		t.Run("SendByKey"+keyName(key), func(t *testing.T) {
-			err := s.View(t.Context(), func(tx store.Tx) error {
-				_, err := tx.SendByKey(t.Context(), a.ID, key)
-				return err
-			})
+			_, err := sendByKey(t, s, a.ID, key)
 			wantErr(t, "SendByKey("+keyName(key)+")", err, store.ErrNotFound)
 		})
 	}
@@ -528,4 +513,10 @@ func keyName(k store.SendKey) string {
 	default:
 		return "CustomerKey"
 	}
+}
+
+// sendByKey reads one of account's sends by key, in a View.
+func sendByKey(t *testing.T, s store.Store, accountID int64, key store.SendKey) (store.Send, error) {
+	t.Helper()
+	return viewRead(t, s, func(tx store.Tx) (store.Send, error) { return tx.SendByKey(t.Context(), accountID, key) })
 }

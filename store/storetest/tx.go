@@ -326,3 +326,16 @@ func testConcurrency(t *testing.T, open func(*testing.T) store.Store) {
 		}
 	})
 }
+
+// viewRead runs read in a View of s and returns what it read: the
+// conformance tests' one-line look at the store.
+func viewRead[T any](t *testing.T, s store.Store, read func(tx store.Tx) (T, error)) (T, error) {
+	t.Helper()
+	var got T
+	err := s.View(t.Context(), func(tx store.Tx) error {
+		var err error
+		got, err = read(tx)
+		return err
+	})
+	return got, err
+}
