@@ -128,28 +128,28 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 // error rather than a silently ignored setting.
 var envProblems []error
 
-func envDuration(name string, def time.Duration) time.Duration {
-	if v := os.Getenv(name); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			envProblems = append(envProblems, fmt.Errorf("%s=%q is not a duration (like 10m or 90s)", name, v))
-			return def
-		}
-		return d
+// envParsed is the environment variable name read by parse, or def when
+// it is unset; a value parse refuses is recorded in envProblems as "is
+// not " what (and def stands in until parseFlags reports it).
+func envParsed[T any](name string, def T, parse func(string) (T, error), what string) T {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
 	}
-	return def
+	x, err := parse(v)
+	if err != nil {
+		envProblems = append(envProblems, fmt.Errorf("%s=%q is not %s", name, v, what))
+		return def
+	}
+	return x
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	return envParsed(name, def, time.ParseDuration, "a duration (like 10m or 90s)")
 }
 
 func envInt(name string, def int) int {
-	if v := os.Getenv(name); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			envProblems = append(envProblems, fmt.Errorf("%s=%q is not a whole number", name, v))
-			return def
-		}
-		return n
-	}
-	return def
+	return envParsed(name, def, strconv.Atoi, "a whole number")
 }
 
 // defaultRequestLogMaxBytes bounds the request log at 256 MiB as stored:
