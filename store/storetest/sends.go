@@ -144,16 +144,7 @@ func testSends(t *testing.T, open func(*testing.T) store.Store) {
 			{"another empty key", newSend(a.ID, ""), nil},
 		}
 		for _, c := range cases {
-			t.Run(c.name, func(t *testing.T) {
-				send := c.send
-				err := s.Update(t.Context(), func(tx store.Tx) error { return tx.InsertSend(t.Context(), &send) })
-				if c.want == nil && err != nil {
-					t.Fatalf("InsertSend: %v", err)
-				}
-				if c.want != nil {
-					wantErr(t, "InsertSend", err, c.want)
-				}
-			})
+			t.Run(c.name, func(t *testing.T) { checkInsert(t, s, c.send, c.want) })
 		}
 	})
 
@@ -241,16 +232,7 @@ func testSendKeys(t *testing.T, open func(*testing.T) store.Store) {
 			{"same ObjectID, other account", withObjectID(b.ID, first.ObjectID), nil},
 		}
 		for _, c := range cases {
-			t.Run(c.name, func(t *testing.T) {
-				send := c.send
-				err := s.Update(t.Context(), func(tx store.Tx) error { return tx.InsertSend(t.Context(), &send) })
-				if c.want == nil && err != nil {
-					t.Fatalf("InsertSend: %v", err)
-				}
-				if c.want != nil {
-					wantErr(t, "InsertSend", err, c.want)
-				}
-			})
+			t.Run(c.name, func(t *testing.T) { checkInsert(t, s, c.send, c.want) })
 		}
 		got, err := find(t, s, a.ID, store.SendQuery{Filter: cond(store.FieldObjectID, store.OpEquals, first.ObjectID)})
 		if err != nil || len(got) != 1 {
@@ -519,4 +501,18 @@ func keyName(k store.SendKey) string {
 func sendByKey(t *testing.T, s store.Store, accountID int64, key store.SendKey) (store.Send, error) {
 	t.Helper()
 	return viewRead(t, s, func(tx store.Tx) (store.Send, error) { return tx.SendByKey(t.Context(), accountID, key) })
+}
+
+// checkInsert inserts send and wants the error want (nil: that it is
+// stored).
+func checkInsert(t *testing.T, s store.Store, send store.Send, want error) {
+	t.Helper()
+	err := s.Update(t.Context(), func(tx store.Tx) error { return tx.InsertSend(t.Context(), &send) })
+	if want == nil {
+		if err != nil {
+			t.Fatalf("InsertSend: %v", err)
+		}
+		return
+	}
+	wantErr(t, "InsertSend", err, want)
 }
