@@ -38,6 +38,22 @@ func race(racers ...func()) {
 	wg.Wait()
 }
 
+// winners counts the racers that succeeded (a nil error) and reports any
+// that failed other than by lost, the one way a racer may lose.
+func winners(t *testing.T, what string, lost error, errs []error) int {
+	t.Helper()
+	ok := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case !errors.Is(err, lost):
+			t.Errorf("%s: %v, want nil or %v", what, err, lost)
+		}
+	}
+	return ok
+}
+
 // raceHeldLimit is the held limit of the accounts in the last-slot races:
 // one slot, so that of two racers exactly one may take it.
 const raceHeldLimit = 1

@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -285,17 +284,11 @@ func testSendKeys(t *testing.T, open func(*testing.T) store.Store) {
 				errs <- s.Update(t.Context(), func(tx store.Tx) error { return tx.InsertSend(t.Context(), &send) })
 			}()
 		}
-		ok := 0
-		for range n {
-			err := <-errs
-			switch {
-			case err == nil:
-				ok++
-			case !errors.Is(err, store.ErrExists):
-				t.Errorf("InsertSend: %v, want nil or ErrExists", err)
-			}
+		got := make([]error, n)
+		for i := range got {
+			got[i] = <-errs
 		}
-		if ok != 2 {
+		if ok := winners(t, "InsertSend", store.ErrExists, got); ok != 2 {
 			t.Errorf("%d racing inserts succeeded, want 2 (one per key)", ok)
 		}
 	})

@@ -282,16 +282,11 @@ func testConcurrency(t *testing.T, open func(*testing.T) store.Store) {
 		}
 		wg.Wait()
 		close(results)
-		ok := 0
+		var errs []error
 		for err := range results {
-			switch {
-			case err == nil:
-				ok++
-			case !errors.Is(err, store.ErrReplay):
-				t.Errorf("UseNonce: %v", err)
-			}
+			errs = append(errs, err)
 		}
-		if ok != 1 {
+		if ok := winners(t, "UseNonce", store.ErrReplay, errs); ok != 1 {
 			t.Errorf("%d of %d concurrent uses of one nonce succeeded, want 1", ok, workers)
 		}
 	})
