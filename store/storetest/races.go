@@ -75,15 +75,7 @@ func raceForLastSlot(t *testing.T, s store.Store, round int, what, unit string, 
 		}
 	}
 	race(racers...)
-	ok := 0
-	for i, err := range errs {
-		switch {
-		case err == nil:
-			ok++
-		case !errors.Is(err, errHeldLimit):
-			t.Fatalf("round %d: %s %d: %v", round, what, i, err)
-		}
-	}
+	ok := winners(t, fmt.Sprintf("round %d: %s", round, what), errHeldLimit, errs)
 	if ok != 1 {
 		t.Errorf("round %d: %d of %d %ss succeeded with a held limit of %d, want exactly 1", round, ok, n, what, limit)
 	}
