@@ -98,10 +98,7 @@ func (p Policy) Apply(s *store.Send, a Action, now time.Time, held func() (int, 
 				to = store.StatusCanceled
 				break
 			}
-			if p.InsideCutoff(*s, now) {
-				return false, fmt.Errorf("%w: it is due at %s and cancel or pause must come at least %s before", ErrInsideCutoff, s.SendDate.UTC().Format(time.RFC3339), p.CancelCutoff)
-			}
-			if err := p.checkHeld(held); err != nil {
+			if err := p.checkHold(s, now, held); err != nil {
 				return false, err
 			}
 			to = store.StatusCanceled
@@ -113,10 +110,7 @@ func (p Policy) Apply(s *store.Send, a Action, now time.Time, held func() (int, 
 		case store.StatusPaused:
 			return false, nil
 		case store.StatusScheduled:
-			if p.InsideCutoff(*s, now) {
-				return false, fmt.Errorf("%w: it is due at %s and cancel or pause must come at least %s before", ErrInsideCutoff, s.SendDate.UTC().Format(time.RFC3339), p.CancelCutoff)
-			}
-			if err := p.checkHeld(held); err != nil {
+			if err := p.checkHold(s, now, held); err != nil {
 				return false, err
 			}
 			to = store.StatusPaused
@@ -143,6 +137,15 @@ func (p Policy) Apply(s *store.Send, a Action, now time.Time, held func() (int, 
 	s.StatusChangedAt = now
 	s.ModifiedDate = now
 	return true, nil
+}
+
+// checkHold is what a cancel or a pause of a Scheduled send must pass
+// alike: not inside the cutoff, and a held slot free.
+func (p Policy) checkHold(s *store.Send, now time.Time, held func() (int, error)) error {
+	if p.InsideCutoff(*s, now) {
+		return fmt.Errorf("%w: it is due at %s and cancel or pause must come at least %s before", ErrInsideCutoff, s.SendDate.UTC().Format(time.RFC3339), p.CancelCutoff)
+	}
+	return p.checkHeld(held)
 }
 
 func (p Policy) checkHeld(held func() (int, error)) error {

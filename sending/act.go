@@ -79,7 +79,7 @@ func (s *Service) Act(ctx context.Context, accountID int64, action lifecycle.Act
 				return err
 			}
 			if len(sends) == 0 {
-				o.Err = fmt.Errorf("%w: %s", ErrNotFound, describeKey(k))
+				o.Err = fmt.Errorf("%w: no Send with %s", ErrNotFound, k.describe())
 				continue
 			}
 			for _, send := range sends {
@@ -206,13 +206,15 @@ func prefetchByID(ctx context.Context, tx store.Tx, accountID int64, outs []Outc
 	return byID, nil
 }
 
-func describeKey(k Key) string {
+// describe names k by the field the look-up goes by (ID, then ObjectID,
+// then CustomerKey), as "ID 5", for the messages of the not-found errors.
+func (k Key) describe() string {
 	switch {
 	case k.HasID:
-		return fmt.Sprintf("no Send with ID %d", k.ID)
+		return fmt.Sprintf("ID %d", k.ID)
 	case k.ObjectID != "":
-		return fmt.Sprintf("no Send with ObjectID %s", k.ObjectID)
+		return "ObjectID " + k.ObjectID
 	default:
-		return fmt.Sprintf("no Send with CustomerKey %s", k.CustomerKey)
+		return "CustomerKey " + k.CustomerKey
 	}
 }

@@ -3,7 +3,6 @@ package sending
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -188,20 +187,9 @@ func (s *Service) StartDefinitions(ctx context.Context, accountID int64, starts 
 func definitionByKey(ctx context.Context, tx store.Tx, accountID int64, k Key) (store.EmailSendDefinition, error) {
 	d, err := tx.EmailSendDefinitionByKey(ctx, accountID, store.SendKey{ID: k.ID, ObjectID: k.ObjectID, CustomerKey: k.CustomerKey})
 	if errors.Is(err, store.ErrNotFound) {
-		return d, detailf(ErrDefinitionNotFound, "No EmailSendDefinition matches %s", describeDefinitionKey(k))
+		return d, detailf(ErrDefinitionNotFound, "No EmailSendDefinition matches %s", k.describe())
 	}
 	return d, err
-}
-
-func describeDefinitionKey(k Key) string {
-	switch {
-	case k.HasID:
-		return fmt.Sprintf("ID %d", k.ID)
-	case k.ObjectID != "":
-		return "ObjectID " + k.ObjectID
-	default:
-		return "CustomerKey " + k.CustomerKey
-	}
 }
 
 // startDefinition creates a Send from definition d, due at sendDate, in

@@ -69,30 +69,22 @@ func (s *Service) Create(ctx context.Context, req *soap.Request) (*soap.Response
 		if err != nil {
 			return nil, fmt.Errorf("create: %w", err)
 		}
-		j := 0
-		for i := range results {
-			if r := &results[i]; r.err == nil && r.typ == "Send" {
-				if r.err = wordKeyTaken(outs[j].Err); r.err == nil {
-					r.send = &outs[j].Send
-				}
-				j++
+		fillPending(results, func(r *createResult) bool { return r.err == nil && r.typ == "Send" }, outs, func(r *createResult, o *sending.Created) {
+			if r.err = wordKeyTaken(o.Err); r.err == nil {
+				r.send = &o.Send
 			}
-		}
+		})
 	}
 	if len(defs) > 0 {
 		outs, err := svc.CreateDefinitions(ctx, req.Principal.AccountID, defs)
 		if err != nil {
 			return nil, fmt.Errorf("create email send definitions: %w", err)
 		}
-		j := 0
-		for i := range results {
-			if r := &results[i]; r.err == nil && r.typ == "EmailSendDefinition" {
-				if r.err = wordKeyTaken(outs[j].Err); r.err == nil {
-					r.made = &outs[j].Definition
-				}
-				j++
+		fillPending(results, func(r *createResult) bool { return r.err == nil && r.typ == "EmailSendDefinition" }, outs, func(r *createResult, o *sending.DefinitionOutcome) {
+			if r.err = wordKeyTaken(o.Err); r.err == nil {
+				r.made = &o.Definition
 			}
-		}
+		})
 	}
 
 	resp := newResults(&xmlw.Writer{}, "CreateResponse")

@@ -217,22 +217,15 @@ func (s *Service) retrieveESDs(ctx context.Context, req *soap.Request, rr *etree
 			return nil, fmt.Errorf("retrieve email send definitions: %w", err)
 		}
 	}
-	w := &xmlw.Writer{}
-	w.Start("RetrieveResponseMsg", "xmlns", soap.NSPartnerAPI)
 	status := "OK"
 	if rerr != nil {
 		status = "Error: " + rerr.Error()
 	}
-	w.Elem("OverallStatus", status)
-	w.Elem("RequestID", req.RequestID)
-	for i := range defs {
-		writeESD(w, "Results", &defs[i], req.Principal.ClientID, props)
-	}
-	w.End("RetrieveResponseMsg")
-	if rerr != nil {
-		status = "Error"
-	}
-	return &soap.Response{Body: w.Buf, Status: status}, nil
+	return retrieveResponse(&xmlw.Writer{}, req.RequestID, status, rerr != nil, func(w *xmlw.Writer) {
+		for i := range defs {
+			writeESD(w, "Results", &defs[i], req.Principal.ClientID, props)
+		}
+	}), nil
 }
 
 // definitionFilter is what a Retrieve of EmailSendDefinitions may filter

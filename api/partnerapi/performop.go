@@ -109,19 +109,12 @@ func (s *Service) Perform(ctx context.Context, req *soap.Request) (*soap.Respons
 		if err != nil {
 			return nil, fmt.Errorf("perform: %w", err)
 		}
-		j := 0
-		for i := range results {
-			r := &results[i]
-			if r.err != nil || r.typ != "Send" {
-				continue
-			}
-			o := &outs[j]
-			j++
+		fillPending(results, func(r *performResult) bool { return r.err == nil && r.typ == "Send" }, outs, func(r *performResult, o *sending.Outcome) {
 			r.err = o.Err
 			if o.Found {
 				r.send = &o.Send
 			}
-		}
+		})
 	}
 
 	if len(starts) > 0 {
@@ -130,13 +123,9 @@ func (s *Service) Perform(ctx context.Context, req *soap.Request) (*soap.Respons
 		if err != nil {
 			return nil, fmt.Errorf("perform start: %w", err)
 		}
-		j := 0
-		for i := range results {
-			if r := &results[i]; r.err == nil && r.typ == "EmailSendDefinition" {
-				r.started, r.err = &outs[j], outs[j].Err
-				j++
-			}
-		}
+		fillPending(results, func(r *performResult) bool { return r.err == nil && r.typ == "EmailSendDefinition" }, outs, func(r *performResult, o *sending.Started) {
+			r.started, r.err = o, o.Err
+		})
 	}
 
 	resp := newResultsMsg(&xmlw.Writer{Buf: make([]byte, 0, 512+400*len(results))}, "PerformResponseMsg")

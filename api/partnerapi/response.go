@@ -128,3 +128,18 @@ func writeResultHead(w *xmlw.Writer, ordinal int, err error, okMessage string) b
 	w.Int("OrdinalID", int64(ordinal))
 	return false
 }
+
+// fillPending hands the service's outcomes, in order, to the results that
+// were passed to it (those pending says were: not refused while decoding,
+// and of the type the call served), leaving every other result as it is.
+// The service answers one outcome per key it was given, in order, so the
+// n-th pending result takes the n-th outcome.
+func fillPending[R, O any](results []R, pending func(*R) bool, outs []O, fill func(*R, *O)) {
+	j := 0
+	for i := range results {
+		if r := &results[i]; pending(r) {
+			fill(r, &outs[j])
+			j++
+		}
+	}
+}

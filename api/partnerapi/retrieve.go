@@ -288,8 +288,6 @@ func (s *Service) Retrieve(ctx context.Context, req *soap.Request) (*soap.Respon
 		return s.retrieveESDs(ctx, req, rr)
 	}
 	sends, more, props, err := s.retrieve(ctx, req, rr)
-	w := &xmlw.Writer{Buf: make([]byte, 0, 256+300*len(sends))}
-	w.Start("RetrieveResponseMsg", "xmlns", soap.NSPartnerAPI)
 	var re *retrieveError
 	status := "OK"
 	switch {
@@ -300,16 +298,28 @@ func (s *Service) Retrieve(ctx context.Context, req *soap.Request) (*soap.Respon
 	case more:
 		status = "MoreDataAvailable"
 	}
+	w := &xmlw.Writer{Buf: make([]byte, 0, 256+300*len(sends))}
+	return retrieveResponse(w, req.RequestID, status, re != nil, func(w *xmlw.Writer) {
+		for i := range sends {
+			writeSend(w, "Results", &sends[i], req.Principal.ClientID, props)
+		}
+	}), nil
+}
+
+// retrieveResponse writes a RetrieveResponseMsg into w: OverallStatus
+// (status), RequestID, then the Results results writes. A failed
+// Retrieve's Status, for the logs and metrics, is "Error", whatever its
+// message.
+func retrieveResponse(w *xmlw.Writer, requestID, status string, failed bool, results func(*xmlw.Writer)) *soap.Response {
+	w.Start("RetrieveResponseMsg", "xmlns", soap.NSPartnerAPI)
 	w.Elem("OverallStatus", status)
-	w.Elem("RequestID", req.RequestID)
-	for i := range sends {
-		writeSend(w, "Results", &sends[i], req.Principal.ClientID, props)
-	}
+	w.Elem("RequestID", requestID)
+	results(w)
 	w.End("RetrieveResponseMsg")
-	if re != nil {
+	if failed {
 		status = "Error"
 	}
-	return &soap.Response{Body: w.Buf, Status: status}, nil
+	return &soap.Response{Body: w.Buf, Status: status}
 }
 
 func (s *Service) retrieve(ctx context.Context, req *soap.Request, rr *etree.Element) ([]store.Send, bool, propSet, error) {

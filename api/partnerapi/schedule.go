@@ -99,13 +99,7 @@ func (s *Service) Schedule(ctx context.Context, req *soap.Request) (*soap.Respon
 		if err != nil {
 			return nil, fmt.Errorf("schedule: %w", err)
 		}
-		j := 0
-		for i := range results {
-			if results[i].Err == nil {
-				results[i] = outs[j]
-				j++
-			}
-		}
+		fillPending(results, func(r *sending.Started) bool { return r.Err == nil }, outs, func(r, o *sending.Started) { *r = *o })
 	}
 
 	resp := newResultsMsg(&xmlw.Writer{}, "ScheduleResponseMsg")

@@ -29,16 +29,11 @@ func runAccount(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return errors.New("account: say add, passwd, list, disable or enable")
 	}
 	sub, args := args[0], args[1:]
-	var sf storeFlags
-	fs := newFlagSet("account "+sub, stderr)
-	sf.register(fs)
-	username := fs.String("username", "", "account username")
-	password := fs.String("password", "", "account password")
-	clientID := fs.Int64("client-id", 0, "client (MID) ID reported as Client.ID; default: the account's ID + 10000000")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	db, err := sf.open(ctx)
+	sf := newStoreCommand("account "+sub, stderr)
+	username := sf.String("username", "", "account username")
+	password := sf.String("password", "", "account password")
+	clientID := sf.Int64("client-id", 0, "client (MID) ID reported as Client.ID; default: the account's ID + 10000000")
+	db, err := sf.parseAndOpen(ctx, args, nil)
 	if err != nil {
 		return err
 	}
@@ -114,6 +109,20 @@ func runAccount(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return fmt.Errorf("account: unknown subcommand %q (add, passwd, list, disable, enable)", sub)
 	}
 	return nil
+}
+
+// accountNames maps every account's ID to its username, for the tables
+// that name the account of a row.
+func accountNames(ctx context.Context, st store.Store) (map[int64]string, error) {
+	accts, err := st.ListAccounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names := make(map[int64]string, len(accts))
+	for _, a := range accts {
+		names[a.ID] = a.Username
+	}
+	return names, nil
 }
 
 func findAccount(ctx context.Context, st store.Store, username string) (store.Account, error) {

@@ -17,24 +17,20 @@ import (
 // the server is, and writers are not held up: WAL lets them commit while
 // the copy reads.
 func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var sf storeFlags
-	var to string
-	fs := newFlagSet("backup", stderr)
-	sf.register(fs)
-	fs.StringVar(&to, "to", "", "file to write the copy to; must not exist")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if to == "" {
-		return errors.New("backup: --to FILE is required")
-	}
-	if f := sf.file(); f != "" {
-		if _, err := os.Stat(f); err != nil {
-			// Opening would create an empty store and back that up.
-			return fmt.Errorf("backup: %w", err)
+	sf := newStoreCommand("backup", stderr)
+	to := sf.String("to", "", "file to write the copy to; must not exist")
+	db, err := sf.parseAndOpen(ctx, args, func() error {
+		if *to == "" {
+			return errors.New("backup: --to FILE is required")
 		}
-	}
-	db, err := sf.open(ctx)
+		if f := sf.file(); f != "" {
+			if _, err := os.Stat(f); err != nil {
+				// Opening would create an empty store and back that up.
+				return fmt.Errorf("backup: %w", err)
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
@@ -43,10 +39,10 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if !ok {
 		return fmt.Errorf("backup: the store %s cannot copy itself: back it up with its database's own tools", sf.db)
 	}
-	if err := b.Backup(ctx, to); err != nil {
+	if err := b.Backup(ctx, *to); err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
-	info, err := os.Stat(to)
+	info, err := os.Stat(*to)
 	if err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
@@ -54,7 +50,7 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if key == "" {
 		key = sf.file() + ".key"
 	}
-	fmt.Fprintf(stdout, "backed up %s to %s (%d bytes)\n", sf.db, to, info.Size())
+	fmt.Fprintf(stdout, "backed up %s to %s (%d bytes)\n", sf.db, *to, info.Size())
 	fmt.Fprintf(stdout, "the secret key (%s or PARTNERD_SECRET_KEY) is not in the copy: PasswordDigest logins on a restored copy need it\n", filepath.Clean(key))
 	return nil
 }

@@ -37,6 +37,35 @@ func (s *storeFlags) register(fs *flag.FlagSet) {
 		"file holding the key that seals passwords at rest; default <db>.key, created if missing (env PARTNERD_SECRET_KEY_FILE; or PARTNERD_SECRET_KEY=base64 key)")
 }
 
+// storeCommand is a command that opens the store: its flag set with the
+// store flags registered, so that every such command spells --db and
+// --secret-key-file alike.
+type storeCommand struct {
+	*flag.FlagSet
+	storeFlags
+}
+
+func newStoreCommand(name string, stderr io.Writer) *storeCommand {
+	c := &storeCommand{FlagSet: newFlagSet(name, stderr)}
+	c.register(c.FlagSet)
+	return c
+}
+
+// parseAndOpen parses args, lets check refuse the values (nil: nothing to
+// check) before the store is opened, since opening a SQLite path that
+// does not exist creates it, and opens the store.
+func (c *storeCommand) parseAndOpen(ctx context.Context, args []string, check func() error) (store.Store, error) {
+	if err := parseFlags(c.FlagSet, args); err != nil {
+		return nil, err
+	}
+	if check != nil {
+		if err := check(); err != nil {
+			return nil, err
+		}
+	}
+	return c.open(ctx)
+}
+
 // open opens the store --db names, by path or URL (store.Open; the
 // backends this binary has are those main imports).
 func (s *storeFlags) open(ctx context.Context, opts ...store.OpenOption) (store.Store, error) {
@@ -99,28 +128,28 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 // error rather than a silently ignored setting.
 var envProblems []error
 
-func envDuration(name string, def time.Duration) time.Duration {
-	if v := os.Getenv(name); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			envProblems = append(envProblems, fmt.Errorf("%s=%q is not a duration (like 10m or 90s)", name, v))
-			return def
-		}
-		return d
+// envParsed is the environment variable name read by parse, or def when
+// it is unset; a value parse refuses is recorded in envProblems as "is
+// not " what (and def stands in until parseFlags reports it).
+func envParsed[T any](name string, def T, parse func(string) (T, error), what string) T {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
 	}
-	return def
+	x, err := parse(v)
+	if err != nil {
+		envProblems = append(envProblems, fmt.Errorf("%s=%q is not %s", name, v, what))
+		return def
+	}
+	return x
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	return envParsed(name, def, time.ParseDuration, "a duration (like 10m or 90s)")
 }
 
 func envInt(name string, def int) int {
-	if v := os.Getenv(name); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			envProblems = append(envProblems, fmt.Errorf("%s=%q is not a whole number", name, v))
-			return def
-		}
-		return n
-	}
-	return def
+	return envParsed(name, def, strconv.Atoi, "a whole number")
 }
 
 // defaultRequestLogMaxBytes bounds the request log at 256 MiB as stored:

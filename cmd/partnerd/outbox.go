@@ -15,37 +15,31 @@ import (
 // runOutbox lists the outbox: every dispatched send, newest first, with
 // what went out and to whom.
 func runOutbox(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var sf storeFlags
-	fs := newFlagSet("outbox", stderr)
-	sf.register(fs)
-	last := fs.Int("last", 20, "how many of the newest entries to list; 0 for all")
-	account := fs.String("account", "", "only this account's sends")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if *last < 0 {
-		return errors.New("--last must not be negative")
-	}
-	db, err := sf.open(ctx)
+	cmd := newStoreCommand("outbox", stderr)
+	last := cmd.Int("last", 20, "how many of the newest entries to list; 0 for all")
+	account := cmd.String("account", "", "only this account's sends")
+	db, err := cmd.parseAndOpen(ctx, args, func() error {
+		if *last < 0 {
+			return errors.New("--last must not be negative")
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 
-	accts, err := db.ListAccounts(ctx)
+	names, err := accountNames(ctx, db)
 	if err != nil {
 		return err
 	}
-	names := map[int64]string{}
 	q := store.OutboxQuery{Last: *last}
-	for _, a := range accts {
-		names[a.ID] = a.Username
-		if a.Username == *account {
-			q.AccountID = a.ID
+	if *account != "" {
+		a, err := findAccount(ctx, db, *account)
+		if err != nil {
+			return err
 		}
-	}
-	if *account != "" && q.AccountID == 0 {
-		return fmt.Errorf("no account %q", *account)
+		q.AccountID = a.ID
 	}
 	entries, err := db.Outbox(ctx, q)
 	if err != nil {

@@ -67,16 +67,11 @@ func runQueue(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return errors.New("queue: say flush --account U, or actions")
 	}
 	sub, args := args[0], args[1:]
-	var sf storeFlags
-	fs := newFlagSet("queue "+sub, stderr)
-	sf.register(fs)
-	account := fs.String("account", "", "the account whose pending sends to discard")
-	reason := fs.String("reason", "", "why, kept with the operator action")
-	last := fs.Int("last", 20, "how many of the newest operator actions to list")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	db, err := sf.open(ctx)
+	cmd := newStoreCommand("queue "+sub, stderr)
+	account := cmd.String("account", "", "the account whose pending sends to discard")
+	reason := cmd.String("reason", "", "why, kept with the operator action")
+	last := cmd.Int("last", 20, "how many of the newest operator actions to list")
+	db, err := cmd.parseAndOpen(ctx, args, nil)
 	if err != nil {
 		return err
 	}
@@ -87,12 +82,9 @@ func runQueue(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
-		names := map[int64]string{}
-		if accts, err := db.ListAccounts(ctx); err == nil {
-			for _, a := range accts {
-				names[a.ID] = a.Username
-			}
-		}
+		// Without names the IDs' rows still print (as "-"): the list of
+		// actions is what was asked for.
+		names, _ := accountNames(ctx, db)
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tAT\tACTION\tACCOUNT\tCOUNT\tBY\tDETAIL")
 		for _, a := range acts {

@@ -18,18 +18,15 @@ import (
 // runRequests shows the request log: a table of the last N exchanges, or one
 // exchange in full (both envelopes) with --id.
 func runRequests(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var sf storeFlags
-	fs := newFlagSet("requests", stderr)
-	sf.register(fs)
-	last := fs.Int("last", 20, "how many of the newest exchanges to list")
-	id := fs.String("id", "", "show this RequestID's request and response envelopes")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if *last <= 0 {
-		return errors.New("--last must be positive")
-	}
-	db, err := sf.open(ctx)
+	cmd := newStoreCommand("requests", stderr)
+	last := cmd.Int("last", 20, "how many of the newest exchanges to list")
+	id := cmd.String("id", "", "show this RequestID's request and response envelopes")
+	db, err := cmd.parseAndOpen(ctx, args, func() error {
+		if *last <= 0 {
+			return errors.New("--last must be positive")
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}

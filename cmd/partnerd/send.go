@@ -15,22 +15,23 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if len(args) == 0 || args[0] != "list" {
 		return errors.New("send: say list")
 	}
-	var sf storeFlags
-	fs := newFlagSet("send list", stderr)
-	sf.register(fs)
-	account := fs.String("account", "", "only this account's sends")
-	status := fs.String("status", "", "only sends in this status (Scheduled, Paused, Canceled …)")
-	if err := parseFlags(fs, args[1:]); err != nil {
-		return err
-	}
-	db, err := sf.open(ctx)
+	cmd := newStoreCommand("send list", stderr)
+	account := cmd.String("account", "", "only this account's sends")
+	status := cmd.String("status", "", "only sends in this status (Scheduled, Paused, Canceled …)")
+	db, err := cmd.parseAndOpen(ctx, args[1:], nil)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 
-	accts, err := db.ListAccounts(ctx)
-	if err != nil {
+	var accts []store.Account
+	if *account != "" {
+		a, err := findAccount(ctx, db, *account)
+		if err != nil {
+			return err
+		}
+		accts = []store.Account{a}
+	} else if accts, err = db.ListAccounts(ctx); err != nil {
 		return err
 	}
 	var filter store.Filter
@@ -39,12 +40,7 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tACCOUNT\tSTATUS\tSEND DATE\tSENT DATE\tEMAIL\tLISTS\tOBJECT ID\tCUSTOMER KEY")
-	found := false
 	for _, a := range accts {
-		if *account != "" && a.Username != *account {
-			continue
-		}
-		found = true
 		var sends []store.Send
 		if err := db.View(ctx, func(tx store.Tx) error {
 			sends, err = tx.FindSends(ctx, a.ID, store.SendQuery{Filter: filter})
@@ -62,9 +58,6 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%v\t%s\t%s\n", s.ID, cell(a.Username), cell(string(s.Status)),
 				s.SendDate.UTC().Format(time.RFC3339), sent, s.EmailID, s.ListIDs, cell(s.ObjectID), cell(s.CustomerKey))
 		}
-	}
-	if *account != "" && !found {
-		return fmt.Errorf("no account %q", *account)
 	}
 	return tw.Flush()
 }

@@ -175,17 +175,20 @@ func (l *Limiter[K]) store(key K, tat time.Time, now time.Time) {
 	l.tat[key] = tat
 }
 
-// sweep forgets keys back at their full burst. It runs at most once a
-// second, so that a table full of live keys does not cost a full scan per
-// event.
-func (l *Limiter[K]) sweep(now time.Time) {
-	if now.Sub(l.lastSweep) < time.Second && !l.lastSweep.IsZero() {
+// sweep forgets keys back at their full burst (a TAT not after now).
+func (l *Limiter[K]) sweep(now time.Time) { sweepPast(l.tat, &l.lastSweep, now) }
+
+// sweepPast deletes the keys of m whose time is not after now. It runs at
+// most once a second (last is when it last did), so that a table full of
+// live keys does not cost a full scan per event.
+func sweepPast[K comparable](m map[K]time.Time, last *time.Time, now time.Time) {
+	if now.Sub(*last) < time.Second && !last.IsZero() {
 		return
 	}
-	l.lastSweep = now
-	for k, tat := range l.tat {
-		if !tat.After(now) {
-			delete(l.tat, k)
+	*last = now
+	for k, t := range m {
+		if !t.After(now) {
+			delete(m, k)
 		}
 	}
 }

@@ -74,18 +74,8 @@ func (r *Recent[K]) Has(key K) bool {
 	return ok && r.now().Before(exp)
 }
 
-// sweep forgets expired keys, at most once a second.
-func (r *Recent[K]) sweep(now time.Time) {
-	if now.Sub(r.lastSweep) < time.Second && !r.lastSweep.IsZero() {
-		return
-	}
-	r.lastSweep = now
-	for k, exp := range r.seen {
-		if !now.Before(exp) {
-			delete(r.seen, k)
-		}
-	}
-}
+// sweep forgets expired keys (an expiry not after now).
+func (r *Recent[K]) sweep(now time.Time) { sweepPast(r.seen, &r.lastSweep, now) }
 
 // Len returns the number of keys held.
 func (r *Recent[K]) Len() int {

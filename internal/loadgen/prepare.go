@@ -21,19 +21,42 @@ func Prepare(ctx context.Context, client *http.Client, url string, creds Credent
 	if n <= 0 {
 		return nil, nil
 	}
+	sendDate := time.Now().Add(30 * 24 * time.Hour)
+	var sizes []int
+	for left := n; left > 0; left -= PrepareBatch {
+		sizes = append(sizes, min(left, PrepareBatch))
+	}
+	ids, err := prepareParallel(ctx, client, sizes, func() func(*worker, int) ([]int64, error) {
+		env := NewEnvelopeWriter(creds) // one per worker: it reuses its buffer
+		return func(w *worker, size int) ([]int64, error) {
+			return createBatch(ctx, w, env, url, size, sendDate)
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("loadgen: prepare: %w", err)
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// prepareParallel runs the jobs on a few workers at a time, each worker
+// with its own connection state and its own do (from newDo), and returns
+// all that the jobs made, in the order they finished. The first error
+// stops the run (the workers drain the jobs so that the feeder ends) and
+// is the one returned; a cancelled ctx stops feeding and is returned.
+// client may be nil.
+func prepareParallel[J, T any](ctx context.Context, client *http.Client, jobs []J, newDo func() func(*worker, J) ([]T, error)) ([]T, error) {
 	const parallel = 4
 	if client == nil {
 		client = NewClient(parallel, 60*time.Second)
 		defer client.CloseIdleConnections()
 	}
-	sendDate := time.Now().Add(30 * 24 * time.Hour)
-
-	batches := make(chan int)
+	next := make(chan J)
 	go func() {
-		defer close(batches)
-		for left := n; left > 0; left -= PrepareBatch {
+		defer close(next)
+		for _, j := range jobs {
 			select {
-			case batches <- min(left, PrepareBatch):
+			case next <- j:
 			case <-ctx.Done():
 				return
 			}
@@ -42,43 +65,37 @@ func Prepare(ctx context.Context, client *http.Client, url string, creds Credent
 
 	var (
 		mu       sync.Mutex
-		ids      = make([]int64, 0, n)
+		made     []T
 		firstErr error
 		wg       sync.WaitGroup
 	)
 	for range parallel {
-		env := NewEnvelopeWriter(creds)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		do := newDo()
+		wg.Go(func() {
 			w := &worker{r: &run{client: client}}
-			for size := range batches {
-				got, err := createBatch(ctx, w, env, url, size, sendDate)
+			for j := range next {
+				got, err := do(w, j)
 				mu.Lock()
 				if err != nil && firstErr == nil {
 					firstErr = err
 				}
-				ids = append(ids, got...)
+				made = append(made, got...)
 				mu.Unlock()
 				if err != nil {
 					// Drain so the feeder can finish; the first error is
 					// the one reported.
-					for range batches {
+					for range next {
 					}
 					return
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if firstErr != nil {
-		return nil, fmt.Errorf("loadgen: prepare: %w", firstErr)
+		return nil, firstErr
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("loadgen: prepare: %w", err)
-	}
-	slices.Sort(ids)
-	return ids, nil
+	return made, ctx.Err()
 }
 
 // createBatch creates size Sends and returns their NewIDs.

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"sync"
 	"time"
 )
 
@@ -172,56 +171,20 @@ func PrepareBatches(ctx context.Context, client *http.Client, endpoint, apiKey s
 	if err != nil {
 		return nil, err
 	}
-	const parallel = 4
-	if client == nil {
-		client = NewClient(parallel, 60*time.Second)
-		defer client.CloseIdleConnections()
+	jobs := make([]int64, n)
+	for i := range jobs {
+		jobs[i] = int64(i)
 	}
-	var (
-		mu       sync.Mutex
-		ids      = make([]string, 0, n)
-		firstErr error
-		wg       sync.WaitGroup
-		next     = make(chan int)
-	)
-	go func() {
-		defer close(next)
-		for i := 0; i < n; i++ {
-			select {
-			case next <- i:
-			case <-ctx.Done():
-				return
+	ids, err := prepareParallel(ctx, client, jobs, func() func(*worker, int64) ([]string, error) {
+		return func(w *worker, i int64) ([]string, error) {
+			id, err := prepareBatch(ctx, w, base, apiKey, i)
+			if err != nil {
+				return nil, err
 			}
+			return []string{id}, nil
 		}
-	}()
-	for range parallel {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			w := &worker{r: &run{client: client}}
-			for i := range next {
-				id, err := prepareBatch(ctx, w, base, apiKey, int64(i))
-				mu.Lock()
-				if err != nil && firstErr == nil {
-					firstErr = err
-				}
-				if err == nil {
-					ids = append(ids, id)
-				}
-				mu.Unlock()
-				if err != nil {
-					for range next {
-					}
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return nil, fmt.Errorf("loadgen: prepare batches: %w", firstErr)
-	}
-	if err := ctx.Err(); err != nil {
+	})
+	if err != nil {
 		return nil, fmt.Errorf("loadgen: prepare batches: %w", err)
 	}
 	return ids, nil

@@ -49,11 +49,8 @@ func (db *DB) AccountByUsername(ctx context.Context, username string) (store.Acc
 	// starts to watch a cancellable context.
 	a, err := scanAccount(db.read.QueryRowContext(context.WithoutCancel(ctx),
 		`SELECT `+accountColumns+` FROM accounts WHERE username = ?`, username))
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.Account{}, fmt.Errorf("sqlite: account %q: %w", username, store.ErrNotFound)
-	}
 	if err != nil {
-		return store.Account{}, fmt.Errorf("sqlite: account %q: %w", username, err)
+		return store.Account{}, fmt.Errorf("sqlite: account %q: %w", username, notFoundIfNoRow(err))
 	}
 	return a, nil
 }
@@ -62,11 +59,8 @@ func (db *DB) AccountByUsername(ctx context.Context, username string) (store.Acc
 func (db *DB) AccountByID(ctx context.Context, id int64) (store.Account, error) {
 	a, err := scanAccount(db.read.QueryRowContext(ctx,
 		`SELECT `+accountColumns+` FROM accounts WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.Account{}, fmt.Errorf("sqlite: account %d: %w", id, store.ErrNotFound)
-	}
 	if err != nil {
-		return store.Account{}, fmt.Errorf("sqlite: account %d: %w", id, err)
+		return store.Account{}, fmt.Errorf("sqlite: account %d: %w", id, notFoundIfNoRow(err))
 	}
 	return a, nil
 }
@@ -93,23 +87,21 @@ WHERE id = ?`,
 
 // ListAccounts returns every account, by ID.
 func (db *DB) ListAccounts(ctx context.Context) ([]store.Account, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts ORDER BY id`)
+	as, err := queryAll(ctx, db.read, scanAccount, `SELECT `+accountColumns+` FROM accounts ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list accounts: %w", err)
 	}
-	defer rows.Close()
-	var as []store.Account
-	for rows.Next() {
-		a, err := scanAccount(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: list accounts: %w", err)
-		}
-		as = append(as, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list accounts: %w", err)
-	}
 	return as, nil
+}
+
+// notFoundIfNoRow turns the sql.ErrNoRows of a point read into
+// store.ErrNotFound, the contract's word for it; other errors pass as
+// they are.
+func notFoundIfNoRow(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	return err
 }
 
 // mustAffect turns an UPDATE or DELETE that matched no row into

@@ -79,11 +79,8 @@ func (t *txn) addToBatch(ctx context.Context, s store.Send, own bool) error {
 func (t *txn) BatchByID(ctx context.Context, accountID int64, id string) (store.Batch, error) {
 	b, err := scanBatch(t.tx.QueryRowContext(t.ctx(ctx),
 		`SELECT `+batchColumns+` FROM batches WHERE account_id = ? AND batch_id = ?`, accountID, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.Batch{}, fmt.Errorf("sqlite: batch %q of account %d: %w", id, accountID, store.ErrNotFound)
-	}
 	if err != nil {
-		return store.Batch{}, fmt.Errorf("sqlite: batch %q of account %d: %w", id, accountID, err)
+		return store.Batch{}, fmt.Errorf("sqlite: batch %q of account %d: %w", id, accountID, notFoundIfNoRow(err))
 	}
 	return b, nil
 }
@@ -138,20 +135,8 @@ func (t *txn) SendsOfBatch(ctx context.Context, accountID int64, batchID string,
 		q += ` LIMIT ?`
 		args = append(args, limit)
 	}
-	rows, err := t.tx.QueryContext(t.ctx(ctx), q, args...)
+	sends, err := queryAll(t.ctx(ctx), t.tx, scanSend, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: sends of batch %q: %w", batchID, err)
-	}
-	defer rows.Close()
-	var sends []store.Send
-	for rows.Next() {
-		s, err := scanSend(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: sends of batch %q: %w", batchID, err)
-		}
-		sends = append(sends, s)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: sends of batch %q: %w", batchID, err)
 	}
 	return sends, nil
@@ -182,21 +167,9 @@ func (t *txn) CountHeldBatches(ctx context.Context, accountID int64, except stri
 
 // HeldBatches lists account's batches with a hold, oldest hold first.
 func (t *txn) HeldBatches(ctx context.Context, accountID int64) ([]store.Batch, error) {
-	rows, err := t.tx.QueryContext(t.ctx(ctx), `
+	out, err := queryAll(t.ctx(ctx), t.tx, scanBatch, `
 SELECT `+batchColumns+` FROM batches WHERE account_id = ? AND hold <> '' ORDER BY hold_changed_at, id`, accountID)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: held batches of account %d: %w", accountID, err)
-	}
-	defer rows.Close()
-	var out []store.Batch
-	for rows.Next() {
-		b, err := scanBatch(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: held batches of account %d: %w", accountID, err)
-		}
-		out = append(out, b)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: held batches of account %d: %w", accountID, err)
 	}
 	return out, nil

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -43,11 +42,8 @@ func (t *txn) Cursor(ctx context.Context, accountID int64, requestID string, now
 	err := t.tx.QueryRowContext(t.ctx(ctx), `
 SELECT query, after_id, expires FROM cursors WHERE request_id = ? AND account_id = ? AND expires >= ?`,
 		requestID, accountID, now.UnixMicro()).Scan(&c.Query, &c.AfterID, &expires)
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.Cursor{}, fmt.Errorf("sqlite: cursor %s of account %d: %w", requestID, accountID, store.ErrNotFound)
-	}
 	if err != nil {
-		return store.Cursor{}, fmt.Errorf("sqlite: cursor %s of account %d: %w", requestID, accountID, err)
+		return store.Cursor{}, fmt.Errorf("sqlite: cursor %s of account %d: %w", requestID, accountID, notFoundIfNoRow(err))
 	}
 	c.Expires = time.UnixMicro(expires).UTC()
 	return c, nil
@@ -56,15 +52,7 @@ SELECT query, after_id, expires FROM cursors WHERE request_id = ? AND account_id
 // PruneCursors deletes cursors that expired before t and says how many
 // (part of Prune).
 func (db *DB) PruneCursors(ctx context.Context, before time.Time) (int64, error) {
-	var n int64
-	err := db.update(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM cursors WHERE expires < ?`, before.UnixMicro())
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
+	n, err := db.execCount(ctx, `DELETE FROM cursors WHERE expires < ?`, before.UnixMicro())
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: prune cursors: %w", err)
 	}

@@ -178,19 +178,11 @@ WHERE id = ? AND status = 'Sending'`, now.UnixMicro(), now.UnixMicro(), sendID)
 
 // DiscardCanceledSends marks due Canceled sends as discarded.
 func (db *DB) DiscardCanceledSends(ctx context.Context, now time.Time) (int, error) {
-	var n int64
-	err := db.update(ctx, func(tx *sql.Tx) error {
-		// The literal 'Canceled' and "discarded_at IS NULL" let SQLite
-		// use the partial index sends_canceled_pending.
-		res, err := tx.ExecContext(ctx, `
+	// The literal 'Canceled' and "discarded_at IS NULL" let SQLite use
+	// the partial index sends_canceled_pending.
+	n, err := db.execCount(ctx, `
 UPDATE sends SET discarded_at = ?
 WHERE status = 'Canceled' AND discarded_at IS NULL AND send_date <= ?`, now.UnixMicro(), now.UnixMicro())
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: discard canceled sends: %w", err)
 	}
@@ -199,17 +191,9 @@ WHERE status = 'Canceled' AND discarded_at IS NULL AND send_date <= ?`, now.Unix
 
 // ExpirePausedSends moves Paused sends due before sendDateBefore to Expired.
 func (db *DB) ExpirePausedSends(ctx context.Context, sendDateBefore, now time.Time) (int, error) {
-	var n int64
-	err := db.update(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `
+	n, err := db.execCount(ctx, `
 UPDATE sends SET status = 'Expired', status_changed_at = ?, modified_date = ?
 WHERE status = 'Paused' AND send_date < ?`, now.UnixMicro(), now.UnixMicro(), sendDateBefore.UnixMicro())
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: expire paused sends: %w", err)
 	}
@@ -227,20 +211,49 @@ func (db *DB) NextDueSend(ctx context.Context) (time.Time, bool, error) {
 }
 
 func queryIDs(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]int64, error) {
-	rows, err := tx.QueryContext(ctx, q, args...)
+	return queryAll(ctx, tx, func(row scanner) (id int64, err error) {
+		return id, row.Scan(&id)
+	}, q, args...)
+}
+
+// querier is what a read runs on: the read pool or a transaction.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// queryAll runs query and returns every row as scan reads it, in order
+// (nil for none). Errors come back bare: the caller says what it was
+// reading.
+func queryAll[T any](ctx context.Context, q querier, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var ids []int64
+	var out []T
 	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
+		v, err := scan(rows)
+		if err != nil {
 			return nil, err
 		}
-		ids = append(ids, id)
+		out = append(out, v)
 	}
-	return ids, rows.Err()
+	return out, rows.Err()
+}
+
+// execCount runs one statement in a write transaction and says how many
+// rows it changed (the housekeeping deletes and bulk status moves).
+func (db *DB) execCount(ctx context.Context, query string, args ...any) (int64, error) {
+	var n int64
+	err := db.update(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
 }
 
 // inList is "?, ?, …" for ids, and ids as arguments.

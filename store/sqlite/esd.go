@@ -54,10 +54,7 @@ func (t *txn) SendContent(ctx context.Context, accountID, sendID int64) (store.S
 func (t *txn) sendExists(ctx context.Context, accountID, id int64) error {
 	var one int
 	err := t.tx.QueryRowContext(t.ctx(ctx), `SELECT 1 FROM sends WHERE account_id = ? AND id = ?`, accountID, id).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.ErrNotFound
-	}
-	return err
+	return notFoundIfNoRow(err)
 }
 
 const esdColumns = `id, account_id, object_id, customer_key, name, description, email_id, email_subject,
@@ -145,11 +142,8 @@ func (t *txn) EmailSendDefinitionByKey(ctx context.Context, accountID int64, key
 
 // esdByKeyErr is the error EmailSendDefinitionByKey answers for err.
 func esdByKeyErr(key store.SendKey, accountID int64, err error) error {
-	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("sqlite: email send definition %+v of account %d: %w", key, accountID, store.ErrNotFound)
-	}
 	if err != nil {
-		return fmt.Errorf("sqlite: email send definition %+v of account %d: %w", key, accountID, err)
+		return fmt.Errorf("sqlite: email send definition %+v of account %d: %w", key, accountID, notFoundIfNoRow(err))
 	}
 	return nil
 }
@@ -161,21 +155,9 @@ func (t *txn) FindEmailSendDefinitions(ctx context.Context, accountID int64, f s
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: find email send definitions: %w", err)
 	}
-	rows, err := t.tx.QueryContext(t.ctx(ctx), `SELECT `+esdColumns+` FROM email_send_definitions WHERE account_id = ? AND (`+where+`) ORDER BY id`,
+	out, err := queryAll(t.ctx(ctx), t.tx, scanESD, `SELECT `+esdColumns+` FROM email_send_definitions WHERE account_id = ? AND (`+where+`) ORDER BY id`,
 		append([]any{accountID}, args...)...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: find email send definitions: %w", err)
-	}
-	defer rows.Close()
-	var out []store.EmailSendDefinition
-	for rows.Next() {
-		d, err := scanESD(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: find email send definitions: %w", err)
-		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: find email send definitions: %w", err)
 	}
 	return out, nil

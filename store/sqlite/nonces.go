@@ -386,15 +386,7 @@ var nonceLogInserter = newRowInserter(`INSERT INTO nonce_log (username, nonce, e
 func (db *DB) PruneNonces(ctx context.Context, before time.Time) (int64, error) {
 	// Records put back after a failed commit are retried with it.
 	db.kickNonceFlush()
-	var n int64
-	err := db.update(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM nonce_log WHERE expires < ?`, before.UnixMicro())
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
+	n, err := db.execCount(ctx, `DELETE FROM nonce_log WHERE expires < ?`, before.UnixMicro())
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: prune nonces: %w", err)
 	}

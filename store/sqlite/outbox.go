@@ -26,33 +26,30 @@ FROM outbox`
 		query += ` LIMIT ?`
 		args = append(args, q.Last)
 	}
-	rows, err := db.read.QueryContext(ctx, query, args...)
+	out, err := queryAll(ctx, db.read, scanOutboxEntry, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: outbox: %w", err)
 	}
-	defer rows.Close()
-	var out []store.OutboxEntry
-	for rows.Next() {
-		var e store.OutboxEntry
-		var recipients string
-		var at sql.NullInt64
-		if err := rows.Scan(&e.ID, &e.SendID, &e.AccountID, &e.ObjectID, &e.Subject, &e.FromName, &e.FromAddress,
-			&recipients, &e.HTMLBody, &e.TextBody, &e.NumberSent, &e.Transport, &e.MessageID, &e.Attempt, &at); err != nil {
-			return nil, fmt.Errorf("sqlite: outbox: %w", err)
-		}
-		if err := json.Unmarshal([]byte(recipients), &e.Recipients); err != nil {
-			return nil, fmt.Errorf("sqlite: outbox entry %d: recipients: %w", e.ID, err)
-		}
-		if len(e.Recipients) == 0 {
-			e.Recipients = nil
-		}
-		e.DeliveredAt = goTime(at)
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: outbox: %w", err)
-	}
 	return out, nil
+}
+
+// scanOutboxEntry reads a row of Outbox's SELECT.
+func scanOutboxEntry(row scanner) (store.OutboxEntry, error) {
+	var e store.OutboxEntry
+	var recipients string
+	var at sql.NullInt64
+	if err := row.Scan(&e.ID, &e.SendID, &e.AccountID, &e.ObjectID, &e.Subject, &e.FromName, &e.FromAddress,
+		&recipients, &e.HTMLBody, &e.TextBody, &e.NumberSent, &e.Transport, &e.MessageID, &e.Attempt, &at); err != nil {
+		return store.OutboxEntry{}, err
+	}
+	if err := json.Unmarshal([]byte(recipients), &e.Recipients); err != nil {
+		return store.OutboxEntry{}, fmt.Errorf("entry %d: recipients: %w", e.ID, err)
+	}
+	if len(e.Recipients) == 0 {
+		e.Recipients = nil
+	}
+	e.DeliveredAt = goTime(at)
+	return e, nil
 }
 
 // FlushAccount cancels and discards every Scheduled and Paused send of
@@ -108,22 +105,14 @@ func (db *DB) OperatorActions(ctx context.Context, n int) ([]store.OperatorActio
 		query += ` LIMIT ?`
 		args = append(args, n)
 	}
-	rows, err := db.read.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: operator actions: %w", err)
-	}
-	defer rows.Close()
-	var out []store.OperatorAction
-	for rows.Next() {
+	out, err := queryAll(ctx, db.read, func(row scanner) (store.OperatorAction, error) {
 		var a store.OperatorAction
 		var at sql.NullInt64
-		if err := rows.Scan(&a.ID, &a.Action, &a.AccountID, &a.Actor, &a.Detail, &a.Count, &at); err != nil {
-			return nil, fmt.Errorf("sqlite: operator actions: %w", err)
-		}
+		err := row.Scan(&a.ID, &a.Action, &a.AccountID, &a.Actor, &a.Detail, &a.Count, &at)
 		a.At = goTime(at)
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
+		return a, err
+	}, query, args...)
+	if err != nil {
 		return nil, fmt.Errorf("sqlite: operator actions: %w", err)
 	}
 	return out, nil

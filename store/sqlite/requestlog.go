@@ -137,21 +137,9 @@ func (db *DB) RecentRequests(ctx context.Context, n int) ([]store.RequestLog, er
 	if n <= 0 {
 		return nil, nil
 	}
-	rows, err := db.read.QueryContext(ctx, `
+	es, err := queryAll(ctx, db.read, scanRequestLog, `
 SELECT `+requestLogColumns+` FROM request_log ORDER BY received_at DESC, id DESC LIMIT ?`, n)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: recent requests: %w", err)
-	}
-	defer rows.Close()
-	var es []store.RequestLog
-	for rows.Next() {
-		e, err := scanRequestLog(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: recent requests: %w", err)
-		}
-		es = append(es, e)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: recent requests: %w", err)
 	}
 	return es, nil
@@ -161,11 +149,8 @@ SELECT `+requestLogColumns+` FROM request_log ORDER BY received_at DESC, id DESC
 func (db *DB) RequestByID(ctx context.Context, requestID string) (store.RequestLog, error) {
 	e, err := scanRequestLog(db.read.QueryRowContext(ctx,
 		`SELECT `+requestLogColumns+` FROM request_log WHERE request_id = ?`, requestID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.RequestLog{}, fmt.Errorf("sqlite: request %s: %w", requestID, store.ErrNotFound)
-	}
 	if err != nil {
-		return store.RequestLog{}, fmt.Errorf("sqlite: request %s: %w", requestID, err)
+		return store.RequestLog{}, fmt.Errorf("sqlite: request %s: %w", requestID, notFoundIfNoRow(err))
 	}
 	return e, nil
 }
@@ -184,15 +169,7 @@ func (db *DB) PruneRequests(ctx context.Context, before time.Time, keep int) (in
 	}
 	var total int64
 	chunk := func(query string, args ...any) (int64, error) {
-		var n int64
-		err := db.update(ctx, func(tx *sql.Tx) error {
-			res, err := tx.ExecContext(ctx, query, args...)
-			if err != nil {
-				return err
-			}
-			n, err = res.RowsAffected()
-			return err
-		})
+		n, err := db.execCount(ctx, query, args...)
 		total += n
 		return n, err
 	}

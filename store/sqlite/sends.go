@@ -111,11 +111,8 @@ func (t *txn) SendByKey(ctx context.Context, accountID int64, key store.SendKey)
 		return store.Send{}, fmt.Errorf("sqlite: send by key: no key given: %w", store.ErrNotFound)
 	}
 	s, err := scanSend(t.tx.QueryRowContext(t.ctx(ctx), q, accountID, arg))
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.Send{}, fmt.Errorf("sqlite: send %+v of account %d: %w", key, accountID, store.ErrNotFound)
-	}
 	if err != nil {
-		return store.Send{}, fmt.Errorf("sqlite: send %+v of account %d: %w", key, accountID, err)
+		return store.Send{}, fmt.Errorf("sqlite: send %+v of account %d: %w", key, accountID, notFoundIfNoRow(err))
 	}
 	return s, nil
 }
@@ -285,20 +282,8 @@ func (t *txn) FindSends(ctx context.Context, accountID int64, q store.SendQuery)
 		query += ` LIMIT ?`
 		args = append(args, q.Limit)
 	}
-	rows, err := t.tx.QueryContext(t.ctx(ctx), query, args...)
+	sends, err := queryAll(t.ctx(ctx), t.tx, scanSend, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: find sends: %w", err)
-	}
-	defer rows.Close()
-	var sends []store.Send
-	for rows.Next() {
-		s, err := scanSend(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: find sends: %w", err)
-		}
-		sends = append(sends, s)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: find sends: %w", err)
 	}
 	return sends, nil

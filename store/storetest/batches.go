@@ -3,7 +3,6 @@ package storetest
 import (
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -78,12 +77,7 @@ func update(t *testing.T, s store.Store, fn func(tx store.Tx) error) {
 
 func batchOf(t *testing.T, s store.Store, accountID int64, id string) (store.Batch, error) {
 	t.Helper()
-	var b store.Batch
-	err := s.View(t.Context(), func(tx store.Tx) error {
-		var err error
-		b, err = tx.BatchByID(t.Context(), accountID, id)
-		return err
-	})
+	b, err := viewRead(t, s, func(tx store.Tx) (store.Batch, error) { return tx.BatchByID(t.Context(), accountID, id) })
 	return b, err
 }
 
@@ -123,12 +117,8 @@ func testOwnBatch(t *testing.T, s store.Store) {
 		if b.ID != send.BatchID || b.AccountID != acct.ID || !sameTime(b.Created, send.CreatedDate) || b.Hold != store.HoldNone || !b.HoldChangedAt.IsZero() {
 			t.Errorf("own batch %+v, want ID %q, account %d, created %v, no hold", b, send.BatchID, acct.ID, send.CreatedDate)
 		}
-		var of []store.Send
-		if err := s.View(t.Context(), func(tx store.Tx) error {
-			var err error
-			of, err = tx.SendsOfBatch(t.Context(), acct.ID, send.BatchID, 0)
-			return err
-		}); err != nil {
+		of, err := viewRead(t, s, func(tx store.Tx) ([]store.Send, error) { return tx.SendsOfBatch(t.Context(), acct.ID, send.BatchID, 0) })
+		if err != nil {
 			t.Fatal(err)
 		}
 		if len(of) != 1 || of[0].ID != send.ID {
@@ -167,23 +157,16 @@ func testNamedBatch(t *testing.T, s store.Store) {
 		{"another account's", other.ID, b.ID, nil},
 		{"unknown", acct.ID, "nope", nil},
 	} {
-		var got []store.Send
-		if err := s.View(t.Context(), func(tx store.Tx) error {
-			var err error
-			got, err = tx.SendsOfBatch(t.Context(), c.account, c.batch, 0)
-			return err
-		}); err != nil {
+		got, err := viewRead(t, s, func(tx store.Tx) ([]store.Send, error) { return tx.SendsOfBatch(t.Context(), c.account, c.batch, 0) })
+		if err != nil {
 			t.Fatal(err)
 		}
 		if fmt.Sprint(ids(got)) != fmt.Sprint(c.want) && !(len(got) == 0 && len(c.want) == 0) {
 			t.Errorf("SendsOfBatch %s = %v, want %v", c.name, ids(got), c.want)
 		}
 	}
-	var limited []store.Send
-	if err := s.View(t.Context(), func(tx store.Tx) error {
-		var err error
-		limited, err = tx.SendsOfBatch(t.Context(), acct.ID, b.ID, 1)
-		return err
+	if limited, err := viewRead(t, s, func(tx store.Tx) ([]store.Send, error) {
+		return tx.SendsOfBatch(t.Context(), acct.ID, b.ID, 1)
 	}); err != nil || len(limited) != 1 || limited[0].ID != sends[0].ID {
 		t.Errorf("SendsOfBatch limit 1 = %v, %v; want the first send", ids(limited), err)
 	}
@@ -237,12 +220,8 @@ func testBatchHold(t *testing.T, s store.Store) {
 	if err != nil || got.Hold != store.HoldPause || !sameTime(got.HoldChangedAt, at(2*time.Minute)) {
 		t.Errorf("batch after pause: %+v, %v; want paused at %v", got, err, at(2*time.Minute))
 	}
-	var held []store.Batch
-	if err := s.View(t.Context(), func(tx store.Tx) error {
-		var err error
-		held, err = tx.HeldBatches(t.Context(), acct.ID)
-		return err
-	}); err != nil {
+	held, err := viewRead(t, s, func(tx store.Tx) ([]store.Batch, error) { return tx.HeldBatches(t.Context(), acct.ID) })
+	if err != nil {
 		t.Fatal(err)
 	}
 	if len(held) != 2 || held[0].ID != bs[2].ID || held[1].ID != bs[0].ID || held[0].Hold != store.HoldCancel {
@@ -252,10 +231,8 @@ func testBatchHold(t *testing.T, s store.Store) {
 	if err := hold(bs[2], store.HoldNone, at(4*time.Minute), store.HoldCancel); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.View(t.Context(), func(tx store.Tx) error {
-		var err error
-		held, err = tx.HeldBatches(t.Context(), acct.ID)
-		return err
+	if held, err = viewRead(t, s, func(tx store.Tx) ([]store.Batch, error) {
+		return tx.HeldBatches(t.Context(), acct.ID)
 	}); err != nil || len(held) != 1 || held[0].ID != bs[0].ID {
 		t.Errorf("HeldBatches after a release = %+v, %v; want only %s", held, err, bs[0].ID)
 	}
@@ -346,7 +323,6 @@ func testDiscarded(t *testing.T, s store.Store) {
 // slot (limit 1), each counting the other held batches and then writing its
 // batch's hold and its send's status in one Update: exactly one succeeds.
 func testHoldsForLastSlot(t *testing.T, s store.Store) {
-	const limit = 1
 	now := at(0)
 	for round := range raceRounds {
 		acct := newAccount(t, s, fmt.Sprintf("hold%d", round))
@@ -365,63 +341,29 @@ func testHoldsForLastSlot(t *testing.T, s store.Store) {
 			}
 			return nil
 		})
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		errs := make([]error, len(batches))
-		for i, b := range batches {
-			wg.Go(func() {
-				<-start
-				errs[i] = s.Update(t.Context(), func(tx store.Tx) error {
-					held, err := tx.CountHeldBatches(t.Context(), acct.ID, b.ID, now)
-					if err != nil {
-						return err
-					}
-					if held >= limit {
-						return errHeldLimit
-					}
-					b.Hold, b.HoldChangedAt = store.HoldPause, now
-					if err := tx.UpdateBatchHold(t.Context(), b, store.HoldNone); err != nil {
-						return err
-					}
-					sends, err := tx.SendsOfBatch(t.Context(), acct.ID, b.ID, 0)
-					if err != nil {
-						return err
-					}
-					for _, cur := range sends {
-						read := cur.Status
-						cur.Status, cur.StatusChangedAt = store.StatusPaused, now
-						if err := tx.UpdateSendFrom(t.Context(), cur, read); err != nil {
-							return err
-						}
-					}
-					return nil
-				})
-			})
-		}
-		close(start)
-		wg.Wait()
-		ok := 0
-		for i, err := range errs {
-			switch {
-			case err == nil:
-				ok++
-			case !errors.Is(err, errHeldLimit):
-				t.Fatalf("round %d: hold %d: %v", round, i, err)
+		raceForLastSlot(t, s, round, "hold", "batches", len(batches), func(tx store.Tx, i int) error {
+			b := batches[i]
+			if n, err := tx.CountHeldBatches(t.Context(), acct.ID, b.ID, now); err != nil {
+				return err
+			} else if n >= raceHeldLimit {
+				return errHeldLimit
 			}
-		}
-		if ok != 1 {
-			t.Errorf("round %d: %d of 2 holds succeeded with a held limit of 1, want exactly 1", round, ok)
-		}
-		var held int
-		if err := s.View(t.Context(), func(tx store.Tx) error {
-			var err error
-			held, err = tx.CountHeldBatches(t.Context(), acct.ID, "", now)
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-		if held != limit {
-			t.Errorf("round %d: the account holds %d batches, want %d", round, held, limit)
-		}
+			b.Hold, b.HoldChangedAt = store.HoldPause, now
+			if err := tx.UpdateBatchHold(t.Context(), b, store.HoldNone); err != nil {
+				return err
+			}
+			sends, err := tx.SendsOfBatch(t.Context(), acct.ID, b.ID, 0)
+			if err != nil {
+				return err
+			}
+			for _, cur := range sends {
+				read := cur.Status
+				cur.Status, cur.StatusChangedAt = store.StatusPaused, now
+				if err := tx.UpdateSendFrom(t.Context(), cur, read); err != nil {
+					return err
+				}
+			}
+			return nil
+		}, func(tx store.Tx) (int, error) { return tx.CountHeldBatches(t.Context(), acct.ID, "", now) })
 	}
 }

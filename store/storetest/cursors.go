@@ -28,12 +28,7 @@ func testCursors(t *testing.T, open func(*testing.T) store.Store) {
 	}
 	load := func(t *testing.T, accountID int64, requestID string, now time.Time) (store.Cursor, error) {
 		t.Helper()
-		var c store.Cursor
-		err := s.View(t.Context(), func(tx store.Tx) error {
-			var err error
-			c, err = tx.Cursor(t.Context(), accountID, requestID, now)
-			return err
-		})
+		c, err := viewRead(t, s, func(tx store.Tx) (store.Cursor, error) { return tx.Cursor(t.Context(), accountID, requestID, now) })
 		return c, err
 	}
 	same := func(got, want store.Cursor) bool {

@@ -150,11 +150,8 @@ func testDefinitionFilter(t *testing.T, open func(*testing.T) store.Store) {
 
 func findDefinitions(t *testing.T, s store.Store, accountID int64, f store.Filter) ([]store.EmailSendDefinition, error) {
 	t.Helper()
-	var got []store.EmailSendDefinition
-	err := s.View(t.Context(), func(tx store.Tx) error {
-		var err error
-		got, err = tx.FindEmailSendDefinitions(t.Context(), accountID, f)
-		return err
+	got, err := viewRead(t, s, func(tx store.Tx) ([]store.EmailSendDefinition, error) {
+		return tx.FindEmailSendDefinitions(t.Context(), accountID, f)
 	})
 	return got, err
 }

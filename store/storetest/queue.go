@@ -421,12 +421,7 @@ func testQueue(t *testing.T, open func(*testing.T) store.Store) {
 
 func countHeld(t *testing.T, s store.Store, accountID int64, now time.Time) int {
 	t.Helper()
-	var n int
-	err := s.View(t.Context(), func(tx store.Tx) error {
-		var err error
-		n, err = tx.CountHeldSends(t.Context(), accountID, now)
-		return err
-	})
+	n, err := viewRead(t, s, func(tx store.Tx) (int, error) { return tx.CountHeldSends(t.Context(), accountID, now) })
 	if err != nil {
 		t.Fatalf("CountHeldSends: %v", err)
 	}
@@ -443,12 +438,7 @@ func testSendContent(t *testing.T, open func(*testing.T) store.Store) {
 	sent := insert(t, s, newSend(a.ID, "k"))[0]
 	c := store.SendContent{Subject: "S", TextBody: "T", Recipients: []store.Recipient{{Address: "r@example.com", ListID: 11}}}
 	get := func(accountID int64) (store.SendContent, error) {
-		var got store.SendContent
-		err := s.View(t.Context(), func(tx store.Tx) error {
-			var err error
-			got, err = tx.SendContent(t.Context(), accountID, sent.ID)
-			return err
-		})
+		got, err := viewRead(t, s, func(tx store.Tx) (store.SendContent, error) { return tx.SendContent(t.Context(), accountID, sent.ID) })
 		return got, err
 	}
 	set := func(accountID int64, c store.SendContent) error {
@@ -498,11 +488,8 @@ func testEmailSendDefinitions(t *testing.T, open func(*testing.T) store.Store) {
 	}
 
 	for _, key := range []store.SendKey{{ID: d.ID}, {ObjectID: d.ObjectID}, {CustomerKey: "esd-1"}} {
-		var got store.EmailSendDefinition
-		err := s.View(t.Context(), func(tx store.Tx) error {
-			var err error
-			got, err = tx.EmailSendDefinitionByKey(t.Context(), a.ID, key)
-			return err
+		got, err := viewRead(t, s, func(tx store.Tx) (store.EmailSendDefinition, error) {
+			return tx.EmailSendDefinitionByKey(t.Context(), a.ID, key)
 		})
 		if err != nil {
 			t.Fatalf("by %+v: %v", key, err)
@@ -520,11 +507,8 @@ func testEmailSendDefinitions(t *testing.T, open func(*testing.T) store.Store) {
 	})
 	wantErr(t, "another account's definition", err, store.ErrNotFound)
 
-	var list []store.EmailSendDefinition
-	if err := s.View(t.Context(), func(tx store.Tx) error {
-		var err error
-		list, err = tx.FindEmailSendDefinitions(t.Context(), a.ID, nil)
-		return err
+	if list, err := viewRead(t, s, func(tx store.Tx) ([]store.EmailSendDefinition, error) {
+		return tx.FindEmailSendDefinitions(t.Context(), a.ID, nil)
 	}); err != nil || len(list) != 1 || list[0].ID != d.ID {
 		t.Errorf("FindEmailSendDefinitions = %v, %v", list, err)
 	}

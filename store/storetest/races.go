@@ -23,6 +23,71 @@ func testRaces(t *testing.T, open func(*testing.T) store.Store) {
 	t.Run("HoldsForTheLastHeldSlot", func(t *testing.T) { testHoldsForLastSlot(t, open(t)) })
 }
 
+// race runs the racers at once: each waits at one gate, opened when all
+// have started, so that the store sees them as nearly together as it can.
+func race(racers ...func()) {
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, r := range racers {
+		wg.Go(func() {
+			<-start
+			r()
+		})
+	}
+	close(start)
+	wg.Wait()
+}
+
+// winners counts the racers that succeeded (a nil error) and reports any
+// that failed other than by lost, the one way a racer may lose.
+func winners(t *testing.T, what string, lost error, errs []error) int {
+	t.Helper()
+	ok := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case !errors.Is(err, lost):
+			t.Errorf("%s: %v, want nil or %v", what, err, lost)
+		}
+	}
+	return ok
+}
+
+// raceHeldLimit is the held limit of the accounts in the last-slot races:
+// one slot, so that of two racers exactly one may take it.
+const raceHeldLimit = 1
+
+// raceForLastSlot races take(i) for each of n racers, each in an Update of
+// its own, for the last held slot of an account (raceHeldLimit): exactly
+// one may succeed, every other finds errHeldLimit, and afterwards held
+// (read in a View) counts raceHeldLimit. what names a racer in
+// failures ("pause", "hold") and unit what it holds ("sends", "batches").
+func raceForLastSlot(t *testing.T, s store.Store, round int, what, unit string, n int,
+	take func(tx store.Tx, i int) error, held func(tx store.Tx) (int, error)) {
+	t.Helper()
+	const limit = raceHeldLimit
+	errs := make([]error, n)
+	racers := make([]func(), n)
+	for i := range racers {
+		racers[i] = func() {
+			errs[i] = s.Update(t.Context(), func(tx store.Tx) error { return take(tx, i) })
+		}
+	}
+	race(racers...)
+	ok := winners(t, fmt.Sprintf("round %d: %s", round, what), errHeldLimit, errs)
+	if ok != 1 {
+		t.Errorf("round %d: %d of %d %ss succeeded with a held limit of %d, want exactly 1", round, ok, n, what, limit)
+	}
+	got, err := viewRead(t, s, held)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != limit {
+		t.Errorf("round %d: the account holds %d %s, want %d", round, got, unit, limit)
+	}
+}
+
 // errNotScheduled: the cancel read the send already claimed.
 var errNotScheduled = errors.New("not Scheduled when read")
 
@@ -59,27 +124,21 @@ func testCancelAgainstClaim(t *testing.T, s store.Store) {
 		}
 		batch = insert(t, s, batch...)
 
-		start := make(chan struct{})
-		var wg sync.WaitGroup
 		cancelErr := make([]error, sends)
+		racers := make([]func(), 0, sends+1)
 		for i, send := range batch {
-			wg.Go(func() {
-				<-start
-				cancelErr[i] = cancel(t, s, acct.ID, send.ID, now)
-			})
+			racers = append(racers, func() { cancelErr[i] = cancel(t, s, acct.ID, send.ID, now) })
 		}
 		claimed := map[int64]bool{}
 		var claimErr error
-		wg.Go(func() {
-			<-start
+		racers = append(racers, func() {
 			got, err := s.ClaimDueSends(t.Context(), store.Claim{Now: now, Owner: "racer", LeaseUntil: now.Add(time.Hour), Limit: 1000})
 			claimErr = err
 			for _, c := range got {
 				claimed[c.ID] = true
 			}
 		})
-		close(start)
-		wg.Wait()
+		race(racers...)
 		if claimErr != nil {
 			t.Fatalf("round %d: ClaimDueSends: %v", round, claimErr)
 		}
@@ -110,60 +169,24 @@ var errHeldLimit = errors.New("held limit reached")
 // store serializes them: exactly one pause succeeds, and the account holds
 // one send.
 func testPausesForLastSlot(t *testing.T, s store.Store) {
-	const limit = 1
 	now := at(0)
 	for round := range raceRounds {
 		acct := newAccount(t, s, fmt.Sprintf("pause%d", round))
 		batch := insert(t, s, newSend(acct.ID, fmt.Sprintf("p%d-a", round)), newSend(acct.ID, fmt.Sprintf("p%d-b", round)))
-
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		errs := make([]error, len(batch))
-		for i, send := range batch {
-			wg.Go(func() {
-				<-start
-				errs[i] = s.Update(t.Context(), func(tx store.Tx) error {
-					held, err := tx.CountHeldSends(t.Context(), acct.ID, now)
-					if err != nil {
-						return err
-					}
-					if held >= limit {
-						return errHeldLimit
-					}
-					cur, err := tx.SendByKey(t.Context(), acct.ID, store.SendKey{ID: send.ID})
-					if err != nil {
-						return err
-					}
-					read := cur.Status
-					cur.Status, cur.StatusChangedAt = store.StatusPaused, now
-					return tx.UpdateSendFrom(t.Context(), cur, read)
-				})
-			})
-		}
-		close(start)
-		wg.Wait()
-		ok := 0
-		for i, err := range errs {
-			switch {
-			case err == nil:
-				ok++
-			case !errors.Is(err, errHeldLimit):
-				t.Fatalf("round %d: pause %d: %v", round, i, err)
+		held := func(tx store.Tx) (int, error) { return tx.CountHeldSends(t.Context(), acct.ID, now) }
+		raceForLastSlot(t, s, round, "pause", "sends", len(batch), func(tx store.Tx, i int) error {
+			if n, err := held(tx); err != nil {
+				return err
+			} else if n >= raceHeldLimit {
+				return errHeldLimit
 			}
-		}
-		if ok != 1 {
-			t.Errorf("round %d: %d of 2 pauses succeeded with a held limit of 1, want exactly 1", round, ok)
-		}
-		var held int
-		if err := s.View(t.Context(), func(tx store.Tx) error {
-			var err error
-			held, err = tx.CountHeldSends(t.Context(), acct.ID, now)
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-		if held != limit {
-			t.Errorf("round %d: the account holds %d sends, want %d", round, held, limit)
-		}
+			cur, err := tx.SendByKey(t.Context(), acct.ID, store.SendKey{ID: batch[i].ID})
+			if err != nil {
+				return err
+			}
+			read := cur.Status
+			cur.Status, cur.StatusChangedAt = store.StatusPaused, now
+			return tx.UpdateSendFrom(t.Context(), cur, read)
+		}, held)
 	}
 }

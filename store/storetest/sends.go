@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -28,18 +27,12 @@ func testSends(t *testing.T, open func(*testing.T) store.Store) {
 		}
 		for _, k := range keys {
 			t.Run(k.name, func(t *testing.T) {
-				err := s.View(t.Context(), func(tx store.Tx) error {
-					got, err := tx.SendByKey(t.Context(), acct.ID, k.key)
-					if err != nil {
-						return err
-					}
-					if d := diffSend(got, want); d != "" {
-						t.Errorf("SendByKey(%+v): %s", k.key, d)
-					}
-					return nil
-				})
+				got, err := sendByKey(t, s, acct.ID, k.key)
 				if err != nil {
 					t.Fatalf("SendByKey(%+v): %v", k.key, err)
+				}
+				if d := diffSend(got, want); d != "" {
+					t.Errorf("SendByKey(%+v): %s", k.key, d)
 				}
 			})
 		}
@@ -62,15 +55,12 @@ func testSends(t *testing.T, open func(*testing.T) store.Store) {
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
-				err := s.View(t.Context(), func(tx store.Tx) error {
-					got, err := tx.SendByKey(t.Context(), acct.ID, c.key)
-					if err == nil && got.ID != c.want {
-						t.Errorf("SendByKey(%+v) = send %d, want %d", c.key, got.ID, c.want)
-					}
-					return err
-				})
+				got, err := sendByKey(t, s, acct.ID, c.key)
 				if err != nil {
 					t.Fatalf("SendByKey(%+v): %v", c.key, err)
+				}
+				if got.ID != c.want {
+					t.Errorf("SendByKey(%+v) = send %d, want %d", c.key, got.ID, c.want)
 				}
 			})
 		}
@@ -92,10 +82,7 @@ func testSends(t *testing.T, open func(*testing.T) store.Store) {
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
-				err := s.View(t.Context(), func(tx store.Tx) error {
-					_, err := tx.SendByKey(t.Context(), acct.ID, c.key)
-					return err
-				})
+				_, err := sendByKey(t, s, acct.ID, c.key)
 				wantErr(t, "SendByKey", err, store.ErrNotFound)
 			})
 		}
@@ -156,16 +143,7 @@ func testSends(t *testing.T, open func(*testing.T) store.Store) {
 			{"another empty key", newSend(a.ID, ""), nil},
 		}
 		for _, c := range cases {
-			t.Run(c.name, func(t *testing.T) {
-				send := c.send
-				err := s.Update(t.Context(), func(tx store.Tx) error { return tx.InsertSend(t.Context(), &send) })
-				if c.want == nil && err != nil {
-					t.Fatalf("InsertSend: %v", err)
-				}
-				if c.want != nil {
-					wantErr(t, "InsertSend", err, c.want)
-				}
-			})
+			t.Run(c.name, func(t *testing.T) { checkInsert(t, s, c.send, c.want) })
 		}
 	})
 
@@ -253,16 +231,7 @@ func testSendKeys(t *testing.T, open func(*testing.T) store.Store) {
 			{"same ObjectID, other account", withObjectID(b.ID, first.ObjectID), nil},
 		}
 		for _, c := range cases {
-			t.Run(c.name, func(t *testing.T) {
-				send := c.send
-				err := s.Update(t.Context(), func(tx store.Tx) error { return tx.InsertSend(t.Context(), &send) })
-				if c.want == nil && err != nil {
-					t.Fatalf("InsertSend: %v", err)
-				}
-				if c.want != nil {
-					wantErr(t, "InsertSend", err, c.want)
-				}
-			})
+			t.Run(c.name, func(t *testing.T) { checkInsert(t, s, c.send, c.want) })
 		}
 		got, err := find(t, s, a.ID, store.SendQuery{Filter: cond(store.FieldObjectID, store.OpEquals, first.ObjectID)})
 		if err != nil || len(got) != 1 {
@@ -315,17 +284,11 @@ func testSendKeys(t *testing.T, open func(*testing.T) store.Store) {
 				errs <- s.Update(t.Context(), func(tx store.Tx) error { return tx.InsertSend(t.Context(), &send) })
 			}()
 		}
-		ok := 0
-		for range n {
-			err := <-errs
-			switch {
-			case err == nil:
-				ok++
-			case !errors.Is(err, store.ErrExists):
-				t.Errorf("InsertSend: %v, want nil or ErrExists", err)
-			}
+		got := make([]error, n)
+		for i := range got {
+			got[i] = <-errs
 		}
-		if ok != 2 {
+		if ok := winners(t, "InsertSend", store.ErrExists, got); ok != 2 {
 			t.Errorf("%d racing inserts succeeded, want 2 (one per key)", ok)
 		}
 	})
@@ -430,10 +393,7 @@ func testIsolation(t *testing.T, open func(*testing.T) store.Store) {
 
 	for _, key := range []store.SendKey{{ID: theirs.ID}, {ObjectID: theirs.ObjectID}, {CustomerKey: theirs.CustomerKey}} {
 		t.Run("SendByKey"+keyName(key), func(t *testing.T) {
-			err := s.View(t.Context(), func(tx store.Tx) error {
-				_, err := tx.SendByKey(t.Context(), a.ID, key)
-				return err
-			})
+			_, err := sendByKey(t, s, a.ID, key)
 			wantErr(t, "SendByKey("+keyName(key)+")", err, store.ErrNotFound)
 		})
 	}
@@ -528,4 +488,24 @@ func keyName(k store.SendKey) string {
 	default:
 		return "CustomerKey"
 	}
+}
+
+// sendByKey reads one of account's sends by key, in a View.
+func sendByKey(t *testing.T, s store.Store, accountID int64, key store.SendKey) (store.Send, error) {
+	t.Helper()
+	return viewRead(t, s, func(tx store.Tx) (store.Send, error) { return tx.SendByKey(t.Context(), accountID, key) })
+}
+
+// checkInsert inserts send and wants the error want (nil: that it is
+// stored).
+func checkInsert(t *testing.T, s store.Store, send store.Send, want error) {
+	t.Helper()
+	err := s.Update(t.Context(), func(tx store.Tx) error { return tx.InsertSend(t.Context(), &send) })
+	if want == nil {
+		if err != nil {
+			t.Fatalf("InsertSend: %v", err)
+		}
+		return
+	}
+	wantErr(t, "InsertSend", err, want)
 }

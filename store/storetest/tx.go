@@ -282,16 +282,11 @@ func testConcurrency(t *testing.T, open func(*testing.T) store.Store) {
 		}
 		wg.Wait()
 		close(results)
-		ok := 0
+		var errs []error
 		for err := range results {
-			switch {
-			case err == nil:
-				ok++
-			case !errors.Is(err, store.ErrReplay):
-				t.Errorf("UseNonce: %v", err)
-			}
+			errs = append(errs, err)
 		}
-		if ok != 1 {
+		if ok := winners(t, "UseNonce", store.ErrReplay, errs); ok != 1 {
 			t.Errorf("%d of %d concurrent uses of one nonce succeeded, want 1", ok, workers)
 		}
 	})
@@ -325,4 +320,17 @@ func testConcurrency(t *testing.T, open func(*testing.T) store.Store) {
 			t.Errorf("%d sends stored, want %d", n, workers*5)
 		}
 	})
+}
+
+// viewRead runs read in a View of s and returns what it read: the
+// conformance tests' one-line look at the store.
+func viewRead[T any](t *testing.T, s store.Store, read func(tx store.Tx) (T, error)) (T, error) {
+	t.Helper()
+	var got T
+	err := s.View(t.Context(), func(tx store.Tx) error {
+		var err error
+		got, err = read(tx)
+		return err
+	})
+	return got, err
 }

@@ -74,28 +74,25 @@ func Parse(security *etree.Element) (Token, error) {
 }
 
 func parseUsernameToken(ut *etree.Element, tok *Token) error {
-	var user, pass, nonce, created *etree.Element
-	for _, c := range ut.ChildElements() {
-		var slot **etree.Element
+	var found [4]*etree.Element
+	if err := childrenOnce(ut, found[:], func(c *etree.Element) int {
 		switch {
 		case is(c, NSSecExt, "Username"):
-			slot = &user
+			return 0
 		case is(c, NSSecExt, "Password"):
-			slot = &pass
+			return 1
 		case is(c, NSSecExt, "Nonce"):
-			slot = &nonce
+			return 2
 		// wsse:Created is not in the profile, but pre-standard stacks
 		// (and hand-written envelopes) use it; its meaning is clear.
 		case is(c, NSUtility, "Created"), is(c, NSSecExt, "Created"):
-			slot = &created
-		default:
-			continue
+			return 3
 		}
-		if *slot != nil {
-			return fmt.Errorf("%w: more than one %s in UsernameToken", ErrMalformed, c.Tag)
-		}
-		*slot = c
+		return -1
+	}); err != nil {
+		return err
 	}
+	user, pass, nonce, created := found[0], found[1], found[2], found[3]
 
 	if user == nil {
 		return fmt.Errorf("%w: UsernameToken has no Username", ErrMalformed)
@@ -153,22 +150,19 @@ func parseUsernameToken(ut *etree.Element, tok *Token) error {
 }
 
 func parseTimestamp(ts *etree.Element) (*Timestamp, error) {
-	var created, expires *etree.Element
-	for _, c := range ts.ChildElements() {
-		var slot **etree.Element
+	var found [2]*etree.Element
+	if err := childrenOnce(ts, found[:], func(c *etree.Element) int {
 		switch {
 		case is(c, NSUtility, "Created"):
-			slot = &created
+			return 0
 		case is(c, NSUtility, "Expires"):
-			slot = &expires
-		default:
-			continue
+			return 1
 		}
-		if *slot != nil {
-			return nil, fmt.Errorf("%w: more than one %s in Timestamp", ErrMalformed, c.Tag)
-		}
-		*slot = c
+		return -1
+	}); err != nil {
+		return nil, err
 	}
+	created, expires := found[0], found[1]
 	var out Timestamp
 	for _, f := range []struct {
 		e  *etree.Element
@@ -264,6 +258,25 @@ func parseDateTime(s string) (time.Time, error) {
 }
 
 // is reports whether e is the element {ns}local.
+// childrenOnce puts each child of parent in found at the index slot gives
+// it (-1: an element the profile lets pass), and refuses a second child
+// for the same index: a header saying a thing twice is malformed, never
+// read by whichever comes first. (Indexes, not pointers to the caller's
+// variables, keep those off the heap on every login.)
+func childrenOnce(parent *etree.Element, found []*etree.Element, slot func(c *etree.Element) int) error {
+	for _, c := range parent.ChildElements() {
+		i := slot(c)
+		if i < 0 {
+			continue
+		}
+		if found[i] != nil {
+			return fmt.Errorf("%w: more than one %s in %s", ErrMalformed, c.Tag, parent.Tag)
+		}
+		found[i] = c
+	}
+	return nil
+}
+
 func is(e *etree.Element, ns, local string) bool {
 	return e.Tag == local && e.NamespaceURI() == ns
 }
