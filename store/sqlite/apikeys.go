@@ -88,21 +88,9 @@ func (db *DB) APIKeyByID(ctx context.Context, id string) (store.APIKey, error) {
 
 // ListAPIKeys returns account's live keys, oldest first.
 func (db *DB) ListAPIKeys(ctx context.Context, accountID int64) ([]store.APIKey, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys
+	ks, err := queryAll(ctx, db.read, scanAPIKey, `SELECT `+apiKeyColumns+` FROM api_keys
 WHERE account_id = ? AND revoked_at IS NULL ORDER BY created_at, id`, accountID)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: list API keys: %w", err)
-	}
-	defer rows.Close()
-	var ks []store.APIKey
-	for rows.Next() {
-		k, err := scanAPIKey(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: list API keys: %w", err)
-		}
-		ks = append(ks, k)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: list API keys: %w", err)
 	}
 	return ks, nil

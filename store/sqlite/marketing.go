@@ -78,23 +78,15 @@ func (t *txn) ListByKey(ctx context.Context, accountID int64, k store.ListKey) (
 
 // FindLists returns account's lists by ID, without their recipients.
 func (t *txn) FindLists(ctx context.Context, accountID int64) ([]store.MarketingList, error) {
-	rows, err := t.tx.QueryContext(t.ctx(ctx), `
-SELECT id, account_id, uuid, name, created, recipient_count FROM marketing_lists WHERE account_id = ? ORDER BY id`, accountID)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: find lists: %w", err)
-	}
-	defer rows.Close()
-	var out []store.MarketingList
-	for rows.Next() {
+	out, err := queryAll(t.ctx(ctx), t.tx, func(row scanner) (store.MarketingList, error) {
 		var l store.MarketingList
 		var created sql.NullInt64
-		if err := rows.Scan(&l.ID, &l.AccountID, &l.UUID, &l.Name, &created, &l.RecipientCount); err != nil {
-			return nil, fmt.Errorf("sqlite: find lists: %w", err)
-		}
+		err := row.Scan(&l.ID, &l.AccountID, &l.UUID, &l.Name, &created, &l.RecipientCount)
 		l.Created = goTime(created)
-		out = append(out, l)
-	}
-	if err := rows.Err(); err != nil {
+		return l, err
+	}, `
+SELECT id, account_id, uuid, name, created, recipient_count FROM marketing_lists WHERE account_id = ? ORDER BY id`, accountID)
+	if err != nil {
 		return nil, fmt.Errorf("sqlite: find lists: %w", err)
 	}
 	return out, nil
@@ -166,21 +158,9 @@ func (t *txn) CampaignByID(ctx context.Context, accountID, id int64) (store.Camp
 
 // FindCampaigns returns account's campaigns, newest first.
 func (t *txn) FindCampaigns(ctx context.Context, accountID int64, limit, offset int) ([]store.Campaign, error) {
-	rows, err := t.tx.QueryContext(t.ctx(ctx), `SELECT `+campaignColumns+` FROM campaigns
+	out, err := queryAll(t.ctx(ctx), t.tx, scanCampaign, `SELECT `+campaignColumns+` FROM campaigns
 WHERE account_id = ? ORDER BY id DESC LIMIT ? OFFSET ?`, accountID, limit, offset)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: find campaigns: %w", err)
-	}
-	defer rows.Close()
-	var out []store.Campaign
-	for rows.Next() {
-		c, err := scanCampaign(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: find campaigns: %w", err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: find campaigns: %w", err)
 	}
 	return out, nil
@@ -291,21 +271,9 @@ func (t *txn) SingleSendByID(ctx context.Context, accountID int64, id string) (s
 // FindSingleSends returns account's Single Sends after afterSeq, in
 // creation order.
 func (t *txn) FindSingleSends(ctx context.Context, accountID int64, afterSeq int64, limit int) ([]store.SingleSend, error) {
-	rows, err := t.tx.QueryContext(t.ctx(ctx), `SELECT `+singleSendColumns+` FROM single_sends
+	out, err := queryAll(t.ctx(ctx), t.tx, scanSingleSend, `SELECT `+singleSendColumns+` FROM single_sends
 WHERE account_id = ? AND seq > ? ORDER BY seq LIMIT ?`, accountID, afterSeq, limit)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: find single sends: %w", err)
-	}
-	defer rows.Close()
-	var out []store.SingleSend
-	for rows.Next() {
-		s, err := scanSingleSend(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: find single sends: %w", err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: find single sends: %w", err)
 	}
 	return out, nil
