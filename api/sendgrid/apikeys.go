@@ -65,6 +65,15 @@ func readKeyBody(r *http.Request, wantScopes bool) (name string, scopes []string
 	return name, scopes, nil
 }
 
+// readGrant reads a POST or PUT body {"name","scopes"} and refuses scopes
+// the calling key may not grant.
+func readGrant(r *http.Request, c *caller) (name string, scopes []string, e *apiError) {
+	if name, scopes, e = readKeyBody(r, true); e == nil {
+		e = mayGrant(c, scopes)
+	}
+	return name, scopes, e
+}
+
 // mayGrant refuses a key that would hold a scope its creator lacks (none
 // given means full access): a key allowed only api_keys.* must not mint
 // itself a full-access one.
@@ -98,10 +107,7 @@ func keyError(what string, err error) *apiError {
 
 // createKey is POST /v3/api_keys: 201 with the secret, shown this once.
 func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, c *caller) {
-	name, scopes, e := readKeyBody(r, true)
-	if e == nil {
-		e = mayGrant(c, scopes)
-	}
+	name, scopes, e := readGrant(r, c)
 	if e != nil {
 		writeError(w, r, e)
 		return
@@ -167,10 +173,7 @@ func (h *Handler) renameKey(w http.ResponseWriter, r *http.Request, c *caller) {
 // replaceKey is PUT /v3/api_keys/{api_key_id} {"name","scopes"}: scopes
 // are replaced (omitted: full access, as on create).
 func (h *Handler) replaceKey(w http.ResponseWriter, r *http.Request, c *caller) {
-	name, scopes, e := readKeyBody(r, true)
-	if e == nil {
-		e = mayGrant(c, scopes)
-	}
+	name, scopes, e := readGrant(r, c)
 	if e != nil {
 		writeError(w, r, e)
 		return
