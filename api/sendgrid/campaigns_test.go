@@ -248,7 +248,14 @@ func TestCampaignLifecycle(t *testing.T) {
 		{name: "patch a draft", method: "PATCH", path: "/v3/campaigns/{c}", body: `{"subject":"Hi"}`, status: 200, want: campaign("Hi", "Draft")},
 		{name: "schedule", method: "POST", path: "/v3/campaigns/{c}/schedules", body: `{"send_at":` + unix(at) + `}`,
 			status: 201, want: `{"id":{c},"send_at":` + unix(at) + `,"status":"Scheduled"}`,
-			after: func(t *testing.T) { m.wantLive(t, 3, at) }}, // 5 recipients in chunks of 2
+			after: func(t *testing.T) {
+				m.wantLive(t, 3, at) // 5 recipients in chunks of 2, one batch, as SOAP Retrieve sees them
+				for _, s := range m.live() {
+					if s.Subject != "Hi" || s.BatchID != m.live()[0].BatchID || !strings.HasPrefix(s.CustomerKey, m.expand("campaign-{c}-")) {
+						t.Errorf("send %+v", s)
+					}
+				}
+			}},
 		{name: "schedule again", method: "POST", path: "/v3/campaigns/{c}/schedules", body: `{"send_at":` + unix(at) + `}`,
 			status: 403, want: errBody("-", "You cannot POST to a campaign that has already sent or scheduled. However you can update a scheduled campaign with a PATCH.")},
 		{name: "send now once scheduled", method: "POST", path: "/v3/campaigns/{c}/schedules/now",
