@@ -104,7 +104,7 @@ func fromAPIError(e *apiError) *mktError {
 	return out
 }
 
-// bad is a 400 with one item per problem found while decoding.
+// badRequest is a 400 with one item per problem found while decoding.
 func badRequest(errs []fieldError) *mktError {
 	return fromAPIError(&apiError{status: http.StatusBadRequest, errs: errs})
 }
