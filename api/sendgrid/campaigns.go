@@ -193,21 +193,23 @@ func (f fields) sub(name string) *fields {
 	return &fields{o: o, prefix: f.prefix + name + ".", errs: f.errs}
 }
 
-// campaignJSON is Campaigns2xx. Strings the campaign does not have are
-// null, as the spec's nullable members are; lists are [] when empty.
+// campaignJSON is Campaigns2xx. A member the campaign has no value for
+// is left out: POST's schema (Campaigns2xx) makes them nullable but GET's
+// types them as bare strings and integers, and both require only title and
+// status, so leaving them out satisfies both. Lists are [] when empty.
 type campaignJSON struct {
 	ID                   int64    `json:"id"`
 	Title                string   `json:"title"`
-	Subject              *string  `json:"subject"`
-	SenderID             *int64   `json:"sender_id"`
+	Subject              *string  `json:"subject,omitempty"`
+	SenderID             *int64   `json:"sender_id,omitempty"`
 	ListIDs              []int64  `json:"list_ids"`
 	SegmentIDs           []int64  `json:"segment_ids"`
 	Categories           []string `json:"categories"`
-	SuppressionGroupID   *int64   `json:"suppression_group_id"`
-	CustomUnsubscribeURL *string  `json:"custom_unsubscribe_url"`
-	IPPool               *string  `json:"ip_pool"`
-	HTMLContent          *string  `json:"html_content"`
-	PlainContent         *string  `json:"plain_content"`
+	SuppressionGroupID   *int64   `json:"suppression_group_id,omitempty"`
+	CustomUnsubscribeURL *string  `json:"custom_unsubscribe_url,omitempty"`
+	IPPool               *string  `json:"ip_pool,omitempty"`
+	HTMLContent          *string  `json:"html_content,omitempty"`
+	PlainContent         *string  `json:"plain_content,omitempty"`
 	Editor               string   `json:"editor,omitempty"`
 	Status               string   `json:"status"`
 }
@@ -482,8 +484,8 @@ func (h *Handler) sendCampaignNow(w http.ResponseWriter, r *http.Request, c *cal
 	}{s.ID, string(s.Status)})
 }
 
-// getCampaignSchedule is GET …/schedules: 200 {"send_at"} (null for a
-// Draft).
+// getCampaignSchedule is GET …/schedules: 200 {"send_at"}; a Draft has
+// no schedule to view (404: the spec requires an integer send_at).
 func (h *Handler) getCampaignSchedule(w http.ResponseWriter, r *http.Request, c *caller) {
 	id, e := campaignID(r)
 	if e != nil {
@@ -495,9 +497,13 @@ func (h *Handler) getCampaignSchedule(w http.ResponseWriter, r *http.Request, c 
 		writeCampaignError(w, r, mktErrorOf("campaign schedule", err))
 		return
 	}
+	if s.SendAt.IsZero() {
+		writeCampaignError(w, r, mktErrorOf("", marketing.ErrNotFound))
+		return
+	}
 	writeJSON(w, http.StatusOK, struct {
-		SendAt *int64 `json:"send_at"`
-	}{unixOrNull(s.SendAt)})
+		SendAt int64 `json:"send_at"`
+	}{s.SendAt.Unix()})
 }
 
 // unscheduleCampaign is DELETE …/schedules: 204, the campaign a Draft

@@ -65,7 +65,7 @@ type singleSendShortJSON struct {
 	ABTest     *struct{} `json:"abtest"`
 	Status     string    `json:"status"`
 	Categories []string  `json:"categories"`
-	SendAt     *string   `json:"send_at"`
+	SendAt     *string   `json:"send_at,omitempty"` // a string in the spec: left out when unset
 	IsABTest   bool      `json:"is_abtest"`
 	UpdatedAt  string    `json:"updated_at"`
 	CreatedAt  string    `json:"created_at"`
