@@ -32,6 +32,7 @@ import (
 	"github.com/partnerd/partnerd/internal/metrics"
 	"github.com/partnerd/partnerd/internal/reqinfo"
 	"github.com/partnerd/partnerd/lifecycle"
+	"github.com/partnerd/partnerd/marketing"
 	"github.com/partnerd/partnerd/sending"
 	"github.com/partnerd/partnerd/store"
 )
@@ -155,6 +156,7 @@ func New(d Config) *Server {
 	fm.mount(soapFace{handler: h})
 	send := &sending.Service{Store: timed, Clock: d.Clock, Policy: d.Policy, OnDue: d.OnDue}
 	fm.mount(sendgrid.New(sendgrid.Config{Batches: send, Sends: send, Clock: d.Clock,
+		Marketing: &marketing.Service{Store: timed, Clock: d.Clock, Sends: send},
 		Keys:      &auth.Keys{Store: d.Store, Clock: d.Clock, OnFailure: func(_ context.Context, reason string) { m.AuthFailure("api_key_" + reason) }},
 		RateLimit: d.SendGridRate}))
 	fm.mount(opsFace{store: d.Store, logger: d.Logger, metrics: m.Handler()})

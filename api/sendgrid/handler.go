@@ -39,6 +39,9 @@ type Config struct {
 	Batches Batches
 	Sends   Sends
 	Keys    Keys
+	// Marketing serves campaigns, Single Sends and the lists they send to;
+	// nil answers their endpoints 404, as an unknown path.
+	Marketing Marketing
 	// Clock is the server's clock: send_at is judged against it.
 	Clock clock.Clock
 	// RateLimit requests per RateWindow per API key (X-RateLimit-Limit);
@@ -115,7 +118,7 @@ func (h *Handler) routeTable() []route {
 	ep := func(op string, serve func(http.ResponseWriter, *http.Request, *caller)) endpoint {
 		return endpoint{op: op, scope: op, serve: serve}
 	}
-	return []route{
+	routes := []route{
 		{"/v3/mail/batch", map[string]endpoint{
 			http.MethodPost: ep("mail.batch.create", h.createBatch)}},
 		{"/v3/mail/batch/{batch_id}", map[string]endpoint{
@@ -138,6 +141,39 @@ func (h *Handler) routeTable() []route {
 			http.MethodPut:    ep("api_keys.update", h.replaceKey),
 			http.MethodDelete: ep("api_keys.delete", h.revokeKey)}},
 	}
+	if h.cfg.Marketing == nil {
+		return routes
+	}
+	return append(routes, []route{
+		{"/v3/campaigns", map[string]endpoint{
+			http.MethodPost: ep("marketing_campaigns.create", h.createCampaign),
+			http.MethodGet:  ep("marketing_campaigns.read", h.listCampaigns)}},
+		{"/v3/campaigns/{campaign_id}", map[string]endpoint{
+			http.MethodGet:    ep("marketing_campaigns.read", h.getCampaign),
+			http.MethodPatch:  ep("marketing_campaigns.update", h.updateCampaign),
+			http.MethodDelete: ep("marketing_campaigns.delete", h.deleteCampaign)}},
+		{"/v3/campaigns/{campaign_id}/schedules", map[string]endpoint{
+			http.MethodPost:   ep("marketing_campaigns.create", h.scheduleCampaign),
+			http.MethodPatch:  ep("marketing_campaigns.update", h.rescheduleCampaign),
+			http.MethodGet:    ep("marketing_campaigns.read", h.getCampaignSchedule),
+			http.MethodDelete: ep("marketing_campaigns.delete", h.unscheduleCampaign)}},
+		{"/v3/campaigns/{campaign_id}/schedules/now", map[string]endpoint{
+			http.MethodPost: ep("marketing_campaigns.create", h.sendCampaignNow)}},
+		{"/v3/marketing/singlesends", map[string]endpoint{
+			http.MethodPost: ep("marketing_campaigns.create", h.createSingleSend),
+			http.MethodGet:  ep("marketing_campaigns.read", h.listSingleSends)}},
+		{"/v3/marketing/singlesends/{id}", map[string]endpoint{
+			http.MethodGet:    ep("marketing_campaigns.read", h.getSingleSend),
+			http.MethodPatch:  ep("marketing_campaigns.update", h.updateSingleSend),
+			http.MethodDelete: ep("marketing_campaigns.delete", h.deleteSingleSend)}},
+		{"/v3/marketing/singlesends/{id}/schedule", map[string]endpoint{
+			http.MethodPut:    ep("marketing_campaigns.create", h.scheduleSingleSend),
+			http.MethodDelete: ep("marketing_campaigns.delete", h.unscheduleSingleSend)}},
+		{"/v3/marketing/lists", map[string]endpoint{
+			http.MethodGet: ep("marketing_campaigns.read", h.listMarketingLists)}},
+		{"/v3/contactdb/lists", map[string]endpoint{
+			http.MethodGet: ep("marketing_campaigns.read", h.listContactdbLists)}},
+	}...)
 }
 
 // dispatch picks the method's endpoint (405 with Allow otherwise), checks
