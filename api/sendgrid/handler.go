@@ -1,13 +1,15 @@
-// Package sendgrid is partnerd's SendGrid v3 REST face: the endpoints of
-// mail/batch, mail/send, user/scheduled_sends and api_keys, over the same
-// send service as the SOAP face, so that the official SendGrid clients can
-// be pointed at partnerd. It only decodes JSON, calls the domain through
-// the small interfaces of interfaces.go, and encodes SendGrid's answers; the
-// rules (cutoff, held limit, scopes, key verification) live in the domain.
+// Package sendgrid is partnerd's SendGrid v3 REST face: mail/batch,
+// mail/send, user/scheduled_sends, api_keys, legacy campaigns, Single Sends
+// and (read-only) lists, over the same send service as the SOAP face, so that
+// the official SendGrid clients can be pointed at partnerd. It only decodes
+// JSON, calls the domain through the small interfaces of interfaces.go
+// (sending, marketing, auth), and encodes SendGrid's answers; the rules
+// (cutoff, held limit, scopes, key verification) live in the domain.
 //
 // Every response, errors included, is JSON in SendGrid's ErrorResponse
-// shape and carries X-RateLimit-Limit, -Remaining and -Reset. The server
-// mounts the handler at "/v3/".
+// shape and carries X-RateLimit-Limit, -Remaining and -Reset. Logs and
+// metrics name each endpoint by its method and pattern. The server mounts
+// the handler at "/v3/".
 package sendgrid
 
 import (
@@ -115,8 +117,8 @@ func New(cfg Config) *Handler {
 }
 
 func (h *Handler) routeTable() []route {
-	ep := func(op string, serve func(http.ResponseWriter, *http.Request, *caller)) endpoint {
-		return endpoint{op: op, scope: op, serve: serve}
+	ep := func(scope string, serve func(http.ResponseWriter, *http.Request, *caller)) endpoint {
+		return endpoint{scope: scope, serve: serve}
 	}
 	routes := []route{
 		{"/v3/mail/batch", map[string]endpoint{
@@ -142,9 +144,9 @@ func (h *Handler) routeTable() []route {
 			http.MethodDelete: ep("api_keys.delete", h.revokeKey)}},
 	}
 	if h.cfg.Marketing == nil {
-		return routes
+		return named(routes)
 	}
-	return append(routes, []route{
+	return named(append(routes, []route{
 		{"/v3/campaigns", map[string]endpoint{
 			http.MethodPost: ep("marketing_campaigns.create", h.createCampaign),
 			http.MethodGet:  ep("marketing_campaigns.read", h.listCampaigns)}},
@@ -173,7 +175,20 @@ func (h *Handler) routeTable() []route {
 			http.MethodGet: ep("marketing_campaigns.read", h.listMarketingLists)}},
 		{"/v3/contactdb/lists", map[string]endpoint{
 			http.MethodGet: ep("marketing_campaigns.read", h.listContactdbLists)}},
-	}...)
+	}...))
+}
+
+// named names each endpoint's operation after its method and pattern
+// ("POST /v3/campaigns/{campaign_id}/schedules"), so that logs and metrics
+// count every endpoint apart; several share a scope.
+func named(routes []route) []route {
+	for _, rt := range routes {
+		for m, ep := range rt.methods {
+			ep.op = m + " " + rt.pattern
+			rt.methods[m] = ep
+		}
+	}
+	return routes
 }
 
 // dispatch picks the method's endpoint (405 with Allow otherwise), checks

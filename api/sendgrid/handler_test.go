@@ -214,7 +214,7 @@ func TestReqinfo(t *testing.T) {
 	rg := newRig(nil)
 	rec, snap := rg.doInfo("POST", "/v3/api_keys", rg.full, `{"name":"n"}`)
 	check(t, rec, 201, "-")
-	if snap.Operation != "api_keys.create" || snap.Outcome != "201" || snap.AccountID != 1 || snap.Username != "acme" {
+	if snap.Operation != "POST /v3/api_keys" || snap.Outcome != "201" || snap.AccountID != 1 || snap.Username != "acme" {
 		t.Errorf("snapshot = %+v", snap)
 	}
 	if snap.Mask == nil {
@@ -224,11 +224,11 @@ func TestReqinfo(t *testing.T) {
 		t.Errorf("masked body still holds the secret: %s", masked)
 	}
 	_, snap = rg.doInfo("GET", "/v3/mail/batch/nope", rg.full, "")
-	if snap.Operation != "mail.batch.read" || snap.Outcome != "400" || snap.Detail != "invalid batch id" {
+	if snap.Operation != "GET /v3/mail/batch/{batch_id}" || snap.Outcome != "400" || snap.Detail != "invalid batch id" {
 		t.Errorf("snapshot = %+v", snap)
 	}
 	_, snap = rg.doInfo("GET", "/v3/mail/batch/nope", "SG.x.y", "")
-	if snap.Operation != "mail.batch.read" || snap.Outcome != "401" || snap.AccountID != 0 {
+	if snap.Operation != "GET /v3/mail/batch/{batch_id}" || snap.Outcome != "401" || snap.AccountID != 0 {
 		t.Errorf("snapshot = %+v", snap)
 	}
 	_, snap = rg.doInfo("GET", "/v3/mail/../api_keys", "", "")
