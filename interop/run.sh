@@ -256,6 +256,9 @@ run_sendgrid() {
     record sendgrid "partnerd apikey create prints a key" 0 "$(cat "$work/logs/apikey.err")"
     return
   fi
+  "$work/partnerd" list create --db "$db" --account "$user" --name interop \
+    --emails list-a@example.com,list-b@example.com >"$work/logs/list.log" 2>&1 ||
+    record sendgrid "partnerd list create" 0 "$(cat "$work/logs/list.log")"
   client sendgrid sendgrid/node node "$here/sendgrid/node/client.js" --base "$base" --key "$key" --label sendgrid/node
   step sendgrid "the sendgrid-go client builds (nested module)" "$work/logs/sendgrid-go-build.log" \
     go -C "$here/sendgrid/go" build -o "$work/sendgrid-go" . || return

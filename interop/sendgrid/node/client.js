@@ -129,6 +129,48 @@ async function main() {
   r = await call(narrow, 'GET', `/v3/mail/batch/${batch}`);
   check('the revoked key fails on its next request → 401', r.status === 401 && firstMessage(r) === 'The provided authorization grant is invalid, expired, or revoked', `${r.status} ${JSON.stringify(r.body)}`);
 
+  // Legacy campaigns and Single Sends, to the list the runner made with `partnerd list create`.
+  r = await call(sg, 'GET', '/v3/contactdb/lists');
+  const legacyList = r.status === 200 && r.body.lists.find((l) => l.name === 'interop');
+  check('GET /v3/contactdb/lists shows the CLI-made list', !!legacyList, `${r.status} ${JSON.stringify(r.body)}`);
+  r = await call(sg, 'GET', '/v3/marketing/lists');
+  const mcList = r.status === 200 && r.body.result.find((l) => l.name === 'interop');
+  check('GET /v3/marketing/lists shows it with a UUID', !!mcList && /^[0-9a-f-]{36}$/.test(mcList.id), `${r.status} ${JSON.stringify(r.body)}`);
+  if (legacyList && mcList) {
+    r = await call(sg, 'POST', '/v3/campaigns', {
+      title: `interop ${label}`, subject: 'campaign subject', list_ids: [legacyList.id],
+      html_content: '<p>hi [unsubscribe]</p>', plain_content: 'hi [unsubscribe]',
+    });
+    check('POST /v3/campaigns → 201 Draft', r.status === 201 && r.body.status === 'Draft', `${r.status} ${JSON.stringify(r.body)}`);
+    const cid = r.body.id;
+    r = await call(sg, 'POST', `/v3/campaigns/${cid}/schedules`, { send_at: now + 7200 });
+    check('POST …/schedules → 201 Scheduled', r.status === 201 && r.body.status === 'Scheduled', `${r.status} ${JSON.stringify(r.body)}`);
+    r = await call(sg, 'PATCH', `/v3/campaigns/${cid}`, { title: 'changed' });
+    check('PATCH a scheduled campaign → 403', r.status === 403, `${r.status} ${JSON.stringify(r.body)}`);
+    r = await call(sg, 'GET', `/v3/campaigns/${cid}/schedules`);
+    check('GET …/schedules → its send_at', r.status === 200 && r.body.send_at === now + 7200, `${r.status} ${JSON.stringify(r.body)}`);
+    r = await call(sg, 'DELETE', `/v3/campaigns/${cid}/schedules`);
+    check('DELETE …/schedules → 204, back to Draft', r.status === 204, `${r.status} ${JSON.stringify(r.body)}`);
+    r = await call(sg, 'DELETE', `/v3/campaigns/${cid}`);
+    check('DELETE /v3/campaigns/{id} → 204', r.status === 204, `${r.status} ${JSON.stringify(r.body)}`);
+    r = await call(sg, 'GET', `/v3/campaigns/${cid}`);
+    check('GET a deleted campaign → 404', r.status === 404, `${r.status} ${JSON.stringify(r.body)}`);
+
+    r = await call(sg, 'POST', '/v3/marketing/singlesends', {
+      name: `interop ${label}`, send_to: { list_ids: [mcList.id] },
+      email_config: { subject: 'single send', html_content: '<p>hi</p>', plain_content: 'hi' },
+    });
+    check('POST /v3/marketing/singlesends → 201 draft', r.status === 201 && r.body.status === 'draft', `${r.status} ${JSON.stringify(r.body)}`);
+    const sid = r.body.id;
+    const at = new Date((now + 7200) * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+    r = await call(sg, 'PUT', `/v3/marketing/singlesends/${sid}/schedule`, { send_at: at });
+    check('PUT …/schedule → 201 scheduled', r.status === 201 && r.body.status === 'scheduled', `${r.status} ${JSON.stringify(r.body)}`);
+    r = await call(sg, 'DELETE', `/v3/marketing/singlesends/${sid}/schedule`);
+    check('DELETE …/schedule → 200 {send_at, status: draft}', r.status === 200 && r.body.status === 'draft' && 'send_at' in r.body, `${r.status} ${JSON.stringify(r.body)}`);
+    r = await call(sg, 'DELETE', `/v3/marketing/singlesends/${sid}`);
+    check('DELETE the Single Send → 204', r.status === 204, `${r.status} ${JSON.stringify(r.body)}`);
+  }
+
   // Conventions.
   const anon = new Client();
   anon.setDefaultRequest('baseUrl', base);
