@@ -32,6 +32,9 @@ targets=(
 	"./api/partnerapi FuzzReadFilter"
 	"./store/sqlite FuzzPackBody"
 	"./store/sqlite FuzzDecodeListIDs"
+	"./api/sendgrid FuzzDecodeMailSend"
+	"./api/sendgrid FuzzEndpoints"
+	"./auth FuzzParseKeyToken"
 )
 
 logdir=$(mktemp -d)

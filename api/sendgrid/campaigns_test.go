@@ -27,7 +27,7 @@ import (
 // manual clock. Account acct owns list (5 recipients); other is a second
 // account.
 type mrig struct {
-	t        *testing.T
+	t        testing.TB
 	h        *Handler
 	db       store.Store
 	clk      *clock.Manual
@@ -50,7 +50,7 @@ type answer struct {
 	body         []byte
 }
 
-func newMarketingRig(t *testing.T) *mrig {
+func newMarketingRig(t testing.TB) *mrig {
 	t.Helper()
 	ctx := t.Context()
 	db := testrig.OpenStore(t)
@@ -98,7 +98,7 @@ func newMarketingRig(t *testing.T) *mrig {
 // which its 3.1 documents still use and a JSON Schema 2020-12 validator
 // ignores, as the 3.1 spelling: "type": [T, "null"]. Without it every
 // null the spec allows (subject, sender_id …) would fail.
-func nullableAsTypes(t *testing.T, data []byte) []byte {
+func nullableAsTypes(t testing.TB, data []byte) []byte {
 	var v any
 	if err := json.Unmarshal(data, &v); err != nil {
 		t.Fatal(err)
@@ -197,7 +197,7 @@ type step struct {
 func (m *mrig) run(steps []step) {
 	m.t.Helper()
 	for _, s := range steps {
-		ok := m.t.Run(s.name, func(t *testing.T) {
+		ok := m.t.(*testing.T).Run(s.name, func(t *testing.T) {
 			tok := s.token
 			if tok == "" {
 				tok = m.full
