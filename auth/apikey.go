@@ -453,3 +453,23 @@ func (k *Keys) verify(ctx context.Context, token string) (Principal, APIKey, err
 	}
 	return Principal{AccountID: acct.ID, Username: acct.Username, ClientID: acct.ClientID}, fromStore(sk), nil
 }
+
+// KeyRecord is the store row Create would write for token (a well-formed
+// "SG.<id>.<secret>") held by accountID: its id, its scopes normalised (nil
+// means every scope) and the token's hash. It lets tests and fixtures seed a
+// key whose token they know in advance, stored exactly as a created one.
+func KeyRecord(accountID int64, token, name string, scopes []string, created time.Time) (store.APIKey, error) {
+	id, _, ok := ParseKeyToken(token)
+	if !ok {
+		return store.APIKey{}, fmt.Errorf("auth: key record: %q is not an SG.<22-char id>.<43-char secret> token", token)
+	}
+	if err := checkKeyName(name); err != nil {
+		return store.APIKey{}, err
+	}
+	granted, err := normalizeScopes(scopes)
+	if err != nil {
+		return store.APIKey{}, err
+	}
+	return store.APIKey{ID: id, AccountID: accountID, Name: name, Scopes: granted,
+		SecretHash: hashToken(token), Created: created}, nil
+}

@@ -578,3 +578,35 @@ func BenchmarkKeysVerify(b *testing.B) {
 		})
 	}
 }
+
+// KeyRecord seeds a key whose token the caller chose; Verify must accept
+// it as it accepts a created one, and refuse what Create would refuse.
+func TestKeyRecord(t *testing.T) {
+	e := newKeysEnv(t)
+	const tok = "SG.goldenkeyAAAAAAAAAAAAA.goldensecretAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	rec, err := KeyRecord(e.alice.ID, tok, "seeded", []string{"mail.send"}, keysEpoch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.Store.CreateAPIKey(t.Context(), rec, 0); err != nil {
+		t.Fatal(err)
+	}
+	p, k, err := e.keys.Verify(t.Context(), tok)
+	if err != nil || p.AccountID != e.alice.ID || !slices.Equal(k.Scopes, []string{"mail.send"}) || k.ID != "goldenkeyAAAAAAAAAAAAA" {
+		t.Fatalf("Verify = %+v %+v %v", p, k, err)
+	}
+	for _, c := range []struct {
+		name, token, keyName string
+		scopes               []string
+		want                 error
+	}{
+		{"malformed token", "SG.fixed.token", "k", nil, nil},
+		{"blank name", tok, " ", nil, ErrKeyName},
+		{"unknown scope", tok, "k", []string{"mail.nope"}, ErrUnknownScope},
+	} {
+		_, err := KeyRecord(e.alice.ID, c.token, c.keyName, c.scopes, keysEpoch)
+		if err == nil || c.want != nil && !errors.Is(err, c.want) {
+			t.Errorf("%s: err = %v, want %v", c.name, err, c.want)
+		}
+	}
+}

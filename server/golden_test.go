@@ -1,11 +1,13 @@
 package server
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -30,7 +32,25 @@ func TestGolden(t *testing.T) {
 		}
 		t.Logf("responses will not be schema-validated: %v", err)
 	}
-	golden.Harness{Start: goldenServer, Check: checkSchema}.RunDir(t, goldenDir)
+	golden.Harness{Start: goldenServer, Check: checkSchema, Numberings: sendGridIDs}.RunDir(t, goldenDir)
+}
+
+// sendGridIDs number the SendGrid face's random IDs, which are not GUIDs,
+// where they appear as IDs (a JSON string, an API key token, X-Message-Id),
+// keeping their length: batch IDs (32 letters and digits) as
+// batch000…N, key ids and X-Message-Ids (22 characters of base64url) as
+// id000…N, key secrets (43) as secret000…N. X-RateLimit-Reset is a real
+// UNIX time (the rate limiter runs on the wall clock, never the manual
+// one), so it is masked rather than numbered.
+var sendGridIDs = []golden.Numbering{
+	{Pattern: regexp.MustCompile(`"SG\.[A-Za-z0-9_-]{22}\.([A-Za-z0-9_-]{43})"`),
+		Format: func(n int) string { return fmt.Sprintf("secret%037d", n) }},
+	{Pattern: regexp.MustCompile(`"([A-Za-z0-9]{32})"`),
+		Format: func(n int) string { return fmt.Sprintf("batch%027d", n) }},
+	{Pattern: regexp.MustCompile(`(?:"|"SG\.|\nX-Message-Id: )([A-Za-z0-9_-]{22})[".\n]`),
+		Format: func(n int) string { return fmt.Sprintf("id%020d", n) }},
+	{Pattern: regexp.MustCompile(`\nX-Ratelimit-Reset: ([0-9]+)\n`),
+		Format: func(int) string { return "(unix seconds)" }},
 }
 
 // goldenServer builds the server a golden case runs against, from the
@@ -41,7 +61,8 @@ func TestGolden(t *testing.T) {
 // then the same every run.
 func goldenServer(t *testing.T, f *golden.Fixture) http.Handler {
 	app, err := NewApp(AppConfig{Config: Config{Store: f.Store, Clock: f.Clock, Sealer: f.Sealer, Policy: f.Policy, Version: "test",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), OnDue: func() {}}})
+		SendGridRate: f.SendGridRate,
+		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)), OnDue: func() {}}})
 	if err != nil {
 		t.Fatal(err)
 	}

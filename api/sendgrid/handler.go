@@ -142,6 +142,7 @@ func (h *Handler) routeTable() []route {
 			http.MethodPatch:  ep("api_keys.update", h.renameKey),
 			http.MethodPut:    ep("api_keys.update", h.replaceKey),
 			http.MethodDelete: ep("api_keys.delete", h.revokeKey)}},
+		{"/v3/openapi.json", map[string]endpoint{http.MethodGet: {op: "openapi", serve: h.serveOpenAPI}}}, // public: no scope
 	}
 	if h.cfg.Marketing == nil {
 		return named(routes)
@@ -210,7 +211,7 @@ func (h *Handler) dispatch(rt route) http.Handler {
 		}
 		infoOf(r).SetOperation(ep.op)
 		c := callerOf(r.Context())
-		if !hasScope(c.key.Scopes, ep.scope) {
+		if ep.scope != "" && !hasScope(c.key.Scopes, ep.scope) {
 			writeError(w, r, &apiError{status: http.StatusForbidden,
 				errs: []fieldError{{Message: msgForbidden}}, detail: "key lacks scope " + ep.scope})
 			return
@@ -244,6 +245,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sw := &statusWriter{ResponseWriter: w}
 	defer func() { info.SetOutcome(strconv.Itoa(sw.status())) }()
 
+	if h.public(r) {
+		// A route without a scope needs no key; it still has a rate.
+		if h.limitRate(sw, r, "addr:"+sourceAddr(r)) {
+			h.mux.ServeHTTP(sw, r)
+		}
+		return
+	}
 	token, present := bearer(r.Header.Get("Authorization"))
 	var c *caller
 	if present {
@@ -301,6 +309,17 @@ func (h *Handler) operation(r *http.Request) string {
 		return ep.op
 	}
 	return "unknown"
+}
+
+// public reports whether r is for a route method with no scope, which
+// needs no key.
+func (h *Handler) public(r *http.Request) bool {
+	if !isClean(r.URL.Path) {
+		return false
+	}
+	_, pattern := h.mux.Handler(r)
+	ep, ok := h.routes[pattern].methods[r.Method]
+	return ok && ep.scope == ""
 }
 
 // limitRate takes one request of key's rate and writes the rate headers;

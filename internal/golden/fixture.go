@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/partnerd/partnerd/auth"
 	"github.com/partnerd/partnerd/internal/clock"
 	"github.com/partnerd/partnerd/internal/credential"
 	"github.com/partnerd/partnerd/internal/testrig"
@@ -27,7 +28,10 @@ type Fixture struct {
 	Sealer   *credential.Sealer
 	Policy   lifecycle.Policy
 	Accounts map[string]store.Account
-	sends    int
+	// SendGridRate is the SendGrid face's requests per minute per key
+	// (0: the face's default); a "sendgrid rate=N" line sets it.
+	SendGridRate int
+	sends        int
 }
 
 // NewFixture is a fresh fixture for t: the clock at 2026-01-15T12:00:00Z,
@@ -85,6 +89,8 @@ func (f *Fixture) When(v string) time.Time {
 //	send USER key=value … (id, objectid, senddate, sentdate, status, customerkey, email, subject, lists)
 //	sends USER count=N key=value …
 //	policy cutoff=D held=N
+//	apikey USER TOKEN [name=NAME] [scopes=a,b,…|none]
+//	sendgrid rate=N
 func (f *Fixture) Apply(line string) {
 	t := f.T
 	fields := strings.Fields(line)
@@ -106,6 +112,12 @@ func (f *Fixture) Apply(line string) {
 		}
 		if v, ok := kv["held"]; ok {
 			f.Policy.HeldLimit, _ = strconv.Atoi(v)
+		}
+	case "apikey":
+		f.addKey(line, fields, kv)
+	case "sendgrid":
+		if v, ok := kv["rate"]; ok {
+			f.SendGridRate, _ = strconv.Atoi(v)
 		}
 	case "send", "sends":
 		acct, ok := f.Accounts[fields[1]]
@@ -129,6 +141,37 @@ func (f *Fixture) Apply(line string) {
 		}
 	default:
 		t.Fatalf("unknown set-up line %q", line)
+	}
+}
+
+// addKey stores an API key whose token the case knows, as auth.Keys.Create
+// stores a new one (auth.KeyRecord: hashed, scopes normalised): scopes
+// omitted is full access, "none" is a key that may do nothing.
+func (f *Fixture) addKey(line string, fields []string, kv map[string]string) {
+	if len(fields) < 3 {
+		f.T.Fatalf("%q: want apikey USER TOKEN [name=NAME] [scopes=a,b]", line)
+	}
+	acct, ok := f.Accounts[fields[1]]
+	if !ok {
+		f.T.Fatalf("unknown account in %q", line)
+	}
+	name := kv["name"]
+	if name == "" {
+		name = "golden key"
+	}
+	var scopes []string
+	switch v, ok := kv["scopes"]; {
+	case ok && v == "none":
+		scopes = []string{}
+	case ok:
+		scopes = strings.Split(v, ",")
+	}
+	rec, err := auth.KeyRecord(acct.ID, fields[2], name, scopes, f.Clock.Now())
+	if err != nil {
+		f.T.Fatalf("%s: %v", line, err)
+	}
+	if err := f.Store.CreateAPIKey(context.Background(), rec, 0); err != nil {
+		f.T.Fatalf("%s: %v", line, err)
 	}
 }
 

@@ -143,7 +143,10 @@ func ParseCase(raw string) (Case, error) {
 
 // Numbering replaces every match of Pattern in the recorded responses by
 // Format(n), n counting distinct matches (compared case-insensitively)
-// from 1 in order of appearance within a case.
+// from 1 in order of appearance within a case. When Pattern has a
+// parenthesised group, only the group's text is the ID (and replaced): the
+// rest of the match is context that keeps the pattern from numbering text
+// that merely looks like an ID, e.g. the quotes around a JSON string.
 type Numbering struct {
 	Pattern *regexp.Regexp
 	Format  func(n int) string
@@ -175,13 +178,29 @@ func NewNormalizer(extra ...Numbering) *Normalizer {
 func (n *Normalizer) Normalize(s string) string {
 	for i, nb := range n.numberings {
 		seen := n.seen[i]
-		s = nb.Pattern.ReplaceAllStringFunc(s, func(id string) string {
+		number := func(id string) string {
 			id = strings.ToLower(id)
 			if _, ok := seen[id]; !ok {
 				seen[id] = nb.Format(len(seen) + 1)
 			}
 			return seen[id]
-		})
+		}
+		if nb.Pattern.NumSubexp() == 0 {
+			s = nb.Pattern.ReplaceAllStringFunc(s, number)
+			continue
+		}
+		var b strings.Builder
+		last := 0
+		for _, m := range nb.Pattern.FindAllStringSubmatchIndex(s, -1) {
+			if m[2] < 0 {
+				continue
+			}
+			b.WriteString(s[last:m[2]])
+			b.WriteString(number(s[m[2]:m[3]]))
+			last = m[3]
+		}
+		b.WriteString(s[last:])
+		s = b.String()
 	}
 	return s
 }
@@ -224,6 +243,8 @@ var (
 	nonceRE     = regexp.MustCompile(`<(?:\w+:)?Nonce[^>]*>([^<]*)<`)
 	createdRE   = regexp.MustCompile(`<(?:\w+:)?UsernameToken[\s\S]*?<(?:\w+:)?Created[^>]*>([^<]*)<`)
 	requestIDRE = regexp.MustCompile(`<RequestID>([^<]*)</RequestID>`)
+	jsonRE      = regexp.MustCompile(`\{\{JSON:([A-Za-z0-9_]+)\}\}`)
+	padRE       = regexp.MustCompile(`\{\{PAD:([0-9]+)\}\}`)
 )
 
 // Run runs the case in path (NAME.txt) and compares its record with
@@ -246,22 +267,36 @@ func (h Harness) Run(t *testing.T, path string) {
 	norm := NewNormalizer(h.Numberings...)
 
 	var out bytes.Buffer
-	lastRequestID := ""
+	st := &state{json: map[string]string{}}
 	for i, x := range c.Exchanges {
 		if x.Advance != 0 {
 			f.Clock.Advance(x.Advance)
 		}
-		body, err := expand(x.Body, f.Clock.Now(), lastRequestID)
+		body, err := st.expand(x.Body, f.Clock.Now())
 		if err != nil {
 			t.Fatalf("request %d: %v", i+1, err)
 		}
-		req := httptest.NewRequest(x.Method, "http://partnerd.test"+x.Path, strings.NewReader(body))
-		req.Header = x.Header.Clone()
+		// Paths and header values take the placeholders that name an
+		// earlier answer's IDs ({{JSON:…}}): a batch made by one
+		// request is addressed by the next.
+		path, err := st.expand(x.Path, f.Clock.Now())
+		if err != nil {
+			t.Fatalf("request %d: path: %v", i+1, err)
+		}
+		req := httptest.NewRequest(x.Method, "http://partnerd.test"+path, strings.NewReader(body))
+		req.Header = http.Header{}
+		for k, vs := range x.Header {
+			for _, v := range vs {
+				v, err := st.expand(v, f.Clock.Now())
+				if err != nil {
+					t.Fatalf("request %d: header %s: %v", i+1, k, err)
+				}
+				req.Header.Add(k, v)
+			}
+		}
 		rec := httptest.NewRecorder()
 		srv.ServeHTTP(rec, req)
-		if m := requestIDRE.FindStringSubmatch(rec.Body.String()); m != nil {
-			lastRequestID = m[1]
-		}
+		st.remember(rec.Body.Bytes())
 		if h.Check != nil {
 			h.Check(t, i+1, rec)
 		}
@@ -313,13 +348,70 @@ func indentJSON(body []byte) string {
 	return b.String()
 }
 
-// expand fills a request body's placeholders: {{NOW}} and {{NOW±D}}
-// (RFC 3339), {{UNIX}} and {{UNIX±D}} (Unix seconds, as JSON faces take
-// times), {{REQUEST_ID}} (the RequestID of the previous SOAP response) and
+// state is what a case's later requests may quote of the earlier answers.
+type state struct {
+	// requestID is the <RequestID> of the latest SOAP answer holding one.
+	requestID string
+	// json holds, by member name, the latest string (or number) value
+	// of each top-level member of a JSON answer — or of the objects of a
+	// top-level array, or of a "result" array — as the server wrote it.
+	json map[string]string
+}
+
+// remember notes what later requests may quote of an answer.
+func (st *state) remember(body []byte) {
+	if m := requestIDRE.FindSubmatch(body); m != nil {
+		st.requestID = string(m[1])
+	}
+	var v any
+	if json.Unmarshal(body, &v) != nil {
+		return
+	}
+	var objects []any
+	switch v := v.(type) {
+	case map[string]any:
+		objects = append(objects, v)
+		if r, ok := v["result"].([]any); ok {
+			objects = append(objects, r...)
+		}
+	case []any:
+		objects = v
+	}
+	for _, o := range objects {
+		m, _ := o.(map[string]any)
+		for k, val := range m {
+			switch val := val.(type) {
+			case string:
+				st.json[k] = val
+			case float64:
+				st.json[k] = strconv.FormatFloat(val, 'f', -1, 64)
+			}
+		}
+	}
+}
+
+// expand fills a request's placeholders: {{NOW}} and {{NOW±D}} (RFC 3339),
+// {{UNIX}} and {{UNIX±D}} (Unix seconds, as JSON faces take times),
+// {{REQUEST_ID}} (the RequestID of the previous SOAP response),
+// {{JSON:name}} (member name of the latest JSON answer that had one, see
+// state), {{PAD:N}} (N bytes of "x", for size limits) and
 // {{DIGEST:password}} (the WS-Security PasswordDigest of the body's Nonce
 // and Created).
-func expand(body string, now time.Time, lastRequestID string) (string, error) {
+func (st *state) expand(body string, now time.Time) (string, error) {
 	var err error
+	body = jsonRE.ReplaceAllStringFunc(body, func(m string) string {
+		name := jsonRE.FindStringSubmatch(m)[1]
+		v, ok := st.json[name]
+		if !ok && err == nil {
+			err = fmt.Errorf("%s: no earlier JSON answer has a member %q", m, name)
+		}
+		return v
+	})
+	body = padRE.ReplaceAllStringFunc(body, func(m string) string {
+		n, _ := strconv.Atoi(padRE.FindStringSubmatch(m)[1])
+		return strings.Repeat("x", n)
+	})
+	lastRequestID := st.requestID
 	offset := func(re *regexp.Regexp, m string) time.Time {
 		sub := re.FindStringSubmatch(m)
 		if sub[1] == "" {

@@ -194,6 +194,11 @@ func TestNormalizer(t *testing.T) {
 	if got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
+	// A pattern with a group numbers only the group's text.
+	quoted := NewNormalizer(Numbering{Pattern: regexp.MustCompile(`"([A-Za-z]{4})"`), Format: func(n int) string { return fmt.Sprintf("id%02d", n) }})
+	if got := quoted.Normalize(`{"a": "abcd", "b": "abcd", "c": "wxyz", "d": abcd}`); got != `{"a": "id01", "b": "id01", "c": "id02", "d": abcd}` {
+		t.Errorf("grouped pattern: %s", got)
+	}
 	// Numbers hold across calls within a case.
 	if got := n.Normalize("b0000000-0000-4000-8000-000000000000 a0000000-0000-4000-8000-00000000000a"); got != "00000000-0000-0000-0000-000000000002 00000000-0000-0000-0000-000000000001" {
 		t.Errorf("second call: %s", got)
@@ -210,14 +215,23 @@ func TestExpand(t *testing.T) {
 		// The digest of the WS-Security example: SHA-1(nonce + created + password).
 		{"<Nonce>AAAA</Nonce><UsernameToken><Created>2026-03-01T09:00:00Z</Created>{{DIGEST:pw}}", "<Nonce>AAAA</Nonce><UsernameToken><Created>2026-03-01T09:00:00Z</Created>" + digest("\x00\x00\x00", "2026-03-01T09:00:00Z", "pw")},
 	}
+	st := &state{json: map[string]string{}}
+	st.remember([]byte(`<RequestID>prev</RequestID>`))
+	st.remember([]byte(`{"api_key_id": "k1", "result": [{"batch_id": "b1", "n": 7}]}`))
+	st.remember([]byte(`[{"batch_id": "b2", "status": "pause"}]`))
+	cases = append(cases, []struct{ in, want string }{
+		{"/v3/api_keys/{{JSON:api_key_id}}", "/v3/api_keys/k1"},
+		{`{"batch_id": "{{JSON:batch_id}}", "n": {{JSON:n}}}`, `{"batch_id": "b2", "n": 7}`},
+		{"{{PAD:3}}.", "xxx."},
+	}...)
 	for _, c := range cases {
-		got, err := expand(c.in, now, "prev")
+		got, err := st.expand(c.in, now)
 		if err != nil || got != c.want {
 			t.Errorf("expand(%q) = %q, %v; want %q", c.in, got, err, c.want)
 		}
 	}
-	for _, bad := range []string{"{{NOW+soon}}", "{{DIGEST:pw}} without a token"} {
-		if _, err := expand(bad, now, ""); err == nil {
+	for _, bad := range []string{"{{NOW+soon}}", "{{DIGEST:pw}} without a token", "{{JSON:nowhere}}"} {
+		if _, err := st.expand(bad, now); err == nil {
 			t.Errorf("expand(%q) = nil error", bad)
 		}
 	}
