@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/partnerd/partnerd/auth/authtest"
+	"github.com/partnerd/partnerd/internal/limit"
 	"slices"
 	"sync"
 	"testing"
@@ -221,10 +222,43 @@ func TestAuthenticateTimingUnknownUserVsWrongPassword(t *testing.T) {
 		unknown = append(unknown, try(fmt.Sprintf("nobody%d", i)))
 		wrong = append(wrong, try("alice"))
 	}
-	slices.Sort(unknown)
-	slices.Sort(wrong)
-	u, w := unknown[len(unknown)/2], wrong[len(wrong)/2]
+	// The fastest of each: load on a shared machine only adds time, so
+	// the minimum is the work itself (medians measured the neighbours).
+	u, w := slices.Min(unknown), slices.Min(wrong)
 	if u > 2*w || w > 2*u {
-		t.Errorf("median unknown user %v, wrong password %v: more than a factor of 2 apart", u, w)
+		t.Errorf("fastest unknown user %v, wrong password %v: more than a factor of 2 apart", u, w)
+	}
+}
+
+// A client's pool opening its connections at once presents one password
+// on all of them: with one hashing slot, the first verifies it and the
+// others, queued for the slot, find it in the cache, so the pool costs one
+// slow hash. Before, each queued connection hashed in turn and those
+// beyond the gate's wait were refused as busy.
+func TestPoolOfFirstLoginsCostsOneHash(t *testing.T) {
+	old := credential.DefaultIterations
+	credential.DefaultIterations = 600_000 // tens of milliseconds a hash
+	alice := account(t, testSealer(t), 1, "alice", "right-pw")
+	credential.DefaultIterations = old
+	clk := clock.NewManual(time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC))
+	a := &Authenticator{Store: authtest.NewStore(clk, alice), Clock: clk, Cache: credential.NewCache(16),
+		HashGate: limit.NewGate(1, 64, 2*time.Second)}
+	const pool = 64 // 64 hashes in turn would take seconds, past the 2 s wait
+	errs := make(chan error, pool)
+	var wg sync.WaitGroup
+	for range pool {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := a.Authenticate(context.Background(), UsernameToken{Username: "alice", Password: "right-pw"})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("a login of the pool failed: %v", err)
+		}
 	}
 }

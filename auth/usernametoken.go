@@ -191,6 +191,14 @@ func (a *Authenticator) checkText(ctx context.Context, acct store.Account, passw
 	if err := a.acquireHash(ctx); err != nil {
 		return err
 	}
+	// Another request may have verified the same password while this one
+	// waited for the slot (a client's pool opening its connections at
+	// once): the cache answers it then, and the pool costs one hash, not
+	// one per connection queued behind it.
+	if a.Cache.Hit(acct.ID, acct.PasswordHash, password) {
+		a.releaseHash()
+		return nil
+	}
 	ok := credential.CheckHash(acct.PasswordHash, password)
 	a.releaseHash()
 	if !ok {
@@ -248,6 +256,7 @@ func (a *Authenticator) dummyCheck(ctx context.Context, tok UsernameToken, nonce
 	if err := a.acquireHash(ctx); err != nil {
 		return err
 	}
+	a.Cache.Hit(0, dummyHash(), tok.Password) // as checkText looks again
 	credential.CheckHash(dummyHash(), tok.Password)
 	a.releaseHash()
 	return nil
