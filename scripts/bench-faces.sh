@@ -2,8 +2,8 @@
 # bench-faces.sh BINARY [ROUNDS] [DURATION] measures the SOAP and the SendGrid
 # v3 face of one partnerd binary side by side, in one sitting: SOAP Create
 # (one Send per request) beside POST /v3/mail/send (one personalization,
-# scheduled), and SOAP Perform cancel beside a batch's pause and DELETE over
-# /v3/user/scheduled_sends. The workloads take turns ROUNDS times (default 3),
+# scheduled), and SOAP Perform (cancel, and pause/resume of a send) beside a
+# batch's pause and DELETE over /v3/user/scheduled_sends. The workloads take turns ROUNDS times (default 3),
 # each on a fresh store, the server pinned to core 0 and the generator to
 # core 1, so that the faces are compared as ratios from the same minutes on a
 # noisy machine. Prints one line per run and the median of each workload.
@@ -58,15 +58,21 @@ for r in $(seq "$rounds"); do
   fi
   stop
   start hold
-  taskset -c 1 "$bin" bench --url "$url" --username bench --workload cancel --prepare 10000 --requests 10000 --quiet >/dev/null
+  # Sends 1–5000 are canceled once unmeasured (cancel's steady state:
+  # repeats that write nothing); 5001–10000 stay Scheduled for
+  # pause-resume, which changes a send every request, as sg-hold does.
+  taskset -c 1 "$bin" bench --url "$url" --username bench --workload retrieve --prepare 10000 --requests 1 --quiet >/dev/null
+  taskset -c 1 "$bin" bench --url "$url" --username bench --workload cancel --ids 1-5000 --requests 5000 --quiet >/dev/null
   taskset -c 1 "$bin" bench --url "$url" --api-key "$key" --workload sg-hold --prepare-batches 2048 \
     --save-batches "$work/batches" --quiet >/dev/null 2>&1
   if ((r % 2)); then
-    measure soap-cancel --workload cancel --ids 1-10000
+    measure soap-cancel --workload cancel --ids 1-5000
+    measure soap-pause --workload pause-resume --ids 5001-10000
     measure sg-hold --workload sg-hold --batches "$work/batches"
   else
     measure sg-hold --workload sg-hold --batches "$work/batches"
-    measure soap-cancel --workload cancel --ids 1-10000
+    measure soap-pause --workload pause-resume --ids 5001-10000
+    measure soap-cancel --workload cancel --ids 1-5000
   fi
   stop
 done | tee "$work/runs.txt"

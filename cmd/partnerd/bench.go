@@ -33,7 +33,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	username := fs.String("username", envDefault("PARTNERD_BENCH_USERNAME", ""), "UsernameToken username (env PARTNERD_BENCH_USERNAME)")
 	password := fs.String("password", envDefault("PARTNERD_BENCH_PASSWORD", ""), "UsernameToken password (env PARTNERD_BENCH_PASSWORD, which keeps it out of ps)")
 	digest := fs.Bool("digest", false, "send PasswordDigest instead of PasswordText")
-	workload := fs.String("workload", "cancel", "SOAP: cancel, cancel-batch, retrieve, create or wsdl; SendGrid v3 (served at --url's host): sg-send or sg-hold")
+	workload := fs.String("workload", "cancel", "SOAP: cancel, cancel-batch, retrieve, create, pause-resume or wsdl; SendGrid v3 (served at --url's host): sg-send or sg-hold")
 	apiKey := fs.String("api-key", envDefault("PARTNERD_BENCH_API_KEY", ""), "API key for the sg-* workloads (env PARTNERD_BENCH_API_KEY)")
 	prepareBatches := fs.Int("prepare-batches", 0, "sg-hold: first create this many batches, each with one scheduled send (default: 4 per client)")
 	batchesFile := fs.String("batches", "", "sg-hold: use the batch IDs in this file (one per line) instead of preparing them")

@@ -101,9 +101,15 @@ func (e *EnvelopeWriter) footer() []byte {
 }
 
 // Cancel returns a Perform cancel envelope with one Send Definition per ID.
-func (e *EnvelopeWriter) Cancel(ids []int64) []byte {
+func (e *EnvelopeWriter) Cancel(ids []int64) []byte { return e.Perform("cancel", ids) }
+
+// Perform returns a Perform envelope of action (cancel, pause, resume) with
+// one Send Definition per ID.
+func (e *EnvelopeWriter) Perform(action string, ids []int64) []byte {
 	e.header()
-	e.buf = append(e.buf, `<PerformRequestMsg xmlns="`+nsPartnerAPI+`"><Options/><Action>cancel</Action><Definitions>`...)
+	e.buf = append(e.buf, `<PerformRequestMsg xmlns="`+nsPartnerAPI+`"><Options/><Action>`...)
+	e.buf = append(e.buf, action...)
+	e.buf = append(e.buf, `</Action><Definitions>`...)
 	for _, id := range ids {
 		e.buf = append(e.buf, `<Definition xsi:type="Send"><ID>`...)
 		e.buf = strconv.AppendInt(e.buf, id, 10)

@@ -38,10 +38,15 @@ const (
 	WSDL Workload = "wsdl"
 	// Create: Create of one Send per request, due in 30 days.
 	Create Workload = "create"
+	// PauseResume: Perform pause of one Send, then on the next request
+	// resume of it; each client cycles over Sends of its own, so every
+	// request changes a send (cancel's steady state repeats a cancel that
+	// already took effect, and writes nothing). The SOAP twin of sg-hold.
+	PauseResume Workload = "pause-resume"
 )
 
 // Workloads lists every workload.
-var Workloads = []Workload{Cancel, CancelBatch, Retrieve, WSDL, Create, SGSend, SGHold}
+var Workloads = []Workload{Cancel, CancelBatch, Retrieve, WSDL, Create, PauseResume, SGSend, SGHold}
 
 // DefaultBatchSize is the number of Definitions in a cancel-batch request.
 const DefaultBatchSize = 100
@@ -169,7 +174,7 @@ func (c *Config) validate() error {
 		return errors.New("loadgen: no URL")
 	}
 	switch c.Workload {
-	case Cancel, CancelBatch, Retrieve:
+	case Cancel, CancelBatch, Retrieve, PauseResume:
 		if c.IDs.Len() == 0 {
 			return fmt.Errorf("loadgen: workload %s needs Send IDs (prepare some, or give a range)", c.Workload)
 		}
@@ -250,6 +255,7 @@ type worker struct {
 	body bytes.Buffer
 	ids  []int64
 	rest *restState // the REST workloads' state
+	own  *ownState  // pause-resume's Sends
 	hist Histogram
 	errs map[Kind]map[string]int64
 	ok   int64
@@ -289,6 +295,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			env:  NewEnvelopeWriter(cfg.Creds),
 			rng:  rand.New(rand.NewPCG(uint64(i)+1, uint64(start.UnixNano()))),
 			errs: make(map[Kind]map[string]int64),
+		}
+		if cfg.Workload == PauseResume {
+			st := &ownState{}
+			for j := int64(i); j < cfg.IDs.Len(); j += int64(cfg.Concurrency) {
+				st.ids = append(st.ids, cfg.IDs.At(j))
+			}
+			st.paused = make([]bool, len(st.ids))
+			workers[i].own = st
 		}
 		if restWorkload(cfg.Workload) {
 			base, _ := restBase(cfg.URL) // validated
@@ -485,6 +499,8 @@ func (w *worker) do(ctx context.Context) *Problem {
 		case Create:
 			body = w.env.Create(1, time.Now().Add(30*24*time.Hour))
 			action = "Create"
+		case PauseResume:
+			return w.pauseResume(ctx)
 		}
 		req, err = soapRequest(ctx, cfg.URL, action, body)
 	}
@@ -587,4 +603,34 @@ func topSamples(m map[Kind]map[string]int64, n int) map[Kind][]Sample {
 		out[k] = s
 	}
 	return out
+}
+
+// ownState is one pause-resume client's Sends and whether each is paused.
+type ownState struct {
+	ids    []int64
+	paused []bool
+	next   int
+}
+
+// pauseResume pauses the client's next Send, or resumes it if paused.
+func (w *worker) pauseResume(ctx context.Context) *Problem {
+	st := w.own
+	if len(st.ids) == 0 {
+		return &Problem{KindNotOK, "this client has no Send (give more IDs than clients)"}
+	}
+	i := st.next
+	st.next = (i + 1) % len(st.ids)
+	action := "pause"
+	if st.paused[i] {
+		action = "resume"
+	}
+	req, err := soapRequest(ctx, w.r.cfg.URL, "Perform", w.env.Perform(action, []int64{st.ids[i]}))
+	status, answer, p := w.sendChecked(req, err)
+	if p == nil {
+		p = Check(PauseResume, status, answer)
+	}
+	if p == nil {
+		st.paused[i] = !st.paused[i]
+	}
+	return p
 }
