@@ -304,7 +304,10 @@ func TestExcerptExceptionsExcuseOnlyTheirProblems(t *testing.T) {
 	if err != nil {
 		t.Skipf("official excerpt not checked: %v", err)
 	}
-	files, err := oascheck.ParseSubset(nullableAsTypes(t, data))
+	// The excerpt as written (nullable not rewritten), so that the mail
+	// file's error field still refuses null and the rows have problems to
+	// excuse: the rows' matching is what is under test.
+	files, err := oascheck.ParseSubset(data)
 	if err != nil {
 		t.Fatal(err)
 	}
