@@ -14,6 +14,7 @@ import (
 	"github.com/partnerd/partnerd/internal/credential"
 	"github.com/partnerd/partnerd/internal/testrig"
 	"github.com/partnerd/partnerd/lifecycle"
+	"github.com/partnerd/partnerd/marketing"
 	"github.com/partnerd/partnerd/store"
 )
 
@@ -91,6 +92,7 @@ func (f *Fixture) When(v string) time.Time {
 //	policy cutoff=D held=N
 //	apikey USER TOKEN [name=NAME] [scopes=a,b,…|none]
 //	sendgrid rate=N
+//	list USER NAME [ADDRESS,ADDRESS,…]
 func (f *Fixture) Apply(line string) {
 	t := f.T
 	fields := strings.Fields(line)
@@ -119,6 +121,8 @@ func (f *Fixture) Apply(line string) {
 		if v, ok := kv["rate"]; ok {
 			f.SendGridRate, _ = strconv.Atoi(v)
 		}
+	case "list":
+		f.addList(line, fields)
 	case "send", "sends":
 		acct, ok := f.Accounts[fields[1]]
 		if !ok {
@@ -171,6 +175,31 @@ func (f *Fixture) addKey(line string, fields []string, kv map[string]string) {
 		f.T.Fatalf("%s: %v", line, err)
 	}
 	if err := f.Store.CreateAPIKey(context.Background(), rec, 0); err != nil {
+		f.T.Fatalf("%s: %v", line, err)
+	}
+}
+
+// addList creates a marketing list of recipients (none if no addresses
+// are given), through
+// marketing.Service.CreateList as `partnerd list create` does, so that the
+// list has the integer id and the UUID a real one has.
+func (f *Fixture) addList(line string, fields []string) {
+	if len(fields) != 3 && len(fields) != 4 {
+		f.T.Fatalf("%q: want list USER NAME [ADDRESS,ADDRESS,…]", line)
+	}
+	acct, ok := f.Accounts[fields[1]]
+	if !ok {
+		f.T.Fatalf("unknown account in %q", line)
+	}
+	var recipients []store.ListRecipient
+	for _, addr := range strings.Split(strings.Join(fields[3:], ""), ",") {
+		if addr == "" {
+			continue // a list with no recipients
+		}
+		recipients = append(recipients, store.ListRecipient{Address: addr})
+	}
+	svc := &marketing.Service{Store: f.Store, Clock: f.Clock}
+	if _, err := svc.CreateList(context.Background(), acct.ID, fields[2], recipients); err != nil {
 		f.T.Fatalf("%s: %v", line, err)
 	}
 }

@@ -1,6 +1,7 @@
 package golden
 
 import (
+	"context"
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/json"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/partnerd/partnerd/internal/clock"
 	"github.com/partnerd/partnerd/internal/credential"
+	"github.com/partnerd/partnerd/marketing"
 )
 
 // jsonFace is a toy REST face: POST creates a batch (a GUID) scheduled at
@@ -241,4 +243,38 @@ func TestExpand(t *testing.T) {
 func digest(nonce, created, password string) string {
 	h := sha1.Sum([]byte(nonce + created + password))
 	return base64.StdEncoding.EncodeToString(h[:])
+}
+
+// TestListLine: a "list" set-up line makes the account's marketing list
+// through marketing.Service.CreateList, an address given twice (in any
+// case) counted once, and no addresses an empty list.
+func TestListLine(t *testing.T) {
+	f := NewFixture(t)
+	tests := []struct {
+		line  string
+		name  string
+		count int
+	}{
+		{"list alice spring a@x.example,b@x.example,A@x.example", "spring", 2},
+		{"list alice empty", "empty", 0},
+	}
+	for _, tt := range tests {
+		f.Apply(tt.line)
+	}
+	svc := &marketing.Service{Store: f.Store, Clock: f.Clock}
+	lists, err := svc.Lists(context.Background(), f.Accounts["alice"].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lists) != len(tests) {
+		t.Fatalf("%d lists, want %d", len(lists), len(tests))
+	}
+	for i, tt := range tests {
+		if l := lists[i]; l.Name != tt.name || l.RecipientCount != tt.count || l.UUID == "" || l.ID == 0 {
+			t.Errorf("%s: got %+v, want %s with %d recipients, an id and a UUID", tt.line, l, tt.name, tt.count)
+		}
+	}
+	if other, _ := svc.Lists(context.Background(), f.Accounts["bob"].ID); len(other) != 0 {
+		t.Errorf("bob has %d lists, want none", len(other))
+	}
 }
