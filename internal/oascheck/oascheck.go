@@ -57,8 +57,12 @@ func Parse(name string, doc []byte) (*Document, error) {
 }
 
 // ParseSubset reads the reference excerpt: an object whose "files" member
-// maps each source file's name to a whole OpenAPI document.
-func ParseSubset(data []byte) (map[string]*Document, error) {
+// maps each source file's name to a whole OpenAPI document. With
+// nullableAsTypes, a schema's OpenAPI 3.0 "nullable": true (which
+// SendGrid's 3.1 files still use, and a JSON Schema 2020-12 validator
+// ignores) is read as its 3.1 spelling, "type": [T, "null"]; without it
+// every null the excerpt means to allow (subject, sender_id …) fails.
+func ParseSubset(data []byte, nullableAsTypes bool) (map[string]*Document, error) {
 	var wrapper struct {
 		Files map[string]json.RawMessage `json:"files"`
 	}
@@ -67,6 +71,12 @@ func ParseSubset(data []byte) (map[string]*Document, error) {
 	}
 	docs := make(map[string]*Document, len(wrapper.Files))
 	for name, doc := range wrapper.Files {
+		if nullableAsTypes {
+			var err error
+			if doc, err = rewriteNullable(doc); err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+		}
 		d, err := Parse(name, doc)
 		if err != nil {
 			return nil, err
@@ -257,4 +267,33 @@ func lookupPointer(v any, ptr string) any {
 		parts = append(parts, strings.ReplaceAll(strings.ReplaceAll(p, "~1", "/"), "~0", "~"))
 	}
 	return lookup(v, parts...)
+}
+
+// rewriteNullable turns every {"nullable": true, "type": T} into
+// {"type": [T, "null"]}.
+func rewriteNullable(doc []byte) ([]byte, error) {
+	var v any
+	if err := json.Unmarshal(doc, &v); err != nil {
+		return nil, err
+	}
+	var walk func(any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if v["nullable"] == true {
+				if typ, ok := v["type"].(string); ok {
+					v["type"] = []any{typ, "null"}
+				}
+			}
+			for _, c := range v {
+				walk(c)
+			}
+		case []any:
+			for _, c := range v {
+				walk(c)
+			}
+		}
+	}
+	walk(v)
+	return json.Marshal(v)
 }

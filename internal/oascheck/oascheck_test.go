@@ -16,7 +16,7 @@ func subset(t *testing.T) map[string]*Document {
 	if err != nil {
 		t.Skipf("reference excerpt not found: %v", err)
 	}
-	docs, err := ParseSubset(data)
+	docs, err := ParseSubset(data, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,5 +99,25 @@ func TestTemplatePrefersLiteralSegments(t *testing.T) {
 	}
 	if _, err := Parse("old.json", []byte(`{"openapi":"3.0.3"}`)); err == nil {
 		t.Error("a 3.0 document parsed")
+	}
+}
+
+// With nullableAsTypes, a null the excerpt allows with OpenAPI 3.0's
+// "nullable" passes; read as written, it does not.
+func TestParseSubsetNullableAsTypes(t *testing.T) {
+	data := []byte(`{"files":{"f.json":{"openapi":"3.1.0","paths":{"/v3/x":{"get":{"responses":{"200":{"description":"",
+		"content":{"application/json":{"schema":{"type":"object","properties":{"subject":{"type":"string","nullable":true}}}}}}}}}}}}}`)
+	for _, tt := range []struct {
+		rewrite bool
+		wantErr bool
+	}{{true, false}, {false, true}} {
+		docs, err := ParseSubset(data, tt.rewrite)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = docs["f.json"].Validate("GET", "/v3/x", 200, "application/json", []byte(`{"subject":null}`))
+		if (err != nil) != tt.wantErr {
+			t.Errorf("nullableAsTypes %v: Validate = %v, want error %v", tt.rewrite, err, tt.wantErr)
+		}
 	}
 }
