@@ -146,6 +146,24 @@ func (e *EnvelopeWriter) Create(n int, sendDate time.Time) []byte {
 	return e.footer()
 }
 
+// CreateMail returns a Create of one Send due at sendDate carrying what a
+// mail/send of one personalization carries: an inline Email (Subject,
+// TextBody) and one List Subscriber, n numbering the recipient. The create
+// workload sends it, so that it compares with sg-send like for like.
+func (e *EnvelopeWriter) CreateMail(n int64, sendDate time.Time) []byte {
+	e.header()
+	e.buf = append(e.buf, `<CreateRequest xmlns="`+nsPartnerAPI+`"><Options/><Objects xsi:type="Send"><Email><Subject>bench `...)
+	e.buf = strconv.AppendInt(e.buf, n, 10)
+	e.buf = append(e.buf, `</Subject><TextBody>bench</TextBody></Email><List><Subscribers><EmailAddress>bench`...)
+	e.buf = strconv.AppendInt(e.buf, n, 10)
+	e.buf = append(e.buf, `@example.com</EmailAddress></Subscribers></List><SendDate>`...)
+	e.buf = sendDate.UTC().AppendFormat(e.buf, time.RFC3339)
+	e.buf = append(e.buf, `</SendDate><FromAddress>bench@example.com</FromAddress><Subject>bench `...)
+	e.buf = strconv.AppendInt(e.buf, n, 10)
+	e.buf = append(e.buf, `</Subject></Objects></CreateRequest>`...)
+	return e.footer()
+}
+
 var xmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;")
 
 func escape(s string) string { return xmlEscaper.Replace(s) }

@@ -36,7 +36,9 @@ const (
 	Retrieve Workload = "retrieve"
 	// WSDL: GET ?wsdl.
 	WSDL Workload = "wsdl"
-	// Create: Create of one Send per request, due in 30 days.
+	// Create: Create of one Send per request, due in an hour, with an
+	// inline Email (Subject, TextBody) and one Subscriber: what sg-send's
+	// one personalization carries.
 	Create Workload = "create"
 	// PauseResume: Perform pause of one Send, then on the next request
 	// resume of it; each client cycles over Sends of its own, so every
@@ -249,17 +251,18 @@ type run struct {
 
 // worker is one client.
 type worker struct {
-	r    *run
-	env  *EnvelopeWriter
-	rng  *rand.Rand
-	body bytes.Buffer
-	ids  []int64
-	rest *restState // the REST workloads' state
-	own  *ownState  // pause-resume's Sends
-	hist Histogram
-	errs map[Kind]map[string]int64
-	ok   int64
-	n    int64
+	r       *run
+	env     *EnvelopeWriter
+	rng     *rand.Rand
+	body    bytes.Buffer
+	ids     []int64
+	rest    *restState // the REST workloads' state
+	own     *ownState  // pause-resume's Sends
+	created int64      // create's requests so far, numbering recipients
+	hist    Histogram
+	errs    map[Kind]map[string]int64
+	ok      int64
+	n       int64
 }
 
 // Run drives the endpoint as cfg says and returns the figures. It returns
@@ -497,7 +500,8 @@ func (w *worker) do(ctx context.Context) *Problem {
 			body = w.env.Retrieve(w.pick(1)[0])
 			action = "Retrieve"
 		case Create:
-			body = w.env.Create(1, time.Now().Add(30*24*time.Hour))
+			w.created++
+			body = w.env.CreateMail(w.created, time.Now().Add(time.Hour))
 			action = "Create"
 		case PauseResume:
 			return w.pauseResume(ctx)
