@@ -36,6 +36,11 @@ func (c *countingStore) APIKeyByID(ctx context.Context, id string) (store.APIKey
 	return c.Store.APIKeyByID(ctx, id)
 }
 
+func (c *countingStore) APIKeyWithAccount(ctx context.Context, id string) (store.APIKey, store.Account, error) {
+	c.record("APIKeyWithAccount")
+	return c.Store.APIKeyWithAccount(ctx, id)
+}
+
 func (c *countingStore) AccountByID(ctx context.Context, id int64) (store.Account, error) {
 	c.record("AccountByID")
 	return c.Store.AccountByID(ctx, id)
@@ -403,8 +408,8 @@ func TestKeysLimit(t *testing.T) {
 }
 
 // TestKeysVerifyPath: every refusal of a well-formed token makes the same
-// store calls as a success — a known id and an unknown one cost one key
-// lookup, one hash, one comparison and one account lookup — so the time a
+// store calls as a success — a known id and an unknown one cost one read
+// of the key with its account, one hash and one comparison — so the time a
 // refusal takes does not say whether the id exists.
 func TestKeysVerifyPath(t *testing.T) {
 	e := newKeysEnv(t)
@@ -415,7 +420,7 @@ func TestKeysVerifyPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, unknownTok, _ := e.keys.newToken()
-	want := []string{"APIKeyByID", "AccountByID"}
+	want := []string{"APIKeyWithAccount"}
 	for _, tc := range []struct{ name, token string }{
 		{"valid", tok},
 		{"wrong secret", "SG." + k.ID + "." + unknownTok[len(unknownTok)-43:]},

@@ -69,6 +69,18 @@ func testAPIKeys(t *testing.T, open func(*testing.T) store.Store) {
 		}
 		_, err = s.APIKeyByID(t.Context(), "nosuchkeynosuchkeynosu")
 		wantErr(t, "APIKeyByID(unknown)", err, store.ErrNotFound)
+
+		// The key and its holder in one read, as verification needs them.
+		withKey, holder, err := s.APIKeyWithAccount(t.Context(), kb.ID)
+		if err != nil {
+			t.Fatalf("APIKeyWithAccount: %v", err)
+		}
+		diffAPIKey(t, "APIKeyWithAccount", withKey, kb)
+		if holder.ID != b.ID || holder.Username != b.Username || holder.Disabled {
+			t.Errorf("APIKeyWithAccount account = %+v, want %+v", holder, b)
+		}
+		_, _, err = s.APIKeyWithAccount(t.Context(), "nosuchkeynosuchkeynosu")
+		wantErr(t, "APIKeyWithAccount(unknown)", err, store.ErrNotFound)
 	})
 
 	t.Run("DuplicateID", func(t *testing.T) {
