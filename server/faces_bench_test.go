@@ -18,9 +18,9 @@ import (
 
 // BenchmarkFaces puts the SendGrid v3 face beside the SOAP one over the same
 // whole server and store (benchHandler): a scheduled send made by SOAP
-// Create and by POST /v3/mail/send (one personalization), and a hold made by
-// Perform cancel and by a batch's pause and DELETE over
-// /v3/user/scheduled_sends. Each runs 32 goroutines per core, as
+// Create and by POST /v3/mail/send (one personalization), and holds made by
+// Perform (cancel; pause and resume of a send) and by a batch's pause and
+// DELETE over /v3/user/scheduled_sends. Each runs 32 goroutines per core, as
 // BenchmarkServerCancel's "parallel"; the JSON face should not be the slower.
 func BenchmarkFaces(b *testing.B) {
 	h, db, account := benchServer(b)
@@ -66,9 +66,11 @@ func BenchmarkFaces(b *testing.B) {
 	}
 
 	b.Run("soap-create", func(b *testing.B) {
-		parallel(b, func(b *testing.B, _ int64, _ *string) {
+		// With an inline Email and one Subscriber: what mail/send's one
+		// personalization carries.
+		parallel(b, func(b *testing.B, n int64, _ *string) {
 			env := loadgen.NewEnvelopeWriter(creds)
-			serve(b, soap("Create", env.Create(1, time.Now().Add(time.Hour))), http.StatusOK)
+			serve(b, soap("Create", env.CreateMail(n, time.Now().Add(time.Hour))), http.StatusOK)
 		})
 	})
 	b.Run("sendgrid-mail-send", func(b *testing.B) {
@@ -82,6 +84,22 @@ func BenchmarkFaces(b *testing.B) {
 		parallel(b, func(b *testing.B, n int64, _ *string) {
 			env := loadgen.NewEnvelopeWriter(creds)
 			serve(b, soap("Perform", env.Cancel([]int64{n%benchSends + 1})), http.StatusOK)
+		})
+	})
+	b.Run("soap-pause-resume", func(b *testing.B) {
+		// Each goroutine pauses and resumes a Send of its own: two
+		// requests an iteration, each changing the send, as the REST pair
+		// below does (soap-cancel's repeats of a cancel write nothing).
+		var sends atomic.Int64
+		parallel(b, func(b *testing.B, _ int64, own *string) {
+			if *own == "" {
+				*own = fmt.Sprint(sends.Add(1))
+			}
+			var id int64
+			fmt.Sscan(*own, &id)
+			env := loadgen.NewEnvelopeWriter(creds)
+			serve(b, soap("Perform", env.Perform("pause", []int64{id})), http.StatusOK)
+			serve(b, soap("Perform", env.Perform("resume", []int64{id})), http.StatusOK)
 		})
 	})
 	b.Run("sendgrid-pause-delete", func(b *testing.B) {
