@@ -135,9 +135,11 @@ type Store interface {
 	// APIKeyByID finds a key of any account by its ID, revoked or not
 	// (RevokedAt says). ErrNotFound if none has it.
 	APIKeyByID(ctx context.Context, id string) (APIKey, error)
-	// APIKeyWithAccount is APIKeyByID with the account that holds the key,
-	// read together: what verifying a key needs on every request, in one
-	// read. The Account is zero (ID 0) when the key's account is gone.
+	// APIKeyWithAccount is APIKeyByID with the identity (ID, Username,
+	// ClientID) and Disabled flag of the account that holds the key, read
+	// together: what verifying a key needs on every request, in one read.
+	// The account's credentials are left out; the Account is zero (ID 0)
+	// when the key's account is gone.
 	APIKeyWithAccount(ctx context.Context, id string) (APIKey, Account, error)
 	// ListAPIKeys returns account's live keys, oldest first.
 	ListAPIKeys(ctx context.Context, accountID int64) ([]APIKey, error)

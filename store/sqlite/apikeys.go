@@ -119,22 +119,23 @@ func (db *DB) APIKeyByID(ctx context.Context, id string) (store.APIKey, error) {
 	return k, nil
 }
 
-// APIKeyWithAccount finds a key of any account with its account, in one
-// read (a LEFT JOIN: a key whose account is gone comes with a zero one).
+// APIKeyWithAccount finds a key of any account with its holder's identity
+// and Disabled flag, in one read (a LEFT JOIN: a key whose account is gone
+// comes with a zero one). The account's credentials are not read: a key
+// is checked against its own hash.
 func (db *DB) APIKeyWithAccount(ctx context.Context, id string) (store.APIKey, store.Account, error) {
 	var k store.APIKey
 	var a store.Account
 	var scopes string
-	var created, revoked, aCreated, aUpdated, aID, aClientID sql.NullInt64
-	var aUsername, aHash sql.NullString
-	var aSealed []byte
+	var created, revoked, aID, aClientID sql.NullInt64
+	var aUsername sql.NullString
 	var aDisabled sql.NullBool
 	err := db.read.QueryRowContext(context.WithoutCancel(ctx), `
 SELECT k.id, k.account_id, k.name, k.scopes, k.secret_hash, k.created_at, k.revoked_at,
-	a.id, a.username, a.client_id, a.password_hash, a.password_sealed, a.disabled, a.created_at, a.updated_at
+	a.id, a.username, a.client_id, a.disabled
 FROM api_keys k LEFT JOIN accounts a ON a.id = k.account_id WHERE k.id = ?`, id).Scan(
 		&k.ID, &k.AccountID, &k.Name, &scopes, &k.SecretHash, &created, &revoked,
-		&aID, &aUsername, &aClientID, &aHash, &aSealed, &aDisabled, &aCreated, &aUpdated)
+		&aID, &aUsername, &aClientID, &aDisabled)
 	if errors.Is(err, sql.ErrNoRows) {
 		return k, a, fmt.Errorf("sqlite: API key: %w", store.ErrNotFound)
 	}
@@ -146,8 +147,7 @@ FROM api_keys k LEFT JOIN accounts a ON a.id = k.account_id WHERE k.id = ?`, id)
 		return k, a, fmt.Errorf("sqlite: scopes of API key %s: %w", k.ID, err)
 	}
 	if aID.Valid {
-		a = store.Account{ID: aID.Int64, Username: aUsername.String, ClientID: aClientID.Int64, PasswordHash: aHash.String,
-			PasswordSealed: aSealed, Disabled: aDisabled.Bool, CreatedAt: goTime(aCreated), UpdatedAt: goTime(aUpdated)}
+		a = store.Account{ID: aID.Int64, Username: aUsername.String, ClientID: aClientID.Int64, Disabled: aDisabled.Bool}
 	}
 	return k, a, nil
 }
