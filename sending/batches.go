@@ -145,11 +145,10 @@ func (s *Service) changeHold(ctx context.Context, accountID int64, id string,
 	clk, policy := s.Clock, s.Policy
 	return s.update(ctx, func(tx store.Tx, nowDue *bool) error {
 		now := clk.Now()
-		b, err := batchByID(ctx, tx, accountID, id)
-		if err != nil {
-			return err
+		b, sends, err := tx.BatchWithSends(ctx, accountID, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("%w: %q", ErrBatchNotFound, id)
 		}
-		sends, err := tx.SendsOfBatch(ctx, accountID, b.ID, 0)
 		if err != nil {
 			return err
 		}

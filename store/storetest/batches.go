@@ -20,6 +20,74 @@ func testBatches(t *testing.T, open func(*testing.T) store.Store) {
 	t.Run("CountHeldBatches", func(t *testing.T) { testCountHeldBatches(t, open(t)) })
 	t.Run("Discarded", func(t *testing.T) { testDiscarded(t, open(t)) })
 	t.Run("SetSoleSendHold", func(t *testing.T) { testSetSoleSendHold(t, open(t)) })
+	t.Run("BatchWithSends", func(t *testing.T) { testBatchWithSends(t, open(t)) })
+}
+
+// testBatchWithSends: one read gives what BatchByID and SendsOfBatch give
+// apart, for a batch with sends, an empty one, another account's and none.
+func testBatchWithSends(t *testing.T, s store.Store) {
+	acct := newAccount(t, s, "acct")
+	other := newAccount(t, s, "other")
+	full := store.Batch{AccountID: acct.ID, Created: base}
+	empty := store.Batch{AccountID: acct.ID, Created: at(time.Second)}
+	update(t, s, func(tx store.Tx) error {
+		if err := tx.InsertBatch(t.Context(), &full); err != nil {
+			return err
+		}
+		return tx.InsertBatch(t.Context(), &empty)
+	})
+	in := []store.Send{newSend(acct.ID, "s1"), newSend(acct.ID, "s2"), newSend(acct.ID, "elsewhere")}
+	in[0].BatchID, in[1].BatchID = full.ID, full.ID
+	insert(t, s, in...)
+	full.Hold, full.HoldChangedAt = store.HoldPause, at(2*time.Second)
+	update(t, s, func(tx store.Tx) error { return tx.UpdateBatchHold(t.Context(), full, store.HoldNone) })
+	for _, c := range []struct {
+		name    string
+		account int64
+		id      string
+		sends   int
+		missing bool
+	}{
+		{"with sends", acct.ID, full.ID, 2, false},
+		{"empty", acct.ID, empty.ID, 0, false},
+		{"another account's", other.ID, full.ID, 0, true},
+		{"unknown", acct.ID, "NoSuchBatchNoSuchBatchNoSuchBatc", 0, true},
+	} {
+		var got store.Batch
+		var sends []store.Send
+		err := s.View(t.Context(), func(tx store.Tx) error {
+			var err error
+			got, sends, err = tx.BatchWithSends(t.Context(), c.account, c.id)
+			return err
+		})
+		if c.missing {
+			wantErr(t, c.name, err, store.ErrNotFound)
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		want, err := batchOf(t, s, c.account, c.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.ID != want.ID || got.AccountID != want.AccountID || got.Hold != want.Hold ||
+			!got.Created.Equal(want.Created) || !got.HoldChangedAt.Equal(want.HoldChangedAt) {
+			t.Errorf("%s: batch %+v, BatchByID %+v", c.name, got, want)
+		}
+		wantSends, err := viewRead(t, s, func(tx store.Tx) ([]store.Send, error) { return tx.SendsOfBatch(t.Context(), c.account, c.id, 0) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sends) != c.sends || len(wantSends) != c.sends {
+			t.Fatalf("%s: %d sends, SendsOfBatch %d, want %d", c.name, len(sends), len(wantSends), c.sends)
+		}
+		for i := range sends {
+			if sends[i].ID != wantSends[i].ID || sends[i].BatchID != c.id || sends[i].Status != wantSends[i].Status {
+				t.Errorf("%s: send %d = %+v, SendsOfBatch %+v", c.name, i, sends[i], wantSends[i])
+			}
+		}
+	}
 }
 
 // testSetSoleSendHold: a send's hold reaches its batch only when the batch
