@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"github.com/partnerd/partnerd/auth/authtest"
-	"github.com/partnerd/partnerd/internal/limit"
 	"slices"
 	"sync"
 	"testing"
@@ -233,32 +232,62 @@ func TestAuthenticateTimingUnknownUserVsWrongPassword(t *testing.T) {
 // A client's pool opening its connections at once presents one password
 // on all of them: with one hashing slot, the first verifies it and the
 // others, queued for the slot, find it in the cache, so the pool costs one
-// slow hash. Before, each queued connection hashed in turn and those
-// beyond the gate's wait were refused as busy.
+// slow hash. Before, each queued connection hashed in turn (and those past
+// the gate's wait were refused as busy). The gate here never refuses and
+// times how long each holder keeps the slot: one hash is long, a cache
+// answer is short, whatever the machine's speed.
 func TestPoolOfFirstLoginsCostsOneHash(t *testing.T) {
 	old := credential.DefaultIterations
-	credential.DefaultIterations = 600_000 // tens of milliseconds a hash
+	credential.DefaultIterations = 50_000
 	alice := account(t, testSealer(t), 1, "alice", "right-pw")
 	credential.DefaultIterations = old
 	clk := clock.NewManual(time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC))
-	a := &Authenticator{Store: authtest.NewStore(clk, alice), Clock: clk, Cache: credential.NewCache(16),
-		HashGate: limit.NewGate(1, 64, 2*time.Second)}
-	const pool = 64 // 64 hashes in turn would take seconds, past the 2 s wait
-	errs := make(chan error, pool)
+	gate := &timingGate{slot: make(chan struct{}, 1)}
+	a := &Authenticator{Store: authtest.NewStore(clk, alice), Clock: clk, Cache: credential.NewCache(16), HashGate: gate}
+	const pool = 32
 	var wg sync.WaitGroup
 	for range pool {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := a.Authenticate(context.Background(), UsernameToken{Username: "alice", Password: "right-pw"})
-			errs <- err
+			if _, err := a.Authenticate(context.Background(), UsernameToken{Username: "alice", Password: "right-pw"}); err != nil {
+				t.Errorf("a login of the pool failed: %v", err)
+			}
 		}()
 	}
 	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatalf("a login of the pool failed: %v", err)
+	longest := slices.Max(gate.held)
+	long := 0
+	for _, d := range gate.held {
+		if d > longest/2 {
+			long++
 		}
 	}
+	if long != 1 {
+		t.Errorf("%d of %d holders of the hashing slot held it like a hash (longest %v): want 1", long, len(gate.held), longest)
+	}
+}
+
+// timingGate is a one-slot HashGate that never refuses and records how
+// long each holder kept the slot.
+type timingGate struct {
+	slot  chan struct{}
+	mu    sync.Mutex
+	since time.Time
+	held  []time.Duration
+}
+
+func (g *timingGate) Acquire(ctx context.Context) error {
+	g.slot <- struct{}{}
+	g.mu.Lock()
+	g.since = time.Now()
+	g.mu.Unlock()
+	return nil
+}
+
+func (g *timingGate) Release() {
+	g.mu.Lock()
+	g.held = append(g.held, time.Since(g.since))
+	g.mu.Unlock()
+	<-g.slot
 }
