@@ -145,10 +145,11 @@ func (s *Service) changeHold(ctx context.Context, accountID int64, id string,
 	clk, policy := s.Clock, s.Policy
 	return s.update(ctx, func(tx store.Tx, nowDue *bool) error {
 		now := clk.Now()
-		b, sends, err := tx.BatchWithSends(ctx, accountID, id)
-		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("%w: %q", ErrBatchNotFound, id)
+		b, err := batchByID(ctx, tx, accountID, id)
+		if err != nil {
+			return err
 		}
+		sends, err := tx.SendsOfBatch(ctx, accountID, b.ID, 0)
 		if err != nil {
 			return err
 		}

@@ -275,10 +275,6 @@ type Tx interface {
 	// so already; it reports whether it wrote. A SOAP action on a send
 	// alone in its batch is mirrored on the batch this way, in one step.
 	SetSoleSendHold(ctx context.Context, accountID int64, batchID string, sendID int64, h Hold, at time.Time) (bool, error)
-	// BatchWithSends is BatchByID and SendsOfBatch (no limit) in one
-	// read: what a pause, cancel or release of the batch needs.
-	// ErrNotFound if account has no such batch.
-	BatchWithSends(ctx context.Context, accountID int64, id string) (Batch, []Send, error)
 	// SendsOfBatch returns the sends of account's batch, by ID, at most
 	// limit of them (0: all).
 	SendsOfBatch(ctx context.Context, accountID int64, batchID string, limit int) ([]Send, error)

@@ -85,39 +85,6 @@ func (t *txn) BatchByID(ctx context.Context, accountID int64, id string) (store.
 	return b, nil
 }
 
-// BatchWithSends reads a batch's sends with the batch's own columns beside
-// each (a one-row derived table, so the send columns keep their names), one
-// statement where BatchByID and SendsOfBatch make two; a batch without
-// sends yet, or none at all, is then read by BatchByID.
-func (t *txn) BatchWithSends(ctx context.Context, accountID int64, id string) (store.Batch, []store.Send, error) {
-	b := store.Batch{ID: id, AccountID: accountID}
-	var created, changed sql.NullInt64
-	sends, err := queryAll(t.ctx(ctx), t.tx, func(row scanner) (store.Send, error) {
-		return scanSend(extraColumns{row, []any{&created, &b.Hold, &changed}})
-	}, `SELECT `+sendColumns+`, bb_created, bb_hold, bb_changed
-FROM sends, (SELECT created AS bb_created, hold AS bb_hold, hold_changed_at AS bb_changed
-	FROM batches WHERE account_id = ?1 AND batch_id = ?2)
-WHERE account_id = ?1 AND batch_id = ?2 ORDER BY id`, accountID, id)
-	if err != nil {
-		return store.Batch{}, nil, fmt.Errorf("sqlite: batch %q of account %d: %w", id, accountID, err)
-	}
-	if len(sends) == 0 {
-		b, err := t.BatchByID(ctx, accountID, id)
-		return b, nil, err
-	}
-	b.Created, b.HoldChangedAt = goTime(created), goTime(changed)
-	return b, sends, nil
-}
-
-// extraColumns scans a row's columns beyond those its scan function reads
-// into extra.
-type extraColumns struct {
-	row   scanner
-	extra []any
-}
-
-func (e extraColumns) Scan(dest ...any) error { return e.row.Scan(append(dest, e.extra...)...) }
-
 // UpdateBatchHold writes b's hold while the batch is still held as from.
 func (t *txn) UpdateBatchHold(ctx context.Context, b store.Batch, from store.Hold) error {
 	res, err := t.tx.ExecContext(t.ctx(ctx), `
