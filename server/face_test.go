@@ -183,6 +183,31 @@ func TestExchangeLogOfOtherFaces(t *testing.T) {
 	}
 }
 
+// TestSecretAcrossTheLogBoundIsMasked: a secret that straddles the byte the
+// request log cuts a body at is masked whole, not kept half: the body is
+// captured past the bound and masked before it is cut.
+func TestSecretAcrossTheLogBoundIsMasked(t *testing.T) {
+	s := newFaceServer(t, Limits{}, &echoFace{})
+	pad := strings.Repeat("x", logBodyMax-len(`{"echo":"`)-5)
+	body := `{"echo":"` + pad + `secret-key"}`
+	if rec := s.do("POST", "/echo", body); rec.Code != http.StatusAccepted {
+		t.Fatalf("POST /echo: %d", rec.Code)
+	}
+	logged, err := s.f.db.RecentRequests(t.Context(), 1)
+	if err != nil || len(logged) != 1 {
+		t.Fatalf("logged %v, %v", logged, err)
+	}
+	e, err := s.f.db.RequestByID(t.Context(), logged[0].RequestID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kept := range []string{e.Request, e.Response} {
+		if strings.Contains(kept, "secre") {
+			t.Errorf("half a secret kept at the bound: …%s", kept[max(0, len(kept)-20):])
+		}
+	}
+}
+
 // TestRefusalPerFace: over the in-flight limit each face answers in its own
 // language: SOAP with apifault Code 17 over 503, the others a plain 503;
 // both with Retry-After, both counted Throttled, neither logged. Health

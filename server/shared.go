@@ -62,9 +62,11 @@ func (mw *middleware) wrap(f faceOptions, h http.Handler) http.Handler {
 		rec := &recorder{ResponseWriter: w}
 		var body *teeBody
 		if capture {
-			rec.keep = logBodyMax
+			// A little more than is kept, so that the face's mask sees a
+			// secret that straddles the bound whole before the cut.
+			rec.keep = logBodyMax + maskMargin
 			if r.Body != nil && r.Body != http.NoBody {
-				body = &teeBody{ReadCloser: r.Body, max: logBodyMax}
+				body = &teeBody{ReadCloser: r.Body, max: logBodyMax + maskMargin}
 				r.Body = body
 			}
 		}
@@ -104,6 +106,11 @@ func (mw *middleware) wrap(f faceOptions, h http.Handler) http.Handler {
 		}
 	})
 }
+
+// maskMargin is how far past the kept bytes a body is captured: more than
+// the longest secret a face masks (an SG.<id>.<secret> key is 69 bytes),
+// so that the mask, which runs before the cut, never sees half of one.
+const maskMargin = 1 << 10
 
 // capturedExchange is a non-SOAP exchange as the request log keeps it:
 // bodies masked by the face's Mask, the credential of the Authorization
