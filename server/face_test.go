@@ -181,6 +181,10 @@ func TestExchangeLogOfOtherFaces(t *testing.T) {
 	if e.RequestSize != int64(len(`{"api_key":"secret-key","echo":"Bearer-t0ken-XYZ"}`)) || e.ResponseSize != int64(rec.Body.Len()) {
 		t.Errorf("sizes %d/%d", e.RequestSize, e.ResponseSize)
 	}
+	// Masking shortens the bodies without cutting them: no "cut" note.
+	if e.RequestNote != "" || e.ResponseNote != "" {
+		t.Errorf("notes %q / %q on whole bodies", e.RequestNote, e.ResponseNote)
+	}
 }
 
 // TestSecretAcrossTheLogBoundIsMasked: a secret that straddles the byte the

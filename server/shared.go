@@ -125,6 +125,9 @@ func capturedExchange(s reqinfo.Snapshot, r *http.Request, status int, req []byt
 	}
 	secret := credentialOf(r.Header.Get("Authorization"))
 	kept := func(b []byte, size int64) (string, string) {
+		// Whether anything was left out is judged before masking, which
+		// shortens a body without cutting it.
+		whole := int64(len(b)) >= size
 		if s.Mask != nil && len(b) > 0 {
 			b = s.Mask(bytes.Clone(b))
 		}
@@ -139,13 +142,13 @@ func capturedExchange(s reqinfo.Snapshot, r *http.Request, status int, req []byt
 			for i := 1; i < utf8.UTFMax && len(trimmed) > 0 && !utf8.Valid(trimmed); i++ {
 				trimmed = trimmed[:len(trimmed)-1]
 			}
-			if !utf8.Valid(trimmed) || int64(len(out)) >= size {
+			if !utf8.Valid(trimmed) || (whole && !cut) {
 				return "", "not UTF-8 text: not kept"
 			}
 			out, cut = trimmed, true
 		}
 		note := ""
-		if cut || int64(len(out)) < size {
+		if cut || !whole {
 			note = bodyNote("", true, limit, int(size), authenticated)
 		}
 		return string(out), note
