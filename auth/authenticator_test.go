@@ -238,13 +238,16 @@ func TestAuthenticateTimingUnknownUserVsWrongPassword(t *testing.T) {
 // answer is short, whatever the machine's speed.
 func TestPoolOfFirstLoginsCostsOneHash(t *testing.T) {
 	old := credential.DefaultIterations
-	credential.DefaultIterations = 50_000
+	// A hash long enough (a few hundred milliseconds, more under -race)
+	// that no scheduling delay of a cache answer on a loaded machine looks
+	// like one.
+	credential.DefaultIterations = 1_000_000
 	alice := account(t, testSealer(t), 1, "alice", "right-pw")
 	credential.DefaultIterations = old
 	clk := clock.NewManual(time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC))
 	gate := &timingGate{slot: make(chan struct{}, 1)}
 	a := &Authenticator{Store: authtest.NewStore(clk, alice), Clock: clk, Cache: credential.NewCache(16), HashGate: gate}
-	const pool = 32
+	const pool = 16
 	var wg sync.WaitGroup
 	for range pool {
 		wg.Add(1)
