@@ -200,11 +200,15 @@ func (a *Authenticator) checkText(ctx context.Context, acct store.Account, passw
 		return nil
 	}
 	ok := credential.CheckHash(acct.PasswordHash, password)
+	if ok {
+		// Remembered before the slot is given up, so that the next
+		// holder's look finds it.
+		a.Cache.Remember(acct.ID, acct.PasswordHash, password)
+	}
 	a.releaseHash()
 	if !ok {
 		return fmt.Errorf("%w: account %s", ErrBadPassword, quote(acct.Username))
 	}
-	a.Cache.Remember(acct.ID, acct.PasswordHash, password)
 	return nil
 }
 
