@@ -78,6 +78,24 @@ func HasScope(granted []string, need string) bool {
 	return slices.Contains(granted, need) || slices.Contains(granted, ScopeFull)
 }
 
+// ErrScopeNotHeld: a key may only grant the scopes it holds itself.
+var ErrScopeNotHeld = errors.New("a key cannot grant a scope it does not hold")
+
+// MayGrant is the rule for a key that creates or rewrites another: it may
+// grant only scopes it holds (requested nil means every scope), so that a
+// key allowed only api_keys.* cannot mint itself a full-access one.
+func MayGrant(held, requested []string) error {
+	if requested == nil {
+		requested = Scopes()
+	}
+	for _, s := range requested {
+		if !HasScope(held, s) {
+			return fmt.Errorf("%w: %q", ErrScopeNotHeld, s)
+		}
+	}
+	return nil
+}
+
 // normalizeScopes checks scopes and returns them sorted without repeats;
 // nil (omitted) is every scope. A non-nil empty list is kept empty: a key
 // that may do nothing is what was asked for.

@@ -615,3 +615,23 @@ func TestKeyRecord(t *testing.T) {
 		}
 	}
 }
+
+func TestMayGrant(t *testing.T) {
+	for _, tc := range []struct {
+		name            string
+		held, requested []string
+		ok              bool
+	}{
+		{"a scope it holds", []string{"mail.send", "api_keys.create"}, []string{"mail.send"}, true},
+		{"nothing", []string{"api_keys.create"}, []string{}, true},
+		{"a scope it lacks", []string{"api_keys.create"}, []string{"mail.send"}, false},
+		{"full access by omission", []string{"api_keys.create"}, nil, false},
+		{"full access from a full key", Scopes(), nil, true},
+		{"the full scope", []string{ScopeFull}, nil, true},
+	} {
+		err := MayGrant(tc.held, tc.requested)
+		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrScopeNotHeld)) {
+			t.Errorf("%s: MayGrant = %v, want ok %v", tc.name, err, tc.ok)
+		}
+	}
+}

@@ -74,18 +74,11 @@ func readGrant(r *http.Request, c *caller) (name string, scopes []string, e *api
 	return name, scopes, e
 }
 
-// mayGrant refuses a key that would hold a scope its creator lacks (none
-// given means full access): a key allowed only api_keys.* must not mint
-// itself a full-access one.
+// mayGrant answers auth.MayGrant's refusal: 403, as SendGrid answers a
+// key that lacks a scope.
 func mayGrant(c *caller, scopes []string) *apiError {
-	if scopes == nil {
-		scopes = auth.Scopes() // none given: full access
-	}
-	for _, s := range scopes {
-		if !hasScope(c.key.Scopes, s) {
-			return &apiError{status: http.StatusForbidden, errs: []fieldError{{Message: msgForbidden}},
-				detail: "cannot grant scope " + s + " the calling key lacks"}
-		}
+	if err := auth.MayGrant(c.key.Scopes, scopes); err != nil {
+		return &apiError{status: http.StatusForbidden, errs: []fieldError{{Message: msgForbidden}}, detail: err.Error()}
 	}
 	return nil
 }
