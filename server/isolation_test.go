@@ -205,7 +205,7 @@ func runIsolationWorld(t *testing.T, keepB bool) isolationWorld {
 				ask("Perform "+action+" "+def, `<PerformRequestMsg xmlns="`+nsPartner+`"><Action>`+action+`</Action><Definitions><Definition xsi:type="Send">`+def+`</Definition></Definitions></PerformRequestMsg>`)
 			}
 		}
-		// Mixed with one of A's own: HasErrors, and A's own send is
+		// Mixed with one of A's own: Has Errors, and A's own send is
 		// still acted on.
 		ask("Perform "+action+" mixed", `<PerformRequestMsg xmlns="`+nsPartner+`"><Action>`+action+`</Action><Definitions><Definition xsi:type="Send"><ID>1</ID></Definition><Definition xsi:type="Send"><ID>3</ID></Definition><Definition xsi:type="Send"><CustomerKey>b-paused</CustomerKey></Definition></Definitions></PerformRequestMsg>`)
 	}

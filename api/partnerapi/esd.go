@@ -281,7 +281,7 @@ func readESDQuery(rr *etree.Element) (map[string]bool, store.Filter, error) {
 			if errors.As(err, &re) {
 				return nil, nil, err
 			}
-			return nil, nil, retrieveErr("%v", err)
+			return nil, nil, asRetrieveErr(err)
 		}
 	}
 	return props, filter, nil

@@ -70,8 +70,8 @@ func TestClientSizedInputs(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("%d Definitions in %v", many, time.Since(start))
-		if n := bytes.Count(raw, []byte("<Result>")); n != many || !bytes.Contains(raw, []byte("<OverallStatus>HasErrors</OverallStatus>")) {
-			t.Fatalf("%d Results, want %d with OverallStatus HasErrors", n, many)
+		if n := bytes.Count(raw, []byte("<Result>")); n != many || !bytes.Contains(raw, []byte("<OverallStatus>Has Errors</OverallStatus>")) {
+			t.Fatalf("%d Results, want %d with OverallStatus Has Errors", n, many)
 		}
 		// Result and Task each say OK for the paused sends only.
 		if n := bytes.Count(raw, []byte("<StatusCode>OK</StatusCode>")); n != 2*len(ids) {

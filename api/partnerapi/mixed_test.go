@@ -40,8 +40,8 @@ func TestCreateMixedTypes(t *testing.T) {
 			t.Errorf("Result %d has no NewID", i)
 		}
 	}
-	if got := overallStatus(root); got != "HasErrors" {
-		t.Errorf("OverallStatus %s, want HasErrors", got)
+	if got := overallStatus(root); got != "Has Errors" {
+		t.Errorf("OverallStatus %q, want %q", got, "Has Errors")
 	}
 	// The definition is there to start.
 	r := one(t, e.mustCall("Perform", `<PerformRequestMsg xmlns="http://exacttarget.com/wsdl/partnerAPI"><Action>start</Action>`+

@@ -100,6 +100,13 @@ func (r *resultsResponse) refuse(requestID, msg string) *soap.Response {
 	return &soap.Response{Body: r.w.Buf, Status: "Error"}
 }
 
+// StatusHasErrors is the OverallStatus of a request some of whose objects
+// failed, spelled with a space as the real service answers it: fuel-soap
+// and sfmc-sdk compare OverallStatus with exactly "Error" or "Has Errors",
+// so the documentation's "HasErrors" made a partly failed cancel look
+// successful to them.
+const StatusHasErrors = "Has Errors"
+
 // overall returns the OverallStatus for n results of which failed failed.
 func overall(n, failed int) string {
 	switch {
@@ -108,7 +115,7 @@ func overall(n, failed int) string {
 	case failed == n:
 		return "Error"
 	default:
-		return "HasErrors"
+		return StatusHasErrors
 	}
 }
 

@@ -43,6 +43,16 @@ func retrieveErr(format string, args ...any) error {
 	return &retrieveError{msg: fmt.Sprintf(format, args...)}
 }
 
+// asRetrieveErr turns a field's refusal (a Client fault saying what was
+// wrong with the field) into a retrieveError with the same message.
+func asRetrieveErr(err error) error {
+	var f *soap.Fault
+	if errors.As(err, &f) && f.Kind == soap.Client {
+		return &retrieveError{msg: strings.TrimPrefix(f.String, "Server was unable to read request. ---> ")}
+	}
+	return err
+}
+
 // readFilter parses a FilterPart element. The concrete type comes from
 // xsi:type, or, when a client leaves it out, from the elements present.
 func readFilter(el *etree.Element) (*filterNode, error) {
@@ -68,7 +78,7 @@ func readFilter(el *etree.Element) (*filterNode, error) {
 		for _, v := range soap.Children(el, "DateValue") {
 			t, err := parseDateTime(strings.TrimSpace(v.Text()))
 			if err != nil {
-				return nil, badRequest("DateValue: %v", err)
+				return nil, retrieveErr("DateValue: %v", err)
 			}
 			n.Dates = append(n.Dates, t)
 		}
@@ -277,15 +287,22 @@ func balanced(logical string, operands []store.Filter) store.Filter {
 	return &store.Or{Left: l, Right: r}
 }
 
-// Retrieve serves RetrieveRequestMsg for ObjectType Send, with paging by
-// ContinueRequest.
+// Retrieve serves RetrieveRequestMsg for ObjectType Send (with paging by
+// ContinueRequest), EmailSendDefinition and BusinessUnit. Every refusal of
+// what was asked is answered OverallStatus "Error: <message>", never a
+// fault: fuel-soap takes the text after the colon as the error, and
+// FuelSDK-CSharp's constructor throws on a fault. Faults are left to what
+// is not the request's doing (the store failing).
 func (s *Service) Retrieve(ctx context.Context, req *soap.Request) (*soap.Response, error) {
 	rr := soap.Child(req.Body, "RetrieveRequest")
 	if rr == nil {
-		return nil, badRequest("RetrieveRequestMsg has no RetrieveRequest")
+		return retrieveResponse(&xmlw.Writer{}, req.RequestID, "Error: RetrieveRequestMsg has no RetrieveRequest", true, func(*xmlw.Writer) {}), nil
 	}
-	if ot, _ := text(rr, "ObjectType"); strings.EqualFold(ot, "EmailSendDefinition") {
+	switch ot, _ := text(rr, "ObjectType"); {
+	case strings.EqualFold(ot, "EmailSendDefinition"):
 		return s.retrieveESDs(ctx, req, rr)
+	case strings.EqualFold(ot, "BusinessUnit"):
+		return s.retrieveBusinessUnit(req, rr), nil
 	}
 	sends, more, props, err := s.retrieve(ctx, req, rr)
 	var re *retrieveError
@@ -328,7 +345,7 @@ func (s *Service) retrieve(ctx context.Context, req *soap.Request, rr *etree.Ele
 	if opts := soap.Child(rr, "Options"); opts != nil {
 		n, ok, err := intField(opts, "BatchSize")
 		if err != nil {
-			return nil, false, nil, err
+			return nil, false, nil, asRetrieveErr(err)
 		}
 		if ok && n > 0 && int(n) < page {
 			page = int(n)

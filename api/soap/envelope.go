@@ -180,14 +180,13 @@ func readEnvelope(raw []byte, needBody bool) (*Envelope, error) {
 		}
 		switch c.Tag {
 		case "Header":
-			// One Header, before the Body (SOAP 1.1 §4.2, 1.2 §5.2): a
-			// second one, or one after the Body, would let what is
-			// authenticated and what is logged differ.
+			// One Header: a second one would let what is authenticated
+			// and what is logged differ. It may come after the Body,
+			// although SOAP 1.1 §4.2 puts it first: fuel-soap and
+			// sfmc-sdk (the Node SDKs) build the envelope from an object
+			// whose keys come out Body first.
 			if env.Header != nil {
 				return nil, parseErr("the envelope has more than one Header")
-			}
-			if env.Body != nil {
-				return nil, parseErr("the SOAP Header must come before the Body")
 			}
 			env.Header = c
 		case "Body":
@@ -225,11 +224,15 @@ const headSearch = 64 << 10
 // tag is found in the first headSearch bytes, or the prefix is not an
 // envelope: then only the whole envelope says what is wrong. The Envelope
 // returned has no Body.
+//
+// When no Header comes before the Body, it is looked for after the Body
+// (the order the Node SDKs write): see readTail. The handler checks the
+// Header read here against the whole envelope's once that is parsed.
 func readHead(raw []byte) (env *Envelope, ok bool) {
 	raw = bytes.TrimPrefix(raw, utf8BOM)
 	d := xml.NewDecoder(bytes.NewReader(raw[:min(len(raw), headSearch)]))
 	depth := 0
-	var rootStart int64
+	var rootStart, rootEnd int64
 	var rootNS string
 	for {
 		offset := d.InputOffset()
@@ -241,7 +244,7 @@ func readHead(raw []byte) (env *Envelope, ok bool) {
 		case xml.StartElement:
 			depth++
 			if depth == 1 {
-				rootStart, rootNS = offset, t.Name.Space
+				rootStart, rootEnd, rootNS = offset, d.InputOffset(), t.Name.Space
 			}
 			// The Body is the envelope's own: an element of another
 			// namespace named Body may come before the Header.
@@ -250,7 +253,13 @@ func readHead(raw []byte) (env *Envelope, ok bool) {
 				head := make([]byte, 0, int(offset)+len(closing)+3)
 				head = append(append(append(append(head, raw[:offset]...), "</"...), closing...), '>')
 				env, err := readEnvelope(head, false)
-				return env, err == nil
+				if err != nil {
+					return nil, false
+				}
+				if env.Header == nil {
+					return readTail(raw, raw[:rootEnd], rawName(raw[offset:]))
+				}
+				return env, true
 			}
 		case xml.EndElement:
 			depth--
@@ -258,6 +267,78 @@ func readHead(raw []byte) (env *Envelope, ok bool) {
 			return nil, false // a DTD: the whole envelope is refused for it
 		}
 	}
+}
+
+// readTail reads the Header of an envelope whose Body comes first: the
+// bytes after the last end tag named body (the Body's qualified name as
+// written), behind the envelope's start tag (prolog, the root's start
+// tag), parsed as an envelope of their own. It costs a search of raw and a
+// parse of the tail, never a parse of the Body. A Body end tag inside a
+// comment after the Body can mislead the search; the handler's check
+// against the whole envelope refuses what was misread. ok is false when
+// the tail is not an envelope, or holds a Body.
+func readTail(raw, rootStart, body []byte) (env *Envelope, ok bool) {
+	end := []byte("</" + string(body))
+	rest := raw
+	for {
+		i := bytes.LastIndex(rest, end)
+		if i < 0 {
+			return nil, false
+		}
+		after := raw[i+len(end):]
+		after = bytes.TrimLeft(after, " \t\r\n")
+		if len(after) > 0 && after[0] == '>' {
+			tail := make([]byte, 0, len(rootStart)+len(after)-1)
+			tail = append(append(tail, rootStart...), after[1:]...)
+			env, err := readEnvelope(tail, false)
+			if err != nil || env.Body != nil {
+				return nil, false
+			}
+			return env, true
+		}
+		rest = raw[:i]
+	}
+}
+
+// sameHeader reports whether two parsed Headers are the same element:
+// both absent, or equal in name, attributes and content, in order.
+func sameHeader(a, b *etree.Element) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return sameElement(a, b)
+}
+
+func sameElement(a, b *etree.Element) bool {
+	if a.Space != b.Space || a.Tag != b.Tag || len(a.Attr) != len(b.Attr) || len(a.Child) != len(b.Child) {
+		return false
+	}
+	for i := range a.Attr {
+		if a.Attr[i].Space != b.Attr[i].Space || a.Attr[i].Key != b.Attr[i].Key || a.Attr[i].Value != b.Attr[i].Value {
+			return false
+		}
+	}
+	for i := range a.Child {
+		switch ca := a.Child[i].(type) {
+		case *etree.Element:
+			cb, ok := b.Child[i].(*etree.Element)
+			if !ok || !sameElement(ca, cb) {
+				return false
+			}
+		case *etree.CharData:
+			cb, ok := b.Child[i].(*etree.CharData)
+			if !ok || ca.Data != cb.Data {
+				return false
+			}
+		default:
+			// Comments and processing instructions carry nothing
+			// partnerd reads, but must stand in the same places.
+			if fmt.Sprintf("%T", a.Child[i]) != fmt.Sprintf("%T", b.Child[i]) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // rawName is the qualified name of the start tag at the beginning of tag,

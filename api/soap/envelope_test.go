@@ -30,7 +30,9 @@ func TestReadEnvelope(t *testing.T) {
 		{name: "two body children", in: `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><a/><b/></soap:Body></soap:Envelope>`, err: "exactly one element"},
 		{name: "two bodies", in: `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><a/></soap:Body><soap:Body><b/></soap:Body></soap:Envelope>`, err: "more than one Body"},
 		{name: "two headers", in: `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Header/><soap:Header/><soap:Body><a/></soap:Body></soap:Envelope>`, err: "more than one Header"},
-		{name: "header after body", in: `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><a/></soap:Body><soap:Header/></soap:Envelope>`, err: "before the Body"},
+		// fuel-soap and sfmc-sdk write the Body first (issue 14).
+		{name: "header after body", in: `<Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/"><Body><RetrieveRequestMsg/></Body><Header><a:Action xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing">Retrieve</a:Action></Header></Envelope>`, version: V11, body: "RetrieveRequestMsg", wsaAction: "Retrieve"},
+		{name: "two headers around the body", in: `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Header/><soap:Body><a/></soap:Body><soap:Header/></soap:Envelope>`, err: "more than one Header"},
 		{name: "element after the root", in: `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><a/></soap:Body></soap:Envelope><b/>`, err: "content after the root element"},
 		{name: "text after the root", in: `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><a/></soap:Body></soap:Envelope>x`, err: "content after the root element"},
 		{name: "markup after the root", in: "<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><a/></soap:Body></soap:Envelope>\r\n<!-- c --><?pi x?>", version: V11, body: "a"},

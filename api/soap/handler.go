@@ -274,8 +274,10 @@ func (h *Handler) serve(r *http.Request, x *Exchange) (Version, *Envelope, *Resp
 	// every ordinary request, are parsed first and their faults come in
 	// the usual order.
 	var preauth *Principal
+	var head *Envelope
 	if len(raw) > preauthSize {
-		if head, ok := readHead(raw); ok {
+		var ok bool
+		if head, ok = readHead(raw); ok {
 			p, f := h.authenticate(r.Context(), head)
 			if f != nil {
 				return head.Version, head, nil, f
@@ -293,6 +295,12 @@ func (h *Handler) serve(r *http.Request, x *Exchange) (Version, *Envelope, *Resp
 		return version, env, nil, envelopeFault(err)
 	}
 	version = env.Version
+	if preauth != nil && !sameHeader(head.Header, env.Header) {
+		// Only a Header after the Body, with a Body end tag hidden in a
+		// comment behind it, is read differently (see readTail): the
+		// credentials checked must be the ones the request carries.
+		return version, env, nil, ClientFault("Server was unable to read request. ---> The SOAP Header could not be read.")
+	}
 	if f := mustUnderstandFault(env); f != nil {
 		return version, env, nil, f
 	}

@@ -206,11 +206,13 @@ func TestEnvelopeShape(t *testing.T) {
 		{"two Bodies", env11Open + `<soap:Body>` + other + `</soap:Body><soap:Body>` + performEl + `</soap:Body></soap:Envelope>`, 500, "more than one Body"},
 		{"two Body children", env11Open + `<soap:Body>` + other + performEl + `</soap:Body></soap:Envelope>`, 500, "exactly one element"},
 		{"two Headers", env11Open + `<soap:Header/><soap:Header/><soap:Body>` + performEl + `</soap:Body></soap:Envelope>`, 500, "more than one Header"},
-		{"Header after Body", env11Open + `<soap:Body>` + performEl + `</soap:Body><soap:Header/></soap:Envelope>`, 500, "Header must come before the Body"},
+		{"Headers before and after Body", env11Open + `<soap:Header/><soap:Body>` + performEl + `</soap:Body><soap:Header/></soap:Envelope>`, 500, "more than one Header"},
 		{"element after the root", env11Open + `<soap:Body>` + performEl + `</soap:Body></soap:Envelope>` + env11Open + `<soap:Body>` + other + `</soap:Body></soap:Envelope>`, 500, "content after the root element"},
 		{"text after the root", env11Open + `<soap:Body>` + performEl + `</soap:Body></soap:Envelope>garbage`, 500, "content after the root element"},
 		{"text before the root", `garbage` + env11Open + `<soap:Body>` + performEl + `</soap:Body></soap:Envelope>`, 500, "soap:Client"},
 		// Still accepted:
+		// The Node SDKs (fuel-soap, sfmc-sdk) write the Body first (issue 14).
+		{"Header after Body", env11Open + `<soap:Body>` + performEl + `</soap:Body><soap:Header/></soap:Envelope>`, 200, "OK"},
 		{"comment, PI and white space after the root", env11Open + `<soap:Body>` + performEl + `</soap:Body></soap:Envelope>` + "\r\n<!-- c --><?pi x?>\n", 200, "OK"},
 		{"UTF-8 byte order mark", "\xef\xbb\xbf" + env11Open + `<soap:Body>` + performEl + `</soap:Body></soap:Envelope>`, 200, "OK"},
 	}
