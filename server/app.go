@@ -14,6 +14,7 @@ import (
 	"github.com/partnerd/partnerd/delivery"
 	"github.com/partnerd/partnerd/dispatch"
 	"github.com/partnerd/partnerd/internal/clock"
+	"github.com/partnerd/partnerd/internal/ids"
 	"github.com/partnerd/partnerd/store"
 )
 
@@ -115,6 +116,11 @@ func NewApp(cfg AppConfig) (*App, error) {
 	if cfg.Dispatch.TestDelay > 0 {
 		dc.Deliverer = delayed{next: dc.Deliverer, delay: cfg.Dispatch.TestDelay}
 	}
+	if cfg.IDs != nil && cfg.IDs.Deterministic() {
+		// The dispatcher draws beside the requests: a stream of its
+		// own keeps its draws from shifting theirs.
+		dc.Owner = "dispatch-" + ids.Hex(cfg.IDs.Fork("dispatch"), 6)
+	}
 	d := dispatch.New(dc)
 	a.dispatcher = d
 	due := d.Kick
@@ -154,6 +160,11 @@ func NewApp(cfg AppConfig) (*App, error) {
 		a.adminToken = cfg.AdminToken
 		if a.adminToken == "" {
 			a.adminToken = admin.RandomToken()
+			if cfg.IDs != nil && cfg.IDs.Deterministic() {
+				// A script can know it from the seed, as every other
+				// secret of a deterministic server.
+				a.adminToken = ids.Hex(cfg.IDs.Fork("admin"), 16)
+			}
 		}
 		addr, err := a.serveAdmin(ctx, admin.New(a.adminToken, manual, d))
 		if err != nil {
@@ -175,6 +186,8 @@ func (a *App) Delivery() string { return a.transport }
 func (a *App) AdminAddr() string { return a.adminAddr }
 
 // AdminToken is the admin face's bearer token, "" when there is none.
+// A deterministic server without a configured token derives it from its
+// seed.
 func (a *App) AdminToken() string { return a.adminToken }
 
 // Run serves ln until ctx ends, then shuts down gracefully: the listener
