@@ -16,6 +16,7 @@ package ids
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"io"
@@ -129,6 +130,15 @@ func (s *seeded) TimeUUID(now time.Time) string {
 func (s *seeded) Fork(purpose string) Source {
 	h := sha256.Sum256([]byte(strconv.FormatUint(s.seed, 10) + "/" + purpose))
 	return Seeded(binary.LittleEndian.Uint64(h[:8]))
+}
+
+// Token is n bytes of s in unpadded base64url: the value of a bearer
+// token or client secret a face hands out (OAuth access tokens), so that a
+// deterministic server's tokens repeat like its other secrets.
+func Token(s Source, n int) string {
+	b := make([]byte, n)
+	s.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // Hex is n bytes of s in lower-case hex (tokens, MIME boundaries).

@@ -1,6 +1,7 @@
 package ids
 
 import (
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -10,7 +11,7 @@ import (
 
 // draw takes one of each kind of ID from s, in a fixed order.
 func draw(s Source, now time.Time) []string {
-	return []string{s.UUID(), s.TimeUUID(now), Hex(s, 8), s.UUID()}
+	return []string{s.UUID(), s.TimeUUID(now), Hex(s, 8), Token(s, 32), s.UUID()}
 }
 
 func TestSeededRepeats(t *testing.T) {
@@ -25,7 +26,7 @@ func TestSeededRepeats(t *testing.T) {
 	if a[0] == c[0] {
 		t.Errorf("seeds 42 and 43 both gave %s", a[0])
 	}
-	if a[0] == a[3] {
+	if a[0] == a[4] {
 		t.Errorf("one stream gave %s twice", a[0])
 	}
 }
@@ -122,5 +123,16 @@ func TestSeededConcurrent(t *testing.T) {
 			t.Fatalf("%s drawn twice", id)
 		}
 		seen[id] = true
+	}
+}
+
+func TestTokenAndHexLengths(t *testing.T) {
+	for _, s := range []Source{Random(), Seeded(1)} {
+		if tok := Token(s, 32); len(tok) != 43 || strings.ContainsAny(tok, "+/=") {
+			t.Errorf("Token(32) = %q: want 43 characters of base64url", tok)
+		}
+		if h := Hex(s, 6); len(h) != 12 || strings.ToLower(h) != h {
+			t.Errorf("Hex(6) = %q", h)
+		}
 	}
 }
