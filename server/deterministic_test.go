@@ -124,3 +124,34 @@ func TestDeterministicIsVisible(t *testing.T) {
 		})
 	}
 }
+
+// Polling /readyz or /metrics (a script waiting for the server, a
+// scraper) does not shift the IDs the other requests get.
+func TestDeterministicIgnoresPolls(t *testing.T) {
+	credential.DefaultIterations = 1000
+	create := func(polls int) string {
+		f := newFixture(t)
+		app, err := NewApp(AppConfig{Config: Config{Store: f.db, Clock: f.clock, Sealer: f.sealer, IDs: ids.Seeded(3),
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), OnDue: func() {}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer app.Close()
+		for i := range polls {
+			path := []string{"/readyz", "/metrics", "/healthz"}[i%3]
+			app.Handler().ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, path, nil))
+		}
+		req := httptest.NewRequest(http.MethodPost, "/Service.asmx", strings.NewReader(`<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soap:Header><wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"><wsse:UsernameToken><wsse:Username>alice</wsse:Username><wsse:Password>alice-pw</wsse:Password></wsse:UsernameToken></wsse:Security></soap:Header><soap:Body><CreateRequest xmlns="http://exacttarget.com/wsdl/partnerAPI"><Objects xsi:type="Send"><Email><ID>42</ID></Email><List><ID>7</ID></List></Objects></CreateRequest></soap:Body></soap:Envelope>`))
+		req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+		req.Header.Set("SOAPAction", "Create")
+		rec := httptest.NewRecorder()
+		app.Handler().ServeHTTP(rec, req)
+		if !strings.Contains(rec.Body.String(), "<StatusCode>OK</StatusCode>") {
+			t.Fatalf("Create failed:\n%s", rec.Body)
+		}
+		return rec.Body.String()
+	}
+	if quiet, polled := create(0), create(5); quiet != polled {
+		t.Errorf("five polls changed the next answer:\n%s", golden.LineDiff(quiet, polled))
+	}
+}

@@ -170,7 +170,7 @@ func New(d Config) *Server {
 	fm := &faceMux{mux: http.NewServeMux(), mw: &middleware{
 		inflight: inFlight{count: inflight, bytes: inflightBytes, maxBody: maxBody, minWriteRate: d.Limits.MinWriteRate},
 		metrics:  m, logger: d.Logger, exchanges: entries,
-		ids: d.IDs, clock: d.Clock, dateFromClock: d.IDs.Deterministic(),
+		ids: d.IDs, opsIDs: d.IDs.Fork("ops"), clock: d.Clock, dateFromClock: d.IDs.Deterministic(),
 	}}
 	// Adding a face is one line here (or one entry in d.Faces).
 	fm.mount(soapFace{handler: h})

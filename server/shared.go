@@ -45,6 +45,10 @@ type middleware struct {
 	// server's, which a deterministic source's IDs start with.
 	ids   ids.Source
 	clock clock.Clock
+	// opsIDs draws the request IDs of operational faces: a stream of
+	// their own, so that however often a script polls /readyz the
+	// other requests' IDs stay the same.
+	opsIDs ids.Source
 	// dateFromClock: answers carry a Date header from clock rather than
 	// the wall clock (deterministic mode: the same answer every run).
 	dateFromClock bool
@@ -60,9 +64,13 @@ func (mw *middleware) wrap(f faceOptions, h http.Handler) http.Handler {
 		h = limitInFlight(h, no, mw.inflight, mw.metrics)
 	}
 	capture := !f.operational && !f.logsOwn && mw.exchanges != nil
+	src := mw.ids
+	if f.operational {
+		src = mw.opsIDs
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		in := &reqinfo.Info{ID: mw.ids.TimeUUID(mw.clock.Now()), Face: f.name, Method: r.Method, Path: r.URL.Path}
+		in := &reqinfo.Info{ID: src.TimeUUID(mw.clock.Now()), Face: f.name, Method: r.Method, Path: r.URL.Path}
 		// The remote address is for the login throttle, which sees only a
 		// context.
 		ctx := auth.WithRemote(reqinfo.With(r.Context(), in), r.RemoteAddr)
