@@ -211,7 +211,7 @@ func start(t testing.TB, st store.Store, release func() error, opts []Option) (*
 	app, err := server.NewApp(server.AppConfig{Config: server.Config{
 		Store: st, Clock: s.clock, Sealer: sealer, Logger: c.logger, Policy: c.policy,
 		Version: "partnerdtest", IDs: src,
-	}})
+	}, DispatchInline: true})
 	if err != nil {
 		return nil, err
 	}

@@ -150,3 +150,19 @@ func TestStartClose(t *testing.T) {
 		t.Error("the server still answers after Close")
 	}
 }
+
+// A send without a SendDate goes out while its Create is answered: the
+// test sees it in the outbox at once, without waiting or moving the clock.
+func TestSendNowIsInTheOutboxAtOnce(t *testing.T) {
+	srv := partnerdtest.New(t)
+	got := call(t, srv, "Create", `<CreateRequest xmlns="http://exacttarget.com/wsdl/partnerAPI"><Objects xsi:type="Send"><Email><ID>42</ID></Email><List><ID>7</ID></List><Subject>now</Subject></Objects></CreateRequest>`)
+	if !strings.Contains(got, "<StatusCode>OK</StatusCode>") {
+		t.Fatalf("Create failed:\n%s", got)
+	}
+	if out := srv.Outbox(); len(out) != 1 || out[0].Subject != "now" {
+		t.Fatalf("outbox right after the Create = %+v, want the send", out)
+	}
+	if s := srv.Sends(); len(s) != 1 || s[0].Status != store.StatusComplete {
+		t.Errorf("sends = %+v, want one Complete", s)
+	}
+}

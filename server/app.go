@@ -41,6 +41,11 @@ type AppConfig struct {
 	// requests in flight once its context ends (0: 10s).
 	HTTP          func(*http.Server)
 	ShutdownGrace time.Duration
+	// DispatchInline: under a manual clock, a send a request makes due
+	// is dispatched before that request is answered, rather than by a
+	// pass beside it, so that the next request always sees it sent
+	// (deterministic mode, partnerdtest). Unset when OnDue is given.
+	DispatchInline bool
 }
 
 // DispatchConfig is how sends go out.
@@ -130,12 +135,14 @@ func NewApp(cfg AppConfig) (*App, error) {
 		// move returns.
 		d.Follow(ctx, manual)
 		// No Run loop to kick under a manual clock: a pass of its own.
-		due = func() {
-			go func() {
-				if _, err := d.RunDue(ctx); err != nil && ctx.Err() == nil {
-					cfg.Logger.Error("dispatch pass failed", "err", err)
-				}
-			}()
+		pass := func() {
+			if _, err := d.RunDue(ctx); err != nil && ctx.Err() == nil {
+				cfg.Logger.Error("dispatch pass failed", "err", err)
+			}
+		}
+		due = func() { go pass() }
+		if cfg.DispatchInline {
+			due = pass
 		}
 	} else {
 		a.wg.Add(1)

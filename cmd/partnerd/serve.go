@@ -189,6 +189,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) (ret
 		AdminToken:     adminToken,
 		HTTP:           cfg.hardening.applyTimeouts,
 		ShutdownGrace:  cfg.shutdownGrace,
+		// A deterministic server's answers must not depend on whether
+		// a pass beside the requests has finished.
+		DispatchInline: idSource != nil,
 	})
 	if err != nil {
 		ln.Close()
