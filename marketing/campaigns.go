@@ -317,7 +317,7 @@ func (s *Service) scheduleCampaign(ctx context.Context, accountID, id int64, sen
 		if err := p.err(); err != nil {
 			return err
 		}
-		token = newToken(fmt.Sprintf("campaign-%d", c.ID))
+		token = newToken(s.ids(), fmt.Sprintf("campaign-%d", c.ID))
 		msg = message{name: c.Title, subject: c.Subject, html: c.HTMLContent, text: c.PlainContent, recipients: rs}
 		c.State, c.SendAt, c.ScheduleToken, c.Updated = store.StateScheduled, sendAt, token, at
 		return tx.UpdateCampaign(ctx, &c)

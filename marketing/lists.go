@@ -8,7 +8,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
 	"github.com/partnerd/partnerd/store"
 )
 
@@ -48,7 +47,7 @@ func (s *Service) CreateList(ctx context.Context, accountID int64, name string, 
 	if err := p.err(); err != nil {
 		return store.MarketingList{}, err
 	}
-	l := store.MarketingList{AccountID: accountID, UUID: uuid.NewString(), Name: name, Created: s.Clock.Now(), Recipients: kept}
+	l := store.MarketingList{AccountID: accountID, UUID: s.ids().UUID(), Name: name, Created: s.Clock.Now(), Recipients: kept}
 	err := s.Store.Update(ctx, func(tx store.Tx) error { return tx.InsertList(ctx, &l) })
 	if errors.Is(err, store.ErrExists) {
 		return store.MarketingList{}, fmt.Errorf("list %q: %w", name, ErrListExists)

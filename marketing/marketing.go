@@ -28,13 +28,12 @@ package marketing
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/partnerd/partnerd/internal/clock"
+	"github.com/partnerd/partnerd/internal/ids"
 	"github.com/partnerd/partnerd/sending"
 	"github.com/partnerd/partnerd/store"
 )
@@ -73,7 +72,13 @@ type Service struct {
 	// ChunkSize is the most recipients one send carries (DefaultChunkSize
 	// when 0).
 	ChunkSize int
+	// IDs draws list and Single Send IDs and schedule tokens (nil:
+	// random); a deterministic server passes a seeded source.
+	IDs ids.Source
 }
+
+// ids is the service's ID source.
+func (s *Service) ids() ids.Source { return ids.OrRandom(s.IDs) }
 
 func (s *Service) chunkSize() int {
 	if s.ChunkSize > 0 {
@@ -167,10 +172,8 @@ func (o Opt[T]) apply(dst *T) {
 // CustomerKeys are the token, a dash and the chunk's number. Random, so
 // that sends of an earlier schedule of the same campaign are never taken
 // for the current one's.
-func newToken(kind string) string {
-	var b [8]byte
-	rand.Read(b[:])
-	return kind + "-" + hex.EncodeToString(b[:])
+func newToken(src ids.Source, kind string) string {
+	return kind + "-" + ids.Hex(src, 8)
 }
 
 // notFound maps the store's ErrNotFound to ours.

@@ -146,7 +146,7 @@ func canonicalUUID(id string) string {
 // when in breaks a rule of checkSingleSend.
 func (s *Service) CreateSingleSend(ctx context.Context, accountID int64, in SingleSendInput) (SingleSend, error) {
 	now := s.Clock.Now()
-	ss := store.SingleSend{ID: uuid.NewString(), AccountID: accountID, SingleSendFields: in.SingleSendFields,
+	ss := store.SingleSend{ID: s.ids().UUID(), AccountID: accountID, SingleSendFields: in.SingleSendFields,
 		State: store.StateDraft, SendAt: in.SendAt, Created: now, Updated: now}
 	err := s.Store.Update(ctx, func(tx store.Tx) error {
 		if err := checkSingleSend(ctx, tx, accountID, &ss.SingleSendFields, ss.SendAt); err != nil {
@@ -331,7 +331,7 @@ func (s *Service) ScheduleSingleSend(ctx context.Context, accountID int64, id st
 			return err
 		}
 		ssID = ss.ID
-		token = newToken("singlesend-" + ss.ID[:8])
+		token = newToken(s.ids(), "singlesend-"+ss.ID[:8])
 		msg = message{name: ss.Name, subject: ec.Subject, html: ec.HTMLContent, text: ec.PlainContent, recipients: rs}
 		ss.State, ss.SendAt, ss.ScheduleToken, ss.Updated = store.StateScheduled, sendAt, token, now
 		return tx.UpdateSingleSend(ctx, &ss)

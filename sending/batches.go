@@ -44,7 +44,7 @@ var (
 func (s *Service) CreateBatch(ctx context.Context, accountID int64) (Batch, error) {
 	b := Batch{AccountID: accountID, Created: s.Clock.Now()}
 	err := s.Store.Update(ctx, func(tx store.Tx) error {
-		b.ID = "" // a fresh ID should the transaction run again
+		b.ID = store.NewBatchIDFrom(s.ids()) // a fresh ID should the transaction run again
 		return tx.InsertBatch(ctx, &b)
 	})
 	if err != nil {

@@ -167,7 +167,10 @@ func (s *Service) Create(ctx context.Context, accountID int64, sends []NewSend) 
 				CreatedDate: now, ModifiedDate: now, StatusChangedAt: now,
 			}
 			if _, err := uuid.Parse(send.ObjectID); err != nil {
-				send.ObjectID = uuid.NewString()
+				send.ObjectID = s.ids().UUID()
+			}
+			if send.BatchID == "" {
+				send.OwnBatchID = store.NewBatchIDFrom(s.ids())
 			}
 			if send.SendDate.IsZero() {
 				// A Send without a SendDate goes out at once.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/partnerd/partnerd/internal/ids"
 	"github.com/partnerd/partnerd/store"
 )
 
@@ -81,7 +82,7 @@ func (s *Service) CreateDefinitions(ctx context.Context, accountID int64, defs [
 			d := defs[i].EmailSendDefinition
 			d.AccountID, d.CreatedDate, d.ModifiedDate = accountID, now, now
 			if _, err := uuid.Parse(d.ObjectID); err != nil {
-				d.ObjectID = uuid.NewString()
+				d.ObjectID = s.ids().UUID()
 			}
 			if d.CustomerKey == "" {
 				// The real service gives a definition without one its
@@ -167,7 +168,7 @@ func (s *Service) StartDefinitions(ctx context.Context, accountID int64, starts 
 				date = now
 			}
 			o.Definition = d
-			if o.Send, err = startDefinition(ctx, tx, d, st.FromName, st.FromAddress, date, now); err != nil {
+			if o.Send, err = startDefinition(ctx, tx, d, st.FromName, st.FromAddress, date, now, s.ids()); err != nil {
 				return err
 			}
 			if !date.After(now) {
@@ -194,9 +195,9 @@ func definitionByKey(ctx context.Context, tx store.Tx, accountID int64, k Key) (
 
 // startDefinition creates a Send from definition d, due at sendDate, in
 // tx: "an EmailSendDefinition becomes a Send".
-func startDefinition(ctx context.Context, tx store.Tx, d store.EmailSendDefinition, fromName, fromAddress string, sendDate, now time.Time) (store.Send, error) {
+func startDefinition(ctx context.Context, tx store.Tx, d store.EmailSendDefinition, fromName, fromAddress string, sendDate, now time.Time, src ids.Source) (store.Send, error) {
 	send := store.Send{
-		AccountID: d.AccountID, ObjectID: uuid.NewString(),
+		AccountID: d.AccountID, ObjectID: src.UUID(), OwnBatchID: store.NewBatchIDFrom(src),
 		EmailID: d.EmailID, Subject: d.EmailSubject, FromName: d.FromName, FromAddress: d.FromAddress,
 		ListIDs: d.ListIDs, SendDate: sendDate, Status: store.StatusScheduled,
 		CreatedDate: now, ModifiedDate: now, StatusChangedAt: now,

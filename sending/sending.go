@@ -16,6 +16,7 @@ import (
 	"fmt"
 
 	"github.com/partnerd/partnerd/internal/clock"
+	"github.com/partnerd/partnerd/internal/ids"
 	"github.com/partnerd/partnerd/lifecycle"
 	"github.com/partnerd/partnerd/store"
 )
@@ -29,7 +30,13 @@ type Service struct {
 	// OnDue, when set, is called after a commit that left a send due now
 	// (resumed past its SendDate, created without a future one, started).
 	OnDue func()
+	// IDs draws the ObjectIDs and batch IDs of what the service creates
+	// (nil: random); a deterministic server passes a seeded source.
+	IDs ids.Source
 }
+
+// ids is the service's ID source.
+func (s *Service) ids() ids.Source { return ids.OrRandom(s.IDs) }
 
 // Errors of the rules. Outcome errors wrap one of these (with details in
 // their message); faces test them with errors.Is and map them to codes.

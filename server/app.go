@@ -14,6 +14,7 @@ import (
 	"github.com/partnerd/partnerd/delivery"
 	"github.com/partnerd/partnerd/dispatch"
 	"github.com/partnerd/partnerd/internal/clock"
+	"github.com/partnerd/partnerd/internal/ids"
 	"github.com/partnerd/partnerd/store"
 )
 
@@ -40,6 +41,11 @@ type AppConfig struct {
 	// requests in flight once its context ends (0: 10s).
 	HTTP          func(*http.Server)
 	ShutdownGrace time.Duration
+	// DispatchInline: under a manual clock, a send a request makes due
+	// is dispatched before that request is answered, rather than by a
+	// pass beside it, so that the next request always sees it sent
+	// (deterministic mode, partnerdtest). Unset when OnDue is given.
+	DispatchInline bool
 }
 
 // DispatchConfig is how sends go out.
@@ -115,6 +121,11 @@ func NewApp(cfg AppConfig) (*App, error) {
 	if cfg.Dispatch.TestDelay > 0 {
 		dc.Deliverer = delayed{next: dc.Deliverer, delay: cfg.Dispatch.TestDelay}
 	}
+	if cfg.IDs != nil && cfg.IDs.Deterministic() {
+		// The dispatcher draws beside the requests: a stream of its
+		// own keeps its draws from shifting theirs.
+		dc.Owner = "dispatch-" + ids.Hex(cfg.IDs.Fork("dispatch"), 6)
+	}
 	d := dispatch.New(dc)
 	a.dispatcher = d
 	due := d.Kick
@@ -124,12 +135,14 @@ func NewApp(cfg AppConfig) (*App, error) {
 		// move returns.
 		d.Follow(ctx, manual)
 		// No Run loop to kick under a manual clock: a pass of its own.
-		due = func() {
-			go func() {
-				if _, err := d.RunDue(ctx); err != nil && ctx.Err() == nil {
-					cfg.Logger.Error("dispatch pass failed", "err", err)
-				}
-			}()
+		pass := func() {
+			if _, err := d.RunDue(ctx); err != nil && ctx.Err() == nil {
+				cfg.Logger.Error("dispatch pass failed", "err", err)
+			}
+		}
+		due = func() { go pass() }
+		if cfg.DispatchInline {
+			due = pass
 		}
 	} else {
 		a.wg.Add(1)
@@ -154,6 +167,11 @@ func NewApp(cfg AppConfig) (*App, error) {
 		a.adminToken = cfg.AdminToken
 		if a.adminToken == "" {
 			a.adminToken = admin.RandomToken()
+			if cfg.IDs != nil && cfg.IDs.Deterministic() {
+				// A script can know it from the seed, as every other
+				// secret of a deterministic server.
+				a.adminToken = ids.Hex(cfg.IDs.Fork("admin"), 16)
+			}
 		}
 		addr, err := a.serveAdmin(ctx, admin.New(a.adminToken, manual, d))
 		if err != nil {
@@ -175,6 +193,8 @@ func (a *App) Delivery() string { return a.transport }
 func (a *App) AdminAddr() string { return a.adminAddr }
 
 // AdminToken is the admin face's bearer token, "" when there is none.
+// A deterministic server without a configured token derives it from its
+// seed.
 func (a *App) AdminToken() string { return a.adminToken }
 
 // Run serves ln until ctx ends, then shuts down gracefully: the listener

@@ -66,8 +66,8 @@ var sendGridIDs = []golden.Numbering{
 // then the same every run.
 func goldenServer(t *testing.T, f *golden.Fixture) http.Handler {
 	app, err := NewApp(AppConfig{Config: Config{Store: f.Store, Clock: f.Clock, Sealer: f.Sealer, Policy: f.Policy, Version: "test",
-		SendGridRate: f.SendGridRate,
-		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)), OnDue: func() {}}})
+		SendGridRate: f.SendGridRate, IDs: f.IDs,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), OnDue: func() {}}})
 	if err != nil {
 		t.Fatal(err)
 	}

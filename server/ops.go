@@ -1,10 +1,12 @@
 package server
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 
+	"github.com/partnerd/partnerd/internal/ids"
 	"github.com/partnerd/partnerd/store"
 )
 
@@ -16,6 +18,7 @@ type opsFace struct {
 	store   store.Store
 	logger  *slog.Logger
 	metrics http.Handler
+	ids     ids.Source
 }
 
 func (opsFace) Name() string      { return "ops" }
@@ -48,4 +51,8 @@ func (f opsFace) ready(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	io.WriteString(w, "ready\n")
+	if f.ids != nil && f.ids.Deterministic() {
+		// Never on by accident: whoever checks readiness sees it.
+		fmt.Fprintf(w, "deterministic: seed %d\n", f.ids.Seed())
+	}
 }

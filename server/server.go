@@ -11,6 +11,7 @@ package server
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -21,6 +22,8 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/google/uuid"
+
 	"github.com/partnerd/partnerd/api/partnerapi"
 	"github.com/partnerd/partnerd/api/sendgrid"
 	"github.com/partnerd/partnerd/api/soap"
@@ -28,6 +31,7 @@ import (
 	"github.com/partnerd/partnerd/auth"
 	"github.com/partnerd/partnerd/internal/clock"
 	"github.com/partnerd/partnerd/internal/credential"
+	"github.com/partnerd/partnerd/internal/ids"
 	"github.com/partnerd/partnerd/internal/limit"
 	"github.com/partnerd/partnerd/internal/metrics"
 	"github.com/partnerd/partnerd/internal/reqinfo"
@@ -73,6 +77,13 @@ type Config struct {
 	SendGridRate int
 	// Faces are mounted beside SOAP's, SendGrid's and ops'.
 	Faces []Face
+	// IDs is where every ID and generated secret comes from: RequestIDs,
+	// ObjectIDs, batch and message IDs, API-key values (nil: random).
+	// A deterministic source (ids.Seeded) also puts the SendGrid rate
+	// limiter and the Date header on Clock, so that the same requests
+	// get byte-identical answers every run; /readyz and the
+	// partnerd_deterministic gauge say so.
+	IDs ids.Source
 }
 
 // Server is partnerd's HTTP handler: every face mounted on one ServeMux
@@ -101,10 +112,17 @@ func New(d Config) *Server {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
+	d.IDs = ids.OrRandom(d.IDs)
 	m := d.Metrics
 	if m == nil {
 		m = metrics.New()
 	}
+	m.GaugeFunc("partnerd_deterministic", "1 when IDs, secrets and timestamps repeat from run to run (serve --deterministic), else 0.", func() float64 {
+		if d.IDs.Deterministic() {
+			return 1
+		}
+		return 0
+	})
 	if d.Store != nil {
 		m.WatchSends(d.Store) // CountSendsByStatus is part of store.Store
 	}
@@ -140,8 +158,9 @@ func New(d Config) *Server {
 		Logger:       d.Logger,
 		MaxBodyBytes: d.MaxBody,
 		Admit:        accountRate(auth.NewRateLimiter(d.Limits.AccountRate, d.Limits.AccountBurst), m),
+		IDs:          d.IDs,
 	}
-	svc := &partnerapi.Service{Store: timed, Clock: d.Clock, Policy: d.Policy, Version: d.Version, OnDue: d.OnDue}
+	svc := &partnerapi.Service{Store: timed, Clock: d.Clock, Policy: d.Policy, Version: d.Version, OnDue: d.OnDue, IDs: d.IDs}
 	svc.Register(h)
 
 	maxBody := d.MaxBody
@@ -151,15 +170,27 @@ func New(d Config) *Server {
 	fm := &faceMux{mux: http.NewServeMux(), mw: &middleware{
 		inflight: inFlight{count: inflight, bytes: inflightBytes, maxBody: maxBody, minWriteRate: d.Limits.MinWriteRate},
 		metrics:  m, logger: d.Logger, exchanges: entries,
+		ids: d.IDs, opsIDs: d.IDs.Fork("ops"), clock: d.Clock, dateFromClock: d.IDs.Deterministic(),
 	}}
 	// Adding a face is one line here (or one entry in d.Faces).
 	fm.mount(soapFace{handler: h})
-	send := &sending.Service{Store: timed, Clock: d.Clock, Policy: d.Policy, OnDue: d.OnDue}
-	fm.mount(sendgrid.New(sendgrid.Config{Batches: send, Sends: send, Clock: d.Clock,
-		Marketing: &marketing.Service{Store: timed, Clock: d.Clock, Sends: send},
-		Keys:      &auth.Keys{Store: d.Store, Clock: d.Clock, OnFailure: func(_ context.Context, reason string) { m.AuthFailure("api_key_" + reason) }},
-		RateLimit: d.SendGridRate}))
-	fm.mount(opsFace{store: d.Store, logger: d.Logger, metrics: m.Handler()})
+	send := &sending.Service{Store: timed, Clock: d.Clock, Policy: d.Policy, OnDue: d.OnDue, IDs: d.IDs}
+	sg := sendgrid.Config{Batches: send, Sends: send, Clock: d.Clock,
+		Marketing: &marketing.Service{Store: timed, Clock: d.Clock, Sends: send, IDs: d.IDs},
+		Keys:      &auth.Keys{Store: d.Store, Clock: d.Clock, Rand: d.IDs, OnFailure: func(_ context.Context, reason string) { m.AuthFailure("api_key_" + reason) }},
+		RateLimit: d.SendGridRate,
+		NewMessageID: func() string {
+			u := uuid.MustParse(d.IDs.UUID())
+			return base64.RawURLEncoding.EncodeToString(u[:])
+		}}
+	if d.IDs.Deterministic() {
+		// X-RateLimit-Reset and -Remaining follow the server's clock
+		// rather than real time: under a manual clock a bucket then
+		// refills only when the clock is moved.
+		sg.RateNow = d.Clock.Now
+	}
+	fm.mount(sendgrid.New(sg))
+	fm.mount(opsFace{store: d.Store, logger: d.Logger, metrics: m.Handler(), ids: d.IDs})
 	for _, f := range d.Faces {
 		fm.mount(f)
 	}

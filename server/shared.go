@@ -11,9 +11,9 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
-
 	"github.com/partnerd/partnerd/auth"
+	"github.com/partnerd/partnerd/internal/clock"
+	"github.com/partnerd/partnerd/internal/ids"
 	"github.com/partnerd/partnerd/internal/metrics"
 	"github.com/partnerd/partnerd/internal/reqinfo"
 	"github.com/partnerd/partnerd/store"
@@ -40,6 +40,18 @@ type middleware struct {
 	exchanges func(ctx context.Context, e store.RequestLog)
 	// unlimited: no in-flight limit (a listener of its own, see Apart).
 	unlimited bool
+	// ids draws request IDs (version 7 GUIDs like the SOAP face's
+	// RequestIDs, which replace them for SOAP requests); clock is the
+	// server's, which a deterministic source's IDs start with.
+	ids   ids.Source
+	clock clock.Clock
+	// opsIDs draws the request IDs of operational faces: a stream of
+	// their own, so that however often a script polls /readyz the
+	// other requests' IDs stay the same.
+	opsIDs ids.Source
+	// dateFromClock: answers carry a Date header from clock rather than
+	// the wall clock (deterministic mode: the same answer every run).
+	dateFromClock bool
 }
 
 // wrap returns h behind the middleware for face f.
@@ -52,13 +64,22 @@ func (mw *middleware) wrap(f faceOptions, h http.Handler) http.Handler {
 		h = limitInFlight(h, no, mw.inflight, mw.metrics)
 	}
 	capture := !f.operational && !f.logsOwn && mw.exchanges != nil
+	src := mw.ids
+	if f.operational {
+		src = mw.opsIDs
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		in := &reqinfo.Info{ID: newRequestID(), Face: f.name, Method: r.Method, Path: r.URL.Path}
+		in := &reqinfo.Info{ID: src.TimeUUID(mw.clock.Now()), Face: f.name, Method: r.Method, Path: r.URL.Path}
 		// The remote address is for the login throttle, which sees only a
 		// context.
 		ctx := auth.WithRemote(reqinfo.With(r.Context(), in), r.RemoteAddr)
 		r = r.WithContext(ctx)
+		if mw.dateFromClock {
+			// net/http would stamp the wall clock's Date, different
+			// every run.
+			w.Header().Set("Date", mw.clock.Now().UTC().Format(http.TimeFormat))
+		}
 		rec := &recorder{ResponseWriter: w}
 		var body *teeBody
 		if capture {
@@ -179,16 +200,6 @@ func credentialOf(h string) string {
 		return ""
 	}
 	return h
-}
-
-// newRequestID is a fresh lower-case GUID, a version 7 UUID like the SOAP
-// face's RequestIDs (which replace it for SOAP requests).
-func newRequestID() string {
-	id, err := uuid.NewV7()
-	if err != nil {
-		return uuid.NewString()
-	}
-	return id.String()
 }
 
 // recorder notes the status a handler answers with and, when keep is set,

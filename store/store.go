@@ -15,6 +15,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"io"
 	"time"
 
 	"github.com/google/uuid"
@@ -539,6 +540,11 @@ type Send struct {
 	// one gives the send a batch of its own; a non-empty one must be a
 	// batch of the account (ErrNotFound otherwise). It never changes.
 	BatchID string
+	// OwnBatchID, when BatchID is empty, is the ID InsertSend gives the
+	// send's batch of its own (the send service draws it from its ID
+	// source, so that a deterministic server's batch IDs repeat); empty
+	// lets the store draw a random one. Ignored when BatchID is set.
+	OwnBatchID string
 	// Discarded: a Canceled send out of the queue for good (its SendDate
 	// came, or an operator flushed it); it is never held or sent again.
 	// Read only: the Queue sets it.
@@ -574,13 +580,16 @@ const batchIDAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 // NewBatchID is a random batch ID: 32 characters of [A-Za-z0-9], about
 // 190 bits, so that one account cannot guess another's (lookups are scoped
 // to the account anyway).
-func NewBatchID() string {
+func NewBatchID() string { return NewBatchIDFrom(rand.Reader) }
+
+// NewBatchIDFrom is NewBatchID drawing on r (an ids.Source).
+func NewBatchIDFrom(r io.Reader) string {
 	var b [BatchIDLength]byte
 	// 62 does not divide 256: bytes of 248 and above are drawn again so
 	// that every character is equally likely.
 	var buf [2 * BatchIDLength]byte
 	for i := 0; i < len(b); {
-		rand.Read(buf[:]) // never fails (crypto/rand: it crashes rather than return an error)
+		io.ReadFull(r, buf[:]) // never fails (crypto/rand crashes rather than return an error; ids.Source cannot)
 		for _, c := range buf {
 			if c >= 248 {
 				continue

@@ -13,6 +13,7 @@ import (
 
 	"github.com/partnerd/partnerd/api/soap"
 	"github.com/partnerd/partnerd/internal/clock"
+	"github.com/partnerd/partnerd/internal/ids"
 	"github.com/partnerd/partnerd/lifecycle"
 	"github.com/partnerd/partnerd/sending"
 	"github.com/partnerd/partnerd/store"
@@ -37,13 +38,16 @@ type Service struct {
 	// OnDue, when set, is called after a commit that left a send due now
 	// (resumed past its SendDate, or created without a future one).
 	OnDue func()
+	// IDs draws the ObjectIDs and batch IDs of what it creates (nil:
+	// random).
+	IDs ids.Source
 }
 
 // sending is the send service over this Service's store, clock and policy.
 // It is built per call, a value on the stack, so that a test or the server
 // may change a field of Service at any time before a call.
 func (s *Service) sending() sending.Service {
-	return sending.Service{Store: s.Store, Clock: s.Clock, Policy: s.Policy, OnDue: s.OnDue}
+	return sending.Service{Store: s.Store, Clock: s.Clock, Policy: s.Policy, OnDue: s.OnDue, IDs: s.IDs}
 }
 
 // due reports a send that became due to the dispatcher.

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
-	"github.com/google/uuid"
 	"github.com/partnerd/partnerd/internal/clock"
+	"github.com/partnerd/partnerd/internal/ids"
 	"github.com/partnerd/partnerd/internal/xmlw"
 )
 
@@ -90,6 +90,9 @@ type Handler struct {
 	// may go on (the per-account request rate); an error is answered as a
 	// fault, a *Fault keeping its kind, status and Retry-After.
 	Admit func(ctx context.Context, p Principal) error
+	// IDs draws RequestIDs, WS-Addressing MessageIDs and Timestamp IDs
+	// (nil: random); a deterministic server passes a seeded source.
+	IDs ids.Source
 
 	ops map[string]OperationFunc
 }
@@ -109,6 +112,8 @@ func (h *Handler) logger() *slog.Logger {
 	}
 	return slog.Default()
 }
+
+func (h *Handler) ids() ids.Source { return ids.OrRandom(h.IDs) }
 
 func (h *Handler) now() time.Time {
 	if h.Clock != nil {
@@ -155,7 +160,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	x := &Exchange{RequestID: newRequestID(), Remote: r.RemoteAddr, Received: received}
+	x := &Exchange{RequestID: h.newRequestID(), Remote: r.RemoteAddr, Received: received}
 	version, env, resp, f := h.serve(r, x)
 	status := http.StatusOK
 	if f != nil {
@@ -496,7 +501,7 @@ func (h *Handler) writeEnvelope(v Version, addr *Addressing, op string, resp *Re
 			action = addr.NS + "/fault"
 		}
 		w.Elem("wsa:Action", action)
-		w.Elem("wsa:MessageID", "urn:uuid:"+uuid.NewString())
+		w.Elem("wsa:MessageID", "urn:uuid:"+h.ids().UUID())
 		if addr.MessageID != "" {
 			w.Elem("wsa:RelatesTo", addr.MessageID)
 		}
@@ -510,7 +515,7 @@ func (h *Handler) writeEnvelope(v Version, addr *Addressing, op string, resp *Re
 		f.writeNotUnderstood(w)
 	}
 	w.Start("wsse:Security")
-	w.Start("wsu:Timestamp", "wsu:Id", "Timestamp-"+uuid.NewString())
+	w.Start("wsu:Timestamp", "wsu:Id", "Timestamp-"+h.ids().UUID())
 	w.Time("wsu:Created", now)
 	w.Time("wsu:Expires", now.Add(5*time.Minute))
 	w.End("wsu:Timestamp")
@@ -538,11 +543,6 @@ func respBody(r *Response) []byte {
 // UUID, which starts with the time: the request log's index on RequestID
 // then grows at its end instead of taking each insert on a random page. The
 // remaining 74 bits are random, so IDs are as unguessable as version 4's
-// for what they identify (a log entry, never an authority).
-func newRequestID() string {
-	id, err := uuid.NewV7()
-	if err != nil {
-		return uuid.NewString()
-	}
-	return id.String()
-}
+// for what they identify (a log entry, never an authority). A seeded
+// source makes it from the server's clock and the seed instead.
+func (h *Handler) newRequestID() string { return h.ids().TimeUUID(h.now()) }

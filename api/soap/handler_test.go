@@ -165,8 +165,9 @@ func ptr(s string) *string { return &s }
 // appending at its end.
 func TestRequestIDsGrow(t *testing.T) {
 	prev := ""
+	h := &Handler{}
 	for i := range 10_000 {
-		id := newRequestID()
+		id := h.newRequestID()
 		if len(id) != 36 || strings.ToLower(id) != id || id[14] != '7' {
 			t.Fatalf("RequestID %q: want a lower-case version 7 GUID", id)
 		}

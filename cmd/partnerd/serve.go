@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"flag"
@@ -20,6 +19,7 @@ import (
 	"github.com/partnerd/partnerd/api/soap/wsse"
 	"github.com/partnerd/partnerd/internal/clock"
 	"github.com/partnerd/partnerd/internal/credential"
+	"github.com/partnerd/partnerd/internal/ids"
 	"github.com/partnerd/partnerd/lifecycle"
 	"github.com/partnerd/partnerd/server"
 	"github.com/partnerd/partnerd/store"
@@ -44,6 +44,7 @@ type serveConfig struct {
 	hardening     hardeningFlags
 	dispatch      dispatchFlags
 	cpuProfile    string
+	determinism   deterministicFlags
 }
 
 func (c *serveConfig) register(fs *flag.FlagSet) {
@@ -66,6 +67,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof reads it)")
 	c.hardening.register(fs)
 	c.dispatch.register(fs)
+	c.determinism.register(fs)
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) (retErr error) {
@@ -99,12 +101,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) (ret
 		return fmt.Errorf("--log-format must be text or json, not %q", cfg.logFormat)
 	}
 
+	idSource, clockStart, err := cfg.determinism.resolve(fs, &cfg.clockMode)
+	if err != nil {
+		return err
+	}
 	var clk clock.Clock
 	switch cfg.clockMode {
 	case "system":
 		clk = clock.System{}
 	case "manual":
-		clk = clock.NewManual(time.Now())
+		clk = clock.NewManual(clockStart)
 	default:
 		return fmt.Errorf("--clock must be system or manual, not %q", cfg.clockMode)
 	}
@@ -149,7 +155,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) (ret
 	base := scheme + "://" + ln.Addr().String()
 
 	if cfg.demoAccount {
-		if err := ensureDemoAccount(ctx, db, sealer, stdout); err != nil {
+		if err := ensureDemoAccount(ctx, db, sealer, idSource, stdout); err != nil {
 			return err
 		}
 	}
@@ -174,6 +180,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) (ret
 			// The log writer prunes to this as it goes, between the
 			// housekeeper's rounds.
 			RequestLogMaxBytes: int64(cfg.logMaxBytes),
+			IDs:                idSource,
 		},
 		Dispatch:       cfg.dispatch.config(),
 		HousekeepEvery: time.Minute,
@@ -182,6 +189,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) (ret
 		AdminToken:     adminToken,
 		HTTP:           cfg.hardening.applyTimeouts,
 		ShutdownGrace:  cfg.shutdownGrace,
+		// A deterministic server's answers must not depend on whether
+		// a pass beside the requests has finished.
+		DispatchInline: idSource != nil,
 	})
 	if err != nil {
 		ln.Close()
@@ -191,6 +201,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) (ret
 		fmt.Fprintf(stdout, "  admin (manual clock): http://%s/admin/clock  Authorization: Bearer %s\n", app.AdminAddr(), app.AdminToken())
 	}
 	fmt.Fprintf(stdout, "  delivery:      %s\n", app.Delivery())
+	if b := cfg.determinism.banner(clk); b != "" {
+		fmt.Fprintln(stdout, b)
+	}
 	fmt.Fprintf(stdout, "partnerd %s listening on %s\n", version, base)
 	fmt.Fprintf(stdout, "  SOAP endpoint: %s/Service.asmx\n", base)
 	fmt.Fprintf(stdout, "  WSDL:          %s/Service.asmx?wsdl\n", base)
@@ -213,7 +226,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) (ret
 
 // ensureDemoAccount creates the account "demo" with a random password when
 // the store has no account at all, and prints the credentials once.
-func ensureDemoAccount(ctx context.Context, st store.Store, sealer *credential.Sealer, stdout io.Writer) error {
+func ensureDemoAccount(ctx context.Context, st store.Store, sealer *credential.Sealer, src ids.Source, stdout io.Writer) error {
 	accts, err := st.ListAccounts(ctx)
 	if err != nil {
 		return err
@@ -222,7 +235,9 @@ func ensureDemoAccount(ctx context.Context, st store.Store, sealer *credential.S
 		return nil
 	}
 	pw := make([]byte, 12)
-	rand.Read(pw)
+	// A deterministic server's demo password is its seed's, so that a
+	// test script knows it.
+	ids.OrRandom(src).Fork("demo").Read(pw)
 	password := base64.RawURLEncoding.EncodeToString(pw)
 	a, err := newAccount("demo", password, 10000001, sealer)
 	if err != nil {

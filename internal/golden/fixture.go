@@ -12,6 +12,7 @@ import (
 	"github.com/partnerd/partnerd/auth"
 	"github.com/partnerd/partnerd/internal/clock"
 	"github.com/partnerd/partnerd/internal/credential"
+	"github.com/partnerd/partnerd/internal/ids"
 	"github.com/partnerd/partnerd/internal/testrig"
 	"github.com/partnerd/partnerd/lifecycle"
 	"github.com/partnerd/partnerd/marketing"
@@ -32,7 +33,11 @@ type Fixture struct {
 	// SendGridRate is the SendGrid face's requests per minute per key
 	// (0: the face's default); a "sendgrid rate=N" line sets it.
 	SendGridRate int
-	sends        int
+	// IDs, when set, is the ID source of what set-up lines create (list
+	// UUIDs), for a server built on the same source: a deterministic
+	// one's cases then repeat byte for byte. Nil: random.
+	IDs   ids.Source
+	sends int
 }
 
 // NewFixture is a fresh fixture for t: the clock at 2026-01-15T12:00:00Z,
@@ -198,7 +203,7 @@ func (f *Fixture) addList(line string, fields []string) {
 		}
 		recipients = append(recipients, store.ListRecipient{Address: addr})
 	}
-	svc := &marketing.Service{Store: f.Store, Clock: f.Clock}
+	svc := &marketing.Service{Store: f.Store, Clock: f.Clock, IDs: f.IDs}
 	if _, err := svc.CreateList(context.Background(), acct.ID, fields[2], recipients); err != nil {
 		f.T.Fatalf("%s: %v", line, err)
 	}
@@ -212,6 +217,9 @@ func (f *Fixture) newSend(acct store.Account, kv map[string]string) *store.Send 
 	s := &store.Send{AccountID: acct.ID, ObjectID: fmt.Sprintf("00000000-0000-4000-8000-%012d", f.sends),
 		EmailID: 100, ListIDs: []int64{200}, SendDate: now.Add(2 * time.Hour), Status: store.StatusScheduled,
 		CreatedDate: now, ModifiedDate: now, StatusChangedAt: now}
+	if f.IDs != nil {
+		s.OwnBatchID = store.NewBatchIDFrom(f.IDs)
+	}
 	for k, v := range kv {
 		switch k {
 		case "id":

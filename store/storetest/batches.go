@@ -20,6 +20,7 @@ func testBatches(t *testing.T, open func(*testing.T) store.Store) {
 	t.Run("CountHeldBatches", func(t *testing.T) { testCountHeldBatches(t, open(t)) })
 	t.Run("Discarded", func(t *testing.T) { testDiscarded(t, open(t)) })
 	t.Run("SetSoleSendHold", func(t *testing.T) { testSetSoleSendHold(t, open(t)) })
+	t.Run("OwnBatchID", func(t *testing.T) { testOwnBatchID(t, open(t)) })
 }
 
 // testSetSoleSendHold: a send's hold reaches its batch only when the batch
@@ -365,5 +366,30 @@ func testHoldsForLastSlot(t *testing.T, s store.Store) {
 			}
 			return nil
 		}, func(tx store.Tx) (int, error) { return tx.CountHeldBatches(t.Context(), acct.ID, "", now) })
+	}
+}
+
+// testOwnBatchID: a send's own batch takes the ID the service chose
+// (OwnBatchID, drawn from a deterministic server's ID source), and a send
+// that names a batch keeps it whatever OwnBatchID says.
+func testOwnBatchID(t *testing.T, s store.Store) {
+	acct := newAccount(t, s, "acct")
+	chosen := newSend(acct.ID, "chosen")
+	chosen.OwnBatchID = "Chosen0000000000000000000000000A"
+	named := newSend(acct.ID, "named")
+	b := store.Batch{AccountID: acct.ID, Created: base}
+	if err := s.Update(t.Context(), func(tx store.Tx) error { return tx.InsertBatch(t.Context(), &b) }); err != nil {
+		t.Fatal(err)
+	}
+	named.BatchID, named.OwnBatchID = b.ID, "Ignored000000000000000000000000A"
+	sends := insert(t, s, chosen, named)
+	if got := mustGet(t, s, acct.ID, sends[0].ID); got.BatchID != chosen.OwnBatchID {
+		t.Errorf("send with OwnBatchID %q read back in batch %q", chosen.OwnBatchID, got.BatchID)
+	}
+	if _, err := batchOf(t, s, acct.ID, chosen.OwnBatchID); err != nil {
+		t.Errorf("BatchByID(%q): %v", chosen.OwnBatchID, err)
+	}
+	if got := mustGet(t, s, acct.ID, sends[1].ID); got.BatchID != b.ID {
+		t.Errorf("send naming batch %q read back in %q", b.ID, got.BatchID)
 	}
 }
