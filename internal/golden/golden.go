@@ -133,7 +133,7 @@ func (h Harness) Run(t *testing.T, path string) {
 		if err != nil {
 			t.Fatalf("request %d: path: %v", i+1, err)
 		}
-		req := httptest.NewRequest(x.Method, "http://partnerd.test"+path, strings.NewReader(body))
+		req := httptest.NewRequest(x.Method, "http://"+goldencase.Host+path, strings.NewReader(body))
 		req.Header = http.Header{}
 		for k, vs := range x.Header {
 			for _, v := range vs {

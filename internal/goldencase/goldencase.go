@@ -387,3 +387,27 @@ func LineDiff(want, got string) string {
 	}
 	return "(same lines, different bytes)"
 }
+
+// Host is the Host every case's requests name: answers that quote their
+// own URL (a fault's actor, a page's next link) record it.
+const Host = "partnerd.test"
+
+// Start is the clock every case starts from, before its set-up lines.
+var Start = time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC)
+
+// When parses a set-up line's time: absolute (RFC 3339) or relative to
+// now ("+2h", "-5m").
+func When(v string, now time.Time) (time.Time, error) {
+	if strings.HasPrefix(v, "+") || strings.HasPrefix(v, "-") {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("bad relative time %q", v)
+		}
+		return now.Add(d), nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("bad time %q", v)
+	}
+	return t.UTC(), nil
+}
