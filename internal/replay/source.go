@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -161,6 +163,12 @@ type jsonRequest struct {
 	Record  []string          `json:"record"`
 }
 
+var (
+	methodRE = regexp.MustCompile(`^[A-Z]+$`)
+	// tokenRE is an HTTP token (RFC 9110 5.6.2): a header name.
+	tokenRE = regexp.MustCompile("^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+)
+
 // ParseJSONRequest reads a recorded REST request (see jsonRequest) as an
 // exchange of kind json.
 func ParseJSONRequest(raw []byte) (goldencase.Exchange, error) {
@@ -174,15 +182,15 @@ func ParseJSONRequest(raw []byte) (goldencase.Exchange, error) {
 		return goldencase.Exchange{}, errors.New("more than one JSON value: a .json file records one request")
 	}
 	r.Method = strings.ToUpper(strings.TrimSpace(r.Method))
-	if r.Method == "" || strings.ContainsAny(r.Method, " \t\r\n") {
+	if !methodRE.MatchString(r.Method) {
 		return goldencase.Exchange{}, fmt.Errorf("method %q: want an HTTP method such as POST", r.Method)
 	}
-	if !strings.HasPrefix(r.Path, "/") || strings.ContainsAny(r.Path, " \t\r\n") {
+	if u, err := url.ParseRequestURI(r.Path); err != nil || !strings.HasPrefix(r.Path, "/") || u.Host != "" || strings.ContainsAny(r.Path, " \t\r\n") {
 		return goldencase.Exchange{}, fmt.Errorf("path %q: want an absolute path such as /v3/mail/batch", r.Path)
 	}
 	x := goldencase.Exchange{Method: r.Method, Path: r.Path, Kind: goldencase.KindJSON, Header: http.Header{}}
 	for k, v := range r.Headers {
-		if k == "" || strings.ContainsAny(k, " \t\r\n:") || strings.ContainsAny(v, "\r\n") {
+		if !tokenRE.MatchString(k) || strings.ContainsFunc(v, func(c rune) bool { return c < ' ' && c != '\t' || c == 0x7f }) {
 			return goldencase.Exchange{}, fmt.Errorf("header %q: not a valid HTTP header", k)
 		}
 		x.Header.Set(k, v)
