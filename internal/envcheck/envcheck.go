@@ -384,11 +384,11 @@ func checkSecurity(raw []byte, header, root *node, problem func(*node, string, .
 	return "UsernameToken " + kind + " (user " + strconv.Quote(tok.Username) + ")"
 }
 
-// securityPhrase is wsse.Parse's reason without the "login failed"
-// prefix every one carries (the server's fault wording).
+// securityPhrase is wsse.Parse's reason without the prefixes of the
+// error kinds it wraps (the server's fault wording, not the reason).
 func securityPhrase(err error) string {
 	msg := err.Error()
-	for _, prefix := range []string{wsse.ErrLoginFailed.Error() + ": "} {
+	for _, prefix := range []string{wsse.ErrNoToken.Error() + ": ", wsse.ErrMalformed.Error() + ": ", wsse.ErrLoginFailed.Error() + ": "} {
 		for strings.HasPrefix(msg, prefix) {
 			msg = strings.TrimPrefix(msg, prefix)
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -50,37 +51,47 @@ func CheckREST(doc *oascheck.Document, r REST) Result {
 		var se *json.SyntaxError
 		p := at
 		if errors.As(err, &se) {
-			p.Line, p.Col = offsetIn(r, se.Offset)
+			// Offset counts the bytes read, the bad one included.
+			p.Line, p.Col = offsetIn(r, max(se.Offset-1, 0))
 		}
 		p.Msg = err.Error()
 		res.Problems = append(res.Problems, p)
 		return res
 	}
 	index := pointerIndex(r.Body)
-	for _, u := range ve.BasicOutput().Errors {
-		if u.Error == nil {
-			continue
+	var leaves func(e *jsonschema.ValidationError)
+	leaves = func(e *jsonschema.ValidationError) {
+		if len(e.Causes) > 0 {
+			for _, c := range e.Causes {
+				leaves(c)
+			}
+			return
 		}
-		msg := u.Error.String()
-		if strings.HasPrefix(msg, "validation failed") || strings.Contains(msg, "doesn't validate with") {
-			continue // a summary of the leaves below it
+		// A leaf's text ends "at '/pointer': what is wrong".
+		text := e.Error()
+		m := leafRE.FindStringSubmatch(text)
+		if m == nil {
+			return
 		}
 		p := at
-		if off, ok := index[u.InstanceLocation]; ok {
+		if off, ok := index[m[1]]; ok {
 			p.Line, p.Col = offsetIn(r, off)
 		}
-		loc := u.InstanceLocation
+		loc := m[1]
 		if loc == "" {
 			loc = "/"
 		}
-		p.Msg = fmt.Sprintf("schema (OpenAPI): at %s: %s", loc, msg)
+		p.Msg = fmt.Sprintf("schema (OpenAPI): at %s: %s", loc, m[2])
 		res.Problems = append(res.Problems, p)
 	}
+	leaves(ve)
 	if len(res.Problems) == 0 {
 		res.Problems = append(res.Problems, Problem{at.Line, at.Col, "schema (OpenAPI): " + strings.Join(strings.Fields(err.Error()), " ")})
 	}
 	return res
 }
+
+var leafRE = regexp.MustCompile(`at '([^']*)': ([^\n]*)$`)
 
 // offsetIn is the file position of byte off of the body.
 func offsetIn(r REST, off int64) (int, int) {
