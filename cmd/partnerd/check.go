@@ -71,6 +71,8 @@ func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return fmt.Errorf("check: our OpenAPI document: %w", err)
 	}
+	// Messages quote names and values of the files checked.
+	stdout, stderr = inert{stdout}, inert{stderr}
 	paths, err := expandFiles(files)
 	if err != nil {
 		return fmt.Errorf("check: %w", err)

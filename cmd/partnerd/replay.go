@@ -96,6 +96,9 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		sources = append(sources, s...)
 	}
 	client := &http.Client{Timeout: *timeout}
+	// Answers and their diffs come from the server replayed against:
+	// whatever they hold is shown, never acted on by the terminal.
+	stdout, stderr = inert{stdout}, inert{stderr}
 	opts := replay.Options{URL: *base, Client: client, Refresh: *refresh, Password: *password,
 		Expect: *expect, Normalize: norm, RecordTo: *record, Host: *host, Out: stdout, Log: stderr}
 	if *adminURL != "" {
@@ -130,4 +133,16 @@ func parseWithFiles(fs *flag.FlagSet, args []string) ([]string, error) {
 		return nil, errors.Join(envProblems...)
 	}
 	return files, nil
+}
+
+// inert writes what it is given with every character a terminal would act
+// on shown as an escape (visible), line feeds and tabs kept. Each Write
+// is one whole message, so no rune is split between two.
+type inert struct{ w io.Writer }
+
+func (i inert) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(i.w, visible(string(p), true)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
