@@ -216,11 +216,11 @@ func CheckEnvelope(raw []byte, opts Options) Result {
 	for _, k := range root.kids {
 		switch {
 		case k.name.Local == "Header" && k.name.Space == ns:
+			// A Header after the Body is no problem: SOAP puts it first,
+			// but SDKs (fuel-soap, sfmc-sdk) write it after, and partnerd
+			// reads it there as the real service does.
 			if header != nil {
 				problem(k, "a second Header")
-			}
-			if body != nil {
-				problem(k, "Header after Body: the Header comes first")
 			}
 			header = k
 		case k.name.Local == "Body" && k.name.Space == ns:

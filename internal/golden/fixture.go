@@ -12,7 +12,6 @@ import (
 	"github.com/partnerd/partnerd/auth"
 	"github.com/partnerd/partnerd/internal/clock"
 	"github.com/partnerd/partnerd/internal/credential"
-	"github.com/partnerd/partnerd/internal/goldencase"
 	"github.com/partnerd/partnerd/internal/testrig"
 	"github.com/partnerd/partnerd/lifecycle"
 	"github.com/partnerd/partnerd/marketing"
@@ -40,7 +39,7 @@ type Fixture struct {
 // the default policy, and the accounts every case starts with — XXX/XXX
 // (client 10001), alice/alice-pw (1001) and bob/bob-pw (1002).
 func NewFixture(t *testing.T) *Fixture {
-	clk := clock.NewManual(goldencase.Start)
+	clk := clock.NewManual(Start)
 	db := testrig.OpenStore(t)
 	sealer, err := credential.NewSealer(bytes.Repeat([]byte{7}, 32))
 	if err != nil {
@@ -70,7 +69,7 @@ func (f *Fixture) AddAccount(user, pw string, clientID int64, disabled bool) {
 // When parses an absolute time (RFC 3339) or one relative to the clock
 // ("+2h", "-5m").
 func (f *Fixture) When(v string) time.Time {
-	t, err := goldencase.When(v, f.Clock.Now())
+	t, err := when(v, f.Clock.Now())
 	if err != nil {
 		f.T.Fatal(err)
 	}

@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/partnerd/partnerd/internal/goldencase"
 )
@@ -62,6 +63,18 @@ func ParseCase(raw string) (Case, error) { return goldencase.ParseCase(raw) }
 
 // NewNormalizer numbers GUIDs and then each of extra (goldencase.NewNormalizer).
 func NewNormalizer(extra ...Numbering) *Normalizer { return goldencase.NewNormalizer(extra...) }
+
+// record is how x's response is written into the .golden file, before
+// normalisation (goldencase.Record of the recorder's answer).
+func record(x Exchange, rec *httptest.ResponseRecorder) string {
+	return goldencase.Record(x, rec.Code, rec.Header(), rec.Body.Bytes())
+}
+
+// Start is the clock every case starts from (goldencase.Start).
+var Start = goldencase.Start
+
+// when parses a set-up line's time (goldencase.When), for Fixture.When.
+func when(v string, now time.Time) (time.Time, error) { return goldencase.When(v, now) }
 
 // LineDiff shows the first differing line (goldencase.LineDiff).
 func LineDiff(want, got string) string { return goldencase.LineDiff(want, got) }
@@ -150,7 +163,7 @@ func (h Harness) Run(t *testing.T, path string) {
 		if h.Check != nil {
 			h.Check(t, i+1, rec)
 		}
-		fmt.Fprintf(&out, "=== response %d\n%s", i+1, norm.Normalize(goldencase.Record(x, rec.Code, rec.Header(), rec.Body.Bytes())))
+		fmt.Fprintf(&out, "=== response %d\n%s", i+1, norm.Normalize(record(x, rec)))
 	}
 
 	golden := strings.TrimSuffix(path, ".txt") + ".golden"
