@@ -1,19 +1,18 @@
 package server
 
 import (
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/partnerd/partnerd/internal/clock"
 	"github.com/partnerd/partnerd/internal/credential"
 	"github.com/partnerd/partnerd/internal/golden"
+	"github.com/partnerd/partnerd/internal/goldencase"
 	"github.com/partnerd/partnerd/internal/xsdcheck"
 	"github.com/partnerd/partnerd/lifecycle"
 	"github.com/partnerd/partnerd/store"
@@ -35,28 +34,9 @@ func TestGolden(t *testing.T) {
 	golden.Harness{Start: goldenServer, Check: checkSchema, Numberings: sendGridIDs}.RunDir(t, goldenDir)
 }
 
-// sendGridIDs number the SendGrid face's random IDs, which are not GUIDs,
-// where they appear as IDs (a JSON string, an API key token, X-Message-Id),
-// keeping their length (a 22-character member name such as
-// "generate_plain_content", followed by its colon, is left alone): batch IDs (32 letters and digits) as
-// batch000…N, key ids and X-Message-Ids (22 characters of base64url) as
-// id000…N, key secrets (43) as secret000…N, the random token in a
-// campaign's sends' CustomerKeys (16 hex digits) as token000…N.
-// X-RateLimit-Reset is a real
-// UNIX time (the rate limiter runs on the wall clock, never the manual
-// one), so it is masked rather than numbered.
-var sendGridIDs = []golden.Numbering{
-	{Pattern: regexp.MustCompile(`"SG\.[A-Za-z0-9_-]{22}\.([A-Za-z0-9_-]{43})"`),
-		Format: func(n int) string { return fmt.Sprintf("secret%037d", n) }},
-	{Pattern: regexp.MustCompile(`"([A-Za-z0-9]{32})"`),
-		Format: func(n int) string { return fmt.Sprintf("batch%027d", n) }},
-	{Pattern: regexp.MustCompile(`(?:"|"SG\.|\nX-Message-Id: )([A-Za-z0-9_-]{22})(?:"[^:]|[.\n])`),
-		Format: func(n int) string { return fmt.Sprintf("id%020d", n) }},
-	{Pattern: regexp.MustCompile(`campaign-[0-9]+-([0-9a-f]{16})-[0-9]+`),
-		Format: func(n int) string { return fmt.Sprintf("token%011d", n) }},
-	{Pattern: regexp.MustCompile(`\nX-Ratelimit-Reset: ([0-9]+)\n`),
-		Format: func(int) string { return "(unix seconds)" }},
-}
+// sendGridIDs number the SendGrid face's IDs, which are not GUIDs
+// (goldencase.SendGridIDs, shared with partnerd replay).
+var sendGridIDs = goldencase.SendGridIDs
 
 // goldenServer builds the server a golden case runs against, from the
 // fixture its set-up lines built: the whole server, as serve builds it.

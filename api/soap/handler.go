@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -104,6 +105,17 @@ func (h *Handler) Handle(op string, fn OperationFunc) {
 		h.ops = make(map[string]OperationFunc)
 	}
 	h.ops[op] = fn
+}
+
+// Operations lists the operations registered with Handle, sorted: what
+// the handler serves (partnerd check names them).
+func (h *Handler) Operations() []string {
+	ops := make([]string, 0, len(h.ops))
+	for op := range h.ops {
+		ops = append(ops, op)
+	}
+	sort.Strings(ops)
+	return ops
 }
 
 func (h *Handler) logger() *slog.Logger {

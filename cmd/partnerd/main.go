@@ -7,6 +7,8 @@
 //	partnerd send list
 //	partnerd requests --last N
 //	partnerd backup --to FILE
+//	partnerd replay FILE|DIR …
+//	partnerd check FILE …
 //
 // Every flag has an environment variable: --addr is PARTNERD_ADDR, --db is
 // PARTNERD_DB, and so on.
@@ -46,6 +48,8 @@ Usage:
   partnerd queue actions [--last N]               operator actions
   partnerd backup --to FILE       consistent copy of the store, safe while serving
   partnerd bench --url URL --username U --password P [--workload cancel|cancel-batch|retrieve|wsdl] [--prepare N]
+  partnerd replay [--url URL] [--expect DIR] [--refresh] FILE|DIR …   send recorded requests, compare answers
+  partnerd check [--wsdl FILE] FILE …   validate request envelopes (and JSON requests) offline
   partnerd version
 
 Run "partnerd <command> -h" for the flags of a command.
@@ -79,6 +83,12 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		// A command that explains its own failures (replay, check) asks
+		// for its exit code this way.
+		var code exitStatus
+		if errors.As(err, &code) {
+			os.Exit(code.ExitCode())
+		}
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "partnerd:", err)
 		}
@@ -113,6 +123,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runBackup(ctx, args, stdout, stderr)
 	case "bench":
 		return runBench(ctx, args, stdout, stderr)
+	case "replay":
+		return runReplay(ctx, args, stdout, stderr)
+	case "check":
+		return runCheck(ctx, args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "partnerd", version)
 		return nil

@@ -44,7 +44,7 @@ type Fixture struct {
 // the default policy, and the accounts every case starts with — XXX/XXX
 // (client 10001), alice/alice-pw (1001) and bob/bob-pw (1002).
 func NewFixture(t *testing.T) *Fixture {
-	clk := clock.NewManual(time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC))
+	clk := clock.NewManual(Start)
 	db := testrig.OpenStore(t)
 	sealer, err := credential.NewSealer(bytes.Repeat([]byte{7}, 32))
 	if err != nil {
@@ -74,18 +74,11 @@ func (f *Fixture) AddAccount(user, pw string, clientID int64, disabled bool) {
 // When parses an absolute time (RFC 3339) or one relative to the clock
 // ("+2h", "-5m").
 func (f *Fixture) When(v string) time.Time {
-	if strings.HasPrefix(v, "+") || strings.HasPrefix(v, "-") {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			f.T.Fatalf("bad relative time %q", v)
-		}
-		return f.Clock.Now().Add(d)
-	}
-	tm, err := time.Parse(time.RFC3339, v)
+	t, err := when(v, f.Clock.Now())
 	if err != nil {
-		f.T.Fatalf("bad time %q", v)
+		f.T.Fatal(err)
 	}
-	return tm.UTC()
+	return t
 }
 
 // Apply applies one set-up line:

@@ -17,6 +17,7 @@ import (
 
 	"github.com/partnerd/partnerd/internal/clock"
 	"github.com/partnerd/partnerd/internal/credential"
+	"github.com/partnerd/partnerd/internal/goldencase"
 	"github.com/partnerd/partnerd/marketing"
 )
 
@@ -217,23 +218,23 @@ func TestExpand(t *testing.T) {
 		// The digest of the WS-Security example: SHA-1(nonce + created + password).
 		{"<Nonce>AAAA</Nonce><UsernameToken><Created>2026-03-01T09:00:00Z</Created>{{DIGEST:pw}}", "<Nonce>AAAA</Nonce><UsernameToken><Created>2026-03-01T09:00:00Z</Created>" + digest("\x00\x00\x00", "2026-03-01T09:00:00Z", "pw")},
 	}
-	st := &state{json: map[string]string{}}
-	st.remember([]byte(`<RequestID>prev</RequestID>`))
-	st.remember([]byte(`{"api_key_id": "k1", "result": [{"batch_id": "b1", "n": 7}]}`))
-	st.remember([]byte(`[{"batch_id": "b2", "status": "pause"}]`))
+	st := goldencase.NewState()
+	st.Remember([]byte(`<RequestID>prev</RequestID>`))
+	st.Remember([]byte(`{"api_key_id": "k1", "result": [{"batch_id": "b1", "n": 7}]}`))
+	st.Remember([]byte(`[{"batch_id": "b2", "status": "pause"}]`))
 	cases = append(cases, []struct{ in, want string }{
 		{"/v3/api_keys/{{JSON:api_key_id}}", "/v3/api_keys/k1"},
 		{`{"batch_id": "{{JSON:batch_id}}", "n": {{JSON:n}}}`, `{"batch_id": "b2", "n": 7}`},
 		{"{{PAD:3}}.", "xxx."},
 	}...)
 	for _, c := range cases {
-		got, err := st.expand(c.in, now)
+		got, err := st.Expand(c.in, now)
 		if err != nil || got != c.want {
 			t.Errorf("expand(%q) = %q, %v; want %q", c.in, got, err, c.want)
 		}
 	}
 	for _, bad := range []string{"{{NOW+soon}}", "{{DIGEST:pw}} without a token", "{{JSON:nowhere}}"} {
-		if _, err := st.expand(bad, now); err == nil {
+		if _, err := st.Expand(bad, now); err == nil {
 			t.Errorf("expand(%q) = nil error", bad)
 		}
 	}

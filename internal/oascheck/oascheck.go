@@ -297,3 +297,57 @@ func rewriteNullable(doc []byte) ([]byte, error) {
 	walk(v)
 	return json.Marshal(v)
 }
+
+// ErrNoRoute: the document declares no operation for a request's method
+// and path.
+var ErrNoRoute = errors.New("no such operation")
+
+// ValidateRequest checks a request (method, path without query,
+// Content-Type, body) against the operation the document declares for it:
+// the operation exists, a required body is there, its media type is
+// declared and it matches the schema. An error wrapping ErrNoRoute means
+// the document declares no such operation.
+func (d *Document) ValidateRequest(method, path, contentType string, body []byte) error {
+	tmpl, ok := d.Template(path)
+	if !ok {
+		return fmt.Errorf("%w: no path of %s matches %s", ErrNoRoute, d.name, path)
+	}
+	op, ok := lookup(d.raw, "paths", tmpl, strings.ToLower(method)).(map[string]any)
+	if !ok {
+		return fmt.Errorf("%w: %s declares no %s %s", ErrNoRoute, d.name, method, tmpl)
+	}
+	rb, ok := op["requestBody"].(map[string]any)
+	if !ok {
+		return nil // no body declared: whatever is sent is ignored
+	}
+	ptr := pointer("paths", tmpl, strings.ToLower(method), "requestBody")
+	if len(bytes.TrimSpace(body)) == 0 {
+		if required, _ := rb["required"].(bool); required {
+			return fmt.Errorf("%s %s: the request needs a body", method, tmpl)
+		}
+		return nil
+	}
+	content, _ := rb["content"].(map[string]any)
+	mediaType, _, _ := strings.Cut(contentType, ";")
+	mediaType = strings.TrimSpace(mediaType)
+	if _, ok := content[mediaType].(map[string]any); !ok {
+		declared := make([]string, 0, len(content))
+		for k := range content {
+			declared = append(declared, k)
+		}
+		sort.Strings(declared)
+		return fmt.Errorf("%s %s: Content-Type %q, want %s", method, tmpl, contentType, strings.Join(declared, " or "))
+	}
+	schema, err := d.compile(ptr + "/content/" + escape(mediaType) + "/schema")
+	if err != nil {
+		return err
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("%s %s: body is not JSON: %w", method, tmpl, err)
+	}
+	if err := schema.Validate(inst); err != nil {
+		return fmt.Errorf("%s %s: %w", method, tmpl, err)
+	}
+	return nil
+}

@@ -166,6 +166,78 @@ func checkFault(s *files, fault *etree.Element, ns string) error {
 	return nil
 }
 
+// Violations validates doc, one element written as a document of its own
+// (every namespace it uses declared on it), against the schema embedded in
+// the WSDL src: ours (wsdl.Document) or another, such as the reference.
+// It returns xmllint's complaints, one a line, each starting "-:LINE:"
+// with LINE counted in doc; err says what kept the check from running
+// (no xmllint, a WSDL without one schema). `partnerd check` validates
+// request bodies with it.
+func Violations(src, doc []byte) ([]string, error) {
+	if _, err := exec.LookPath("xmllint"); err != nil {
+		return nil, errors.New(installHint)
+	}
+	schema, err := schemaFor(src)
+	if err != nil {
+		return nil, err
+	}
+	err = validate(schema, doc)
+	if err == nil {
+		return nil, nil
+	}
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "xmllint (exit") {
+		return nil, err
+	}
+	var out []string
+	for _, line := range strings.Split(msg, "\n") {
+		if strings.HasPrefix(line, "-:") {
+			out = append(out, line)
+		}
+	}
+	if len(out) == 0 {
+		return nil, err
+	}
+	return out, nil
+}
+
+var (
+	schemasMu sync.Mutex
+	schemas   = map[[32]byte]string{}
+)
+
+// schemaFor writes the schema of the WSDL src (and our fault XSD beside
+// it) once per process and content, as setup does for the reference.
+func schemaFor(src []byte) (string, error) {
+	key := sha256.Sum256(src)
+	schemasMu.Lock()
+	defer schemasMu.Unlock()
+	if p, ok := schemas[key]; ok {
+		return p, nil
+	}
+	schema, err := extractSchema(src)
+	if err != nil {
+		return "", fmt.Errorf("xsdcheck: WSDL: %w", err)
+	}
+	fault := wsdl.FaultSchema()
+	h := sha256.New()
+	h.Write(schema)
+	h.Write([]byte{0})
+	h.Write(fault)
+	dir := filepath.Join(os.TempDir(), "partnerd-xsdcheck-"+hex.EncodeToString(h.Sum(nil))[:16])
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("xsdcheck: %w", err)
+	}
+	p := filepath.Join(dir, schemaXSDName)
+	for path, data := range map[string][]byte{p: schema, filepath.Join(dir, faultXSDName): fault} {
+		if err := writeAtomic(path, data); err != nil {
+			return "", fmt.Errorf("xsdcheck: %w", err)
+		}
+	}
+	schemas[key] = p
+	return p, nil
+}
+
 // standalone serializes e as a document of its own, declaring on its root
 // every namespace in scope at e, nearest declaration first. Declarations in
 // xsi:type values and element names alike must survive the move, and
@@ -249,26 +321,11 @@ func writeFiles() (*files, error) {
 	if err != nil {
 		return nil, fmt.Errorf("xsdcheck: %w", err)
 	}
-	schema, err := extractSchema(src)
+	schema, err := schemaFor(src)
 	if err != nil {
-		return nil, fmt.Errorf("xsdcheck: %s: %w", ref, err)
+		return nil, fmt.Errorf("%w (%s)", err, ref)
 	}
-	fault := wsdl.FaultSchema()
-	h := sha256.New()
-	h.Write(schema)
-	h.Write([]byte{0})
-	h.Write(fault)
-	dir := filepath.Join(os.TempDir(), "partnerd-xsdcheck-"+hex.EncodeToString(h.Sum(nil))[:16])
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("xsdcheck: %w", err)
-	}
-	f := &files{schema: filepath.Join(dir, schemaXSDName), fault: filepath.Join(dir, faultXSDName)}
-	for path, data := range map[string][]byte{f.schema: schema, f.fault: fault} {
-		if err := writeAtomic(path, data); err != nil {
-			return nil, fmt.Errorf("xsdcheck: %w", err)
-		}
-	}
-	return f, nil
+	return &files{schema: schema, fault: filepath.Join(filepath.Dir(schema), faultXSDName)}, nil
 }
 
 // writeAtomic writes via a rename so concurrent test processes sharing the
