@@ -21,6 +21,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/partnerd/partnerd/api/fuelauth"
 	"github.com/partnerd/partnerd/api/partnerapi"
 	"github.com/partnerd/partnerd/api/sendgrid"
 	"github.com/partnerd/partnerd/api/soap"
@@ -73,6 +74,11 @@ type Config struct {
 	SendGridRate int
 	// Faces are mounted beside SOAP's, SendGrid's and ops'.
 	Faces []Face
+	// TokenLifetime is the expires_in of the access tokens the token
+	// endpoints issue (0: auth.DefaultTokenLifetime); PublicURL, when set,
+	// is the base of the instance URLs they name (behind a proxy).
+	TokenLifetime time.Duration
+	PublicURL     string
 }
 
 // Server is partnerd's HTTP handler: every face mounted on one ServeMux
@@ -132,8 +138,11 @@ func New(d Config) *Server {
 		async = newAsyncLog(d.Store, d.Logger, budget)
 		exchangeLog, entries = async, async.logEntry
 	}
+	// Token clients' tokens (the fuelauth face issues them, SOAP takes
+	// them in fueloauth/oAuth headers), checked by the same Authenticator.
+	tokens := &auth.Tokens{Store: d.Store, Clock: d.Clock, Lifetime: d.TokenLifetime}
 	h := &soap.Handler{
-		Auth:         soap.UsernameTokenAuth{Auth: authn},
+		Auth:         soap.TokenAuth{Tokens: tokens, Auth: authn, Passwords: soap.UsernameTokenAuth{Auth: authn}},
 		Clock:        d.Clock,
 		WSDL:         wsdlHandler,
 		Log:          observedLog{next: exchangeLog},
@@ -159,6 +168,7 @@ func New(d Config) *Server {
 		Marketing: &marketing.Service{Store: timed, Clock: d.Clock, Sends: send},
 		Keys:      &auth.Keys{Store: d.Store, Clock: d.Clock, OnFailure: func(_ context.Context, reason string) { m.AuthFailure("api_key_" + reason) }},
 		RateLimit: d.SendGridRate}))
+	fm.mount(fuelauth.New(fuelauth.Config{Tokens: tokens, Auth: authn, PublicURL: d.PublicURL}))
 	fm.mount(opsFace{store: d.Store, logger: d.Logger, metrics: m.Handler()})
 	for _, f := range d.Faces {
 		fm.mount(f)
