@@ -453,3 +453,22 @@ func (b BearerToken) verify(ctx context.Context, _ *Authenticator) (store.Accoun
 	acct.ClientID = client.MID
 	return acct, nil
 }
+
+// ClientRecord is the store row CreateClient would write for a client
+// whose id and secret the caller chose (a fixture's, a test's): the
+// secret hashed as a created client's is, scopes as CreateClient takes
+// them (nil: DefaultClientScopes), mid 0 replaced by accountMID.
+func ClientRecord(accountID, mid int64, id, secret string, scopes []string, created time.Time) (store.TokenClient, error) {
+	if id == "" || secret == "" || len(id) > MaxTokenLength || len(secret) > MaxTokenLength {
+		return store.TokenClient{}, errors.New("auth: client record: an id and a secret are needed")
+	}
+	if scopes == nil {
+		scopes = DefaultClientScopes
+	}
+	scopes, err := ParseScopes(strings.Join(scopes, " "))
+	if err != nil {
+		return store.TokenClient{}, err
+	}
+	return store.TokenClient{ID: id, AccountID: accountID, MID: mid, Scopes: scopes,
+		SecretHash: hashClientSecret(id, secret), Created: created}, nil
+}

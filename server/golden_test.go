@@ -51,9 +51,16 @@ var sendGridIDs = []golden.Numbering{
 	{Pattern: regexp.MustCompile(`"([A-Za-z0-9]{32})"`),
 		Format: func(n int) string { return fmt.Sprintf("batch%027d", n) }},
 	{Pattern: regexp.MustCompile(`(?:"|"SG\.|\nX-Message-Id: )([A-Za-z0-9_-]{22})(?:"[^:]|[.\n])`),
-		Format: func(n int) string { return fmt.Sprintf("id%020d", n) }},
+		Format: func(n int) string { return fmt.Sprintf("id%020d", n) },
+		// OAuth2's "unsupported_grant_type" (130) has a 22-character id's
+		// shape; no random id is lower-case letters and _ alone.
+		Skip: regexp.MustCompile(`^[a-z_]+$`).MatchString},
 	{Pattern: regexp.MustCompile(`campaign-[0-9]+-([0-9a-f]{16})-[0-9]+`),
 		Format: func(n int) string { return fmt.Sprintf("token%011d", n) }},
+	// The token endpoints' tokens (43 characters of base64url), as
+	// accesstoken000…N.
+	{Pattern: regexp.MustCompile(`"(?:access_token|accessToken|legacyToken|refreshToken)": "([A-Za-z0-9_-]{43})"`),
+		Format: func(n int) string { return fmt.Sprintf("accesstoken%032d", n) }},
 	{Pattern: regexp.MustCompile(`\nX-Ratelimit-Reset: ([0-9]+)\n`),
 		Format: func(int) string { return "(unix seconds)" }},
 }

@@ -150,6 +150,9 @@ func ParseCase(raw string) (Case, error) {
 type Numbering struct {
 	Pattern *regexp.Regexp
 	Format  func(n int) string
+	// Skip, when set, leaves a match it reports true for as it is: a
+	// word of the protocol that has an ID's shape.
+	Skip func(id string) bool
 }
 
 // GUIDs numbers GUIDs as 00000000-0000-0000-0000-00000000000N.
@@ -179,6 +182,9 @@ func (n *Normalizer) Normalize(s string) string {
 	for i, nb := range n.numberings {
 		seen := n.seen[i]
 		number := func(id string) string {
+			if nb.Skip != nil && nb.Skip(id) {
+				return id
+			}
 			id = strings.ToLower(id)
 			if _, ok := seen[id]; !ok {
 				seen[id] = nb.Format(len(seen) + 1)
