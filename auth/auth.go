@@ -129,7 +129,8 @@ func Reason(err error) string {
 // hashing capacity.
 func IsGuess(err error) bool {
 	switch Reason(err) {
-	case "unknown_user", "bad_password", "bad_digest":
+	case "unknown_user", "bad_password", "bad_digest",
+		"unknown_token", "unknown_client", "bad_client_secret": // tokenclient.go
 		return true
 	}
 	return false

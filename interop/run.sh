@@ -16,11 +16,11 @@ set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 ref_src=${INTEROP_REFERENCE_WSDL:-$root/../shared/reference/etframework.wsdl}
-stacks_wanted=${INTEROP_STACKS:-asmx wcf-basic wcf-soap12 zeep suds node go sendgrid}
+stacks_wanted=${INTEROP_STACKS:-asmx wcf-basic wcf-soap12 zeep suds node go sendgrid fuel}
 py=/usr/bin/python3 # Debian's python3 with python3-zeep/python3-suds, not a pyenv one
 user=interop
 pass='Interop-P4ss!'
-all_stacks=(asmx wcf-basic wcf-soap12 zeep suds node go sendgrid)
+all_stacks=(asmx wcf-basic wcf-soap12 zeep suds node go sendgrid fuel)
 started=$(date +%s)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/partnerd-interop.XXXXXX")
@@ -266,6 +266,36 @@ run_sendgrid() {
     --user "$user" --password "$pass" --label sendgrid/go
 }
 
+# --- Marketing Cloud SDK with a token: FuelSDK-Node given only the base URL -------------------
+# A server of its own under a manual clock (its admin listener moves the clock past the token's
+# life), on a store of its own (one server per file), with a token client made by the CLI.
+run_fuel() {
+  local fdb="$work/fuel.db" fport aport creds id secret fpid
+  fport=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  aport=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  step fuel "partnerd account add (fuel store)" "$work/logs/fuel-account.log" \
+    "$work/partnerd" account add --db "$fdb" --username "$user" --password "$pass" --client-id 12345 || return
+  creds=$("$work/partnerd" client add --db "$fdb" --account "$user" 2>"$work/logs/fuel-client.err")
+  id=$(sed -n 's/^client_id=//p' <<<"$creds")
+  secret=$(sed -n 's/^client_secret=//p' <<<"$creds")
+  if [[ -z $id || -z $secret ]]; then
+    record fuel "partnerd client add prints an id and a secret" 0 "$(cat "$work/logs/fuel-client.err")"
+    return
+  fi
+  PARTNERD_LOGIN_FAILURES=0 PARTNERD_DEMO_ACCOUNT=false PARTNERD_ADMIN_TOKEN=interop-admin \
+    "$work/partnerd" serve --addr "127.0.0.1:$fport" --db "$fdb" --clock manual --admin-addr "127.0.0.1:$aport" \
+    >"$work/fuel-server.log" 2>&1 &
+  fpid=$!
+  for _ in $(seq 1 150); do
+    curl -fs -o /dev/null "http://127.0.0.1:$fport/healthz" && break
+    sleep 0.2
+  done
+  client fuel fuel/node node "$here/fuel/client.js" --base "http://127.0.0.1:$fport" --id "$id" --secret "$secret" \
+    --mid 12345 --admin "http://127.0.0.1:$aport" --admin-token interop-admin --label fuel/node
+  kill "$fpid" 2>/dev/null
+  wait "$fpid" 2>/dev/null
+}
+
 for s in "${all_stacks[@]}"; do
   wanted "$s" || continue
   stack_started=$(date +%s)
@@ -277,6 +307,7 @@ for s in "${all_stacks[@]}"; do
   node) for_each_variant run_node node ;;
   go) for_each_variant run_go go ;;
   sendgrid) run_sendgrid ;;
+  fuel) run_fuel ;;
   esac
   echo "interop: $s: ${npass[$s]} passed, ${nfail[$s]} failed"
   [[ -n ${INTEROP_TIMING:-} ]] && echo "interop: $s took $(($(date +%s) - stack_started))s"

@@ -3,7 +3,8 @@
 # Idempotent, and fast (well under a second) when everything is already there.
 #   Debian packages: Mono (wsdl, mcs, System.Web.Services, System.ServiceModel), python3-zeep,
 #                    python3-suds, curl; `apt-get update` + `apt-get install -y` as root.
-#   npm:             `npm ci` in interop/node (node-soap) and interop/sendgrid/node (@sendgrid/client, @sendgrid/mail), pinned in package-lock.json.
+#   npm:             `npm ci` in interop/node (node-soap) and interop/sendgrid/node (@sendgrid/client, @sendgrid/mail),
+#                    and interop/fuel (sfmc-fuelsdk-node), pinned in package-lock.json.
 # Not root and something missing: prints exactly what to install and exits non-zero.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -37,7 +38,7 @@ fi
 
 # node-soap and the SendGrid Node.js clients: `npm ci` unless node_modules already holds exactly
 # the locked tree.
-for node_dir in "$here/node" "$here/sendgrid/node"; do
+for node_dir in "$here/node" "$here/sendgrid/node" "$here/fuel"; do
   if ! cmp -s "$node_dir/package-lock.json" "$node_dir/node_modules/.interop-lock" 2>/dev/null; then
     echo "interop/setup.sh: npm ci in ${node_dir#"$here/"}"
     (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error)

@@ -93,6 +93,7 @@ func (fm *faceMux) mount(f Face) {
 // sent: the SOAP face echoes the path it was called on (soap:address,
 // faultactor).
 func (fm *faceMux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r = collapseLeadingSlashes(r)
 	for _, p := range fm.folded {
 		if r.URL.Path != p && strings.EqualFold(r.URL.Path, p) {
 			canonical := *r

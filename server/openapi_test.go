@@ -51,7 +51,9 @@ func restAnswers(t *testing.T) []restAnswer {
 			t.Fatalf("%s: %d answers recorded for %d requests", name, len(blocks), len(c.Exchanges))
 		}
 		for i, x := range c.Exchanges {
-			if x.Kind != golden.KindJSON {
+			// The SendGrid face's answers; the token endpoints (13x)
+			// are no part of its OpenAPI document.
+			if x.Kind != golden.KindJSON || !strings.HasPrefix(x.Path, "/v3/") {
 				continue
 			}
 			a, err := parseAnswer(blocks[i])

@@ -11,7 +11,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/partnerd/partnerd/auth"
 	"github.com/partnerd/partnerd/internal/credential"
 	"github.com/partnerd/partnerd/store"
 )
@@ -37,6 +39,20 @@ func TestRequestLogBounded(t *testing.T) {
 	oauth := `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Header><fueloauth xmlns="http://exacttarget.com">F0el-Token</fueloauth><x:oAuthToken xmlns:x="urn:x">0auth-Token</x:oAuthToken>` +
 		`<wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"><wsse:UsernameToken><wsse:Username>alice</wsse:Username><wsse:Password>alice-pw</wsse:Password></wsse:UsernameToken></wsse:Security></soap:Header><soap:Body>` +
 		performVI + `</soap:Body></soap:Envelope>`
+
+	// The fueloauth token is a live one of alice's (the oAuthToken in
+	// another namespace is no token header): the token logs in.
+	alice, err := s.f.db.AccountByUsername(context.Background(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.f.db.CreateTokenClient(context.Background(), store.TokenClient{ID: "log-client", AccountID: alice.ID, SecretHash: []byte{1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.f.db.InsertToken(context.Background(), store.IssuedToken{Hash: auth.HashToken("F0el-Token"), Kind: store.TokenAccess,
+		ClientID: "log-client", AccountID: alice.ID, Expires: time.Now().Add(100 * 365 * 24 * time.Hour)}, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
 
 	cases := []struct {
 		name       string

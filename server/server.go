@@ -23,6 +23,7 @@ import (
 	"unsafe"
 
 	"github.com/google/uuid"
+	"github.com/partnerd/partnerd/api/fuelauth"
 
 	"github.com/partnerd/partnerd/api/partnerapi"
 	"github.com/partnerd/partnerd/api/sendgrid"
@@ -84,6 +85,11 @@ type Config struct {
 	// get byte-identical answers every run; /readyz and the
 	// partnerd_deterministic gauge say so.
 	IDs ids.Source
+	// TokenLifetime is the expires_in of the access tokens the token
+	// endpoints issue (0: auth.DefaultTokenLifetime); PublicURL, when set,
+	// is the base of the instance URLs they name (behind a proxy).
+	TokenLifetime time.Duration
+	PublicURL     string
 }
 
 // Server is partnerd's HTTP handler: every face mounted on one ServeMux
@@ -150,8 +156,11 @@ func New(d Config) *Server {
 		async = newAsyncLog(d.Store, d.Logger, budget)
 		exchangeLog, entries = async, async.logEntry
 	}
+	// Token clients' tokens (the fuelauth face issues them, SOAP takes
+	// them in fueloauth/oAuth headers), checked by the same Authenticator.
+	tokens := &auth.Tokens{Store: d.Store, Clock: d.Clock, Lifetime: d.TokenLifetime, Rand: d.IDs}
 	h := &soap.Handler{
-		Auth:         soap.UsernameTokenAuth{Auth: authn},
+		Auth:         soap.TokenAuth{Tokens: tokens, Auth: authn, Passwords: soap.UsernameTokenAuth{Auth: authn}},
 		Clock:        d.Clock,
 		WSDL:         wsdlHandler,
 		Log:          observedLog{next: exchangeLog},
@@ -190,6 +199,7 @@ func New(d Config) *Server {
 		sg.RateNow = d.Clock.Now
 	}
 	fm.mount(sendgrid.New(sg))
+	fm.mount(fuelauth.New(fuelauth.Config{Tokens: tokens, Auth: authn, PublicURL: d.PublicURL}))
 	fm.mount(opsFace{store: d.Store, logger: d.Logger, metrics: m.Handler(), ids: d.IDs})
 	for _, f := range d.Faces {
 		fm.mount(f)

@@ -250,3 +250,23 @@ func (b *teeBody) Read(p []byte) (int, error) {
 	b.n += int64(n)
 	return n, err
 }
+
+// collapseLeadingSlashes returns r with the leading slashes of its path
+// made one ("//v2/token" → "/v2/token"), r itself when there was one. SDKs
+// join an authentication base URL that ends in "/" with "/v2/token", and
+// ServeMux answers such a path with a redirect, which their HTTP clients
+// do not follow for a POST: the request must be routed as if written
+// right.
+func collapseLeadingSlashes(r *http.Request) *http.Request {
+	if !strings.HasPrefix(r.URL.Path, "//") {
+		return r
+	}
+	r2 := *r
+	u := *r.URL
+	u.Path = "/" + strings.TrimLeft(u.Path, "/")
+	if u.RawPath != "" {
+		u.RawPath = "/" + strings.TrimLeft(u.RawPath, "/")
+	}
+	r2.URL = &u
+	return &r2
+}

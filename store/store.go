@@ -153,6 +153,43 @@ type Store interface {
 	// absent, another account's, or already revoked.
 	RevokeAPIKey(ctx context.Context, accountID int64, id string, at time.Time) error
 
+	// Token clients (installed-package credentials of the OAuth2 token
+	// endpoints) and the tokens they were issued. Like API keys, revoked
+	// clients are kept, marked, so that an ID is never reused.
+	//
+	// CreateTokenClient stores c (c.ID chosen by the caller, unique across
+	// accounts). ErrExists on a duplicate ID, ErrNotFound when the account
+	// does not exist.
+	CreateTokenClient(ctx context.Context, c TokenClient) error
+	// TokenClientWithAccount finds a client of any account, revoked or not,
+	// with the identity (ID, Username, ClientID) and Disabled flag of its
+	// account, in one read (a zero Account when the account is gone).
+	// ErrNotFound if none has that ID.
+	TokenClientWithAccount(ctx context.Context, id string) (TokenClient, Account, error)
+	// ListTokenClients returns account's live clients, oldest first.
+	ListTokenClients(ctx context.Context, accountID int64) ([]TokenClient, error)
+	// RevokeTokenClient marks account's live client id revoked at at: the
+	// tokens issued to it fail from then (TokenWithClient returns the
+	// client with RevokedAt set). ErrNotFound if it is absent, another
+	// account's, or already revoked.
+	RevokeTokenClient(ctx context.Context, accountID int64, id string, at time.Time) error
+	// InsertToken stores an issued token (by its hash, unique), and forgets
+	// the tokens of the same client that expired before now, so that a
+	// client's rows stay bounded by what it is issued in one lifetime.
+	// ErrExists on a duplicate hash, ErrNotFound when the client does not
+	// exist.
+	InsertToken(ctx context.Context, t IssuedToken, now time.Time) error
+	// TokenWithClient finds a token by its hash with its client and the
+	// client's account (identity and Disabled only), in one read: what
+	// checking a token needs on every request, shared by every process on
+	// the store. Expired tokens are returned as they are (the caller
+	// tells expired from unknown). ErrNotFound if no token has the hash.
+	TokenWithClient(ctx context.Context, hash []byte) (IssuedToken, TokenClient, Account, error)
+	// ConsumeToken deletes the token with hash: a refresh token is used
+	// once. ErrNotFound if it is absent (used already), so that of two
+	// racing refreshes exactly one wins.
+	ConsumeToken(ctx context.Context, hash []byte) error
+
 	// UseNonce records a WS-Security nonce until expires. It returns
 	// ErrReplay if the same nonce (for the same username) is already
 	// recorded and has not expired at now. Like every other method it takes
@@ -500,6 +537,38 @@ type APIKey struct {
 	SecretHash []byte
 	Created    time.Time
 	RevokedAt  time.Time // zero while the key is live
+}
+
+// TokenClient is one installed package's credentials for the OAuth2 token
+// endpoints (a "client"): never its secret, only its hash (package auth
+// decides how it is hashed and checked).
+type TokenClient struct {
+	ID         string // client_id, unique across accounts
+	AccountID  int64
+	MID        int64 // the account id (MID) its tokens are for
+	Scopes     []string
+	SecretHash []byte
+	Created    time.Time
+	RevokedAt  time.Time // zero while the client is live
+}
+
+// Kinds of IssuedToken.
+const (
+	TokenAccess  = "access"  // an access token (v2 access_token, v1 accessToken)
+	TokenLegacy  = "legacy"  // a v1 legacyToken (the oAuthToken header)
+	TokenRefresh = "refresh" // a v1 refreshToken, used once
+)
+
+// IssuedToken is a token issued to a TokenClient, as stored: its hash,
+// never its value.
+type IssuedToken struct {
+	Hash      []byte // SHA-256 of the value, unique
+	Kind      string // TokenAccess, TokenLegacy or TokenRefresh
+	ClientID  string
+	AccountID int64
+	Scopes    []string
+	Created   time.Time
+	Expires   time.Time
 }
 
 // SendStatus is the lifecycle state of a Send.

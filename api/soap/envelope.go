@@ -618,7 +618,7 @@ const (
 )
 
 // understoodHeader reports whether partnerd processes the header block c:
-// wsse:Security, and the WS-Addressing headers it reads or whose meaning
+// wsse:Security, the token headers (fueloauth, oAuth), and the WS-Addressing headers it reads or whose meaning
 // it honours by answering on the same connection.
 func understoodHeader(c *etree.Element) bool {
 	switch c.NamespaceURI() {
@@ -629,6 +629,8 @@ func understoodHeader(c *etree.Element) bool {
 		case "Action", "MessageID", "ReplyTo", "To", "From":
 			return true
 		}
+	case NSExactTarget, "":
+		return c.Tag == "fueloauth" || c.Tag == "oAuth" // fueloauth.go
 	}
 	return false
 }

@@ -4,6 +4,7 @@
 //	partnerd [serve] [flags]          run the server (the default)
 //	partnerd account add|passwd|list|disable|enable
 //	partnerd apikey create|list|revoke
+//	partnerd client add|list|revoke
 //	partnerd send list
 //	partnerd requests --last N
 //	partnerd backup --to FILE
@@ -41,6 +42,8 @@ Usage:
   partnerd account disable|enable --username U
   partnerd apikey create --account U --name N [--scopes a,b]   SendGrid API key, shown once
   partnerd apikey list|revoke --account U [--id ID]
+  partnerd client add --account U [--scopes a,b] [--mid N]   token client (installed package), secret shown once
+  partnerd client list|revoke --account U [--id ID]
   partnerd send list [--account U] [--status S]
   partnerd requests [--last N] [--id REQUESTID]
   partnerd outbox [--last N] [--account U]        dispatched sends
@@ -109,6 +112,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runAccount(ctx, args, stdout, stderr)
 	case "apikey":
 		return runAPIKey(ctx, args, stdout, stderr)
+	case "client":
+		return runClient(ctx, args, stdout, stderr)
 	case "send", "sends":
 		return runSend(ctx, args, stdout, stderr)
 	case "requests":

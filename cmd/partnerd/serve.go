@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"runtime/pprof"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/partnerd/partnerd/api/sendgrid"
 	"github.com/partnerd/partnerd/api/soap"
 	"github.com/partnerd/partnerd/api/soap/wsse"
+	"github.com/partnerd/partnerd/auth"
 	"github.com/partnerd/partnerd/internal/clock"
 	"github.com/partnerd/partnerd/internal/credential"
 	"github.com/partnerd/partnerd/internal/ids"
@@ -45,6 +47,8 @@ type serveConfig struct {
 	dispatch      dispatchFlags
 	cpuProfile    string
 	determinism   deterministicFlags
+	tokenLife     time.Duration
+	publicURL     string
 }
 
 func (c *serveConfig) register(fs *flag.FlagSet) {
@@ -65,6 +69,8 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.BoolVar(&c.demoAccount, "demo-account", envDefault("PARTNERD_DEMO_ACCOUNT", "true") == "true", "create a demo account when the store has no account (env PARTNERD_DEMO_ACCOUNT)")
 	fs.DurationVar(&c.shutdownGrace, "shutdown-grace", 10*time.Second, "how long in-flight requests may take to finish on shutdown")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof reads it)")
+	fs.DurationVar(&c.tokenLife, "token-lifetime", envDuration("PARTNERD_TOKEN_LIFETIME", auth.DefaultTokenLifetime), "expires_in of the access tokens /v2/token and /v1/requestToken issue (accepted 2 minutes longer) (env PARTNERD_TOKEN_LIFETIME)")
+	fs.StringVar(&c.publicURL, "public-url", envDefault("PARTNERD_PUBLIC_URL", ""), "this server's URL as clients reach it (behind a proxy), for the instance URLs of the token answers; default: the scheme, host and port of each request (env PARTNERD_PUBLIC_URL)")
 	c.hardening.register(fs)
 	c.dispatch.register(fs)
 	c.determinism.register(fs)
@@ -119,6 +125,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) (ret
 	}
 	if cfg.cancelCutoff < 0 {
 		return fmt.Errorf("--cancel-cutoff must not be negative")
+	}
+	if cfg.tokenLife < time.Second {
+		return fmt.Errorf("--token-lifetime must be at least 1s")
+	}
+	if u, err := url.Parse(cfg.publicURL); cfg.publicURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "") {
+		return fmt.Errorf("--public-url must be an absolute http or https URL without query, not %q", cfg.publicURL)
 	}
 
 	// The serve lock refuses a second server on the same file: each
@@ -176,6 +188,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) (ret
 			TokenFutureSkew: cfg.tokenSkew,
 			Limits:          cfg.hardening.limits(),
 			SendGridRate:    cfg.sendGridRate,
+			TokenLifetime:   cfg.tokenLife,
+			PublicURL:       cfg.publicURL,
 			AsyncRequestLog: true,
 			// The log writer prunes to this as it goes, between the
 			// housekeeper's rounds.
@@ -208,6 +222,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) (ret
 	fmt.Fprintf(stdout, "  SOAP endpoint: %s/Service.asmx\n", base)
 	fmt.Fprintf(stdout, "  WSDL:          %s/Service.asmx?wsdl\n", base)
 	fmt.Fprintf(stdout, "  SendGrid v3:   %s/v3/ (keys: partnerd apikey create; OpenAPI: %s/v3/openapi.json)\n", base, base)
+	fmt.Fprintf(stdout, "  token:         %s/v2/token (clients: partnerd client add)\n", base)
 	if tlsNote != "" {
 		fmt.Fprintln(stdout, tlsNote)
 	}

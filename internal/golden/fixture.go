@@ -91,6 +91,7 @@ func (f *Fixture) When(v string) time.Time {
 //	apikey USER TOKEN [name=NAME] [scopes=a,b,…|none]
 //	sendgrid rate=N
 //	list USER NAME [ADDRESS,ADDRESS,…]
+//	tokenclient USER CLIENTID SECRET [mid=N] [scopes=a,b,…]
 func (f *Fixture) Apply(line string) {
 	t := f.T
 	fields := strings.Fields(line)
@@ -121,6 +122,8 @@ func (f *Fixture) Apply(line string) {
 		}
 	case "list":
 		f.addList(line, fields)
+	case "tokenclient":
+		f.addTokenClient(line, fields, kv)
 	case "send", "sends":
 		acct, ok := f.Accounts[fields[1]]
 		if !ok {
@@ -240,4 +243,32 @@ func (f *Fixture) newSend(acct store.Account, kv map[string]string) *store.Send 
 		}
 	}
 	return s
+}
+
+// addTokenClient stores a token client (installed package) whose id and
+// secret the case knows, hashed as auth.Tokens.CreateClient stores one;
+// mid omitted is the account's client ID, scopes omitted the default ones.
+func (f *Fixture) addTokenClient(line string, fields []string, kv map[string]string) {
+	if len(fields) < 4 {
+		f.T.Fatalf("%q: want tokenclient USER CLIENTID SECRET [mid=N] [scopes=a,b]", line)
+	}
+	acct, ok := f.Accounts[fields[1]]
+	if !ok {
+		f.T.Fatalf("unknown account in %q", line)
+	}
+	mid := acct.ClientID
+	if v, ok := kv["mid"]; ok {
+		mid, _ = strconv.ParseInt(v, 10, 64)
+	}
+	var scopes []string
+	if v, ok := kv["scopes"]; ok {
+		scopes = strings.Split(v, ",")
+	}
+	rec, err := auth.ClientRecord(acct.ID, mid, fields[2], fields[3], scopes, f.Clock.Now())
+	if err != nil {
+		f.T.Fatalf("%s: %v", line, err)
+	}
+	if err := f.Store.CreateTokenClient(context.Background(), rec); err != nil {
+		f.T.Fatalf("%s: %v", line, err)
+	}
 }

@@ -131,6 +131,9 @@ func ParseCase(raw string) (Case, error) {
 type Numbering struct {
 	Pattern *regexp.Regexp
 	Format  func(n int) string
+	// Skip, when set, leaves a match it reports true for as it is: a
+	// word of the protocol that has an ID's shape.
+	Skip func(id string) bool
 }
 
 // GUIDs numbers GUIDs as 00000000-0000-0000-0000-00000000000N.
@@ -160,6 +163,9 @@ func (n *Normalizer) Normalize(s string) string {
 	for i, nb := range n.numberings {
 		seen := n.seen[i]
 		number := func(id string) string {
+			if nb.Skip != nil && nb.Skip(id) {
+				return id
+			}
 			id = strings.ToLower(id)
 			if _, ok := seen[id]; !ok {
 				seen[id] = nb.Format(len(seen) + 1)
@@ -203,9 +209,16 @@ var SendGridIDs = []Numbering{
 	{Pattern: regexp.MustCompile(`"([A-Za-z0-9]{32})"`),
 		Format: func(n int) string { return fmt.Sprintf("batch%027d", n) }},
 	{Pattern: regexp.MustCompile(`(?:"|"SG\.|\nX-Message-Id: )([A-Za-z0-9_-]{22})(?:"[^:]|[.\n])`),
-		Format: func(n int) string { return fmt.Sprintf("id%020d", n) }},
+		Format: func(n int) string { return fmt.Sprintf("id%020d", n) },
+		// OAuth2's "unsupported_grant_type" has a 22-character id's
+		// shape; no random id is lower-case letters and _ alone.
+		Skip: regexp.MustCompile(`^[a-z_]+$`).MatchString},
 	{Pattern: regexp.MustCompile(`campaign-[0-9]+-([0-9a-f]{16})-[0-9]+`),
 		Format: func(n int) string { return fmt.Sprintf("token%011d", n) }},
+	// The token endpoints' tokens (43 characters of base64url), as
+	// accesstoken000…N.
+	{Pattern: regexp.MustCompile(`"(?:access_token|accessToken|legacyToken|refreshToken)": "([A-Za-z0-9_-]{43})"`),
+		Format: func(n int) string { return fmt.Sprintf("accesstoken%032d", n) }},
 	{Pattern: regexp.MustCompile(`\nX-Ratelimit-Reset: ([0-9]+)\n`),
 		Format: func(int) string { return "(unix seconds)" }},
 }

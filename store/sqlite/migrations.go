@@ -360,6 +360,36 @@ CREATE TABLE single_sends (
 CREATE UNIQUE INDEX single_sends_id ON single_sends (account_id, id);
 CREATE INDEX single_sends_account ON single_sends (account_id, seq);
 `},
+	{12, "token clients and issued tokens (OAuth2 token endpoints)", `
+-- An installed package's credentials: only a SHA-256 hash of the secret
+-- is kept (it is 256 random bits: no dictionary to slow down). A revoked
+-- client keeps its row so that its id is never issued again. mid is the
+-- account id its tokens are for; scopes a JSON array of strings.
+CREATE TABLE token_clients (
+	id          TEXT    PRIMARY KEY,
+	account_id  INTEGER NOT NULL REFERENCES accounts (id),
+	mid         INTEGER NOT NULL,
+	scopes      TEXT    NOT NULL DEFAULT '[]',
+	secret_hash BLOB    NOT NULL,
+	created_at  INTEGER,
+	revoked_at  INTEGER
+) STRICT, WITHOUT ROWID;
+CREATE INDEX token_clients_account_live ON token_clients (account_id, created_at) WHERE revoked_at IS NULL;
+
+-- Issued tokens by the SHA-256 of their value: every instance on the
+-- store checks them in one read with their client and account.
+CREATE TABLE issued_tokens (
+	hash        BLOB    PRIMARY KEY,
+	kind        TEXT    NOT NULL,
+	client_id   TEXT    NOT NULL REFERENCES token_clients (id),
+	account_id  INTEGER NOT NULL,
+	scopes      TEXT    NOT NULL DEFAULT '[]',
+	created_at  INTEGER,
+	expires_at  INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+-- Forgetting a client's expired tokens when it is issued a new one.
+CREATE INDEX issued_tokens_client_expiry ON issued_tokens (client_id, expires_at);
+`},
 }
 
 // latestVersion is the schema version this binary writes.

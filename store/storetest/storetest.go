@@ -57,6 +57,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Batches", testBatches},
 		{"APIKeys", testAPIKeys},
 		{"Marketing", testMarketing},
+		{"TokenClients", testTokenClients},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
