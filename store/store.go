@@ -404,6 +404,9 @@ type Queue interface {
 	// OperatorActions lists recorded operator actions, newest first; n <= 0
 	// means all.
 	OperatorActions(ctx context.Context, n int) ([]OperatorAction, error)
+	// RecordOperatorAction records an action that changes no send (a
+	// user's password rotated, an account disabled …) and sets a.ID.
+	RecordOperatorAction(ctx context.Context, a *OperatorAction) error
 }
 
 // Claim says which sends ClaimDueSends may take and for how long.
@@ -482,6 +485,9 @@ type OperatorAction struct {
 	Detail    string
 	Count     int
 	At        time.Time
+	// Credential names the credential acted on ("user:acme-ci"), never
+	// its secret; empty for an action on the whole account.
+	Credential string
 }
 
 // EmailSendDefinition is a reusable send: an Email to Lists with a sender,

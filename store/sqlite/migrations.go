@@ -390,6 +390,8 @@ UPDATE accounts SET password_hash = '', password_sealed = NULL;
 ALTER TABLE request_log ADD COLUMN credential_kind TEXT NOT NULL DEFAULT '';
 ALTER TABLE request_log ADD COLUMN credential TEXT NOT NULL DEFAULT '';
 UPDATE request_log SET credential_kind = 'user', credential = username WHERE face = 'soap' AND username <> '';
+-- Operator actions on a credential (user passwd, disable …) name it.
+ALTER TABLE operator_actions ADD COLUMN credential TEXT NOT NULL DEFAULT '';
 -- No index on them: the log is written on every request, and the two
 -- readers (partnerd requests --credential, partnerd account show) are an
 -- operator's, scanning a log the retention bounds (by received_at for the

@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Users", testUsers},
 		{"CredentialIsolation", testCredentialIsolation},
 		{"RequestsByCredential", testRequestsByCredential},
+		{"CredentialActions", testCredentialActions},
 		{"Sends", testSends},
 		{"Isolation", testIsolation},
 		{"Filter", testFilter},

@@ -224,6 +224,41 @@ func testUsers(t *testing.T, open func(*testing.T) store.Store) {
 	})
 }
 
+// testCredentialActions: an operator's action on one credential is
+// recorded with it, newest first among the actions.
+func testCredentialActions(t *testing.T, open func(*testing.T) store.Store) {
+	s := open(t)
+	a := newAccount(t, s, "acme")
+	first := store.OperatorAction{Action: "user.disable", AccountID: a.ID, Actor: "ops", Detail: "runaway script",
+		At: at(time.Minute), Credential: "user:acme-ci"}
+	second := store.OperatorAction{Action: "account.disable", AccountID: a.ID, Actor: "ops", At: at(2 * time.Minute)}
+	for _, x := range []*store.OperatorAction{&first, &second} {
+		if err := s.RecordOperatorAction(t.Context(), x); err != nil {
+			t.Fatalf("RecordOperatorAction: %v", err)
+		}
+	}
+	if first.ID == 0 || second.ID <= first.ID {
+		t.Fatalf("action IDs %d, %d: want set, increasing", first.ID, second.ID)
+	}
+	got, err := s.OperatorActions(t.Context(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("%d actions, want 2", len(got))
+	}
+	for i, want := range []store.OperatorAction{second, first} {
+		g := got[i]
+		if !sameTime(g.At, want.At) {
+			t.Errorf("action %d At = %v, want %v", i, g.At, want.At)
+		}
+		g.At, want.At = time.Time{}, time.Time{}
+		if g != want {
+			t.Errorf("action %d:\n got %+v\nwant %+v", i, g, want)
+		}
+	}
+}
+
 func mustUser(t *testing.T, s store.Store, username string) store.User {
 	t.Helper()
 	u, _, err := s.UserByUsername(t.Context(), username)
