@@ -3,7 +3,11 @@ package server
 import (
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+
+	"github.com/partnerd/partnerd/internal/credential"
 )
 
 // TestCredentialOfEachRequest: two users of one account log in; the
@@ -70,5 +74,73 @@ func TestCredentialOfEachRequest(t *testing.T) {
 	}
 	if rec := s.post(textEnvelope("alice", "alice-pw", performVI)); rec.Code != 200 {
 		t.Errorf("the account's other user after a disable: HTTP %d", rec.Code)
+	}
+}
+
+// TestRotateOneUserUnderLoadOverSOAP: two users of one account send
+// requests over and over through the whole server while one user's
+// password is rotated. Judged by order, not time: every request of the
+// rotated user sent after the rotation committed gets the Login failed
+// fault, every one answered before it began is served, and every request
+// of the other user is served throughout.
+func TestRotateOneUserUnderLoadOverSOAP(t *testing.T) {
+	s := newHardened(t, Limits{})
+	s.f.AddUser("alice-ci", "ci-pw", "alice", false)
+	s.f.AddUser("alice-ops", "ops-pw", "alice", false)
+
+	const before, after = 20, 20
+	var rotating, rotated atomic.Bool
+	ready := make(chan struct{}, 2)
+	var wg sync.WaitGroup
+	var failures sync.Map
+	for _, u := range []struct{ name, pw string }{{"alice-ci", "ci-pw"}, {"alice-ops", "ops-pw"}} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i, n := 0, 0; n < after; i++ {
+				if i == before {
+					ready <- struct{}{}
+				}
+				sentAfter := rotated.Load()
+				rec := s.post(textEnvelope(u.name, u.pw, performVI))
+				answeredBefore := !rotating.Load()
+				if sentAfter {
+					n++
+				}
+				ok := rec.Code == 200
+				failed := rec.Code == 500 && strings.Contains(rec.Body.String(), "<faultstring>Login failed</faultstring>")
+				switch {
+				case u.name == "alice-ops" && !ok:
+					failures.Store(u.name, rec.Body.String())
+				case u.name == "alice-ci" && sentAfter && !failed:
+					failures.Store(u.name+" after the rotation", rec.Body.String())
+				case u.name == "alice-ci" && answeredBefore && !ok:
+					failures.Store(u.name+" before the rotation", rec.Body.String())
+				}
+			}
+		}()
+	}
+	<-ready
+	<-ready
+	ci, _, err := s.f.db.UserByUsername(t.Context(), "alice-ci")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ci.PasswordHash, err = credential.Hash("rotated-pw"); err != nil {
+		t.Fatal(err)
+	}
+	ci.PasswordSealed = s.f.sealer.Seal("rotated-pw")
+	rotating.Store(true)
+	if err := s.f.db.UpdateUser(t.Context(), ci); err != nil {
+		t.Fatal(err)
+	}
+	rotated.Store(true)
+	wg.Wait()
+	failures.Range(func(k, v any) bool {
+		t.Errorf("%v: %v", k, v)
+		return true
+	})
+	if rec := s.post(textEnvelope("alice-ci", "rotated-pw", performVI)); rec.Code != 200 {
+		t.Errorf("the rotated user with its new password: HTTP %d", rec.Code)
 	}
 }
