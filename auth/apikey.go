@@ -467,7 +467,8 @@ func (k *Keys) verify(ctx context.Context, token string) (Principal, APIKey, err
 	case !accountFound || acct.Disabled:
 		return Principal{}, APIKey{}, errKeyDisabled
 	}
-	return Principal{AccountID: acct.ID, Username: acct.Username, ClientID: acct.ClientID}, fromStore(sk), nil
+	return Principal{AccountID: acct.ID, Username: acct.Username, ClientID: acct.ClientID,
+		CredentialKind: KindAPIKey, Credential: sk.ID}, fromStore(sk), nil
 }
 
 // KeyRecord is the store row Create would write for token (a well-formed

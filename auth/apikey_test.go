@@ -118,7 +118,7 @@ func TestKeysCreateVerify(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Verify: %v", err)
 	}
-	if p != (Principal{AccountID: e.alice.ID, Username: e.alice.Username, ClientID: e.alice.ClientID}) {
+	if p != (Principal{AccountID: e.alice.ID, Username: e.alice.Username, ClientID: e.alice.ClientID, CredentialKind: KindAPIKey, Credential: k.ID}) {
 		t.Errorf("principal %+v", p)
 	}
 	if vk.ID != k.ID || !slices.Equal(vk.Scopes, k.Scopes) {

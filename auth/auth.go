@@ -19,12 +19,26 @@ import (
 	"time"
 )
 
-// Principal is an authenticated caller: the account a request acts for.
+// Principal is an authenticated caller: the account a request acts for,
+// and the credential it logged in with.
 type Principal struct {
 	AccountID int64
-	Username  string
+	Username  string // the account's name
 	ClientID  int64
+	// CredentialKind and Credential name the credential, never its
+	// secret: KindUser and the user's username, KindAPIKey and the key's
+	// ID. The request log, the access log and the metrics record them, so
+	// that an operator can tell which of an account's credentials made a
+	// request (and rotate or disable that one only).
+	CredentialKind string
+	Credential     string
 }
+
+// Kinds of credential a Principal logged in with.
+const (
+	KindUser   = "user"
+	KindAPIKey = "apikey"
+)
 
 // ErrLoginFailed is wrapped by every authentication failure. A face
 // answers all of them with the same refusal ("Login failed" on SOAP): the
@@ -58,6 +72,7 @@ var (
 var (
 	ErrUnknownUser       error = &failure{"unknown_user", "unknown username"}
 	ErrDisabled          error = &failure{"disabled", "account disabled"}
+	ErrUserDisabled      error = &failure{"disabled", "user disabled"}
 	ErrBadPassword       error = &failure{"bad_password", "wrong password"}
 	ErrBadDigest         error = &failure{"bad_digest", "password digest mismatch"}
 	ErrDigestIncomplete  error = &failure{"malformed", "PasswordDigest without Nonce and Created"}

@@ -12,7 +12,8 @@ import (
 
 // AccountStore is the part of store.Store an Authenticator needs.
 type AccountStore interface {
-	AccountByUsername(ctx context.Context, username string) (store.Account, error)
+	// UserByUsername finds a SOAP user with its account (store.Store's).
+	UserByUsername(ctx context.Context, username string) (store.User, store.Account, error)
 	UseNonce(ctx context.Context, username, nonce string, expires, now time.Time) error
 }
 
@@ -52,7 +53,7 @@ type Credential interface {
 type Authenticator struct {
 	Store AccountStore
 	Clock clock.Clock // nil means clock.System
-	// Sealer opens Account.PasswordSealed for PasswordDigest tokens; with
+	// Sealer opens User.PasswordSealed for PasswordDigest tokens; with
 	// a nil Sealer every digest token fails.
 	Sealer *credential.Sealer
 	// Cache spares the slow hash for PasswordText passwords already
@@ -102,7 +103,17 @@ func (a *Authenticator) Authenticate(ctx context.Context, c Credential) (Princip
 		a.failed(ctx, err)
 		return Principal{}, err
 	}
-	return Principal{AccountID: acct.ID, Username: acct.Username, ClientID: acct.ClientID}, nil
+	p := Principal{AccountID: acct.ID, Username: acct.Username, ClientID: acct.ClientID}
+	if n, ok := c.(namedCredential); ok {
+		p.CredentialKind, p.Credential = n.credentialName()
+	}
+	return p, nil
+}
+
+// namedCredential is a Credential that names itself for the Principal
+// (kind and name, never the secret) once verified.
+type namedCredential interface {
+	credentialName() (kind, name string)
 }
 
 // Refuse reports a credential its face could not read (ErrNoCredential,

@@ -88,7 +88,7 @@ func TestAuthenticateRules(t *testing.T) {
 				OnFailure: func(_ context.Context, r string) { reasons = append(reasons, r) }}
 			p, err := a.Authenticate(context.Background(), tt.tok)
 			if tt.want == nil {
-				if err != nil || p != (Principal{AccountID: 1, Username: "alice", ClientID: 1001}) {
+				if err != nil || p != (Principal{AccountID: 1, Username: "alice", ClientID: 1001, CredentialKind: KindUser, Credential: "alice"}) {
 					t.Fatalf("Authenticate = %+v, %v", p, err)
 				}
 			} else {

@@ -14,7 +14,9 @@ import (
 // each check ended. Implementations must be safe for concurrent use; one
 // backed by a store can share its counts between processes.
 type LoginThrottle interface {
-	// Allow is asked before the credential of subject (an account name),
+	// Allow is asked before the credential of subject (the login name a
+	// credential presents: a user's username, not its account's, so that
+	// guesses at one user never hold back the account's other users),
 	// presented from remote (host:port), is checked. It returns nil or a
 	// *ThrottledError.
 	Allow(ctx context.Context, remote, subject string) error

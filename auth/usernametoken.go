@@ -82,8 +82,13 @@ type UsernameToken struct {
 	Timestamp *Timestamp
 }
 
-// Subject implements Credential.
+// Subject implements Credential: the throttle counts guesses per user
+// (the username presented), not per account, so that guesses at one of an
+// account's users never hold back its other users.
 func (t UsernameToken) Subject() string { return t.Username }
+
+// credentialName names the user a verified token logged in as.
+func (t UsernameToken) credentialName() (kind, name string) { return KindUser, t.Username }
 
 func (t UsernameToken) verify(ctx context.Context, a *Authenticator) (store.Account, error) {
 	return a.VerifyUsernameToken(ctx, t)
@@ -138,7 +143,7 @@ func (a *Authenticator) VerifyUsernameToken(ctx context.Context, tok UsernameTok
 		return store.Account{}, ErrDigestIncomplete
 	}
 
-	acct, err := a.Store.AccountByUsername(ctx, tok.Username)
+	user, acct, err := a.Store.UserByUsername(ctx, tok.Username)
 	if errors.Is(err, store.ErrNotFound) {
 		if err := a.dummyCheck(ctx, tok, nonce); err != nil {
 			return store.Account{}, err
@@ -146,20 +151,23 @@ func (a *Authenticator) VerifyUsernameToken(ctx context.Context, tok UsernameTok
 		return store.Account{}, fmt.Errorf("%w: %s", ErrUnknownUser, quote(tok.Username))
 	}
 	if err != nil {
-		return store.Account{}, fmt.Errorf("auth: looking up account %s: %w", quote(tok.Username), err)
+		return store.Account{}, fmt.Errorf("auth: looking up user %s: %w", quote(tok.Username), err)
 	}
 
-	// The password is checked before Disabled so that a disabled account
-	// costs the same time as any other.
+	// The password is checked before Disabled so that a disabled user or
+	// account costs the same time as any other.
 	if tok.Type == PasswordDigest {
-		if err := a.checkDigest(acct, tok, nonce); err != nil {
+		if err := a.checkDigest(user, tok, nonce); err != nil {
 			return store.Account{}, err
 		}
-	} else if err := a.checkText(ctx, acct, tok.Password); err != nil {
+	} else if err := a.checkText(ctx, user, tok.Password); err != nil {
 		return store.Account{}, err
 	}
 	if acct.Disabled {
-		return store.Account{}, fmt.Errorf("%w: account %s", ErrDisabled, quote(acct.Username))
+		return store.Account{}, fmt.Errorf("%w: account %s (user %s)", ErrDisabled, quote(acct.Username), quote(user.Username))
+	}
+	if user.Disabled {
+		return store.Account{}, fmt.Errorf("%w: user %s of account %s", ErrUserDisabled, quote(user.Username), quote(acct.Username))
 	}
 
 	if nonce != nil {
@@ -171,9 +179,11 @@ func (a *Authenticator) VerifyUsernameToken(ctx context.Context, tok UsernameTok
 		}
 		// The re-encoded form makes cosmetic variants of one nonce (line
 		// breaks, non-zero padding bits) the same nonce.
-		err := a.Store.UseNonce(ctx, acct.Username, base64.StdEncoding.EncodeToString(nonce), expires, now)
+		// Kept per user (usernames are unique): a user's nonces are its
+		// own, as its tokens are.
+		err := a.Store.UseNonce(ctx, user.Username, base64.StdEncoding.EncodeToString(nonce), expires, now)
 		if errors.Is(err, store.ErrReplay) {
-			return store.Account{}, fmt.Errorf("%w: account %s: %w", ErrReplay, quote(acct.Username), err)
+			return store.Account{}, fmt.Errorf("%w: user %s: %w", ErrReplay, quote(user.Username), err)
 		}
 		if err != nil {
 			return store.Account{}, fmt.Errorf("auth: recording nonce: %w", err)
@@ -183,9 +193,11 @@ func (a *Authenticator) VerifyUsernameToken(ctx context.Context, tok UsernameTok
 }
 
 // checkText checks a PasswordText password: from the cache when it was
-// verified before, otherwise with the slow hash, under the HashGate.
-func (a *Authenticator) checkText(ctx context.Context, acct store.Account, password string) error {
-	if a.Cache.Hit(acct.ID, acct.PasswordHash, password) {
+// verified before, otherwise with the slow hash, under the HashGate. The
+// cache is keyed by the user and its stored hash: a rotated password has
+// a new hash (new salt), so the old password's entry never matches again.
+func (a *Authenticator) checkText(ctx context.Context, user store.User, password string) error {
+	if a.Cache.Hit(user.ID, user.PasswordHash, password) {
 		return nil
 	}
 	if err := a.acquireHash(ctx); err != nil {
@@ -195,33 +207,33 @@ func (a *Authenticator) checkText(ctx context.Context, acct store.Account, passw
 	// waited for the slot (a client's pool opening its connections at
 	// once): the cache answers it then, and the pool costs one hash, not
 	// one per connection queued behind it.
-	if a.Cache.Hit(acct.ID, acct.PasswordHash, password) {
+	if a.Cache.Hit(user.ID, user.PasswordHash, password) {
 		a.releaseHash()
 		return nil
 	}
-	ok := credential.CheckHash(acct.PasswordHash, password)
+	ok := credential.CheckHash(user.PasswordHash, password)
 	if ok {
 		// Remembered before the slot is given up, so that the next
 		// holder's look finds it.
-		a.Cache.Remember(acct.ID, acct.PasswordHash, password)
+		a.Cache.Remember(user.ID, user.PasswordHash, password)
 	}
 	a.releaseHash()
 	if !ok {
-		return fmt.Errorf("%w: account %s", ErrBadPassword, quote(acct.Username))
+		return fmt.Errorf("%w: user %s", ErrBadPassword, quote(user.Username))
 	}
 	return nil
 }
 
-func (a *Authenticator) checkDigest(acct store.Account, tok UsernameToken, nonce []byte) error {
+func (a *Authenticator) checkDigest(user store.User, tok UsernameToken, nonce []byte) error {
 	if a.Sealer == nil {
 		return fmt.Errorf("%w: no secret key configured for PasswordDigest", ErrBadDigest)
 	}
-	password, err := a.Sealer.Open(acct.PasswordSealed)
+	password, err := a.Sealer.Open(user.PasswordSealed)
 	if err != nil {
-		return fmt.Errorf("%w: account %s: %w", ErrBadDigest, quote(acct.Username), err)
+		return fmt.Errorf("%w: user %s: %w", ErrBadDigest, quote(user.Username), err)
 	}
 	if !digestMatches(tok.Password, nonce, tok.CreatedText, password) {
-		return fmt.Errorf("%w: account %s", ErrBadDigest, quote(acct.Username))
+		return fmt.Errorf("%w: user %s", ErrBadDigest, quote(user.Username))
 	}
 	return nil
 }

@@ -319,6 +319,7 @@ func (o observedLog) LogExchange(ctx context.Context, x soap.Exchange) {
 		in.SetOperation(x.Operation)
 		in.SetOutcome(x.Status)
 		in.SetPrincipal(x.Principal.AccountID, x.Principal.Username)
+		in.SetCredential(x.Principal.CredentialKind, x.Principal.Credential)
 		in.SetDetail(x.Reason)
 		in.MarkLogged()
 	}

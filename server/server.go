@@ -262,6 +262,7 @@ func toRequestLog(x soap.Exchange) store.RequestLog {
 	response, responseCut := cutUTF8(x.Response, limit)
 	e := store.RequestLog{
 		RequestID: x.RequestID, AccountID: x.Principal.AccountID, Username: x.Principal.Username,
+		CredentialKind: x.Principal.CredentialKind, Credential: x.Principal.Credential,
 		Operation: x.Operation, Status: x.Status, HTTPStatus: x.HTTPStatus, Detail: boundText(x.Reason, logDetailMax),
 		Remote: x.Remote, Request: frozenString(kept.Body), Response: frozenString(response),
 		ReceivedAt: x.Received.UTC(), Duration: x.Duration,

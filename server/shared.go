@@ -106,6 +106,7 @@ func (mw *middleware) wrap(f faceOptions, h http.Handler) http.Handler {
 			outcome = "Throttled"
 		}
 		mw.metrics.ObserveRequest(f.name, snap.Operation, outcome, d)
+		mw.metrics.ObserveCredential(snap.Username, snap.CredentialKind, snap.Credential)
 		level := slog.LevelInfo
 		if f.operational {
 			level = slog.LevelDebug
@@ -113,7 +114,7 @@ func (mw *middleware) wrap(f faceOptions, h http.Handler) http.Handler {
 		mw.logger.LogAttrs(ctx, level, "request",
 			slog.String("request_id", snap.ID), slog.String("face", f.name), slog.String("operation", snap.Operation),
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", status),
-			slog.String("outcome", outcome), slog.String("user", snap.Username),
+			slog.String("outcome", outcome), slog.String("user", snap.Username), slog.String("credential", credentialLabel(snap)),
 			slog.Duration("duration", d), slog.String("remote", r.RemoteAddr))
 		// A refused request is not logged: one more store write at the
 		// worst moment, for a request that did nothing.
@@ -126,6 +127,15 @@ func (mw *middleware) wrap(f faceOptions, h http.Handler) http.Handler {
 			mw.exchanges(context.WithoutCancel(ctx), capturedExchange(snap, r, status, req, reqSize, rec.kept.Bytes(), rec.n, start, d))
 		}
 	})
+}
+
+// credentialLabel is the access log's name of a request's credential,
+// KIND:NAME, or "" when it did not log in.
+func credentialLabel(s reqinfo.Snapshot) string {
+	if s.Credential == "" {
+		return ""
+	}
+	return s.CredentialKind + ":" + s.Credential
 }
 
 // maskMargin is how far past the kept bytes a body is captured: more than
@@ -175,7 +185,7 @@ func capturedExchange(s reqinfo.Snapshot, r *http.Request, status int, req []byt
 		return string(out), note
 	}
 	e := store.RequestLog{RequestID: s.ID, Face: s.Face, Method: s.Method, Path: s.Path,
-		AccountID: s.AccountID, Username: s.Username, Operation: s.Operation, Status: s.Outcome, HTTPStatus: status,
+		AccountID: s.AccountID, Username: s.Username, CredentialKind: s.CredentialKind, Credential: s.Credential, Operation: s.Operation, Status: s.Outcome, HTTPStatus: status,
 		Detail: boundText(s.Detail, logDetailMax), Remote: r.RemoteAddr, ReceivedAt: received.UTC(), Duration: d,
 		RequestSize: reqSize, ResponseSize: respSize}
 	if e.Status == "" {

@@ -123,6 +123,31 @@ type Store interface {
 	UpdateAccount(ctx context.Context, a Account) error // password, client ID, disabled; by ID; ErrNotFound if absent
 	ListAccounts(ctx context.Context) ([]Account, error)
 
+	// Users: an account's SOAP logins (see User). A username names one
+	// user across the whole server, since a UsernameToken carries no
+	// account.
+	//
+	// CreateUser stores u and sets u.ID. ErrExists when the username is
+	// taken (by any account), ErrNotFound when account u.AccountID is
+	// absent.
+	CreateUser(ctx context.Context, u *User) error
+	// UserByUsername finds the user logging in as username with the
+	// identity (ID, Username, ClientID) and Disabled flag of its account,
+	// read together: what checking a UsernameToken needs on every request,
+	// in one read. The account's own credentials are left out.
+	// ErrNotFound if no user has the name.
+	UserByUsername(ctx context.Context, username string) (User, Account, error)
+	// ListUsers returns account's users by ID (none for an unknown account).
+	ListUsers(ctx context.Context, accountID int64) ([]User, error)
+	// UpdateUser rewrites the password (hash and sealed), Disabled and
+	// UpdatedAt of user u.ID of account u.AccountID; the username and the
+	// account never change. ErrNotFound if it is absent or another
+	// account's.
+	UpdateUser(ctx context.Context, u User) error
+	// DeleteUser deletes user id of accountID. ErrNotFound if it is absent
+	// or another account's. The account and what it owns are kept.
+	DeleteUser(ctx context.Context, accountID, id int64) error
+
 	// API keys (the SendGrid face's credentials). Revoked keys are kept,
 	// marked, so that an ID is never reused and a revoked key is told
 	// apart from one that never existed in the store (not on the wire).
@@ -204,6 +229,14 @@ type Store interface {
 	LogRequests(ctx context.Context, es []RequestLog) error
 	RecentRequests(ctx context.Context, n int) ([]RequestLog, error) // newest first
 	RequestByID(ctx context.Context, requestID string) (RequestLog, error)
+	// RequestsByCredential returns the n newest exchanges made with the
+	// credential named name (RequestLog.Credential) of kind, or of any
+	// kind when kind is "", newest first.
+	RequestsByCredential(ctx context.Context, kind, name string, n int) ([]RequestLog, error)
+	// CountRequestsByCredential counts account's exchanges received at or
+	// after since, per credential (kind, then name); the exchanges of no
+	// credential, if any, count under empty ones.
+	CountRequestsByCredential(ctx context.Context, accountID int64, since time.Time) ([]CredentialCount, error)
 	// PruneRequestBytes forgets the oldest exchanges until those left take
 	// at most maxBytes (> 0) as stored (see RequestLogSize), and says how
 	// many it removed: the log's bound in bytes, whatever its entries' sizes.
@@ -409,6 +442,9 @@ type Queue interface {
 	// OperatorActions lists recorded operator actions, newest first; n <= 0
 	// means all.
 	OperatorActions(ctx context.Context, n int) ([]OperatorAction, error)
+	// RecordOperatorAction records an action that changes no send (a
+	// user's password rotated, an account disabled …) and sets a.ID.
+	RecordOperatorAction(ctx context.Context, a *OperatorAction) error
 }
 
 // Claim says which sends ClaimDueSends may take and for how long.
@@ -487,6 +523,9 @@ type OperatorAction struct {
 	Detail    string
 	Count     int
 	At        time.Time
+	// Credential names the credential acted on ("user:acme-ci"), never
+	// its secret; empty for an action on the whole account.
+	Credential string
 }
 
 // EmailSendDefinition is a reusable send: an Email to Lists with a sender,
@@ -510,11 +549,40 @@ type EmailSendDefinition struct {
 	ModifiedDate       time.Time
 }
 
-// Account is one Partner API login (a Marketing Cloud business unit user).
+// Account is a tenant (a Marketing Cloud business unit, a SendGrid
+// account): it owns the sends, batches, definitions, outbox and API keys,
+// and is reached through its credentials — its users (User) and API keys
+// (APIKey). Disabled stops every one of them.
+//
+// An account's own user is the user named as the account (every store
+// migrated from one-login accounts has one for each account):
+// PasswordHash and PasswordSealed are that user's, so that an account
+// made with a password is the one-login account of before. CreateAccount
+// with a password (either field set) creates the own user with it, in the
+// same transaction; UpdateAccount rewrites the own user's password (making
+// the own user when the account has none and a password is given);
+// AccountByUsername, AccountByID and ListAccounts read it (empty when the
+// account has no own user).
 type Account struct {
 	ID       int64
-	Username string
-	ClientID int64 // the MID reported as Client.ID
+	Username string // the account's name, unique among accounts
+	ClientID int64  // the MID reported as Client.ID
+	// PasswordHash is the own user's (see User.PasswordHash).
+	PasswordHash string
+	// PasswordSealed is the own user's (see User.PasswordSealed).
+	PasswordSealed []byte
+	Disabled       bool
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// User is one SOAP login of an account: a WS-Security UsernameToken's
+// username and password. Every user of an account acts on the same sends;
+// disabling one, or changing its password, refuses only its own requests.
+type User struct {
+	ID        int64
+	AccountID int64
+	Username  string // unique across the server
 	// PasswordHash is a slow, salted hash (see package credential) used to
 	// check PasswordText tokens.
 	PasswordHash string
@@ -786,8 +854,8 @@ type RequestLog struct {
 	Face       string
 	Method     string
 	Path       string
-	AccountID  int64 // 0 when the caller was not authenticated
-	Username   string
+	AccountID  int64  // 0 when the caller was not authenticated
+	Username   string // the name of the account the request acted for
 	Operation  string
 	Status     string // OverallStatus, or "Fault"
 	HTTPStatus int
@@ -806,6 +874,19 @@ type RequestLog struct {
 	// kept because it could not be read as UTF-8 XML. Empty when whole.
 	RequestNote  string
 	ResponseNote string
+	// CredentialKind and Credential name the credential the request
+	// logged in with, never its secret: "user" and its username, "apikey"
+	// and the key's ID; empty when it did not log in. Entries logged
+	// before credentials were recorded have the account's name as a
+	// "user" for SOAP, nothing for other faces.
+	CredentialKind string
+	Credential     string
+}
+
+// CredentialCount is how many requests one credential made.
+type CredentialCount struct {
+	Kind, Name string
+	Count      int64
 }
 
 // RequestLogSize estimates the bytes an exchange takes as stored, for
@@ -814,7 +895,7 @@ type RequestLog struct {
 // allowance for the row's keys, numbers and indexes.
 func RequestLogSize(e RequestLog) int64 {
 	const rowOverhead = 96
-	return rowOverhead + int64(len(e.RequestID)+len(e.Face)+len(e.Method)+len(e.Path)+len(e.Username)+len(e.Operation)+len(e.Status)+len(e.Detail)+len(e.Remote)+
+	return rowOverhead + int64(len(e.RequestID)+len(e.Face)+len(e.Method)+len(e.Path)+len(e.Username)+len(e.CredentialKind)+len(e.Credential)+len(e.Operation)+len(e.Status)+len(e.Detail)+len(e.Remote)+
 		len(e.Request)+len(e.Response)+len(e.RequestNote)+len(e.ResponseNote))
 }
 

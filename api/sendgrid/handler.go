@@ -260,6 +260,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case err == nil:
 			c = &caller{principal: p, key: key}
 			info.SetPrincipal(p.AccountID, p.Username)
+			info.SetCredential(p.CredentialKind, p.Credential)
 		case errors.Is(err, ErrKeyMissing):
 			present = false
 		case errors.Is(err, ErrKeyInvalid):

@@ -327,11 +327,12 @@ func toUTF16LE(s string) string {
 // timingStore is an AccountStore of one account.
 type timingStore struct{ acct store.Account }
 
-func (s timingStore) AccountByUsername(_ context.Context, username string) (store.Account, error) {
+func (s timingStore) UserByUsername(_ context.Context, username string) (store.User, store.Account, error) {
 	if username == s.acct.Username {
-		return s.acct, nil
+		a := s.acct
+		return store.User{ID: a.ID, AccountID: a.ID, Username: a.Username, PasswordHash: a.PasswordHash, PasswordSealed: a.PasswordSealed}, a, nil
 	}
-	return store.Account{}, store.ErrNotFound
+	return store.User{}, store.Account{}, store.ErrNotFound
 }
 
 func (timingStore) UseNonce(context.Context, string, string, time.Time, time.Time) error { return nil }

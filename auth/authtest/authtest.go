@@ -21,12 +21,13 @@ type Store struct {
 
 	mu       sync.Mutex
 	accounts map[string]store.Account
-	nonces   map[string]time.Time // username + "\x00" + nonce → expires
+	users    map[string]store.User // username → user, beside the accounts' own users
+	nonces   map[string]time.Time  // username + "\x00" + nonce → expires
 
-	// Lookups counts AccountByUsername calls.
+	// Lookups counts AccountByUsername and UserByUsername calls.
 	Lookups int
-	// LookupErr, when set, is returned by AccountByUsername; NonceErr by
-	// UseNonce.
+	// LookupErr, when set, is returned by AccountByUsername and
+	// UserByUsername; NonceErr by UseNonce.
 	LookupErr error
 	NonceErr  error
 }
@@ -34,7 +35,7 @@ type Store struct {
 // NewStore returns a Store holding accounts; c decides when a nonce has
 // expired.
 func NewStore(c clock.Clock, accounts ...store.Account) *Store {
-	s := &Store{clock: c, accounts: map[string]store.Account{}, nonces: map[string]time.Time{}}
+	s := &Store{clock: c, accounts: map[string]store.Account{}, users: map[string]store.User{}, nonces: map[string]time.Time{}}
 	for _, a := range accounts {
 		s.accounts[a.Username] = a
 	}
@@ -54,6 +55,54 @@ func (s *Store) AccountByUsername(_ context.Context, username string) (store.Acc
 		return store.Account{}, store.ErrNotFound
 	}
 	return a, nil
+}
+
+// UserByUsername implements the store's method: a user added by SetUser,
+// else the own user of the account of that name (its password, the
+// account's ID as its ID).
+func (s *Store) UserByUsername(_ context.Context, username string) (store.User, store.Account, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Lookups++
+	if s.LookupErr != nil {
+		return store.User{}, store.Account{}, s.LookupErr
+	}
+	identity := func(a store.Account) store.Account {
+		return store.Account{ID: a.ID, Username: a.Username, ClientID: a.ClientID, Disabled: a.Disabled}
+	}
+	if u, ok := s.users[username]; ok {
+		for _, a := range s.accounts {
+			if a.ID == u.AccountID {
+				return u, identity(a), nil
+			}
+		}
+		return store.User{}, store.Account{}, store.ErrNotFound
+	}
+	a, ok := s.accounts[username]
+	if !ok {
+		return store.User{}, store.Account{}, store.ErrNotFound
+	}
+	u := store.User{ID: a.ID, AccountID: a.ID, Username: a.Username, PasswordHash: a.PasswordHash, PasswordSealed: a.PasswordSealed}
+	return u, identity(a), nil
+}
+
+// SetUser adds or replaces a user of an account the Store holds (a
+// rotated password, a disabled user). Its ID must not be an account's.
+func (s *Store) SetUser(u store.User) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.users[u.Username] = u
+}
+
+// User makes a user of account accountID whose password is both hashed
+// and sealed, as `partnerd user add` stores it.
+func User(t testing.TB, sealer *credential.Sealer, id, accountID int64, username, password string) store.User {
+	t.Helper()
+	h, err := credential.Hash(password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store.User{ID: id, AccountID: accountID, Username: username, PasswordHash: h, PasswordSealed: sealer.Seal(password)}
 }
 
 // UseNonce implements the store's method: a nonce is refused while an

@@ -2,7 +2,8 @@
 // SOAP Partner API for scheduled sends, over an embedded SQLite store.
 //
 //	partnerd [serve] [flags]          run the server (the default)
-//	partnerd account add|passwd|list|disable|enable
+//	partnerd account add|passwd|list|show|disable|enable
+//	partnerd user add|list|passwd|disable|enable|delete
 //	partnerd apikey create|list|revoke
 //	partnerd client add|list|revoke
 //	partnerd send list
@@ -39,13 +40,18 @@ Usage:
   partnerd account add --username U --password P [--client-id N]
   partnerd account passwd --username U --password P
   partnerd account list
-  partnerd account disable|enable --username U
+  partnerd account disable|enable --username U   every credential of the account
+  partnerd account add --account A [--client-id N]   an account without users
+  partnerd account show A [--minutes 5,60]        its credentials, requests per credential
+  partnerd user add|passwd --account A --username U --password P
+  partnerd user disable|enable|delete --account A --username U   one user only
+  partnerd user list --account A
   partnerd apikey create --account U --name N [--scopes a,b]   SendGrid API key, shown once
   partnerd apikey list|revoke --account U [--id ID]
   partnerd client add --account U [--scopes a,b] [--mid N]   token client (installed package), secret shown once
   partnerd client list|revoke --account U [--id ID]
   partnerd send list [--account U] [--status S]
-  partnerd requests [--last N] [--id REQUESTID]
+  partnerd requests [--last N] [--id REQUESTID] [--credential [KIND:]NAME]
   partnerd outbox [--last N] [--account U]        dispatched sends
   partnerd queue flush --account U [--reason R]   discard an account's pending sends
   partnerd queue actions [--last N]               operator actions
@@ -114,6 +120,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runAPIKey(ctx, args, stdout, stderr)
 	case "client":
 		return runClient(ctx, args, stdout, stderr)
+	case "user":
+		return runUser(ctx, args, stdout, stderr)
 	case "send", "sends":
 		return runSend(ctx, args, stdout, stderr)
 	case "requests":

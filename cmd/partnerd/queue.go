@@ -86,10 +86,10 @@ func runQueue(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		// actions is what was asked for.
 		names, _ := accountNames(ctx, db)
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tAT\tACTION\tACCOUNT\tCOUNT\tBY\tDETAIL")
+		fmt.Fprintln(tw, "ID\tAT\tACTION\tACCOUNT\tCOUNT\tBY\tDETAIL\tCREDENTIAL")
 		for _, a := range acts {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\n", a.ID, a.At.UTC().Format(time.RFC3339), a.Action,
-				orDash(names[a.AccountID]), a.Count, orDash(a.Actor), a.Detail)
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", a.ID, a.At.UTC().Format(time.RFC3339), a.Action,
+				orDash(names[a.AccountID]), a.Count, orDash(a.Actor), a.Detail, orDash(a.Credential))
 		}
 		return tw.Flush()
 	}

@@ -21,6 +21,7 @@ func runRequests(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	cmd := newStoreCommand("requests", stderr)
 	last := cmd.Int("last", 20, "how many of the newest exchanges to list")
 	id := cmd.String("id", "", "show this RequestID's request and response envelopes")
+	credential := cmd.String("credential", "", "only the exchanges made with this credential: a username or API key ID, or KIND:NAME (user:U, apikey:ID)")
 	db, err := cmd.parseAndOpen(ctx, args, func() error {
 		if *last <= 0 {
 			return errors.New("--last must be positive")
@@ -42,9 +43,9 @@ func runRequests(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		// Everything here came from a client: shown so that no byte of it
 		// can move the cursor, recolour or clear the operator's terminal.
-		fmt.Fprintf(stdout, "RequestID:  %s\nReceived:   %s\nDuration:   %s\nAccount:    %s\nFace:       %s\nRequest:    %s %s\nOperation:  %s\nStatus:     %s (HTTP %d)\nRemote:     %s\n",
+		fmt.Fprintf(stdout, "RequestID:  %s\nReceived:   %s\nDuration:   %s\nAccount:    %s\nCredential: %s\nFace:       %s\nRequest:    %s %s\nOperation:  %s\nStatus:     %s (HTTP %d)\nRemote:     %s\n",
 			visible(e.RequestID, false), e.ReceivedAt.UTC().Format(time.RFC3339Nano), e.Duration, visible(e.Username, false),
-			visible(e.Face, false), visible(e.Method, false), visible(e.Path, false), visible(e.Operation, false), visible(e.Status, false), e.HTTPStatus, visible(e.Remote, false))
+			visible(credentialLabel(e), false), visible(e.Face, false), visible(e.Method, false), visible(e.Path, false), visible(e.Operation, false), visible(e.Status, false), e.HTTPStatus, visible(e.Remote, false))
 		if e.Detail != "" {
 			fmt.Fprintf(stdout, "Detail:     %s\n", visible(e.Detail, false))
 		}
@@ -52,17 +53,35 @@ func runRequests(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			bodyNote(e.RequestSize, e.RequestNote), visible(e.Request, true), bodyNote(e.ResponseSize, e.ResponseNote), visible(e.Response, true))
 		return nil
 	}
-	entries, err := db.RecentRequests(ctx, *last)
+	var entries []store.RequestLog
+	if *credential != "" {
+		kind, name, ok := strings.Cut(*credential, ":")
+		if !ok {
+			kind, name = "", *credential
+		}
+		entries, err = db.RequestsByCredential(ctx, kind, name, *last)
+	} else {
+		entries, err = db.RecentRequests(ctx, *last)
+	}
 	if err != nil {
 		return err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RECEIVED\tREQUEST ID\tACCOUNT\tFACE\tMETHOD\tPATH\tOPERATION\tSTATUS\tHTTP\tDURATION\tDETAIL")
+	fmt.Fprintln(tw, "RECEIVED\tREQUEST ID\tACCOUNT\tCREDENTIAL\tFACE\tMETHOD\tPATH\tOPERATION\tSTATUS\tHTTP\tDURATION\tDETAIL")
 	for _, e := range entries {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", e.ReceivedAt.UTC().Format(time.RFC3339), cell(e.RequestID),
-			cell(e.Username), cell(e.Face), cell(e.Method), cell(e.Path), cell(e.Operation), cell(e.Status), e.HTTPStatus, e.Duration.Round(time.Microsecond), cell(e.Detail))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", e.ReceivedAt.UTC().Format(time.RFC3339), cell(e.RequestID),
+			cell(e.Username), cell(credentialLabel(e)), cell(e.Face), cell(e.Method), cell(e.Path), cell(e.Operation), cell(e.Status), e.HTTPStatus, e.Duration.Round(time.Microsecond), cell(e.Detail))
 	}
 	return tw.Flush()
+}
+
+// credentialLabel is how a log entry's credential is shown: KIND:NAME,
+// "" when the request did not log in.
+func credentialLabel(e store.RequestLog) string {
+	if e.Credential == "" {
+		return ""
+	}
+	return e.CredentialKind + ":" + e.Credential
 }
 
 // bodyNote is the line said before a stored body that is not the whole

@@ -71,6 +71,22 @@ func (f *Fixture) AddAccount(user, pw string, clientID int64, disabled bool) {
 	f.Accounts[user] = a
 }
 
+// AddUser adds user (password pw) to account, which the fixture holds.
+func (f *Fixture) AddUser(user, pw, account string, disabled bool) {
+	a, ok := f.Accounts[account]
+	if !ok {
+		f.T.Fatalf("user %s: no account %q in the case", user, account)
+	}
+	hash, err := credential.Hash(pw)
+	if err != nil {
+		f.T.Fatal(err)
+	}
+	u := store.User{AccountID: a.ID, Username: user, PasswordHash: hash, PasswordSealed: f.Sealer.Seal(pw), Disabled: disabled}
+	if err := f.Store.CreateUser(context.Background(), &u); err != nil {
+		f.T.Fatal(err)
+	}
+}
+
 // When parses an absolute time (RFC 3339) or one relative to the clock
 // ("+2h", "-5m").
 func (f *Fixture) When(v string) time.Time {
@@ -107,6 +123,13 @@ func (f *Fixture) Apply(line string) {
 	case "account":
 		id, _ := strconv.ParseInt(fields[3], 10, 64)
 		f.AddAccount(fields[1], fields[2], id, len(fields) > 4 && fields[4] == "disabled")
+	case "user":
+		// user USERNAME PASSWORD ACCOUNT [disabled]: another login of an
+		// account a line before (or the fixture) created.
+		if len(fields) < 4 {
+			t.Fatalf("bad user line %q: want user USERNAME PASSWORD ACCOUNT [disabled]", line)
+		}
+		f.AddUser(fields[1], fields[2], fields[3], len(fields) > 4 && fields[4] == "disabled")
 	case "policy":
 		if v, ok := kv["cutoff"]; ok {
 			f.Policy.CancelCutoff, _ = time.ParseDuration(v)

@@ -26,6 +26,7 @@ type Metrics struct {
 	authFailures *prometheus.CounterVec
 	rejected     *prometheus.CounterVec
 	update       *prometheus.HistogramVec
+	credentials  *prometheus.CounterVec
 }
 
 // Buckets for request and commit latency: a commit with synchronous=FULL
@@ -60,8 +61,15 @@ func New() *Metrics {
 			Help:    "Duration of store write transactions up to their durable commit, by result (ok or error).",
 			Buckets: latencyBuckets,
 		}, []string{"result"}),
+		// One series per credential that made a request: as many as
+		// operators created (users, API keys), never one per client input,
+		// since only logged-in requests are counted.
+		credentials: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "partnerd_credential_requests_total",
+			Help: "Requests that logged in, by account, credential kind (user, apikey) and credential (username or API key ID): which of an account's credentials is busy.",
+		}, []string{"account", "kind", "credential"}),
 	}
-	m.Registry.MustRegister(m.requests, m.duration, m.authFailures, m.rejected, m.update,
+	m.Registry.MustRegister(m.requests, m.duration, m.authFailures, m.rejected, m.update, m.credentials,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -84,6 +92,15 @@ func (m *Metrics) ObserveRequest(face, operation, outcome string, d time.Duratio
 	}
 	m.requests.WithLabelValues(face, operation, outcome).Inc()
 	m.duration.WithLabelValues(face, operation).Observe(d.Seconds())
+}
+
+// ObserveCredential counts one request that logged in with credential
+// name of kind (never its secret) for account.
+func (m *Metrics) ObserveCredential(account, kind, name string) {
+	if m == nil || name == "" {
+		return
+	}
+	m.credentials.WithLabelValues(account, kind, name).Inc()
 }
 
 // AuthFailure counts one failed login.

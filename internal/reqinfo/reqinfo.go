@@ -33,6 +33,8 @@ type Info struct {
 	outcome   string
 	accountID int64
 	username  string
+	credKind  string
+	cred      string
 	detail    string
 	throttled bool
 	mask      func([]byte) []byte
@@ -44,6 +46,10 @@ type Snapshot struct {
 	ID, Face, Method, Path, Operation, Outcome string
 	AccountID                                  int64
 	Username                                   string
+	// CredentialKind and Credential name the credential the request
+	// logged in with ("user" and a username, "apikey" and a key ID),
+	// never its secret; empty when it did not log in.
+	CredentialKind, Credential string
 	// Detail says why a request failed, for the logs only (clients are
 	// told the face's own words).
 	Detail    string
@@ -87,6 +93,12 @@ func (in *Info) SetPrincipal(accountID int64, username string) {
 	in.update(func() { in.accountID, in.username = accountID, username })
 }
 
+// SetCredential records the credential the request logged in with (kind
+// and name, never the secret), beside the account SetPrincipal records.
+func (in *Info) SetCredential(kind, name string) {
+	in.update(func() { in.credKind, in.cred = kind, name })
+}
+
 // SetDetail records why the request failed (logs only).
 func (in *Info) SetDetail(detail string) {
 	in.update(func() { in.detail = detail })
@@ -125,6 +137,6 @@ func (in *Info) Snapshot() Snapshot {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	return Snapshot{ID: in.ID, Face: in.Face, Method: in.Method, Path: in.Path, Operation: in.operation, Outcome: in.outcome,
-		AccountID: in.accountID, Username: in.username, Detail: in.detail,
+		AccountID: in.accountID, Username: in.username, CredentialKind: in.credKind, Credential: in.cred, Detail: in.detail,
 		Throttled: in.throttled, Mask: in.mask, Logged: in.logged}
 }

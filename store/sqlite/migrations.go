@@ -390,6 +390,43 @@ CREATE TABLE issued_tokens (
 -- Forgetting a client's expired tokens when it is issued a new one.
 CREATE INDEX issued_tokens_client_expiry ON issued_tokens (client_id, expires_at);
 `},
+	{13, "users: several logins per account", `
+-- An account (the tenant) has several SOAP users, each with its own
+-- password, disabled flag and life: rotating or disabling one leaves the
+-- others working. A UsernameToken carries no account, so a username is
+-- unique across the server. AUTOINCREMENT: the password cache is keyed by
+-- user id, which a deleted user's successor must not inherit.
+CREATE TABLE users (
+	id              INTEGER PRIMARY KEY AUTOINCREMENT,
+	account_id      INTEGER NOT NULL REFERENCES accounts (id),
+	username        TEXT    NOT NULL UNIQUE,
+	password_hash   TEXT    NOT NULL DEFAULT '',
+	password_sealed BLOB,
+	disabled        INTEGER NOT NULL DEFAULT 0,
+	created_at      INTEGER,
+	updated_at      INTEGER
+) STRICT;
+CREATE INDEX users_account ON users (account_id, id);
+-- Every account was one login: it becomes an account with one user of the
+-- same name and password, so every client logs in as before and reaches
+-- the same sends. The account keeps its disabled flag (which stops all of
+-- its users); its password moves to the user and is kept nowhere else.
+INSERT INTO users (account_id, username, password_hash, password_sealed, disabled, created_at, updated_at)
+	SELECT id, username, password_hash, password_sealed, 0, created_at, updated_at FROM accounts ORDER BY id;
+UPDATE accounts SET password_hash = '', password_sealed = NULL;
+-- Which credential made each request ('user' and its username, 'apikey'
+-- and its id): the operator looks for the runaway one by it. Every SOAP
+-- exchange logged before was made by the user of its account's name.
+ALTER TABLE request_log ADD COLUMN credential_kind TEXT NOT NULL DEFAULT '';
+ALTER TABLE request_log ADD COLUMN credential TEXT NOT NULL DEFAULT '';
+UPDATE request_log SET credential_kind = 'user', credential = username WHERE face = 'soap' AND username <> '';
+-- Operator actions on a credential (user passwd, disable …) name it.
+ALTER TABLE operator_actions ADD COLUMN credential TEXT NOT NULL DEFAULT '';
+-- No index on them: the log is written on every request, and the two
+-- readers (partnerd requests --credential, partnerd account show) are an
+-- operator's, scanning a log the retention bounds (by received_at for the
+-- recent counts, which is indexed).
+`},
 }
 
 // latestVersion is the schema version this binary writes.

@@ -82,8 +82,8 @@ WHERE account_id = ? AND status IN ('Scheduled', 'Paused')`, at, at, at, a.Accou
 		}
 		a.Count = int(n)
 		res, err = tx.ExecContext(ctx, `
-INSERT INTO operator_actions (action, account_id, actor, detail, count, at) VALUES (?, ?, ?, ?, ?, ?)`,
-			a.Action, a.AccountID, a.Actor, a.Detail, a.Count, dbTime(a.At))
+INSERT INTO operator_actions (action, account_id, actor, detail, count, at, credential) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			a.Action, a.AccountID, a.Actor, a.Detail, a.Count, dbTime(a.At), a.Credential)
 		if err != nil {
 			return err
 		}
@@ -97,9 +97,29 @@ INSERT INTO operator_actions (action, account_id, actor, detail, count, at) VALU
 	return nil
 }
 
+// RecordOperatorAction records a and sets a.ID.
+func (db *DB) RecordOperatorAction(ctx context.Context, a *store.OperatorAction) error {
+	var id int64
+	err := db.update(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `
+INSERT INTO operator_actions (action, account_id, actor, detail, count, at, credential) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			a.Action, a.AccountID, a.Actor, a.Detail, a.Count, dbTime(a.At), a.Credential)
+		if err != nil {
+			return err
+		}
+		id, err = res.LastInsertId()
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: record operator action %s: %w", a.Action, err)
+	}
+	a.ID = id
+	return nil
+}
+
 // OperatorActions lists operator actions, newest first.
 func (db *DB) OperatorActions(ctx context.Context, n int) ([]store.OperatorAction, error) {
-	query := `SELECT id, action, account_id, actor, detail, count, at FROM operator_actions ORDER BY id DESC`
+	query := `SELECT id, action, account_id, actor, detail, count, at, credential FROM operator_actions ORDER BY id DESC`
 	var args []any
 	if n > 0 {
 		query += ` LIMIT ?`
@@ -108,7 +128,7 @@ func (db *DB) OperatorActions(ctx context.Context, n int) ([]store.OperatorActio
 	out, err := queryAll(ctx, db.read, func(row scanner) (store.OperatorAction, error) {
 		var a store.OperatorAction
 		var at sql.NullInt64
-		err := row.Scan(&a.ID, &a.Action, &a.AccountID, &a.Actor, &a.Detail, &a.Count, &at)
+		err := row.Scan(&a.ID, &a.Action, &a.AccountID, &a.Actor, &a.Detail, &a.Count, &at, &a.Credential)
 		a.At = goTime(at)
 		return a, err
 	}, query, args...)

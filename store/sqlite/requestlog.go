@@ -14,7 +14,7 @@ import (
 
 const requestLogColumns = `request_id, account_id, username, operation, status, http_status, detail,
 	remote, request, response, received_at, duration_ns, request_packed, response_packed,
-	request_size, response_size, request_note, response_note, face, method, path`
+	request_size, response_size, request_note, response_note, face, method, path, credential_kind, credential`
 
 func scanRequestLog(row scanner) (store.RequestLog, error) {
 	var e store.RequestLog
@@ -23,7 +23,7 @@ func scanRequestLog(row scanner) (store.RequestLog, error) {
 	var reqPacked, respPacked []byte
 	err := row.Scan(&e.RequestID, &e.AccountID, &e.Username, &e.Operation, &e.Status, &e.HTTPStatus, &e.Detail,
 		&e.Remote, &e.Request, &e.Response, &received, &duration, &reqPacked, &respPacked,
-		&e.RequestSize, &e.ResponseSize, &e.RequestNote, &e.ResponseNote, &e.Face, &e.Method, &e.Path)
+		&e.RequestSize, &e.ResponseSize, &e.RequestNote, &e.ResponseNote, &e.Face, &e.Method, &e.Path, &e.CredentialKind, &e.Credential)
 	if err != nil {
 		return e, err
 	}
@@ -49,10 +49,10 @@ func (db *DB) LogRequest(ctx context.Context, e store.RequestLog) error {
 }
 
 // requestLogWidth is the values of one row of requestLogInserter.
-const requestLogWidth = 20
+const requestLogWidth = 22
 
 var requestLogInserter = newRowInserter(`INSERT INTO request_log (`+requestLogColumns+`, stored_bytes)`,
-	`(?, ?, ?, ?, ?, ?, ?, ?, '', '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, requestLogWidth)
+	`(?, ?, ?, ?, ?, ?, ?, ?, '', '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, requestLogWidth)
 
 // packScratch holds the buffers bodies are encoded into before they are
 // copied, packed, into a batch's buffer: a block's bound is ~1.2 times its
@@ -108,7 +108,7 @@ func (db *DB) LogRequests(ctx context.Context, es []store.RequestLog) error {
 		stored := store.RequestLogSize(sized) + int64(len(req)+len(resp))
 		args = append(args, e.RequestID, e.AccountID, e.Username, e.Operation, e.Status, e.HTTPStatus, e.Detail,
 			e.Remote, dbTime(e.ReceivedAt), int64(e.Duration), req, resp,
-			e.RequestSize, e.ResponseSize, e.RequestNote, e.ResponseNote, e.Face, e.Method, e.Path, stored)
+			e.RequestSize, e.ResponseSize, e.RequestNote, e.ResponseNote, e.Face, e.Method, e.Path, e.CredentialKind, e.Credential, stored)
 	}
 	var stored int64
 	for i := 0; i < len(args); i += requestLogWidth {
@@ -143,6 +143,39 @@ SELECT `+requestLogColumns+` FROM request_log ORDER BY received_at DESC, id DESC
 		return nil, fmt.Errorf("sqlite: recent requests: %w", err)
 	}
 	return es, nil
+}
+
+// RequestsByCredential returns the n most recently received exchanges made
+// with credential name (of kind, or of any kind when kind is ""), newest
+// first. Unindexed: an operator's search, over a log the retention bounds.
+func (db *DB) RequestsByCredential(ctx context.Context, kind, name string, n int) ([]store.RequestLog, error) {
+	if n <= 0 || name == "" {
+		return nil, nil
+	}
+	es, err := queryAll(ctx, db.read, scanRequestLog, `
+SELECT `+requestLogColumns+` FROM request_log WHERE credential = ? AND (? = '' OR credential_kind = ?)
+ORDER BY received_at DESC, id DESC LIMIT ?`, name, kind, kind, n)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: requests by credential: %w", err)
+	}
+	return es, nil
+}
+
+// CountRequestsByCredential counts account's exchanges received at or after
+// since, per credential, on the received_at index.
+func (db *DB) CountRequestsByCredential(ctx context.Context, accountID int64, since time.Time) ([]store.CredentialCount, error) {
+	cs, err := queryAll(ctx, db.read, func(row scanner) (store.CredentialCount, error) {
+		var c store.CredentialCount
+		err := row.Scan(&c.Kind, &c.Name, &c.Count)
+		return c, err
+	}, `
+SELECT credential_kind, credential, count(*) FROM request_log INDEXED BY request_log_received_at
+WHERE received_at >= ? AND account_id = ?
+GROUP BY credential_kind, credential ORDER BY credential_kind, credential`, dbTime(since), accountID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: count requests by credential: %w", err)
+	}
+	return cs, nil
 }
 
 // RequestByID returns the exchange logged under requestID.

@@ -138,9 +138,18 @@ func TestMigrationsIdempotent(t *testing.T) {
 	}
 }
 
+// reservedVersions are migration numbers given to branches developed in
+// parallel and not merged here yet; the versions
+// around them must still be 1, 2, 3… in order. Remove a number once its
+// migration lands.
+var reservedVersions = map[int]bool{}
+
 func TestMigrationsOrdered(t *testing.T) {
 	want := 1
 	for i, m := range migrations {
+		for reservedVersions[want] && m.version != want {
+			want++
+		}
 		if m.version != want {
 			t.Errorf("migration %d has version %d: versions must be 1, 2, 3… in order", i, m.version)
 		}

@@ -18,18 +18,22 @@ import (
 func requestLog(received time.Time, op string) store.RequestLog {
 	id := uuid.NewString()
 	return store.RequestLog{
-		RequestID:  id,
-		AccountID:  1,
-		Username:   "alice",
-		Operation:  op,
-		Status:     "OK",
-		HTTPStatus: 200,
-		Detail:     "",
-		Remote:     "192.0.2.1:54321",
-		Request:    `<s:Envelope><s:Body><PerformRequestMsg/></s:Body></s:Envelope>`,
-		Response:   `<s:Envelope><s:Body><PerformResponseMsg><RequestID>` + id + `</RequestID></PerformResponseMsg></s:Body></s:Envelope>`,
-		ReceivedAt: received,
-		Duration:   1234567 * time.Nanosecond,
+		RequestID: id,
+		AccountID: 1,
+		Username:  "alice",
+		// A credential other than the account's name, so that a store
+		// that filled one from the other would show.
+		CredentialKind: "user",
+		Credential:     "alice-ci",
+		Operation:      op,
+		Status:         "OK",
+		HTTPStatus:     200,
+		Detail:         "",
+		Remote:         "192.0.2.1:54321",
+		Request:        `<s:Envelope><s:Body><PerformRequestMsg/></s:Body></s:Envelope>`,
+		Response:       `<s:Envelope><s:Body><PerformResponseMsg><RequestID>` + id + `</RequestID></PerformResponseMsg></s:Body></s:Envelope>`,
+		ReceivedAt:     received,
+		Duration:       1234567 * time.Nanosecond,
 	}
 }
 

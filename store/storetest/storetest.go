@@ -36,6 +36,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		run  func(*testing.T, func(*testing.T) store.Store)
 	}{
 		{"Accounts", testAccounts},
+		{"Users", testUsers},
+		{"CredentialIsolation", testCredentialIsolation},
+		{"RequestsByCredential", testRequestsByCredential},
+		{"CredentialActions", testCredentialActions},
 		{"Sends", testSends},
 		{"Isolation", testIsolation},
 		{"Filter", testFilter},

@@ -26,8 +26,9 @@ type memAccounts struct {
 	nonces map[string]time.Time
 }
 
-func (m *memAccounts) AccountByUsername(context.Context, string) (store.Account, error) {
-	return m.acct, nil
+func (m *memAccounts) UserByUsername(context.Context, string) (store.User, store.Account, error) {
+	a := m.acct
+	return store.User{ID: a.ID, AccountID: a.ID, Username: a.Username, PasswordHash: a.PasswordHash, PasswordSealed: a.PasswordSealed}, a, nil
 }
 
 func (m *memAccounts) UseNonce(_ context.Context, username, nonce string, expires, _ time.Time) error {
