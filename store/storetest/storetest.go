@@ -57,6 +57,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Batches", testBatches},
 		{"APIKeys", testAPIKeys},
 		{"Marketing", testMarketing},
+		{"Sessions", testSessions},
+		{"OperatorActions", testRecordOperatorAction},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
