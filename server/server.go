@@ -21,6 +21,8 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/partnerd/partnerd/api/admin"
+	"github.com/partnerd/partnerd/api/console"
 	"github.com/partnerd/partnerd/api/partnerapi"
 	"github.com/partnerd/partnerd/api/sendgrid"
 	"github.com/partnerd/partnerd/api/soap"
@@ -73,15 +75,19 @@ type Config struct {
 	SendGridRate int
 	// Faces are mounted beside SOAP's, SendGrid's and ops'.
 	Faces []Face
+	// ConsoleToken signs the operator in to the console (/console/); ""
+	// makes a random one (Server.ConsoleToken).
+	ConsoleToken string
 }
 
 // Server is partnerd's HTTP handler: every face mounted on one ServeMux
 // behind the shared middleware. Close it after the http.Server has shut
 // down, so that the request log is complete.
 type Server struct {
-	handler http.Handler
-	log     *asyncLog // nil when the log is written synchronously
-	mw      *middleware
+	handler      http.Handler
+	consoleToken string
+	log          *asyncLog // nil when the log is written synchronously
+	mw           *middleware
 }
 
 // ServeHTTP implements http.Handler.
@@ -160,11 +166,20 @@ func New(d Config) *Server {
 		Keys:      &auth.Keys{Store: d.Store, Clock: d.Clock, OnFailure: func(_ context.Context, reason string) { m.AuthFailure("api_key_" + reason) }},
 		RateLimit: d.SendGridRate}))
 	fm.mount(opsFace{store: d.Store, logger: d.Logger, metrics: m.Handler()})
+	consoleToken := d.ConsoleToken
+	if consoleToken == "" {
+		consoleToken = admin.RandomToken()
+	}
+	fm.mount(console.New(console.Config{Store: d.Store, Auth: authn, Sends: send, Clock: d.Clock, Policy: d.Policy,
+		OperatorToken: consoleToken, Logger: d.Logger}))
 	for _, f := range d.Faces {
 		fm.mount(f)
 	}
-	return &Server{log: async, handler: fm, mw: fm.mw}
+	return &Server{log: async, handler: fm, mw: fm.mw, consoleToken: consoleToken}
 }
+
+// ConsoleToken is the console's operator token.
+func (s *Server) ConsoleToken() string { return s.consoleToken }
 
 // Apart serves faces on a ServeMux of their own, for a listener of their
 // own (the admin face on --admin-addr), behind the same middleware as the

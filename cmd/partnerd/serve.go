@@ -174,6 +174,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) (ret
 			// The log writer prunes to this as it goes, between the
 			// housekeeper's rounds.
 			RequestLogMaxBytes: int64(cfg.logMaxBytes),
+			ConsoleToken:       os.Getenv("PARTNERD_CONSOLE_TOKEN"),
 		},
 		Dispatch:       cfg.dispatch.config(),
 		HousekeepEvery: time.Minute,
@@ -195,6 +196,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) (ret
 	fmt.Fprintf(stdout, "  SOAP endpoint: %s/Service.asmx\n", base)
 	fmt.Fprintf(stdout, "  WSDL:          %s/Service.asmx?wsdl\n", base)
 	fmt.Fprintf(stdout, "  SendGrid v3:   %s/v3/ (keys: partnerd apikey create; OpenAPI: %s/v3/openapi.json)\n", base, base)
+	if os.Getenv("PARTNERD_CONSOLE_TOKEN") != "" {
+		fmt.Fprintf(stdout, "  console:       %s/console/ (operator token: PARTNERD_CONSOLE_TOKEN)\n", base)
+	} else {
+		fmt.Fprintf(stdout, "  console:       %s/console/ (operator token: %s)\n", base, app.ConsoleToken())
+	}
 	if tlsNote != "" {
 		fmt.Fprintln(stdout, tlsNote)
 	}
