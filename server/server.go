@@ -171,7 +171,7 @@ func New(d Config) *Server {
 		consoleToken = admin.RandomToken()
 	}
 	fm.mount(console.New(console.Config{Store: d.Store, Auth: authn, Sends: send, Clock: d.Clock, Policy: d.Policy,
-		OperatorToken: consoleToken, Logger: d.Logger}))
+		Sealer: d.Sealer, OperatorToken: consoleToken, Logger: d.Logger}))
 	for _, f := range d.Faces {
 		fm.mount(f)
 	}

@@ -26,11 +26,13 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/partnerd/partnerd/auth"
 	"github.com/partnerd/partnerd/internal/clock"
+	"github.com/partnerd/partnerd/internal/credential"
 	"github.com/partnerd/partnerd/internal/reqinfo"
 	"github.com/partnerd/partnerd/lifecycle"
 	"github.com/partnerd/partnerd/sending"
@@ -63,6 +65,9 @@ type Config struct {
 	Sends  *sending.Service
 	Clock  clock.Clock
 	Policy lifecycle.Policy
+	// Sealer seals a rotated password, as `partnerd account passwd` does
+	// (PasswordDigest logins need it in clear).
+	Sealer *credential.Sealer
 	// OperatorToken signs the operator in; "" lets no operator in.
 	OperatorToken string
 	// SessionTTL is how long a session lasts (0: 12 hours).
@@ -119,16 +124,23 @@ func (f *Face) Mount(mux interface {
 	Handle(pattern string, handler http.Handler)
 }) {
 	routes := map[string]route{
-		"/console/":                              {"GET": f.home},
-		"/console/static/":                       {"GET": f.serveStatic},
-		"/console/signin":                        {"GET": f.signInPage, "POST": f.signIn},
-		"/console/signout":                       {"POST": f.signedIn(f.signOut)},
-		"/console/sends":                         {"GET": f.signedIn(f.sendsPage)},
-		"/console/sends/{account}/{id}/{action}": {"GET": f.signedIn(f.confirmPage), "POST": f.signedIn(f.act)},
-		"/console/exchanges":                     {"GET": f.signedIn(f.exchangesPage)},
-		"/console/exchanges/{rid}":               {"GET": f.signedIn(f.exchangePage)},
-		"/console/exchanges/{rid}/golden":        {"GET": f.signedIn(f.exchangeGolden)},
-		"/console/actions":                       {"GET": f.signedIn(f.actionsPage)},
+		"/console/":                                    {"GET": f.home},
+		"/console/static/":                             {"GET": f.serveStatic},
+		"/console/signin":                              {"GET": f.signInPage, "POST": f.signIn},
+		"/console/signout":                             {"POST": f.signedIn(f.signOut)},
+		"/console/sends":                               {"GET": f.signedIn(f.sendsPage)},
+		"/console/sends/{account}/{id}/{action}":       {"GET": f.signedIn(f.confirmPage), "POST": f.signedIn(f.act)},
+		"/console/exchanges":                           {"GET": f.signedIn(f.exchangesPage)},
+		"/console/exchanges/{rid}":                     {"GET": f.signedIn(f.exchangePage)},
+		"/console/exchanges/{rid}/golden":              {"GET": f.signedIn(f.exchangeGolden)},
+		"/console/actions":                             {"GET": f.signedIn(f.actionsPage)},
+		"/console/account":                             {"GET": f.signedIn(f.accountPage)},
+		"/console/account/{account}/password":          {"POST": f.signedIn(f.rotatePassword)},
+		"/console/account/{account}/keys":              {"POST": f.signedIn(f.createKey)},
+		"/console/account/{account}/keys/{kid}/revoke": {"POST": f.signedIn(f.revokeKey)},
+		"/console/account/{account}/flush":             {"GET": f.signedIn(f.flushPage), "POST": f.signedIn(f.flush)},
+		"/console/account/{account}/disable":           {"GET": f.signedIn(f.disablePage), "POST": f.signedIn(f.disable)},
+		"/console/batches/{account}/{batch}/{action}":  {"POST": f.signedIn(f.batchAct)},
 	}
 	for pattern, rt := range routes {
 		mux.Handle(pattern, f.dispatch(pattern, rt))
@@ -238,6 +250,8 @@ func (f *Face) render(w http.ResponseWriter, r *http.Request, status int, name s
 }
 
 func (f *Face) now() time.Time { return f.cfg.Clock.Now() }
+
+func urlQuery(s string) string { return url.QueryEscape(s) }
 
 // record keeps an action as an operator action: who did what to which
 // account. The action has happened already; a failure to record it is

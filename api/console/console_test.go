@@ -117,7 +117,8 @@ func TestCSPOnEveryPage(t *testing.T) {
 	id := e.account("alice").ID
 	paths := []string{"/console/", "/console/signin", "/console/sends", "/console/sends?status=Bogus", "/console/exchanges",
 		"/console/exchanges/rid-1", "/console/exchanges/rid-1/golden", "/console/exchanges/nope", "/console/actions",
-		fmt.Sprintf("/console/sends/%d/100/cancel", id), "/console/nope", "/console/static/console.js"}
+		fmt.Sprintf("/console/sends/%d/100/cancel", id), "/console/nope", "/console/static/console.js",
+		"/console/account", fmt.Sprintf("/console/account/%d/flush", id), fmt.Sprintf("/console/account/%d/disable", id)}
 	for _, who := range []struct {
 		name string
 		b    *browser
@@ -211,8 +212,17 @@ func TestActionsNeedTheCSRFToken(t *testing.T) {
 	if a := alice.postForm(path, url.Values{"csrf": {"forged"}}); a.status != http.StatusForbidden {
 		t.Errorf("forged form token: HTTP %d", a.status)
 	}
-	if a := alice.postForm("/console/signout", url.Values{}); a.status != http.StatusForbidden {
-		t.Errorf("sign-out without token: HTTP %d", a.status)
+	id := e.account("alice").ID
+	batch := e.send(id, 100).BatchID
+	for _, p := range []string{"/console/signout", fmt.Sprintf("/console/account/%d/password", id), fmt.Sprintf("/console/account/%d/keys", id),
+		fmt.Sprintf("/console/account/%d/keys/x/revoke", id), fmt.Sprintf("/console/account/%d/flush", id),
+		fmt.Sprintf("/console/account/%d/disable", id), fmt.Sprintf("/console/batches/%d/%s/cancel", id, batch)} {
+		if a := alice.postForm(p, url.Values{"password": {"p"}, "again": {"p"}, "name": {"n"}}); a.status != http.StatusForbidden {
+			t.Errorf("POST %s without token: HTTP %d", p, a.status)
+		}
+	}
+	if acct, _ := e.fix.Store.AccountByID(context.Background(), id); acct.Disabled || acct.PasswordHash != e.account("alice").PasswordHash {
+		t.Errorf("the account changed: %+v", acct)
 	}
 	if s := e.send(e.account("alice").ID, 100); s.Status != store.StatusScheduled {
 		t.Errorf("send is %s", s.Status)

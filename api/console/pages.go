@@ -8,7 +8,8 @@ import (
 
 // pageNames are the pages under assets/pages, each rendered inside
 // assets/pages/layout.html.
-var pageNames = []string{"signin", "error", "sends", "confirm", "exchanges", "exchange", "actions"}
+var pageNames = []string{"signin", "error", "sends", "confirm", "exchanges", "exchange", "actions",
+	"accounts", "account", "flush", "disable"}
 
 var funcs = template.FuncMap{
 	"when": func(t time.Time) string {

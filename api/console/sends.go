@@ -252,8 +252,21 @@ func (f *Face) sendsPage(w http.ResponseWriter, r *http.Request) {
 	if sf.After > 0 {
 		first = "/console/sends?" + sf.query(0)
 	}
-	f.render(w, r, http.StatusOK, "sends", map[string]any{"Rows": rows, "Filter": sf, "Statuses": statuses,
-		"Next": next, "First": first, "Now": now})
+	data := map[string]any{"Rows": rows, "Filter": sf, "Statuses": statuses, "Next": next, "First": first, "Now": now}
+	if sf.Batch != "" {
+		// The batch's own hold and actions, above its sends. Batch IDs are
+		// unique across accounts: the operator's rows name its account.
+		acct := sf.accountID
+		if acct == 0 && len(rows) > 0 {
+			acct = rows[0].AccountID
+		}
+		if acct != 0 {
+			if b, err := f.cfg.Sends.Batch(r.Context(), acct, sf.Batch); err == nil {
+				data["Batch"] = b
+			}
+		}
+	}
+	f.render(w, r, http.StatusOK, "sends", data)
 }
 
 // accountNames maps account IDs to usernames for the rows' Account column.
