@@ -141,6 +141,8 @@ func (f *Face) Mount(mux interface {
 		"/console/account/{account}/flush":             {"GET": f.signedIn(f.flushPage), "POST": f.signedIn(f.flush)},
 		"/console/account/{account}/disable":           {"GET": f.signedIn(f.disablePage), "POST": f.signedIn(f.disable)},
 		"/console/batches/{account}/{batch}/{action}":  {"POST": f.signedIn(f.batchAct)},
+		"/console/chart":                               {"GET": f.signedIn(f.chartPage)},
+		"/console/clock":                               {"GET": f.signedIn(f.clockPage), "POST": f.signedIn(f.moveClock)},
 	}
 	for pattern, rt := range routes {
 		mux.Handle(pattern, f.dispatch(pattern, rt))

@@ -118,7 +118,8 @@ func TestCSPOnEveryPage(t *testing.T) {
 	paths := []string{"/console/", "/console/signin", "/console/sends", "/console/sends?status=Bogus", "/console/exchanges",
 		"/console/exchanges/rid-1", "/console/exchanges/rid-1/golden", "/console/exchanges/nope", "/console/actions",
 		fmt.Sprintf("/console/sends/%d/100/cancel", id), "/console/nope", "/console/static/console.js",
-		"/console/account", fmt.Sprintf("/console/account/%d/flush", id), fmt.Sprintf("/console/account/%d/disable", id)}
+		"/console/account", fmt.Sprintf("/console/account/%d/flush", id), fmt.Sprintf("/console/account/%d/disable", id),
+		"/console/chart", "/console/clock"}
 	for _, who := range []struct {
 		name string
 		b    *browser

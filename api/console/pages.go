@@ -9,7 +9,7 @@ import (
 // pageNames are the pages under assets/pages, each rendered inside
 // assets/pages/layout.html.
 var pageNames = []string{"signin", "error", "sends", "confirm", "exchanges", "exchange", "actions",
-	"accounts", "account", "flush", "disable"}
+	"accounts", "account", "flush", "disable", "chart", "clock"}
 
 var funcs = template.FuncMap{
 	"when": func(t time.Time) string {
