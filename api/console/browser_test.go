@@ -171,6 +171,12 @@ func TestBrowserCancel(t *testing.T) {
 		chromedp.Navigate(base+"/console/exchanges"),
 		chromedp.WaitVisible(css(`main table`)),
 		shot("6-exchanges.png"),
+		chromedp.Navigate(base+"/console/chart"),
+		chromedp.WaitVisible(css(`svg.chart`)),
+		shot("7-chart.png"),
+		chromedp.Navigate(base+"/console/account"),
+		chromedp.WaitVisible(css(`table.keys`)),
+		shot("8-account.png"),
 	)
 	if err != nil {
 		fail("the other pages", err)

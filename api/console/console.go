@@ -142,6 +142,7 @@ func (f *Face) Mount(mux interface {
 		"/console/account/{account}/disable":           {"GET": f.signedIn(f.disablePage), "POST": f.signedIn(f.disable)},
 		"/console/batches/{account}/{batch}/{action}":  {"POST": f.signedIn(f.batchAct)},
 		"/console/chart":                               {"GET": f.signedIn(f.chartPage)},
+		"/console/outbox":                              {"GET": f.signedIn(f.outboxPage)},
 		"/console/clock":                               {"GET": f.signedIn(f.clockPage), "POST": f.signedIn(f.moveClock)},
 	}
 	for pattern, rt := range routes {

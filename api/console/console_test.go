@@ -119,7 +119,7 @@ func TestCSPOnEveryPage(t *testing.T) {
 		"/console/exchanges/rid-1", "/console/exchanges/rid-1/golden", "/console/exchanges/nope", "/console/actions",
 		fmt.Sprintf("/console/sends/%d/100/cancel", id), "/console/nope", "/console/static/console.js",
 		"/console/account", fmt.Sprintf("/console/account/%d/flush", id), fmt.Sprintf("/console/account/%d/disable", id),
-		"/console/chart", "/console/clock"}
+		"/console/chart", "/console/clock", "/console/outbox"}
 	for _, who := range []struct {
 		name string
 		b    *browser

@@ -9,7 +9,7 @@ import (
 // pageNames are the pages under assets/pages, each rendered inside
 // assets/pages/layout.html.
 var pageNames = []string{"signin", "error", "sends", "confirm", "exchanges", "exchange", "actions",
-	"accounts", "account", "flush", "disable", "chart", "clock"}
+	"accounts", "account", "flush", "disable", "chart", "clock", "outbox"}
 
 var funcs = template.FuncMap{
 	"when": func(t time.Time) string {
