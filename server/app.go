@@ -192,6 +192,10 @@ func (a *App) Delivery() string { return a.transport }
 // AdminAddr is the admin listener's address, "" when there is none.
 func (a *App) AdminAddr() string { return a.adminAddr }
 
+// ConsoleToken is the console's operator token (AppConfig.ConsoleToken,
+// or the random one made when it was "").
+func (a *App) ConsoleToken() string { return a.handler.ConsoleToken() }
+
 // AdminToken is the admin face's bearer token, "" when there is none.
 // A deterministic server without a configured token derives it from its
 // seed.

@@ -23,8 +23,9 @@ import (
 	"unsafe"
 
 	"github.com/google/uuid"
+	"github.com/partnerd/partnerd/api/admin"
+	"github.com/partnerd/partnerd/api/console"
 	"github.com/partnerd/partnerd/api/fuelauth"
-
 	"github.com/partnerd/partnerd/api/partnerapi"
 	"github.com/partnerd/partnerd/api/sendgrid"
 	"github.com/partnerd/partnerd/api/soap"
@@ -90,15 +91,19 @@ type Config struct {
 	// is the base of the instance URLs they name (behind a proxy).
 	TokenLifetime time.Duration
 	PublicURL     string
+	// ConsoleToken signs the operator in to the console (/console/); ""
+	// makes a random one (Server.ConsoleToken).
+	ConsoleToken string
 }
 
 // Server is partnerd's HTTP handler: every face mounted on one ServeMux
 // behind the shared middleware. Close it after the http.Server has shut
 // down, so that the request log is complete.
 type Server struct {
-	handler http.Handler
-	log     *asyncLog // nil when the log is written synchronously
-	mw      *middleware
+	handler      http.Handler
+	consoleToken string
+	log          *asyncLog // nil when the log is written synchronously
+	mw           *middleware
 }
 
 // ServeHTTP implements http.Handler.
@@ -201,11 +206,24 @@ func New(d Config) *Server {
 	fm.mount(sendgrid.New(sg))
 	fm.mount(fuelauth.New(fuelauth.Config{Tokens: tokens, Auth: authn, PublicURL: d.PublicURL}))
 	fm.mount(opsFace{store: d.Store, logger: d.Logger, metrics: m.Handler(), ids: d.IDs})
+	consoleToken := d.ConsoleToken
+	switch {
+	case consoleToken != "":
+	case d.IDs.Deterministic():
+		consoleToken = ids.Hex(d.IDs.Fork("console"), 16)
+	default:
+		consoleToken = admin.RandomToken()
+	}
+	fm.mount(console.New(console.Config{Store: d.Store, Auth: authn, Sends: send, Clock: d.Clock, Policy: d.Policy,
+		Sealer: d.Sealer, OperatorToken: consoleToken, Logger: d.Logger}))
 	for _, f := range d.Faces {
 		fm.mount(f)
 	}
-	return &Server{log: async, handler: fm, mw: fm.mw}
+	return &Server{log: async, handler: fm, mw: fm.mw, consoleToken: consoleToken}
 }
+
+// ConsoleToken is the console's operator token.
+func (s *Server) ConsoleToken() string { return s.consoleToken }
 
 // Apart serves faces on a ServeMux of their own, for a listener of their
 // own (the admin face on --admin-addr), behind the same middleware as the

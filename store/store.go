@@ -1072,3 +1072,42 @@ type EmailConfig struct {
 	SenderID                   *int64
 	IPPool                     string
 }
+
+// ---- Console sessions and operator actions (optional interfaces) ----
+
+// Session is one signed-in console session. The store keeps it so that any
+// of several servers sharing the store can serve its next request.
+type Session struct {
+	// IDHash is the SHA-256 of the cookie's random ID, never the ID
+	// itself: a reader of the store cannot take over a session.
+	IDHash []byte
+	// AccountID is the account signed in; 0 is the operator.
+	AccountID int64
+	// Actor names who is signed in, for operator actions ("acme",
+	// "operator").
+	Actor string
+	// CSRF is the token every state-changing request of the session must
+	// carry.
+	CSRF string
+	// PasswordStamp fingerprints the account's password hash at sign-in:
+	// a password changed since, by any path, ends the session.
+	PasswordStamp string
+	Created       time.Time
+	Expires       time.Time
+}
+
+// SessionStore keeps console sessions. A store that implements it holds
+// sessions across servers and restarts; the console keeps them in memory
+// otherwise.
+type SessionStore interface {
+	// CreateSession stores s; it may forget sessions expired by s.Created.
+	CreateSession(ctx context.Context, s Session) error
+	// SessionByHash is the session whose IDHash is idHash, ErrNotFound
+	// when there is none or it expired before now.
+	SessionByHash(ctx context.Context, idHash []byte, now time.Time) (Session, error)
+	// DeleteSession ends one session (no error when it is gone already).
+	DeleteSession(ctx context.Context, idHash []byte) error
+	// DeleteAccountSessions ends every session of an account and returns
+	// how many there were.
+	DeleteAccountSessions(ctx context.Context, accountID int64) (int, error)
+}

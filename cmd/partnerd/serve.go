@@ -195,6 +195,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) (ret
 			// housekeeper's rounds.
 			RequestLogMaxBytes: int64(cfg.logMaxBytes),
 			IDs:                idSource,
+			ConsoleToken:       os.Getenv("PARTNERD_CONSOLE_TOKEN"),
 		},
 		Dispatch:       cfg.dispatch.config(),
 		HousekeepEvery: time.Minute,
@@ -223,6 +224,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) (ret
 	fmt.Fprintf(stdout, "  WSDL:          %s/Service.asmx?wsdl\n", base)
 	fmt.Fprintf(stdout, "  SendGrid v3:   %s/v3/ (keys: partnerd apikey create; OpenAPI: %s/v3/openapi.json)\n", base, base)
 	fmt.Fprintf(stdout, "  token:         %s/v2/token (clients: partnerd client add)\n", base)
+	if os.Getenv("PARTNERD_CONSOLE_TOKEN") != "" {
+		fmt.Fprintf(stdout, "  console:       %s/console/ (operator token: PARTNERD_CONSOLE_TOKEN)\n", base)
+	} else {
+		fmt.Fprintf(stdout, "  console:       %s/console/ (operator token: %s)\n", base, app.ConsoleToken())
+	}
 	if tlsNote != "" {
 		fmt.Fprintln(stdout, tlsNote)
 	}

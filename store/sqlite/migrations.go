@@ -427,6 +427,21 @@ ALTER TABLE operator_actions ADD COLUMN credential TEXT NOT NULL DEFAULT '';
 -- operator's, scanning a log the retention bounds (by received_at for the
 -- recent counts, which is indexed).
 `},
+	{14, "console sessions", `
+-- Console sessions, by the SHA-256 of the cookie's ID, so that any server
+-- sharing the store serves them and a reader of the store cannot use one.
+CREATE TABLE console_sessions (
+	id_hash        BLOB    PRIMARY KEY,
+	account_id     INTEGER NOT NULL DEFAULT 0,
+	actor          TEXT    NOT NULL,
+	csrf           TEXT    NOT NULL,
+	password_stamp TEXT    NOT NULL DEFAULT '',
+	created        INTEGER,
+	expires        INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX console_sessions_account ON console_sessions (account_id);
+CREATE INDEX console_sessions_expires ON console_sessions (expires);
+`},
 }
 
 // latestVersion is the schema version this binary writes.

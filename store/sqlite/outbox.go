@@ -99,6 +99,9 @@ INSERT INTO operator_actions (action, account_id, actor, detail, count, at, cred
 
 // RecordOperatorAction records a and sets a.ID.
 func (db *DB) RecordOperatorAction(ctx context.Context, a *store.OperatorAction) error {
+	if a.Action == "" {
+		return errors.New("sqlite: record operator action: an action is required")
+	}
 	var id int64
 	err := db.update(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `

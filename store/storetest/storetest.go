@@ -62,6 +62,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"APIKeys", testAPIKeys},
 		{"Marketing", testMarketing},
 		{"TokenClients", testTokenClients},
+		{"Sessions", testSessions},
+		{"OperatorActions", testRecordOperatorAction},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

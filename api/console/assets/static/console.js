@@ -1,0 +1,89 @@
+// partnerd console: the one script, served from the console itself (the
+// CSP allows no inline script). Without it every action still works
+// through plain forms and a confirmation page.
+"use strict";
+
+(function () {
+  const csrf = document.body.dataset.csrf || "";
+
+  // post sends an action with the session's CSRF token and answers the
+  // JSON reply (or throws its error message).
+  async function post(url) {
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { "Accept": "application/json", "X-CSRF-Token": csrf },
+      credentials: "same-origin",
+    });
+    const body = await res.json().catch(() => ({ error: "HTTP " + res.status }));
+    if (!res.ok) throw new Error(body.error || "HTTP " + res.status);
+    return body;
+  }
+
+  function showError(msg) {
+    const p = document.getElementById("action-error");
+    if (!p) { alert(msg); return; }
+    p.textContent = msg;
+    p.hidden = false;
+  }
+
+  // update rewrites a send's row from an action's answer: its status, and
+  // the actions that status allows now.
+  function update(row, answer) {
+    const status = row.querySelector(".status");
+    status.textContent = answer.status;
+    status.className = "status status-" + String(answer.status).toLowerCase();
+    const cell = row.querySelector(".actions");
+    const base = "/console/sends/" + row.dataset.account + "/" + row.dataset.id + "/";
+    cell.replaceChildren();
+    for (const a of answer.actions || []) {
+      if (a === "cancel") {
+        const x = document.createElement("a");
+        x.className = "x"; x.href = base + "cancel"; x.textContent = "✕"; x.dataset.action = "cancel";
+        x.title = x.ariaLabel = "Cancel send " + row.dataset.id;
+        cell.append(x, " ");
+      } else {
+        const f = document.createElement("form");
+        f.method = "post"; f.action = base + a; f.dataset.action = a;
+        const b = document.createElement("button");
+        b.type = "submit"; b.textContent = a[0].toUpperCase() + a.slice(1);
+        f.append(b);
+        cell.append(f, " ");
+      }
+    }
+  }
+
+  const table = document.querySelector("table.sends");
+  const dialog = document.getElementById("confirm-cancel");
+  if (table) {
+    // The red X asks in a dialog, then cancels without leaving the page.
+    table.addEventListener("click", (ev) => {
+      const x = ev.target.closest("a.x");
+      if (!x || !dialog || typeof dialog.showModal !== "function") return;
+      ev.preventDefault();
+      const row = x.closest("tr");
+      dialog.querySelector(".confirm-id").textContent = row.dataset.id;
+      dialog.returnValue = "";
+      dialog.onclose = async () => {
+        if (dialog.returnValue !== "confirm") return;
+        try { update(row, await post(x.href)); } catch (e) { showError(e.message); }
+      };
+      dialog.showModal();
+    });
+    // Pause and resume act at once.
+    table.addEventListener("submit", async (ev) => {
+      const f = ev.target.closest("form[data-action]");
+      if (!f) return;
+      ev.preventDefault();
+      try { update(f.closest("tr"), await post(f.action)); } catch (e) { showError(e.message); }
+    });
+  }
+
+  // Copy as curl.
+  for (const b of document.querySelectorAll("button.copy")) {
+    b.addEventListener("click", async () => {
+      const text = document.getElementById(b.dataset.copy).textContent;
+      try { await navigator.clipboard.writeText(text); b.textContent = "Copied"; }
+      catch (e) { b.textContent = "Select the curl below and copy it"; }
+    });
+  }
+})();
