@@ -65,16 +65,33 @@ func Backend(t testing.TB) string {
 
 // Name is the store name (as --db takes it, see store.Open) of a fresh,
 // empty store for t: a SQLite file, or on PostgreSQL a new schema (in the
-// database the variable names), dropped when t ends, named in the URL's
-// search_path. Options apply to SQLite only.
+// database the variable names), dropped when the test that made it ends,
+// named in the URL's search_path. As the same file in the same InDir
+// re-opens one SQLite database, so it names one schema on PostgreSQL.
 func Name(t testing.TB, opts ...Option) string {
 	t.Helper()
-	if Backend(t) == "postgres" {
-		return postgresSchema(t, os.Getenv(Env))
-	}
 	o := options{file: "store.db"}
 	for _, f := range opts {
 		f(&o)
+	}
+	if Backend(t) == "postgres" {
+		if o.dir == "" {
+			return postgresSchema(t, os.Getenv(Env))
+		}
+		key := filepath.Join(o.dir, o.file)
+		schemasMu.Lock()
+		defer schemasMu.Unlock()
+		name, ok := schemas[key]
+		if !ok {
+			name = postgresSchema(t, os.Getenv(Env))
+			schemas[key] = name
+			t.Cleanup(func() {
+				schemasMu.Lock()
+				delete(schemas, key)
+				schemasMu.Unlock()
+			})
+		}
+		return name
 	}
 	if o.dir == "" {
 		o.dir = t.TempDir()
@@ -160,6 +177,13 @@ func postgresSchema(t testing.TB, base string) string {
 	u.RawQuery = q.Encode()
 	return u.String()
 }
+
+// schemas are the PostgreSQL stores named by InDir and File, by the path
+// they would have on SQLite.
+var (
+	schemasMu sync.Mutex
+	schemas   = map[string]string{}
+)
 
 // pgExec runs one statement on a connection of its own.
 func pgExec(dsn, sql string) error {
