@@ -2,7 +2,8 @@
 // PostgreSQL database (github.com/jackc/pgx/v5, a pgxpool), for several
 // partnerd processes sharing one database. It is opened by store.Open with
 // a postgres:// or postgresql:// URL (libpq's URL syntax; search_path and
-// other run-time parameters may be given in it).
+// other run-time parameters may be given in it, and pgxpool's settings:
+// pool_max_conns, by default 4 per CPU and at least 8).
 //
 // Its schema mirrors store/sqlite's, table for table and column for
 // column (migrations.go), so that what one store keeps the other keeps the
@@ -30,6 +31,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -60,6 +63,12 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	// Durable: an answer is written only after its commit has reached
 	// the server's disk (and its synchronous standbys, if any).
 	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "on"
+	// pgxpool's default (4 connections on a small machine) would queue a
+	// server's concurrent requests behind each other; connections are
+	// opened as they are needed, so an idle store holds few.
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = int32(max(8, 4*runtime.GOMAXPROCS(0)))
+	}
 	if cfg.ConnConfig.RuntimeParams["application_name"] == "" {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "partnerd"
 	}

@@ -19,9 +19,14 @@ func scanRequestLog(row pgx.Row) (store.RequestLog, error) {
 	var e store.RequestLog
 	var received *int64
 	var duration int64
-	err := row.Scan(&e.RequestID, &e.AccountID, &e.Username, &e.Operation, &e.Status, &e.HTTPStatus, &e.Detail,
-		&e.Remote, &e.Request, &e.Response, &received, &duration,
-		&e.RequestSize, &e.ResponseSize, &e.RequestNote, &e.ResponseNote, &e.Face, &e.Method, &e.Path)
+	var username, operation, status, detail, remote, request, response, reqNote, respNote, face, method, path []byte
+	err := row.Scan(&e.RequestID, &e.AccountID, &username, &operation, &status, &e.HTTPStatus, &detail,
+		&remote, &request, &response, &received, &duration,
+		&e.RequestSize, &e.ResponseSize, &reqNote, &respNote, &face, &method, &path)
+	e.Username, e.Operation, e.Status, e.Detail = string(username), string(operation), string(status), string(detail)
+	e.Remote, e.Request, e.Response = string(remote), string(request), string(response)
+	e.RequestNote, e.ResponseNote = string(reqNote), string(respNote)
+	e.Face, e.Method, e.Path = string(face), string(method), string(path)
 	e.ReceivedAt, e.Duration = goTime(received), time.Duration(duration)
 	return e, err
 }
@@ -32,8 +37,9 @@ func (db *DB) LogRequest(ctx context.Context, e store.RequestLog) error {
 }
 
 // LogRequests stores es in one transaction, all in one batch of
-// statements (one round trip). The bodies are kept as text: PostgreSQL
-// compresses large values itself, and stored_bytes counts them as given.
+// statements (one round trip). The text fields are kept as bytes, exactly
+// as given (see the schema); PostgreSQL compresses large bodies itself, and
+// stored_bytes counts them as given.
 func (db *DB) LogRequests(ctx context.Context, es []store.RequestLog) error {
 	if len(es) == 0 {
 		return nil
@@ -43,9 +49,9 @@ func (db *DB) LogRequests(ctx context.Context, es []store.RequestLog) error {
 		for _, e := range es {
 			b.Queue(`INSERT INTO request_log (`+requestLogColumns+`, stored_bytes)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
-				e.RequestID, e.AccountID, e.Username, e.Operation, e.Status, e.HTTPStatus, e.Detail,
-				e.Remote, e.Request, e.Response, dbTime(e.ReceivedAt), int64(e.Duration),
-				e.RequestSize, e.ResponseSize, e.RequestNote, e.ResponseNote, e.Face, e.Method, e.Path,
+				e.RequestID, e.AccountID, []byte(e.Username), []byte(e.Operation), []byte(e.Status), e.HTTPStatus, []byte(e.Detail),
+				[]byte(e.Remote), []byte(e.Request), []byte(e.Response), dbTime(e.ReceivedAt), int64(e.Duration),
+				e.RequestSize, e.ResponseSize, []byte(e.RequestNote), []byte(e.ResponseNote), []byte(e.Face), []byte(e.Method), []byte(e.Path),
 				store.RequestLogSize(e))
 		}
 		err := t.note(t.tx.SendBatch(ctx, &b).Close())
