@@ -17,22 +17,29 @@ import (
 // that reads a send by ID, counts the account's held sends and rewrites
 // the send's status (canceling it, or on every other call scheduling it
 // again, so the held count stays small). Serial: one caller; Parallel:
-// GOMAXPROCS×4 callers on one account's sends, each on its own sends.
+// GOMAXPROCS×4 callers on one account's sends, each on its own sends (every
+// cancel counts what the others change: the held limit serializes them);
+// ParallelAccounts: as many callers, each on an account of its own.
 func BenchmarkCancel(b *testing.B) {
 	db := testrig.OpenStore(b)
 	ctx := b.Context()
-	a := store.Account{Username: "bench"}
-	if err := db.CreateAccount(ctx, &a); err != nil {
-		b.Fatal(err)
-	}
 	const n = 10_000
+	const accounts = 16
+	acct := make([]int64, accounts)
+	for i := range acct {
+		a := store.Account{Username: "bench" + string(rune('a'+i))}
+		if err := db.CreateAccount(ctx, &a); err != nil {
+			b.Fatal(err)
+		}
+		acct[i] = a.ID
+	}
 	ids := make([]int64, 0, n)
 	base := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	err := db.Update(ctx, func(tx store.Tx) error {
 		ids = ids[:0]
 		for i := range n {
 			s := store.Send{
-				AccountID: a.ID, ObjectID: uuid.NewString(), EmailID: int64(i % 50),
+				AccountID: acct[i%accounts], ObjectID: uuid.NewString(), EmailID: int64(i % 50),
 				EmailName: "Bench", Subject: "Bench", ListIDs: []int64{1, 2},
 				Status: store.StatusScheduled, SendDate: base.Add(time.Duration(i) * time.Minute),
 				CreatedDate: base, ModifiedDate: base,
@@ -48,13 +55,15 @@ func BenchmarkCancel(b *testing.B) {
 		b.Fatal(err)
 	}
 	now := time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC)
-	cancel := func(id int64) error {
+	// ids[i] is a send of account acct[i%accounts].
+	cancel := func(i int) error {
+		account := acct[i%accounts]
 		return db.Update(ctx, func(tx store.Tx) error {
-			s, err := tx.SendByKey(ctx, a.ID, store.SendKey{ID: id})
+			s, err := tx.SendByKey(ctx, account, store.SendKey{ID: ids[i]})
 			if err != nil {
 				return err
 			}
-			if _, err := tx.CountHeldSends(ctx, a.ID, now); err != nil {
+			if _, err := tx.CountHeldSends(ctx, account, now); err != nil {
 				return err
 			}
 			read := s.Status
@@ -69,24 +78,31 @@ func BenchmarkCancel(b *testing.B) {
 	b.Run("Serial", func(b *testing.B) {
 		i := 0
 		for b.Loop() {
-			if err := cancel(ids[i%n]); err != nil {
+			if err := cancel((i * accounts) % n); err != nil {
 				b.Fatal(err)
 			}
 			i++
 		}
 	})
-	b.Run("Parallel", func(b *testing.B) {
+	// parallel runs GOMAXPROCS×4 callers; the k-th works on account
+	// pick(k) only, on sends no other caller touches.
+	parallel := func(b *testing.B, pick func(k int) int) {
 		b.SetParallelism(4)
 		var next atomic.Int64
 		b.RunParallel(func(pb *testing.PB) {
-			// Each caller its own stripe of sends: no two touch one row.
-			stripe := next.Add(1) * 997
-			for i := int64(0); pb.Next(); i++ {
-				if err := cancel(ids[(stripe+i*31)%n]); err != nil {
+			k := int(next.Add(1)) - 1
+			account := pick(k)
+			for j := 0; pb.Next(); j++ {
+				// Sends of the account: account, account+accounts, …,
+				// the caller's own among them by k.
+				row := (k/accounts + j*17) % (n / accounts / 2)
+				if err := cancel(account + accounts*(row*2+k%2)); err != nil {
 					b.Error(err)
 					return
 				}
 			}
 		})
-	})
+	}
+	b.Run("Parallel", func(b *testing.B) { parallel(b, func(int) int { return 0 }) })
+	b.Run("ParallelAccounts", func(b *testing.B) { parallel(b, func(k int) int { return k % accounts }) })
 }
