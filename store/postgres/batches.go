@@ -59,6 +59,9 @@ INSERT INTO batches (account_id, batch_id, created, hold, hold_changed_at, used)
 // own; addToBatch writes it once the send is in.
 func (t *txn) batchForSend(ctx context.Context, s store.Send) (string, error) {
 	if s.BatchID == "" {
+		if s.OwnBatchID != "" {
+			return s.OwnBatchID, nil
+		}
 		return store.NewBatchID(), nil
 	}
 	if _, err := t.BatchByID(ctx, s.AccountID, s.BatchID); err != nil {

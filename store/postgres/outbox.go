@@ -77,8 +77,8 @@ WHERE account_id = $2 AND status IN ('Scheduled', 'Paused')`, at, a.AccountID)
 		}
 		a.Count = int(tag.RowsAffected())
 		return t.queryRow(ctx, `
-INSERT INTO operator_actions (action, account_id, actor, detail, count, at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-			a.Action, a.AccountID, a.Actor, a.Detail, a.Count, dbTime(a.At)).Scan(&a.ID)
+INSERT INTO operator_actions (action, account_id, actor, detail, count, at, credential) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+			a.Action, a.AccountID, a.Actor, a.Detail, a.Count, dbTime(a.At), a.Credential).Scan(&a.ID)
 	})
 	if err != nil {
 		a.ID, a.Count = 0, 0
@@ -87,9 +87,27 @@ INSERT INTO operator_actions (action, account_id, actor, detail, count, at) VALU
 	return nil
 }
 
+// RecordOperatorAction records a and sets a.ID.
+func (db *DB) RecordOperatorAction(ctx context.Context, a *store.OperatorAction) error {
+	if a.Action == "" {
+		return errors.New("postgres: record operator action: an action is required")
+	}
+	var id int64
+	err := db.update(ctx, pgx.ReadCommitted, func(t *txn) error {
+		return t.queryRow(ctx, `
+INSERT INTO operator_actions (action, account_id, actor, detail, count, at, credential) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+			a.Action, a.AccountID, a.Actor, a.Detail, a.Count, dbTime(a.At), a.Credential).Scan(&id)
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: record operator action %s: %w", a.Action, err)
+	}
+	a.ID = id
+	return nil
+}
+
 // OperatorActions lists operator actions, newest first.
 func (db *DB) OperatorActions(ctx context.Context, n int) ([]store.OperatorAction, error) {
-	query := `SELECT id, action, account_id, actor, detail, count, at FROM operator_actions ORDER BY id DESC`
+	query := `SELECT id, action, account_id, actor, detail, count, at, credential FROM operator_actions ORDER BY id DESC`
 	var args []any
 	if n > 0 {
 		query += ` LIMIT $1`
@@ -98,7 +116,7 @@ func (db *DB) OperatorActions(ctx context.Context, n int) ([]store.OperatorActio
 	out, err := queryAll(ctx, db.pool, func(row pgx.Row) (store.OperatorAction, error) {
 		var a store.OperatorAction
 		var at *int64
-		err := row.Scan(&a.ID, &a.Action, &a.AccountID, &a.Actor, &a.Detail, &a.Count, &at)
+		err := row.Scan(&a.ID, &a.Action, &a.AccountID, &a.Actor, &a.Detail, &a.Count, &at, &a.Credential)
 		a.At = goTime(at)
 		return a, err
 	}, query, args...)

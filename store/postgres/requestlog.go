@@ -13,20 +13,21 @@ import (
 
 const requestLogColumns = `request_id, account_id, username, operation, status, http_status, detail,
 	remote, request, response, received_at, duration_ns,
-	request_size, response_size, request_note, response_note, face, method, path`
+	request_size, response_size, request_note, response_note, face, method, path, credential_kind, credential`
 
 func scanRequestLog(row pgx.Row) (store.RequestLog, error) {
 	var e store.RequestLog
 	var received *int64
 	var duration int64
-	var username, operation, status, detail, remote, request, response, reqNote, respNote, face, method, path []byte
+	var username, operation, status, detail, remote, request, response, reqNote, respNote, face, method, path, credKind, cred []byte
 	err := row.Scan(&e.RequestID, &e.AccountID, &username, &operation, &status, &e.HTTPStatus, &detail,
 		&remote, &request, &response, &received, &duration,
-		&e.RequestSize, &e.ResponseSize, &reqNote, &respNote, &face, &method, &path)
+		&e.RequestSize, &e.ResponseSize, &reqNote, &respNote, &face, &method, &path, &credKind, &cred)
 	e.Username, e.Operation, e.Status, e.Detail = string(username), string(operation), string(status), string(detail)
 	e.Remote, e.Request, e.Response = string(remote), string(request), string(response)
 	e.RequestNote, e.ResponseNote = string(reqNote), string(respNote)
 	e.Face, e.Method, e.Path = string(face), string(method), string(path)
+	e.CredentialKind, e.Credential = string(credKind), string(cred)
 	e.ReceivedAt, e.Duration = goTime(received), time.Duration(duration)
 	return e, err
 }
@@ -48,11 +49,11 @@ func (db *DB) LogRequests(ctx context.Context, es []store.RequestLog) error {
 		var b pgx.Batch
 		for _, e := range es {
 			b.Queue(`INSERT INTO request_log (`+requestLogColumns+`, stored_bytes)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
 				e.RequestID, e.AccountID, []byte(e.Username), []byte(e.Operation), []byte(e.Status), e.HTTPStatus, []byte(e.Detail),
 				[]byte(e.Remote), []byte(e.Request), []byte(e.Response), dbTime(e.ReceivedAt), int64(e.Duration),
 				e.RequestSize, e.ResponseSize, []byte(e.RequestNote), []byte(e.ResponseNote), []byte(e.Face), []byte(e.Method), []byte(e.Path),
-				store.RequestLogSize(e))
+				[]byte(e.CredentialKind), []byte(e.Credential), store.RequestLogSize(e))
 		}
 		err := t.note(t.tx.SendBatch(ctx, &b).Close())
 		if isUniqueViolation(err) {
@@ -78,6 +79,41 @@ SELECT `+requestLogColumns+` FROM request_log ORDER BY received_at DESC NULLS LA
 		return nil, fmt.Errorf("postgres: recent requests: %w", err)
 	}
 	return es, nil
+}
+
+// RequestsByCredential returns the n most recently received exchanges made
+// with credential name (of kind, or of any kind when kind is ""), newest
+// first. Unindexed: an operator's search, over a log the retention bounds.
+func (db *DB) RequestsByCredential(ctx context.Context, kind, name string, n int) ([]store.RequestLog, error) {
+	if n <= 0 || name == "" {
+		return nil, nil
+	}
+	es, err := queryAll(ctx, db.pool, scanRequestLog, `
+SELECT `+requestLogColumns+` FROM request_log WHERE credential = $1 AND ($2 = ''::bytea OR credential_kind = $2)
+ORDER BY received_at DESC NULLS LAST, id DESC LIMIT $3`, []byte(name), []byte(kind), n)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: requests by credential: %w", err)
+	}
+	return es, nil
+}
+
+// CountRequestsByCredential counts account's exchanges received at or after
+// since, per credential (on the received_at index).
+func (db *DB) CountRequestsByCredential(ctx context.Context, accountID int64, since time.Time) ([]store.CredentialCount, error) {
+	cs, err := queryAll(ctx, db.pool, func(row pgx.Row) (store.CredentialCount, error) {
+		var c store.CredentialCount
+		var kind, name []byte
+		err := row.Scan(&kind, &name, &c.Count)
+		c.Kind, c.Name = string(kind), string(name)
+		return c, err
+	}, `
+SELECT credential_kind, credential, count(*) FROM request_log
+WHERE received_at >= $1 AND account_id = $2
+GROUP BY credential_kind, credential ORDER BY credential_kind, credential`, dbTime(since), accountID)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: count requests by credential: %w", err)
+	}
+	return cs, nil
 }
 
 // RequestByID returns the exchange logged under requestID.
