@@ -20,6 +20,12 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	sf := newStoreCommand("backup", stderr)
 	to := sf.String("to", "", "file to write the copy to; must not exist")
 	db, err := sf.parseAndOpen(ctx, args, func() error {
+		if scheme, _ := store.ParseName(sf.db); scheme == "postgres" || scheme == "postgresql" {
+			// Refused before connecting: the answer does not depend on
+			// the server, and must not look like a copy was attempted.
+			return fmt.Errorf("backup: a PostgreSQL store is backed up by PostgreSQL's own tools, not by partnerd: "+
+				"pg_dump --format=custom --file=FILE '%s' (pg_restore restores it); keep the secret key (--secret-key-file or PARTNERD_SECRET_KEY) with the copy", sf.db)
+		}
 		if *to == "" {
 			return errors.New("backup: --to FILE is required")
 		}

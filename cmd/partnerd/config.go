@@ -14,7 +14,8 @@ import (
 
 	"github.com/partnerd/partnerd/internal/credential"
 	"github.com/partnerd/partnerd/store"
-	_ "github.com/partnerd/partnerd/store/sqlite" // the sqlite: scheme, and plain paths
+	_ "github.com/partnerd/partnerd/store/postgres" // the postgres: and postgresql: schemes
+	_ "github.com/partnerd/partnerd/store/sqlite"   // the sqlite: scheme, and plain paths
 )
 
 // envDefault returns the environment variable's value, or def.
@@ -32,7 +33,7 @@ type storeFlags struct {
 }
 
 func (s *storeFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&s.db, "db", envDefault("PARTNERD_DB", "partnerd.db"), "the store: a SQLite file path, sqlite:PATH or sqlite://PATH (env PARTNERD_DB)")
+	fs.StringVar(&s.db, "db", envDefault("PARTNERD_DB", "partnerd.db"), "the store: a SQLite file path, sqlite:PATH or sqlite://PATH, or a PostgreSQL URL postgres://USER@HOST:PORT/DB (env PARTNERD_DB)")
 	fs.StringVar(&s.secretKey, "secret-key-file", envDefault("PARTNERD_SECRET_KEY_FILE", ""),
 		"file holding the key that seals passwords at rest; default <db>.key, created if missing (env PARTNERD_SECRET_KEY_FILE; or PARTNERD_SECRET_KEY=base64 key)")
 }

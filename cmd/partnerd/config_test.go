@@ -27,8 +27,8 @@ func TestUnknownCommand(t *testing.T) {
 
 // TestDBNames: --db takes a path, sqlite:PATH or sqlite://PATH, and the
 // secret key file defaults to the SQLite file's name plus .key whatever
-// the spelling; a postgres:// URL or an unknown scheme is refused, saying
-// why.
+// the spelling; a postgres:// URL opens PostgreSQL (here: fails to
+// connect, saying so); an unknown scheme is refused, saying why.
 func TestDBNames(t *testing.T) {
 	dir := t.TempDir()
 	for _, tc := range []struct {
@@ -39,7 +39,8 @@ func TestDBNames(t *testing.T) {
 		{db: dir + "/plain.db", file: dir + "/plain.db"},
 		{db: "sqlite:" + dir + "/scheme.db", file: dir + "/scheme.db"},
 		{db: "sqlite://" + dir + "/url.db", file: dir + "/url.db"},
-		{db: "postgres://localhost/partnerd", wantErr: "not built yet"},
+		// Opened by the PostgreSQL store: no server listens there.
+		{db: "postgres://127.0.0.1:1/partnerd?connect_timeout=5", wantErr: "postgres: connect"},
 		{db: "mysql://localhost/partnerd", wantErr: `unknown scheme "mysql"`},
 	} {
 		var out, errOut bytes.Buffer
@@ -58,6 +59,18 @@ func TestDBNames(t *testing.T) {
 			if _, err := os.Stat(f); err != nil {
 				t.Errorf("--db %s: %v", tc.db, err)
 			}
+		}
+	}
+}
+
+// TestBackupOnPostgreSQLSaysPgDump: partnerd does not pretend to copy a
+// server database; it says which tool does, before connecting anywhere.
+func TestBackupOnPostgreSQLSaysPgDump(t *testing.T) {
+	for _, db := range []string{"postgres://127.0.0.1:1/partnerd", "postgresql://127.0.0.1:1/partnerd"} {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), []string{"backup", "--db", db, "--to", t.TempDir() + "/copy.db"}, &out, &errOut)
+		if err == nil || !strings.Contains(err.Error(), "pg_dump") || strings.Contains(err.Error(), "connect") {
+			t.Errorf("backup --db %s: err = %v, want one naming pg_dump (and no connection attempt)", db, err)
 		}
 	}
 }

@@ -2,8 +2,10 @@
 // environment, so that the same tests run on every backend:
 //
 //	PARTNERD_TEST_STORE unset or "sqlite"   a SQLite file in the test's temp dir
-//	PARTNERD_TEST_STORE=postgres://…        PostgreSQL (skipped until store/postgres exists)
+//	PARTNERD_TEST_STORE=postgres://…        PostgreSQL: a schema of its own per test in
+//	                                        that database, dropped when the test ends
 //
+// scripts/pg-test.sh starts a throw-away server and sets the variable.
 // Anything else fails the test: a typo must not quietly test SQLite.
 // Tests that need SQLite itself (its files, its SQL, its locks) open
 // store/sqlite directly instead.
@@ -11,14 +13,21 @@ package testrig
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/partnerd/partnerd/store"
-	_ "github.com/partnerd/partnerd/store/sqlite" // the default backend
+	_ "github.com/partnerd/partnerd/store/postgres" // PARTNERD_TEST_STORE=postgres://…
+	_ "github.com/partnerd/partnerd/store/sqlite"   // the default backend
 )
 
 // Env names the environment variable that picks the backend.
@@ -54,16 +63,35 @@ func Backend(t testing.TB) string {
 	return ""
 }
 
-// Name is the store name (as --db takes it, see store.Open) of a fresh
-// store for t, or t is skipped when the backend is not built yet.
+// Name is the store name (as --db takes it, see store.Open) of a fresh,
+// empty store for t: a SQLite file, or on PostgreSQL a new schema (in the
+// database the variable names), dropped when the test that made it ends,
+// named in the URL's search_path. As the same file in the same InDir
+// re-opens one SQLite database, so it names one schema on PostgreSQL.
 func Name(t testing.TB, opts ...Option) string {
 	t.Helper()
-	if Backend(t) == "postgres" {
-		t.Skipf("%s asks for PostgreSQL: the postgres store is not built yet", Env)
-	}
 	o := options{file: "store.db"}
 	for _, f := range opts {
 		f(&o)
+	}
+	if Backend(t) == "postgres" {
+		if o.dir == "" {
+			return postgresSchema(t, os.Getenv(Env))
+		}
+		key := filepath.Join(o.dir, o.file)
+		schemasMu.Lock()
+		defer schemasMu.Unlock()
+		name, ok := schemas[key]
+		if !ok {
+			name = postgresSchema(t, os.Getenv(Env))
+			schemas[key] = name
+			t.Cleanup(func() {
+				schemasMu.Lock()
+				delete(schemas, key)
+				schemasMu.Unlock()
+			})
+		}
+		return name
 	}
 	if o.dir == "" {
 		o.dir = t.TempDir()
@@ -99,9 +127,12 @@ func openName(t testing.TB, name string) store.Store {
 
 // Reopener is the open function storetest.Run takes: the first call with
 // a given t opens a new, empty store, a later call with the same t the
-// same database again.
+// same database (or PostgreSQL schema) again.
 func Reopener(t *testing.T) func(*testing.T) store.Store {
-	root := t.TempDir()
+	var root string
+	if Backend(t) == "sqlite" {
+		root = t.TempDir()
+	}
 	var mu sync.Mutex
 	names := map[string]string{}
 	return func(t *testing.T) store.Store {
@@ -117,4 +148,52 @@ func Reopener(t *testing.T) func(*testing.T) store.Store {
 		}
 		return openName(t, name)
 	}
+}
+
+// postgresSchema creates an empty schema for t in the database base names,
+// drops it (and everything in it) when t ends, and returns base with the
+// schema as its search_path: a store opened on it works in the schema
+// alone. A schema, not a database: creating one costs a catalog row, so
+// hundreds of tests stay fast.
+func postgresSchema(t testing.TB, base string) string {
+	t.Helper()
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("testrig: %s: %v", Env, err)
+	}
+	var b [8]byte
+	rand.Read(b[:])
+	schema := "partnerd_test_" + hex.EncodeToString(b[:])
+	if err := pgExec(base, `CREATE SCHEMA `+schema); err != nil {
+		t.Fatalf("testrig: PostgreSQL at %s=%s: %v", Env, u.Redacted(), err)
+	}
+	t.Cleanup(func() {
+		if err := pgExec(base, `DROP SCHEMA `+schema+` CASCADE`); err != nil {
+			t.Errorf("testrig: drop schema %s: %v", schema, err)
+		}
+	})
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// schemas are the PostgreSQL stores named by InDir and File, by the path
+// they would have on SQLite.
+var (
+	schemasMu sync.Mutex
+	schemas   = map[string]string{}
+)
+
+// pgExec runs one statement on a connection of its own.
+func pgExec(dsn, sql string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	_, err = conn.Exec(ctx, sql)
+	return err
 }

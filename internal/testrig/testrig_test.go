@@ -36,8 +36,10 @@ func TestOpenStoreByEnvironment(t *testing.T) {
 	}{
 		{env: "", opens: true},
 		{env: "sqlite", opens: true},
-		{env: "postgres://localhost/partnerd_test", skip: "postgres store is not built yet"},
-		{env: "postgresql://localhost/partnerd_test", skip: "postgres store is not built yet"},
+		// No server there: a clear failure naming the variable, never a
+		// quiet fall-back to SQLite.
+		{env: "postgres://127.0.0.1:1/partnerd_test?connect_timeout=5", fail: "testrig: PostgreSQL at PARTNERD_TEST_STORE="},
+		{env: "postgresql://127.0.0.1:1/partnerd_test?connect_timeout=5", fail: "testrig: PostgreSQL at PARTNERD_TEST_STORE="},
 		{env: "sqlite3", fail: "want unset, sqlite, or a postgres:// URL"},
 		{env: "mysql://localhost/x", fail: "want unset, sqlite, or a postgres:// URL"},
 	} {
@@ -86,4 +88,32 @@ func TestFileReopens(t *testing.T) {
 	if _, err := b.AccountByUsername(t.Context(), "kept"); err != nil {
 		t.Errorf("re-opened store: %v", err)
 	}
+}
+
+// TestPostgresStoresAreFresh: on PostgreSQL each test's store is empty and
+// its own, and the Reopener re-opens the same one for the same test.
+func TestPostgresStoresAreFresh(t *testing.T) {
+	if Backend(t) != "postgres" {
+		t.Skipf("%s names no PostgreSQL database (postgres://…)", Env)
+	}
+	a, b := OpenStore(t), OpenStore(t)
+	acct := store.Account{Username: "only-in-a"}
+	if err := a.CreateAccount(t.Context(), &acct); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.AccountByUsername(t.Context(), "only-in-a"); err == nil {
+		t.Errorf("a second store of one test sees the first's account")
+	}
+	reopen := Reopener(t)
+	t.Run("same", func(t *testing.T) {
+		first := reopen(t)
+		kept := store.Account{Username: "kept"}
+		if err := first.CreateAccount(t.Context(), &kept); err != nil {
+			t.Fatal(err)
+		}
+		first.Close()
+		if _, err := reopen(t).AccountByUsername(t.Context(), "kept"); err != nil {
+			t.Errorf("re-opened store: %v", err)
+		}
+	})
 }

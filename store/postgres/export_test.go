@@ -1,0 +1,22 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// OpenAt opens the database url names with its schema migrated through
+// version last only, and returns the pool to write rows as that schema
+// holds them.
+func OpenAt(ctx context.Context, url string, last int) (*pgxpool.Pool, error) {
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	if err := (&DB{pool: pool}).migrateThrough(ctx, last); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return pool, nil
+}

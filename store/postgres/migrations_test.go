@@ -1,0 +1,77 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/partnerd/partnerd/internal/testrig"
+	"github.com/partnerd/partnerd/store/postgres"
+)
+
+// TestMigration13MovesPasswordsToUsers: a schema of one-login accounts
+// (version 12) becomes accounts each with a user of its name holding its
+// password, the account's own columns emptied, and SOAP exchanges logged
+// before credited to that user (SQLite's migration 13, translated).
+func TestMigration13MovesPasswordsToUsers(t *testing.T) {
+	if testrig.Backend(t) != "postgres" {
+		t.Skipf("%s names no PostgreSQL database (postgres://…); run it with scripts/pg-test.sh go test ./store/postgres", testrig.Env)
+	}
+	ctx := context.Background()
+	url := testrig.Name(t)
+	pool, err := postgres.OpenAt(ctx, url, 12)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO accounts (username, client_id, password_hash, password_sealed, disabled, created_at, updated_at)
+VALUES ('acme', 7, 'hash-acme', '\x0102'::bytea, true, 1, 2), ('bare', 8, '', NULL, false, 3, 4)`,
+		`INSERT INTO request_log (request_id, account_id, username, face) VALUES
+('r1', 1, 'acme', 'soap'), ('r2', 1, 'acme', 'sendgrid'), ('r3', 0, '', 'soap')`,
+	} {
+		if _, err := pool.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pool.Close()
+
+	db, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	u, a, err := db.UserByUsername(ctx, "acme")
+	if err != nil {
+		t.Fatalf("UserByUsername(acme): %v", err)
+	}
+	if u.AccountID != a.ID || a.Username != "acme" || u.PasswordHash != "hash-acme" || string(u.PasswordSealed) != "\x01\x02" ||
+		u.Disabled || !a.Disabled || u.CreatedAt.UnixMicro() != 1 || u.UpdatedAt.UnixMicro() != 2 {
+		t.Errorf("migrated user %+v of account %+v", u, a)
+	}
+	if acct, err := db.AccountByUsername(ctx, "acme"); err != nil || acct.PasswordHash != "hash-acme" {
+		t.Errorf("AccountByUsername(acme) = %+v, %v; want its own user's password", acct, err)
+	}
+	// Every account gets its user, with or without a password.
+	if _, _, err := db.UserByUsername(ctx, "bare"); err != nil {
+		t.Errorf("UserByUsername(bare): %v", err)
+	}
+	var left int
+	if err := queryOne(t, ctx, url, `SELECT count(*) FROM accounts WHERE password_hash <> '' OR password_sealed IS NOT NULL`, &left); left != 0 || err != nil {
+		t.Errorf("%d accounts keep a password of their own (%v)", left, err)
+	}
+	for id, want := range map[string][2]string{"r1": {"user", "acme"}, "r2": {"", ""}, "r3": {"", ""}} {
+		e, err := db.RequestByID(ctx, id)
+		if err != nil || e.CredentialKind != want[0] || e.Credential != want[1] {
+			t.Errorf("request %s: credential %q %q (%v), want %q %q", id, e.CredentialKind, e.Credential, err, want[0], want[1])
+		}
+	}
+}
+
+// queryOne runs one query returning one value on a pool of its own.
+func queryOne(t *testing.T, ctx context.Context, url, q string, dest any) error {
+	pool, err := postgres.OpenAt(ctx, url, 0)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	return pool.QueryRow(ctx, q).Scan(dest)
+}

@@ -1,0 +1,380 @@
+// Package postgres is partnerd's server-database store: store.Store over a
+// PostgreSQL database (github.com/jackc/pgx/v5, a pgxpool), for several
+// partnerd processes sharing one database. It is opened by store.Open with
+// a postgres:// or postgresql:// URL (libpq's URL syntax; search_path and
+// other run-time parameters may be given in it, and pgxpool's settings:
+// pool_max_conns, by default 4 per CPU and at least 8).
+//
+// Its schema mirrors store/sqlite's, table for table and column for
+// column (migrations.go), so that what one store keeps the other keeps the
+// same way: times are BIGINT microseconds since the Unix epoch, UTC (NULL
+// for the zero time); text columns are COLLATE "C", compared byte by byte
+// as SQLite compares them.
+//
+// Isolation (the rules written on store.Store). Every Update runs
+// SERIALIZABLE and is retried, fn and all, on a serialization failure or a
+// deadlock, which it never returns: that is what serializes a count under
+// the held limit with the write that follows it, whoever else writes. A
+// View is a REPEATABLE READ, read-only snapshot. The Queue's transactions
+// run READ COMMITTED with row locks (FOR UPDATE SKIP LOCKED for claims),
+// every transition compare-and-set on the status. Commits are durable:
+// the session sets synchronous_commit on, whatever the server's default.
+//
+// PostgreSQL aborts a transaction at its first failed statement, where
+// SQLite carries on. A Tx method that may fail for the caller to handle
+// (a duplicate key: ErrExists) runs inside a savepoint, so that the
+// Update can go on after it, as on SQLite.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/partnerd/partnerd/store"
+)
+
+// DB is a store.Store over one PostgreSQL database. Create it with Open.
+type DB struct {
+	pool *pgxpool.Pool
+}
+
+var (
+	_ store.Store        = (*DB)(nil)
+	_ store.WriteReadier = (*DB)(nil)
+)
+
+// Open connects to the database url names (postgres://…), and brings its
+// schema (in the connection's search_path) up to date. It refuses
+// (ErrSchemaTooNew) a schema written by a newer partnerd.
+func Open(ctx context.Context, url string) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	// Durable: an answer is written only after its commit has reached
+	// the server's disk (and its synchronous standbys, if any).
+	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "on"
+	// pgxpool's default (4 connections on a small machine) would queue a
+	// server's concurrent requests behind each other; connections are
+	// opened as they are needed, so an idle store holds few.
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = int32(max(8, 4*runtime.GOMAXPROCS(0)))
+	}
+	if cfg.ConnConfig.RuntimeParams["application_name"] == "" {
+		cfg.ConnConfig.RuntimeParams["application_name"] = "partnerd"
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	db := &DB{pool: pool}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: connect %s: %w", redact(cfg), err)
+	}
+	if err := db.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	return db, nil
+}
+
+// redact names the server without its password, for messages.
+func redact(cfg *pgxpool.Config) string {
+	c := cfg.ConnConfig
+	return fmt.Sprintf("%s@%s:%d/%s", c.User, c.Host, c.Port, c.Database)
+}
+
+// Close closes the pool. It is safe to call more than once.
+func (db *DB) Close() error {
+	db.pool.Close()
+	return nil
+}
+
+// maxAttempts bounds an Update's retries of serialization failures: under
+// any real contention a few suffice; the bound only keeps a pathological
+// case from spinning for ever.
+const maxAttempts = 1000
+
+// Update runs fn in one SERIALIZABLE transaction, committed durably before
+// it returns nil; a serialization failure or deadlock (in fn's statements
+// or at the commit) runs fn again on a new snapshot. An error from fn is
+// returned as is, after rollback.
+func (db *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
+	return db.update(ctx, pgx.Serializable, func(t *txn) error { return fn(t) })
+}
+
+// View runs fn in a read-only REPEATABLE READ transaction: one snapshot.
+func (db *DB) View(ctx context.Context, fn func(store.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return fmt.Errorf("postgres: begin: %w", err)
+	}
+	// Nothing to commit: rolling back a read transaction just ends it.
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	return fn(&txn{tx: tx})
+}
+
+// update runs fn in a transaction of level iso and commits it, retrying on
+// a serialization failure or deadlock. A panic in fn rolls back and keeps
+// panicking.
+func (db *DB) update(ctx context.Context, iso pgx.TxIsoLevel, fn func(*txn) error) error {
+	for attempt := 1; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		err := db.try(ctx, iso, fn)
+		if !isRetryable(err) || attempt == maxAttempts {
+			return err
+		}
+		// A short random pause lets the transaction that won finish, so
+		// that the retry does not meet it again at once.
+		pause := time.Duration(rand.Int64N(int64(min(attempt, 20)) * int64(time.Millisecond)))
+		select {
+		case <-time.After(pause):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// try is one attempt of update.
+func (db *DB) try(ctx context.Context, iso pgx.TxIsoLevel, fn func(*txn) error) (err error) {
+	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: iso})
+	if err != nil {
+		return fmt.Errorf("postgres: begin: %w", err)
+	}
+	t := &txn{tx: tx}
+	done := false
+	defer func() {
+		if !done {
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+		}
+	}()
+	if err := fn(t); err != nil {
+		if t.retry != nil {
+			// fn failed, or carried on, after a statement met a
+			// serialization failure: the transaction is lost, run it
+			// again, whatever fn made of the error.
+			return t.retry
+		}
+		return err
+	}
+	if t.retry != nil {
+		return t.retry
+	}
+	done = true
+	// The commit runs whatever ctx says: once fn has succeeded, the
+	// caller is answered with the commit's outcome, not a cancellation
+	// that may or may not have stopped it.
+	if err := tx.Commit(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("postgres: commit: %w", err)
+	}
+	return nil
+}
+
+// txn is the store.Tx of one Update or View.
+type txn struct {
+	tx pgx.Tx
+	// retry is the first serialization failure or deadlock a statement
+	// met: the transaction cannot commit, and Update runs it again.
+	retry error
+}
+
+var _ store.Tx = (*txn)(nil)
+
+// note records err when it means the transaction must be retried, and
+// returns it.
+func (t *txn) note(err error) error {
+	if t.retry == nil && isRetryable(err) {
+		t.retry = err
+	}
+	return err
+}
+
+// exec runs a statement in the transaction.
+func (t *txn) exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	tag, err := t.tx.Exec(ctx, sql, args...)
+	return tag, t.note(err)
+}
+
+// queryRow runs a query that returns one row, scanned into dest.
+func (t *txn) queryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return rowNoter{t.tx.QueryRow(ctx, sql, args...), t}
+}
+
+type rowNoter struct {
+	row pgx.Row
+	t   *txn
+}
+
+func (r rowNoter) Scan(dest ...any) error { return r.t.note(r.row.Scan(dest...)) }
+
+// guarded runs fn inside a savepoint: if it fails, the savepoint is rolled
+// back and the transaction goes on, as a failed statement lets SQLite's.
+func (t *txn) guarded(ctx context.Context, fn func() error) error {
+	sp, err := t.tx.Begin(ctx)
+	if err != nil {
+		return t.note(err)
+	}
+	outer := t.tx
+	t.tx = sp
+	err = fn()
+	t.tx = outer
+	if err != nil {
+		if rerr := sp.Rollback(ctx); rerr != nil {
+			return t.note(rerr)
+		}
+		return err
+	}
+	return t.note(sp.Commit(ctx))
+}
+
+// queryer is what a read runs on: the pool or a transaction.
+type queryer interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// queryAll runs query and returns every row as scan reads it, in order
+// (nil for none).
+func queryAll[T any](ctx context.Context, q queryer, scan func(pgx.Row) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// query is queryAll on the transaction, noting a serialization failure.
+func txQueryAll[T any](ctx context.Context, t *txn, scan func(pgx.Row) (T, error), query string, args ...any) ([]T, error) {
+	out, err := queryAll(ctx, t.tx, scan, query, args...)
+	return out, t.note(err)
+}
+
+// execCount runs one statement in its own READ COMMITTED transaction and
+// says how many rows it changed (housekeeping deletes, bulk status moves).
+func (db *DB) execCount(ctx context.Context, query string, args ...any) (int64, error) {
+	var n int64
+	err := db.update(ctx, pgx.ReadCommitted, func(t *txn) error {
+		tag, err := t.exec(ctx, query, args...)
+		n = tag.RowsAffected()
+		return err
+	})
+	return n, err
+}
+
+// WriteReady reports whether the database takes writes: it answers, and is
+// not a read-only standby or in a read-only default. A full disk shows in
+// the writes themselves; PostgreSQL keeps answering reads.
+func (db *DB) WriteReady(ctx context.Context) error {
+	var ok bool
+	err := db.pool.QueryRow(ctx,
+		`SELECT NOT pg_is_in_recovery() AND current_setting('default_transaction_read_only') = 'off'`).Scan(&ok)
+	if err != nil {
+		return fmt.Errorf("postgres: ready: %w", err)
+	}
+	if !ok {
+		return errors.New("postgres: the database is read-only (a standby, or default_transaction_read_only)")
+	}
+	return nil
+}
+
+// dbTime is how a time is stored: microseconds since the epoch, or NULL
+// for the zero time.
+func dbTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+// goTime is the inverse of dbTime; times come back in UTC.
+func goTime(n *int64) time.Time {
+	if n == nil {
+		return time.Time{}
+	}
+	return time.UnixMicro(*n).UTC()
+}
+
+// pgCode is the SQLSTATE of a PostgreSQL error, or "".
+func pgCode(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
+}
+
+// constraint is the name of the constraint a PostgreSQL error names.
+func constraint(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.ConstraintName
+	}
+	return ""
+}
+
+func isUniqueViolation(err error) bool     { return pgCode(err) == "23505" }
+func isForeignKeyViolation(err error) bool { return pgCode(err) == "23503" }
+
+// isRetryable: a serialization failure or a deadlock, which the
+// transaction's retry resolves.
+func isRetryable(err error) bool {
+	c := pgCode(err)
+	return c == "40001" || c == "40P01"
+}
+
+// notFoundIfNoRow turns pgx.ErrNoRows into store.ErrNotFound.
+func notFoundIfNoRow(err error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	return err
+}
+
+// mustAffect turns an UPDATE or DELETE that matched no row into
+// store.ErrNotFound.
+func mustAffect(tag pgconn.CommandTag, err error) error {
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// init registers the "postgres" and "postgresql" schemes. store.Open hands
+// over the name without its scheme: the URL is rebuilt whole.
+func init() {
+	for _, scheme := range []string{"postgres", "postgresql"} {
+		store.Register(scheme, func(ctx context.Context, ref string, _ store.OpenOptions) (store.Store, error) {
+			db, err := Open(ctx, scheme+"://"+ref)
+			if err != nil {
+				return nil, err // not a nil *DB in a non-nil store.Store
+			}
+			return db, nil
+		})
+	}
+}

@@ -1,0 +1,71 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/partnerd/partnerd/store"
+)
+
+// Prune is store.Store's one housekeeping entry point: expired nonces and
+// Retrieve cursors, then the request log by size, age and count. Each part
+// runs whether or not the one before failed. Several servers may prune at
+// once: each delete is its own statement, and deleting a row twice is
+// deleting it once.
+func (db *DB) Prune(ctx context.Context, now time.Time, r store.Retention) (store.Pruned, error) {
+	var p store.Pruned
+	var errs []error
+	if r.MaxAge < 0 || r.MaxEntries < 0 || r.MaxBytes < 0 {
+		return p, fmt.Errorf("postgres: prune: negative retention %+v", r)
+	}
+	var err error
+	if p.Nonces, err = db.PruneNonces(ctx, now); err != nil {
+		errs = append(errs, err)
+	}
+	if p.Cursors, err = db.PruneCursors(ctx, now); err != nil {
+		errs = append(errs, err)
+	}
+	if r.MaxBytes > 0 {
+		n, err := db.PruneRequestBytes(ctx, r.MaxBytes)
+		p.Requests += n
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	var before time.Time
+	if r.MaxAge > 0 {
+		before = now.Add(-r.MaxAge)
+	}
+	if !before.IsZero() || r.MaxEntries > 0 {
+		n, err := db.PruneRequests(ctx, before, r.MaxEntries)
+		p.Requests += n
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return p, errors.Join(errs...)
+}
+
+// CountSendsByStatus counts every account's sends by status.
+func (db *DB) CountSendsByStatus(ctx context.Context) (map[store.SendStatus]int64, error) {
+	rows, err := db.pool.Query(ctx, `SELECT status, count(*) FROM sends GROUP BY status`)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: count sends: %w", err)
+	}
+	defer rows.Close()
+	out := map[store.SendStatus]int64{}
+	for rows.Next() {
+		var s string
+		var n int64
+		if err := rows.Scan(&s, &n); err != nil {
+			return nil, fmt.Errorf("postgres: count sends: %w", err)
+		}
+		out[store.SendStatus(s)] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: count sends: %w", err)
+	}
+	return out, nil
+}

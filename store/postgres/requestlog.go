@@ -1,0 +1,205 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/partnerd/partnerd/store"
+)
+
+const requestLogColumns = `request_id, account_id, username, operation, status, http_status, detail,
+	remote, request, response, received_at, duration_ns,
+	request_size, response_size, request_note, response_note, face, method, path, credential_kind, credential`
+
+func scanRequestLog(row pgx.Row) (store.RequestLog, error) {
+	var e store.RequestLog
+	var received *int64
+	var duration int64
+	var username, operation, status, detail, remote, request, response, reqNote, respNote, face, method, path, credKind, cred []byte
+	err := row.Scan(&e.RequestID, &e.AccountID, &username, &operation, &status, &e.HTTPStatus, &detail,
+		&remote, &request, &response, &received, &duration,
+		&e.RequestSize, &e.ResponseSize, &reqNote, &respNote, &face, &method, &path, &credKind, &cred)
+	e.Username, e.Operation, e.Status, e.Detail = string(username), string(operation), string(status), string(detail)
+	e.Remote, e.Request, e.Response = string(remote), string(request), string(response)
+	e.RequestNote, e.ResponseNote = string(reqNote), string(respNote)
+	e.Face, e.Method, e.Path = string(face), string(method), string(path)
+	e.CredentialKind, e.Credential = string(credKind), string(cred)
+	e.ReceivedAt, e.Duration = goTime(received), time.Duration(duration)
+	return e, err
+}
+
+// LogRequest stores one exchange. ErrExists if its RequestID is logged.
+func (db *DB) LogRequest(ctx context.Context, e store.RequestLog) error {
+	return db.LogRequests(ctx, []store.RequestLog{e})
+}
+
+// LogRequests stores es in one transaction, all in one batch of
+// statements (one round trip). The text fields are kept as bytes, exactly
+// as given (see the schema); PostgreSQL compresses large bodies itself, and
+// stored_bytes counts them as given.
+func (db *DB) LogRequests(ctx context.Context, es []store.RequestLog) error {
+	if len(es) == 0 {
+		return nil
+	}
+	err := db.update(ctx, pgx.ReadCommitted, func(t *txn) error {
+		var b pgx.Batch
+		for _, e := range es {
+			b.Queue(`INSERT INTO request_log (`+requestLogColumns+`, stored_bytes)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
+				e.RequestID, e.AccountID, []byte(e.Username), []byte(e.Operation), []byte(e.Status), e.HTTPStatus, []byte(e.Detail),
+				[]byte(e.Remote), []byte(e.Request), []byte(e.Response), dbTime(e.ReceivedAt), int64(e.Duration),
+				e.RequestSize, e.ResponseSize, []byte(e.RequestNote), []byte(e.ResponseNote), []byte(e.Face), []byte(e.Method), []byte(e.Path),
+				[]byte(e.CredentialKind), []byte(e.Credential), store.RequestLogSize(e))
+		}
+		err := t.note(t.tx.SendBatch(ctx, &b).Close())
+		if isUniqueViolation(err) {
+			return fmt.Errorf("request %s or another of the batch: %w", es[0].RequestID, store.ErrExists)
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: log requests: %w", err)
+	}
+	return nil
+}
+
+// RecentRequests returns the n most recently received exchanges, newest
+// first; ties in ReceivedAt go to the one logged last.
+func (db *DB) RecentRequests(ctx context.Context, n int) ([]store.RequestLog, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	es, err := queryAll(ctx, db.pool, scanRequestLog, `
+SELECT `+requestLogColumns+` FROM request_log ORDER BY received_at DESC NULLS LAST, id DESC LIMIT $1`, n)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: recent requests: %w", err)
+	}
+	return es, nil
+}
+
+// RequestsByCredential returns the n most recently received exchanges made
+// with credential name (of kind, or of any kind when kind is ""), newest
+// first. Unindexed: an operator's search, over a log the retention bounds.
+func (db *DB) RequestsByCredential(ctx context.Context, kind, name string, n int) ([]store.RequestLog, error) {
+	if n <= 0 || name == "" {
+		return nil, nil
+	}
+	es, err := queryAll(ctx, db.pool, scanRequestLog, `
+SELECT `+requestLogColumns+` FROM request_log WHERE credential = $1 AND ($2 = ''::bytea OR credential_kind = $2)
+ORDER BY received_at DESC NULLS LAST, id DESC LIMIT $3`, []byte(name), []byte(kind), n)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: requests by credential: %w", err)
+	}
+	return es, nil
+}
+
+// CountRequestsByCredential counts account's exchanges received at or after
+// since, per credential (on the received_at index).
+func (db *DB) CountRequestsByCredential(ctx context.Context, accountID int64, since time.Time) ([]store.CredentialCount, error) {
+	cs, err := queryAll(ctx, db.pool, func(row pgx.Row) (store.CredentialCount, error) {
+		var c store.CredentialCount
+		var kind, name []byte
+		err := row.Scan(&kind, &name, &c.Count)
+		c.Kind, c.Name = string(kind), string(name)
+		return c, err
+	}, `
+SELECT credential_kind, credential, count(*) FROM request_log
+WHERE received_at >= $1 AND account_id = $2
+GROUP BY credential_kind, credential ORDER BY credential_kind, credential`, dbTime(since), accountID)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: count requests by credential: %w", err)
+	}
+	return cs, nil
+}
+
+// RequestByID returns the exchange logged under requestID.
+func (db *DB) RequestByID(ctx context.Context, requestID string) (store.RequestLog, error) {
+	e, err := scanRequestLog(db.pool.QueryRow(ctx,
+		`SELECT `+requestLogColumns+` FROM request_log WHERE request_id = $1`, requestID))
+	if err != nil {
+		return store.RequestLog{}, fmt.Errorf("postgres: request %s: %w", requestID, notFoundIfNoRow(err))
+	}
+	return e, nil
+}
+
+// pruneChunk bounds the rows one prune transaction deletes.
+const pruneChunk = 500
+
+// PruneRequests forgets exchanges received before before (unless it is
+// zero) and all but the keep most recently logged (unless keep is 0).
+func (db *DB) PruneRequests(ctx context.Context, before time.Time, keep int) (int64, error) {
+	if keep < 0 {
+		return 0, fmt.Errorf("postgres: prune requests: negative keep %d", keep)
+	}
+	var total int64
+	if !before.IsZero() {
+		for {
+			n, err := db.execCount(ctx, `DELETE FROM request_log WHERE id IN (
+SELECT id FROM request_log WHERE received_at < $1 LIMIT $2)`, before.UnixMicro(), pruneChunk)
+			total += n
+			if err != nil {
+				return total, fmt.Errorf("postgres: prune requests: %w", err)
+			}
+			if n < pruneChunk {
+				break
+			}
+		}
+	}
+	if keep > 0 {
+		var last int64
+		err := db.pool.QueryRow(ctx, `SELECT id FROM request_log ORDER BY id DESC LIMIT 1 OFFSET $1`, keep).Scan(&last)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return total, fmt.Errorf("postgres: prune requests: %w", err)
+		}
+		if err == nil {
+			n, err := db.forgetRequestsThrough(ctx, last)
+			total += n
+			if err != nil {
+				return total, fmt.Errorf("postgres: prune requests: %w", err)
+			}
+		}
+	}
+	return total, nil
+}
+
+// forgetRequestsThrough deletes the exchanges logged up to and including
+// row last, a chunk per transaction.
+func (db *DB) forgetRequestsThrough(ctx context.Context, last int64) (int64, error) {
+	var total int64
+	for {
+		n, err := db.execCount(ctx, `DELETE FROM request_log WHERE id IN (
+SELECT id FROM request_log WHERE id <= $1 ORDER BY id LIMIT $2)`, last, pruneChunk)
+		total += n
+		if err != nil || n < pruneChunk {
+			return total, err
+		}
+	}
+}
+
+// PruneRequestBytes forgets the oldest exchanges until the rest take at
+// most maxBytes as stored: the newest row whose running total (newest
+// first) passes the budget, and every row before it, go.
+func (db *DB) PruneRequestBytes(ctx context.Context, maxBytes int64) (int64, error) {
+	if maxBytes <= 0 {
+		return 0, fmt.Errorf("postgres: prune requests: byte budget %d is not positive", maxBytes)
+	}
+	var last int64
+	err := db.pool.QueryRow(ctx, `
+SELECT id FROM (SELECT id, sum(stored_bytes) OVER (ORDER BY id DESC) AS kept FROM request_log) r
+WHERE kept > $1 ORDER BY id DESC LIMIT 1`, maxBytes).Scan(&last)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("postgres: prune requests: %w", err)
+	}
+	n, err := db.forgetRequestsThrough(ctx, last)
+	if err != nil {
+		return n, fmt.Errorf("postgres: prune requests: %w", err)
+	}
+	return n, nil
+}
