@@ -12,7 +12,7 @@ import (
 // Opening a store by name.
 //
 // A store is named by a URL or a scheme: "sqlite:PATH", "sqlite://PATH"
-// or a plain PATH open SQLite; "postgres://…" will open PostgreSQL. The
+// or a plain PATH open SQLite; "postgres://…" opens PostgreSQL. The
 // backends register themselves (Register, from their package's init), the
 // way database/sql drivers do: package store cannot import them (each
 // imports store), and a registry lets a new backend arrive without
@@ -68,9 +68,10 @@ func Schemes() []string {
 
 // ErrNotBuilt is returned by Open for a scheme partnerd knows of but whose
 // backend does not exist yet (postgres).
-var ErrNotBuilt = errors.New("store: backend not built yet")
+var ErrNotBuilt = errors.New("store: backend not linked into this binary")
 
-// plannedSchemes are backends that are planned but not built.
+// plannedSchemes are the backends partnerd has, which a binary may not
+// link in (a test binary that imports store/sqlite alone).
 var plannedSchemes = map[string]string{"postgres": "PostgreSQL", "postgresql": "PostgreSQL"}
 
 // DefaultScheme is the backend a plain path opens.
@@ -118,7 +119,7 @@ func Open(ctx context.Context, name string, opts ...OpenOption) (Store, error) {
 	if open == nil {
 		supported := strings.Join(Schemes(), ", ")
 		if what, ok := plannedSchemes[scheme]; ok {
-			return nil, fmt.Errorf("%w: the %s store (%s:) is not built yet; supported: %s, or a plain path", ErrNotBuilt, what, scheme, supported)
+			return nil, fmt.Errorf("%w: the %s store (%s:) is not linked into this binary; supported: %s, or a plain path", ErrNotBuilt, what, scheme, supported)
 		}
 		return nil, fmt.Errorf("store: unknown scheme %q; supported: %s, or a plain path", scheme, supported)
 	}

@@ -43,8 +43,8 @@ func TestOpen(t *testing.T) {
 		{filepath.Join(dir, "plain.db"), "", nil},
 		{"sqlite:" + filepath.Join(dir, "scheme.db"), "", nil},
 		{"sqlite://" + filepath.Join(dir, "url.db"), "", nil},
-		{"postgres://localhost/partnerd", "not built yet", store.ErrNotBuilt},
-		{"postgresql://localhost/partnerd", "not built yet", store.ErrNotBuilt},
+		{"postgres://localhost/partnerd", "not linked into this binary", store.ErrNotBuilt},
+		{"postgresql://localhost/partnerd", "not linked into this binary", store.ErrNotBuilt},
 		{"mysql://localhost/partnerd", `unknown scheme "mysql"; supported: sqlite`, nil},
 		{"sqlite:", "names no sqlite store", nil},
 	} {

@@ -3,10 +3,10 @@
 // EmailSendDefinitions, the outbox, operator actions, WS-Security nonces,
 // Retrieve cursors and the request log — as a small interface, independent
 // of any database. Implementations live in sub-packages (store/sqlite,
-// later store/postgres) and all pass the one
+// store/postgres) and all pass the one
 // conformance suite in store/storetest; the isolation they must give is
 // written on Store. A store is opened by name (Open: a path, sqlite:PATH,
-// later postgres://…), by the backends a binary links in. Tests open
+// postgres://…), by the backends a binary links in. Tests open
 // theirs through internal/testrig, which picks the backend from
 // PARTNERD_TEST_STORE.
 package store
