@@ -66,8 +66,8 @@ func Schemes() []string {
 	return out
 }
 
-// ErrNotBuilt is returned by Open for a scheme partnerd knows of but whose
-// backend does not exist yet (postgres).
+// ErrNotBuilt is returned by Open for a scheme partnerd knows of whose
+// backend the running binary does not link in.
 var ErrNotBuilt = errors.New("store: backend not linked into this binary")
 
 // plannedSchemes are the backends partnerd has, which a binary may not
