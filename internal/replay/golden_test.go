@@ -13,6 +13,7 @@ import (
 
 	"github.com/partnerd/partnerd/internal/credential"
 	"github.com/partnerd/partnerd/internal/golden"
+	"github.com/partnerd/partnerd/internal/ids"
 	"github.com/partnerd/partnerd/server"
 )
 
@@ -23,9 +24,15 @@ const goldenDir = "../../testdata/golden"
 // on a loopback port and the manual clock's admin face on another. It
 // returns the public URL and the admin endpoint.
 func goldenApp(t *testing.T, f *golden.Fixture) (string, *Admin) {
+	return goldenAppWith(t, f, nil)
+}
+
+// goldenAppWith is goldenApp with the server's IDs drawn from source
+// (nil: random).
+func goldenAppWith(t *testing.T, f *golden.Fixture, source ids.Source) (string, *Admin) {
 	t.Helper()
 	app, err := server.NewApp(server.AppConfig{Config: server.Config{Store: f.Store, Clock: f.Clock, Sealer: f.Sealer,
-		Policy: f.Policy, Version: "test", SendGridRate: f.SendGridRate,
+		Policy: f.Policy, Version: "test", SendGridRate: f.SendGridRate, IDs: source,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), OnDue: func() {}},
 		AdminAddr: "127.0.0.1:0", AdminToken: "replay-test"})
 	if err != nil {
@@ -66,6 +73,39 @@ func TestReplayGoldenCases(t *testing.T) {
 				Setup: func(string) error { return nil }, Out: &out, Log: &out}, []Source{src})
 			if rep.Requests != len(src.Case.Exchanges) || len(rep.Failures) > 0 {
 				t.Errorf("%d of %d requests replayed, failures:\n%v\n%s", rep.Requests, len(src.Case.Exchanges), rep.Failures, out.String())
+			}
+		})
+	}
+}
+
+// TestReplayDeterministic records every golden case against a fresh
+// deterministic server (seeded IDs, the manual clock) and replays it with
+// --expect against another one, masking nothing (no times, no names; only
+// the ID numbering every comparison applies): the same requests get the
+// same answers, run after run.
+func TestReplayDeterministic(t *testing.T) {
+	credential.DefaultIterations = 1000
+	sources, err := Load(goldenDir, DefaultSOAPPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, src := range sources {
+		t.Run(src.Name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			for i, opts := range []Options{{RecordTo: dir, Expect: goldenDir}, {Expect: dir}} {
+				f := golden.NewFixture(t)
+				for _, line := range src.Case.Setup {
+					f.Apply(line)
+				}
+				opts.URL, opts.Admin = goldenAppWith(t, f, ids.Seeded(42))
+				opts.Setup = func(string) error { return nil }
+				var out bytes.Buffer
+				opts.Out, opts.Log = &out, &out
+				rep := Run(context.Background(), opts, []Source{src})
+				if rep.Requests != len(src.Case.Exchanges) || len(rep.Failures) > 0 {
+					t.Fatalf("run %d: %d of %d requests replayed, failures:\n%v\n%s", i+1, rep.Requests, len(src.Case.Exchanges), rep.Failures, out.String())
+				}
 			}
 		})
 	}
