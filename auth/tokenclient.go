@@ -36,6 +36,14 @@ const DefaultTokenLifetime = 1080 * time.Second
 // (fuel-auth, sfmc-sdk: no margin) does not lose a call in flight.
 const TokenGrace = 2 * time.Minute
 
+// ExpiredTokenKept is how long the server's housekeeping keeps an issued
+// token after it expired (store.Retention.ExpiredTokenAge): meanwhile its
+// holder is answered "Token Expired", on which fuel-soap and sfmc-sdk fetch
+// a new token and retry, rather than an unknown token's "Login Failed",
+// on which no SDK does. A day covers a client that sleeps through its
+// token's expiry; a token older than that is forgotten.
+const ExpiredTokenKept = 24 * time.Hour
+
 // RefreshTokenLifetime is how long a v1 refresh token may wait for its one
 // use (the legacy documentation's 700 days).
 const RefreshTokenLifetime = 700 * 24 * time.Hour
