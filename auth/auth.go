@@ -27,7 +27,8 @@ type Principal struct {
 	ClientID  int64
 	// CredentialKind and Credential name the credential, never its
 	// secret: KindUser and the user's username, KindAPIKey and the key's
-	// ID. The request log, the access log and the metrics record them, so
+	// ID, KindClient and the token client's ID (for a token request and
+	// for every call made with one of its tokens). The request log, the access log and the metrics record them, so
 	// that an operator can tell which of an account's credentials made a
 	// request (and rotate or disable that one only).
 	CredentialKind string
@@ -38,6 +39,7 @@ type Principal struct {
 const (
 	KindUser   = "user"
 	KindAPIKey = "apikey"
+	KindClient = "client"
 )
 
 // ErrLoginFailed is wrapped by every authentication failure. A face

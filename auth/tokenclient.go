@@ -36,6 +36,14 @@ const DefaultTokenLifetime = 1080 * time.Second
 // (fuel-auth, sfmc-sdk: no margin) does not lose a call in flight.
 const TokenGrace = 2 * time.Minute
 
+// ExpiredTokenKept is how long the server's housekeeping keeps an issued
+// token after it expired (store.Retention.ExpiredTokenAge): meanwhile its
+// holder is answered "Token Expired", on which fuel-soap and sfmc-sdk fetch
+// a new token and retry, rather than an unknown token's "Login Failed",
+// on which no SDK does. A day covers a client that sleeps through its
+// token's expiry; a token older than that is forgotten.
+const ExpiredTokenKept = 24 * time.Hour
+
 // RefreshTokenLifetime is how long a v1 refresh token may wait for its one
 // use (the legacy documentation's 700 days).
 const RefreshTokenLifetime = 700 * 24 * time.Hour
@@ -284,6 +292,9 @@ func (c *ClientSecret) Subject() string { return "client:" + c.ID }
 // Client is the client the credential logged in as (after Authenticate).
 func (c *ClientSecret) Client() TokenClient { return clientFromStore(c.client) }
 
+// credentialName names the client that logged in, never its secret.
+func (c *ClientSecret) credentialName() (kind, name string) { return KindClient, c.client.ID }
+
 func (c *ClientSecret) verify(ctx context.Context, _ *Authenticator) (store.Account, error) {
 	if c.ID == "" || c.Secret == "" || len(c.ID) > MaxTokenLength || len(c.Secret) > MaxTokenLength {
 		return store.Account{}, errClientMalformed
@@ -416,20 +427,26 @@ func (t *Tokens) UseRefreshToken(ctx context.Context, c *ClientSecret, value str
 }
 
 // BearerToken is an access or legacy token presented with a SOAP call, a
-// Credential for Authenticator.Authenticate.
+// Credential for Authenticator.Authenticate. Once verified it names the
+// client the token was issued to, so that the request log records which
+// installed package made a call, and never the token.
 type BearerToken struct {
-	Value  string
-	tokens *Tokens
+	Value    string
+	tokens   *Tokens
+	clientID string // set by verify
 }
 
 // Bearer returns the credential of a presented token value.
-func (t *Tokens) Bearer(value string) BearerToken { return BearerToken{Value: value, tokens: t} }
+func (t *Tokens) Bearer(value string) *BearerToken { return &BearerToken{Value: value, tokens: t} }
 
 // Subject is empty: a token names no account until it is looked up, so
 // the throttle charges unknown tokens to their source only.
-func (BearerToken) Subject() string { return "" }
+func (*BearerToken) Subject() string { return "" }
 
-func (b BearerToken) verify(ctx context.Context, _ *Authenticator) (store.Account, error) {
+// credentialName names the token's client, never the token.
+func (b *BearerToken) credentialName() (kind, name string) { return KindClient, b.clientID }
+
+func (b *BearerToken) verify(ctx context.Context, _ *Authenticator) (store.Account, error) {
 	if b.Value == "" || len(b.Value) > MaxTokenLength {
 		return store.Account{}, errTokenMalformed
 	}
@@ -450,6 +467,7 @@ func (b BearerToken) verify(ctx context.Context, _ *Authenticator) (store.Accoun
 	case !b.tokens.now().Before(tok.Expires):
 		return store.Account{}, ErrTokenExpired
 	}
+	b.clientID = client.ID
 	acct.ClientID = client.MID
 	return acct, nil
 }

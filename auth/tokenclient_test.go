@@ -209,3 +209,32 @@ func TestTokensRefreshIsUsedOnce(t *testing.T) {
 		t.Errorf("refresh token used twice: %v", err)
 	}
 }
+
+// TestTokensNameTheirClient: a client secret and every token issued to
+// it log in as kind KindClient named by the client's ID, never by the
+// secret or the token; a refused token names nothing.
+func TestTokensNameTheirClient(t *testing.T) {
+	e := newTokensEnv(t)
+	c, secret, err := e.tokens.CreateClient(t.Context(), e.acct.ID, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	login := e.tokens.ClientSecret(c.ID, secret)
+	p, err := e.authn.Authenticate(t.Context(), login)
+	if err != nil || p.CredentialKind != KindClient || p.Credential != c.ID || p.AccountID != e.acct.ID {
+		t.Errorf("client secret: %+v, %v; want kind %q, credential %q", p, err, KindClient, c.ID)
+	}
+	is, err := e.tokens.Issue(t.Context(), login, TokenRequest{Legacy: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range []string{is.AccessToken, is.LegacyToken} {
+		p, err := e.use(t, tok)
+		if err != nil || p.CredentialKind != KindClient || p.Credential != c.ID || p.AccountID != e.acct.ID {
+			t.Errorf("token: %+v, %v; want kind %q, credential %q", p, err, KindClient, c.ID)
+		}
+	}
+	if p, err := e.use(t, "Unkn0wn-Token-Value"); err == nil || p.Credential != "" || p.CredentialKind != "" {
+		t.Errorf("unknown token: %+v, %v", p, err)
+	}
+}

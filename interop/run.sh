@@ -292,6 +292,10 @@ run_fuel() {
   done
   client fuel fuel/node node "$here/fuel/client.js" --base "http://127.0.0.1:$fport" --id "$id" --secret "$secret" \
     --mid 12345 --admin "http://127.0.0.1:$aport" --admin-token interop-admin --label fuel/node
+  client fuel fuel/sfmc-sdk node "$here/fuel/msdk.mjs" --base "http://127.0.0.1:$fport" --id "$id" --secret "$secret" \
+    --mid 12345 --admin "http://127.0.0.1:$aport" --admin-token interop-admin --label fuel/sfmc-sdk
+  client fuel fuel/fuel-soap node "$here/fuel/fuelsoap.js" --base "http://127.0.0.1:$fport" --id "$id" --secret "$secret" \
+    --admin "http://127.0.0.1:$aport" --admin-token interop-admin --label fuel/fuel-soap
   kill "$fpid" 2>/dev/null
   wait "$fpid" 2>/dev/null
 }

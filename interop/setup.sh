@@ -4,7 +4,7 @@
 #   Debian packages: Mono (wsdl, mcs, System.Web.Services, System.ServiceModel), python3-zeep,
 #                    python3-suds, curl; `apt-get update` + `apt-get install -y` as root.
 #   npm:             `npm ci` in interop/node (node-soap) and interop/sendgrid/node (@sendgrid/client, @sendgrid/mail),
-#                    and interop/fuel (sfmc-fuelsdk-node), pinned in package-lock.json.
+#                    and interop/fuel (sfmc-fuelsdk-node, sfmc-sdk, fuel-soap/fuel-auth), pinned in package-lock.json.
 # Not root and something missing: prints exactly what to install and exits non-zero.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

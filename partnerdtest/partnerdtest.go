@@ -1,7 +1,7 @@
 // Package partnerdtest runs a whole partnerd inside a Go test: every face
 // (SOAP Partner API, SendGrid v3) on a random loopback port, over a
 // temporary store, under a manual clock the test moves, with a test account
-// whose password and API key are ready:
+// whose password, API key and token client are ready:
 //
 //	srv := partnerdtest.New(t)
 //	resp, err := http.Post(srv.SOAPURL, "text/xml; charset=utf-8", envelope)
@@ -73,6 +73,13 @@ type Account struct {
 	Password string
 	// APIKey is a full-access SendGrid key: "Authorization: Bearer "+APIKey.
 	APIKey string
+	// TokenClientID and TokenClientSecret are an installed package's
+	// credentials, as `partnerd client add` makes them (the account's MID,
+	// the default scopes): what a Marketing Cloud SDK trades at
+	// URL+"/v2/token" (or "/v1/requestToken") for an access token it
+	// then sends in a SOAP fueloauth header.
+	TokenClientID     string
+	TokenClientSecret string
 }
 
 // DefaultAccount is the test account New makes unless WithAccount says
@@ -122,7 +129,7 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 // in order; each fills in its part of Server.Account. A new kind of
 // credential a face accepts is one more step here, so that every test
 // server has it ready.
-var credentialSetups = []func(ctx context.Context, s *Server) error{addAPIKey}
+var credentialSetups = []func(ctx context.Context, s *Server) error{addAPIKey, addTokenClient}
 
 // addAPIKey gives the account a full-access SendGrid key, as `partnerd
 // apikey create` does.
@@ -130,6 +137,15 @@ func addAPIKey(ctx context.Context, s *Server) error {
 	keys := &auth.Keys{Store: s.Store, Clock: s.clock, Rand: s.ids.Fork("partnerdtest/apikey")}
 	_, token, err := keys.Create(ctx, s.Account.ID, "partnerdtest", nil)
 	s.Account.APIKey = token
+	return err
+}
+
+// addTokenClient gives the account a token client, as `partnerd client
+// add` does.
+func addTokenClient(ctx context.Context, s *Server) error {
+	tokens := &auth.Tokens{Store: s.Store, Clock: s.clock, Rand: s.ids.Fork("partnerdtest/tokenclient")}
+	c, secret, err := tokens.CreateClient(ctx, s.Account.ID, 0, nil)
+	s.Account.TokenClientID, s.Account.TokenClientSecret = c.ID, secret
 	return err
 }
 

@@ -1,6 +1,7 @@
 package partnerdtest_test
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -164,5 +165,80 @@ func TestSendNowIsInTheOutboxAtOnce(t *testing.T) {
 	}
 	if s := srv.Sends(); len(s) != 1 || s[0].Status != store.StatusComplete {
 		t.Errorf("sends = %+v, want one Complete", s)
+	}
+}
+
+// The test account's token client works as a Marketing Cloud SDK uses it:
+// a token from URL+"/v2/token", whose soap_instance_url names this server,
+// sent in a fueloauth header; the request log names the client, never
+// the token. Past its life the token gets the "Token Expired" fault and a
+// new one works.
+func TestTokenClientReady(t *testing.T) {
+	srv := partnerdtest.New(t)
+	token := func() (string, string) {
+		t.Helper()
+		body, _ := json.Marshal(map[string]string{"grant_type": "client_credentials",
+			"client_id": srv.Account.TokenClientID, "client_secret": srv.Account.TokenClientSecret})
+		resp, err := http.Post(srv.URL+"/v2/token", "application/json", strings.NewReader(string(body)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out struct {
+			AccessToken     string `json:"access_token"`
+			SOAPInstanceURL string `json:"soap_instance_url"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK || out.AccessToken == "" {
+			t.Fatalf("/v2/token: HTTP %d, %+v, %v", resp.StatusCode, out, err)
+		}
+		if out.SOAPInstanceURL != srv.URL+"/" {
+			t.Errorf("soap_instance_url %q, want %q", out.SOAPInstanceURL, srv.URL+"/")
+		}
+		return out.AccessToken, out.SOAPInstanceURL
+	}
+	create := func(soapURL, tok string) (int, string) {
+		t.Helper()
+		env := `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soap:Header>` +
+			`<fueloauth xmlns="http://exacttarget.com">` + tok + `</fueloauth></soap:Header><soap:Body>` +
+			`<CreateRequest xmlns="http://exacttarget.com/wsdl/partnerAPI"><Objects xsi:type="Send"><Email><ID>42</ID></Email><List><ID>7</ID></List><SendDate>` +
+			srv.Now().Add(2*time.Hour).Format(time.RFC3339) + `</SendDate></Objects></CreateRequest></soap:Body></soap:Envelope>`
+		req, _ := http.NewRequest(http.MethodPost, soapURL+"Service.asmx", strings.NewReader(env))
+		req.Header.Set("Content-Type", "text/xml")
+		req.Header.Set("SOAPAction", "Create")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+
+	tok, soapURL := token()
+	if code, body := create(soapURL, tok); code != http.StatusOK || !strings.Contains(body, "<OverallStatus>OK</OverallStatus>") {
+		t.Fatalf("Create with the token: HTTP %d\n%s", code, body)
+	}
+	srv.Advance(21 * time.Minute) // past 1,080 s and the two minutes' grace
+	if code, body := create(soapURL, tok); code != http.StatusInternalServerError || !strings.Contains(body, "<faultstring>Token Expired</faultstring>") {
+		t.Fatalf("the expired token: HTTP %d, want the Token Expired fault\n%s", code, body)
+	}
+	fresh, _ := token()
+	if code, body := create(soapURL, fresh); code != http.StatusOK {
+		t.Fatalf("Create with a new token: HTTP %d\n%s", code, body)
+	}
+
+	// The refused call names no credential, as a failed login never does.
+	named := []bool{true, true, false, true, true}
+	es := srv.Exchanges()
+	if len(es) != len(named) {
+		t.Fatalf("%d exchanges logged, want %d", len(es), len(named))
+	}
+	for i, e := range es {
+		if want := map[bool]string{true: srv.Account.TokenClientID}[named[i]]; e.Credential != want || (want != "") != (e.CredentialKind == "client") {
+			t.Errorf("%s %s (%s): credential %q %q, want %q", e.Face, e.Operation, e.Status, e.CredentialKind, e.Credential, want)
+		}
+		if strings.Contains(e.Request+e.Response, tok) || strings.Contains(e.Request+e.Response, fresh) {
+			t.Errorf("%s %s: a token in the request log", e.Face, e.Operation)
+		}
 	}
 }

@@ -284,7 +284,7 @@ func (a *App) serveAdmin(ctx context.Context, f Face) (string, error) {
 // Housekeep prunes the store every interval through its one entry point,
 // store.Store.Prune: expired nonces and Retrieve cursors (every Retrieve
 // with more rows than a page saves one, and nothing else deletes them),
-// and the exchanges the request log is not to keep: at a few KB per
+// issued tokens expired longer than keep.ExpiredTokenAge, and the exchanges the request log is not to keep: at a few KB per
 // exchange, a log kept forever would grow by gigabytes an hour under load.
 // The byte budget bounds the log whatever its entries' sizes (the count
 // alone allowed 100,000 × 4 MiB); the server's log writer also prunes to
@@ -309,6 +309,9 @@ func pruneOnce(ctx context.Context, st store.Store, now time.Time, logger *slog.
 	}
 	if p.Cursors > 0 {
 		logger.Debug("pruned expired cursors", "cursors", p.Cursors)
+	}
+	if p.Tokens > 0 {
+		logger.Debug("pruned expired tokens", "tokens", p.Tokens)
 	}
 	if p.Requests > 0 {
 		logger.Info("pruned request log", "entries", p.Requests, "max_age", keep.MaxAge, "max_entries", keep.MaxEntries, "max_bytes", keep.MaxBytes)

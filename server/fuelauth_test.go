@@ -154,3 +154,60 @@ func TestTokenGuessesThrottled(t *testing.T) {
 		t.Errorf("another source: HTTP %d %s", rec.Code, rec.Body)
 	}
 }
+
+// TestTokenCredentialLogged: a token request and every SOAP call made
+// with one of its tokens (fueloauth, and oAuth/oAuthToken with the */*
+// UsernameToken) name the token client in the request log, the access
+// log and the metrics (kind "client", the client's ID, never a token or
+// the secret); a refused token request and an unknown token name none.
+func TestTokenCredentialLogged(t *testing.T) {
+	s := newTokenFixture(t, Limits{})
+	tok := s.token(t)
+	_, v1 := s.postJSON(t, "/v1/requestToken?legacy=1", `{"clientId":"`+s.id+`","clientSecret":"`+s.secret+`"}`)
+	legacy, _ := v1["legacyToken"].(string)
+	if legacy == "" {
+		t.Fatalf("v1 answer lacks legacyToken: %v", v1)
+	}
+	if rec := s.post(fuelEnvelope(tok)); rec.Code != 200 {
+		t.Fatalf("fueloauth: HTTP %d %s", rec.Code, rec.Body)
+	}
+	oauth := `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Header>` +
+		`<oAuth xmlns="http://exacttarget.com"><oAuthToken>` + legacy + `</oAuthToken></oAuth>` +
+		`<wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"><wsse:UsernameToken><wsse:Username>*</wsse:Username><wsse:Password>*</wsse:Password></wsse:UsernameToken></wsse:Security>` +
+		`</soap:Header><soap:Body>` + performVI + `</soap:Body></soap:Envelope>`
+	if rec := s.post(oauth); rec.Code != 200 {
+		t.Fatalf("oAuth/oAuthToken: HTTP %d %s", rec.Code, rec.Body)
+	}
+	s.postJSON(t, "/v2/token", `{"grant_type":"client_credentials","client_id":"`+s.id+`","client_secret":"Wr0ng-Client-Secret"}`)
+	s.post(fuelEnvelope("Unkn0wn-Token-Value"))
+
+	s.h.(*Server).Close()
+	logged, err := s.f.db.RecentRequests(context.Background(), 20)
+	if err != nil || len(logged) != 6 {
+		t.Fatalf("%d exchanges logged, want 6: %v", len(logged), err)
+	}
+	// Newest first: unknown token, wrong secret, oAuth, fueloauth, v1, v2.
+	want := []string{"", "", s.id, s.id, s.id, s.id}
+	for i, e := range logged {
+		kind := ""
+		if want[i] != "" {
+			kind = auth.KindClient
+		}
+		if e.CredentialKind != kind || e.Credential != want[i] {
+			t.Errorf("%s %s (%s): credential %q %q, want %q %q", e.Method, e.Path, e.Status, e.CredentialKind, e.Credential, kind, want[i])
+		}
+		if want[i] != "" && (e.AccountID != s.aliceID || e.Username != "alice") {
+			t.Errorf("%s %s: account %d %q, want alice's", e.Method, e.Path, e.AccountID, e.Username)
+		}
+	}
+	byClient, err := s.f.db.RequestsByCredential(context.Background(), auth.KindClient, s.id, 20)
+	if err != nil || len(byClient) != 4 {
+		t.Errorf("RequestsByCredential(client, %s) = %d exchanges (%v), want 4", s.id, len(byClient), err)
+	}
+	if log := s.logs.String(); strings.Count(log, `"credential":"client:`+s.id+`"`) != 4 {
+		t.Errorf("access log does not name the client of each token request and call:\n%s", log)
+	}
+	if m := s.get("/metrics").Body.String(); !strings.Contains(m, `partnerd_credential_requests_total{account="alice",credential="`+s.id+`",kind="client"} 4`) {
+		t.Errorf("/metrics lacks the client's count:\n%s", grepLines(m, "partnerd_credential"))
+	}
+}

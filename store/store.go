@@ -245,7 +245,8 @@ type Store interface {
 	PruneRequestBytes(ctx context.Context, maxBytes int64) (int64, error)
 
 	// Prune is the store's one housekeeping entry point: it forgets the
-	// nonces and Retrieve cursors that expired before now, and the
+	// nonces and Retrieve cursors that expired before now, the issued
+	// tokens that expired before now less r.ExpiredTokenAge, and the
 	// exchanges the request log is not to keep under r. Each part is
 	// pruned whether or not the one before could be; the error joins the
 	// parts' errors, and Pruned counts what each removed.
@@ -269,6 +270,12 @@ type Retention struct {
 	MaxAge     time.Duration
 	MaxEntries int
 	MaxBytes   int64
+	// ExpiredTokenAge is how long an issued token (access, legacy or
+	// refresh) is kept after it expired (0: forgotten once expired): while
+	// it is kept, its holder is told the token expired (SOAP "Token
+	// Expired", on which the Node SDKs fetch a new one) instead of the
+	// unknown token's "Login Failed".
+	ExpiredTokenAge time.Duration
 }
 
 // Pruned counts what one Prune removed.
@@ -276,6 +283,7 @@ type Pruned struct {
 	Nonces   int64
 	Cursors  int64
 	Requests int64 // by age, count and size together
+	Tokens   int64 // issued tokens, expired (see Retention.ExpiredTokenAge)
 }
 
 // Backuper is an optional capability of a Store: a consistent copy of the

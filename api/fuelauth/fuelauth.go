@@ -230,6 +230,7 @@ func (f *Face) login(w http.ResponseWriter, r *http.Request, id, secret string) 
 		return nil, false
 	}
 	in.SetPrincipal(p.AccountID, p.Username)
+	in.SetCredential(p.CredentialKind, p.Credential)
 	return c, true
 }
 

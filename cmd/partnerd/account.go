@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/partnerd/partnerd/auth"
 	"github.com/partnerd/partnerd/internal/clock"
 	"github.com/partnerd/partnerd/internal/credential"
 	"github.com/partnerd/partnerd/store"
@@ -187,6 +188,10 @@ func showAccount(ctx context.Context, db store.Store, a store.Account, windows [
 	if err != nil {
 		return err
 	}
+	clients, err := db.ListTokenClients(ctx, a.ID)
+	if err != nil {
+		return err
+	}
 	now := clock.System{}.Now()
 	counts := make([]map[string]int64, len(windows))
 	seen := map[string]bool{}
@@ -229,6 +234,9 @@ func showAccount(ctx context.Context, db store.Store, a store.Account, windows [
 	}
 	for _, k := range keys {
 		row("apikey", k.ID, "active", k.Created)
+	}
+	for _, c := range clients {
+		row(auth.KindClient, c.ID, "active", c.Created)
 	}
 	for _, k := range extra {
 		if listed[k] {

@@ -21,7 +21,7 @@ func runRequests(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	cmd := newStoreCommand("requests", stderr)
 	last := cmd.Int("last", 20, "how many of the newest exchanges to list")
 	id := cmd.String("id", "", "show this RequestID's request and response envelopes")
-	credential := cmd.String("credential", "", "only the exchanges made with this credential: a username or API key ID, or KIND:NAME (user:U, apikey:ID)")
+	credential := cmd.String("credential", "", "only the exchanges made with this credential: a username, API key ID or token client ID, or KIND:NAME (user:U, apikey:ID, client:ID)")
 	db, err := cmd.parseAndOpen(ctx, args, func() error {
 		if *last <= 0 {
 			return errors.New("--last must be positive")

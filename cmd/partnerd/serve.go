@@ -199,7 +199,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) (ret
 		},
 		Dispatch:       cfg.dispatch.config(),
 		HousekeepEvery: time.Minute,
-		Retention:      store.Retention{MaxAge: cfg.logMaxAge, MaxEntries: cfg.logMaxEntries, MaxBytes: int64(cfg.logMaxBytes)},
+		Retention:      store.Retention{MaxAge: cfg.logMaxAge, MaxEntries: cfg.logMaxEntries, MaxBytes: int64(cfg.logMaxBytes), ExpiredTokenAge: auth.ExpiredTokenKept},
 		AdminAddr:      cfg.dispatch.adminAddr,
 		AdminToken:     adminToken,
 		HTTP:           cfg.hardening.applyTimeouts,

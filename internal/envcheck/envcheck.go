@@ -2,13 +2,13 @@
 // `partnerd check`. A SOAP envelope is checked for what makes partnerd (or
 // the real service) refuse it — well-formed XML, the SOAP 1.1 or 1.2
 // envelope and its parts, an operation partnerd serves, the shape of the
-// security header — and its Body against the schema of a WSDL; a REST
+// security header or of the token header (fueloauth, oAuth/oAuthToken) — and its Body against the schema of a WSDL; a REST
 // request against an OpenAPI document. Every problem is one line with its
 // position in the file (line:col). Nothing printed ever holds a password.
 //
 // The rules are the server's own where it has them in a form that runs
-// offline (wsse.Parse for the UsernameToken, the operation table of
-// package soap); schema validation shells out to xmllint
+// offline (wsse.Parse for the UsernameToken, soap.FindToken for the token
+// headers, the operation table of package soap); schema validation shells out to xmllint
 // (internal/xsdcheck), which a check without it says it skipped.
 package envcheck
 
@@ -27,6 +27,7 @@ import (
 
 	"github.com/partnerd/partnerd/api/soap"
 	"github.com/partnerd/partnerd/api/soap/wsse"
+	"github.com/partnerd/partnerd/auth"
 	"github.com/partnerd/partnerd/internal/xsdcheck"
 )
 
@@ -319,38 +320,20 @@ func servedList(ops []string) string {
 	return strings.Join(s, ", ")
 }
 
-// checkSecurity checks the header's credential: a wsse:Security with a
-// UsernameToken as wsse.Parse reads it (the server's own rule), or a
-// fueloauth token. It returns a description without the password.
+// checkSecurity checks the header's credential as the SOAP face reads it:
+// a token header first, as soap.FindToken finds it (fueloauth, or the
+// legacy oAuth/oAuthToken; a UsernameToken beside one is then not
+// checked), otherwise a wsse:Security with a UsernameToken as wsse.Parse
+// reads it (the server's own rules). It returns a description without the
+// password or the token.
 func checkSecurity(raw []byte, header, root *node, problem func(*node, string, ...any)) string {
-	const want = "want wsse:Security with a UsernameToken (Username, Password) or a fueloauth token"
+	const want = "want wsse:Security with a UsernameToken (Username, Password), or a token in fueloauth or oAuth/oAuthToken"
 	if header == nil {
 		problem(root, "no Header, so no credentials: %s", want)
 		return ""
 	}
-	var sec, fuel *node
-	for _, k := range header.kids {
-		switch {
-		case k.name.Local == "Security" && k.name.Space == wsse.NSSecExt:
-			sec = k
-		case k.name.Local == "fueloauth":
-			fuel = k
-		case k.name.Local == "Security":
-			problem(k, "Security in namespace %q: want %s", k.name.Space, wsse.NSSecExt)
-			return ""
-		}
-	}
-	if sec == nil && fuel != nil {
-		if !fuel.hasText {
-			problem(fuel, "empty fueloauth token")
-		}
-		return "fueloauth"
-	}
-	if sec == nil {
-		problem(header, "no security header: %s", want)
-		return ""
-	}
-	// wsse.Parse reads etree elements: the header is read again as one.
+	// FindToken and wsse.Parse read etree elements: the header is read
+	// again as one.
 	doc := etree.NewDocument()
 	if err := doc.ReadFromBytes(raw[header.start:header.end]); err != nil {
 		problem(header, "Header cannot be read: %v", syntaxPhrase(err.Error()))
@@ -363,7 +346,29 @@ func checkSecurity(raw []byte, header, root *node, problem func(*node, string, .
 			hdr.CreateAttr(name, a.Value)
 		}
 	}
-	tok, err := wsse.Parse(wsse.Find(doc.Root()))
+	var sec *node
+	for _, k := range header.kids {
+		if k.name.Local == "Security" && k.name.Space == wsse.NSSecExt {
+			sec = k
+		}
+	}
+	if desc, found := checkToken(hdr, header, problem); found {
+		if desc != "" && sec != nil {
+			desc += " (the UsernameToken beside it is not checked)"
+		}
+		return desc
+	}
+	for _, k := range header.kids {
+		if k.name.Local == "Security" && k.name.Space != wsse.NSSecExt {
+			problem(k, "Security in namespace %q: want %s", k.name.Space, wsse.NSSecExt)
+			return ""
+		}
+	}
+	if sec == nil {
+		problem(header, "no security header: %s", want)
+		return ""
+	}
+	tok, err := wsse.Parse(wsse.Find(hdr))
 	if err != nil {
 		at := sec
 		for _, k := range sec.kids {
@@ -382,6 +387,82 @@ func checkSecurity(raw []byte, header, root *node, problem func(*node, string, .
 		}
 	}
 	return "UsernameToken " + kind + " (user " + strconv.Quote(tok.Username) + ")"
+}
+
+// checkToken checks the token headers of hdr (header's etree copy) by the
+// face's rule, soap.FindToken. found is whether the face would log in by a
+// token; desc names the header ("" when it is refused). A fueloauth or
+// oAuth in another namespace is no token header to the face, which then
+// looks for a password: that is a problem of its own.
+func checkToken(hdr *etree.Element, header *node, problem func(*node, string, ...any)) (desc string, found bool) {
+	var heads []*node // the token headers as the face reads them
+	for _, k := range header.kids {
+		if k.name.Local != "fueloauth" && k.name.Local != "oAuth" {
+			continue
+		}
+		if !isTokenSpace(k) {
+			problem(k, "%s in namespace %q is no token header to partnerd, which ignores it: want %s or no namespace", k.name.Local, k.name.Space, soap.NSExactTarget)
+			continue
+		}
+		heads = append(heads, k)
+	}
+	token, found, err := soap.FindToken(hdr)
+	if !found {
+		return "", false
+	}
+	if err != nil {
+		at, why := tokenHeaderProblem(heads)
+		if at == nil {
+			at = header
+		}
+		problem(at, "%s: partnerd refuses the request with Login Failed (one token must log in)", why)
+		return "", true
+	}
+	if len(token) > auth.MaxTokenLength {
+		problem(heads[0], "a token of %d characters: partnerd refuses tokens longer than %d with Login Failed", len(token), auth.MaxTokenLength)
+		return "", true
+	}
+	if heads[0].name.Local == "oAuth" {
+		return "oAuth/oAuthToken token", true
+	}
+	return "fueloauth token", true
+}
+
+func isTokenSpace(n *node) bool { return n.name.Space == soap.NSExactTarget || n.name.Space == "" }
+
+// tokenHeaderProblem says why the token headers heads hold no single
+// token (FindToken refused them), and where.
+func tokenHeaderProblem(heads []*node) (*node, string) {
+	if len(heads) == 0 {
+		return nil, "unreadable token header"
+	}
+	if len(heads) > 1 {
+		return heads[1], fmt.Sprintf("a second token header (<%s> after <%s>)", heads[1].name.Local, heads[0].name.Local)
+	}
+	h := heads[0]
+	el, name := h, "fueloauth"
+	if h.name.Local == "oAuth" {
+		var toks []*node
+		for _, k := range h.kids {
+			if k.name.Local == "oAuthToken" && isTokenSpace(k) {
+				toks = append(toks, k)
+			}
+		}
+		switch len(toks) {
+		case 0:
+			return h, "oAuth without an oAuthToken"
+		case 1:
+			el, name = toks[0], "oAuthToken"
+		default:
+			return toks[1], "a second oAuthToken"
+		}
+	} else if len(h.kids) == 1 && h.kids[0].name.Local == "fueloauth" && isTokenSpace(h.kids[0]) {
+		el = h.kids[0] // nested, as FuelSDK-Ruby writes it
+	}
+	if len(el.kids) > 0 {
+		return el, fmt.Sprintf("%s holds elements, not a token", name)
+	}
+	return el, fmt.Sprintf("empty %s token", name)
 }
 
 // securityPhrase is wsse.Parse's reason without the prefixes of the

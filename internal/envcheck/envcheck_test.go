@@ -205,3 +205,88 @@ func FuzzCheckEnvelope(f *testing.F) {
 		}
 	})
 }
+
+// TestTokenHeaders: the token headers are judged as the SOAP face reads
+// them (soap.FindToken): fueloauth in the ExactTarget namespace with any
+// prefix or in none, nested, trimmed; oAuth/oAuthToken with its child
+// qualified or not; a UsernameToken beside a token is not checked. Each
+// refusal is one problem at the header at fault, never quoting the token.
+// Runs without xmllint: the body's schema is not what is tested here.
+func TestTokenHeaders(t *testing.T) {
+	const (
+		et   = `xmlns="http://exacttarget.com"`
+		star = `<wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd">` +
+			`<wsse:UsernameToken><wsse:Username>*</wsse:Username><wsse:Password>*</wsse:Password></wsse:UsernameToken></wsse:Security>`
+		tok = "T0ken-Value-Never-Shown"
+	)
+	hdr := func(inner string) string { return `<s:Header>` + inner + `</s:Header>` }
+	tests := []struct {
+		name, doc string
+		want      []string // "line:col: text it contains"
+		sum       string
+	}{
+		{name: "fueloauth, default namespace", doc: env("", hdr(`<fueloauth `+et+`>`+tok+`</fueloauth>`), perform), sum: "SOAP 1.1 Perform fueloauth token"},
+		{name: "fueloauth, prefixed, token on its own line", doc: env("", hdr(`<h:fueloauth xmlns:h="http://exacttarget.com">`+"\n\t"+tok+"\n"+`</h:fueloauth>`), perform),
+			sum: "fueloauth token"},
+		{name: "fueloauth, no namespace (FuelSDK-Java)", doc: env("", hdr(`<fueloauth>`+tok+`</fueloauth>`), perform), sum: "fueloauth token"},
+		{name: "fueloauth, nested (FuelSDK-Ruby)", doc: env("", hdr(`<fueloauth `+et+`><fueloauth>`+tok+`</fueloauth></fueloauth>`), perform), sum: "fueloauth token"},
+		{name: "fueloauth over SOAP 1.2", doc: env("http://www.w3.org/2003/05/soap-envelope", hdr(`<fueloauth `+et+`>`+tok+`</fueloauth>`), perform),
+			sum: "SOAP 1.2 Perform fueloauth token"},
+		{name: "oAuth, child unqualified, with */*", doc: env("", hdr(`<oAuth `+et+`><oAuthToken xmlns="">`+tok+`</oAuthToken></oAuth>`+star), perform),
+			sum: "oAuth/oAuthToken token (the UsernameToken beside it is not checked)"},
+		{name: "oAuth, child qualified", doc: env("", hdr(`<et:oAuth xmlns:et="http://exacttarget.com"><et:oAuthToken>`+tok+`</et:oAuthToken></et:oAuth>`), perform),
+			sum: "oAuth/oAuthToken token"},
+		{name: "fueloauth, a wrong-namespace Security beside it is not read", doc: env("", hdr(`<fueloauth>`+tok+`</fueloauth><Security xmlns="urn:x"/>`), perform),
+			sum: "fueloauth token"},
+		{name: "empty fueloauth", doc: env("", hdr(`<fueloauth `+et+`>  </fueloauth>`), perform), want: []string{"2:11: empty fueloauth token: partnerd refuses the request with Login Failed"}},
+		{name: "empty nested fueloauth", doc: env("", hdr(`<fueloauth `+et+`><fueloauth/></fueloauth>`), perform), want: []string{"2:53: empty fueloauth token"}},
+		{name: "fueloauth holding elements", doc: env("", hdr(`<fueloauth `+et+`><token>`+tok+`</token></fueloauth>`), perform),
+			want: []string{"2:11: fueloauth holds elements, not a token"}},
+		{name: "two fueloauth", doc: env("", hdr(`<fueloauth>`+tok+`</fueloauth><fueloauth>`+tok+`</fueloauth>`), perform),
+			want: []string{"2:57: a second token header (<fueloauth> after <fueloauth>)"}},
+		{name: "fueloauth and oAuth", doc: env("", hdr(`<fueloauth>`+tok+`</fueloauth><oAuth `+et+`><oAuthToken>`+tok+`</oAuthToken></oAuth>`), perform),
+			want: []string{"2:57: a second token header (<oAuth> after <fueloauth>)"}},
+		{name: "oAuth without oAuthToken", doc: env("", hdr(`<oAuth `+et+`/>`+star), perform), want: []string{"2:11: oAuth without an oAuthToken"}},
+		{name: "oAuth with two oAuthTokens", doc: env("", hdr(`<oAuth `+et+`><oAuthToken>`+tok+`</oAuthToken><oAuthToken>`+tok+`</oAuthToken></oAuth>`), perform),
+			want: []string{"2:97: a second oAuthToken"}},
+		{name: "empty oAuthToken", doc: env("", hdr(`<oAuth `+et+`><oAuthToken/></oAuth>`+star), perform), want: []string{"2:49: empty oAuthToken token"}},
+		{name: "token too long", doc: env("", hdr(`<fueloauth>`+strings.Repeat("x", 1025)+`</fueloauth>`), perform),
+			want: []string{"2:11: a token of 1025 characters: partnerd refuses tokens longer than 1024"}},
+		{name: "fueloauth in another namespace, nothing else", doc: env("", hdr(`<x:fueloauth xmlns:x="urn:other">`+tok+`</x:fueloauth>`), perform),
+			want: []string{`2:11: fueloauth in namespace "urn:other" is no token header`, "2:1: no security header"}},
+		{name: "unprefixed fueloauth in an envelope of default namespace", doc: `<Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/">` + "\n" +
+			`<Body>` + perform + `</Body>` + "\n" + `<Header><fueloauth>` + tok + `</fueloauth></Header></Envelope>`,
+			want: []string{`6:9: fueloauth in namespace "http://schemas.xmlsoap.org/soap/envelope/" is no token header`, "6:1: no security header"}},
+		{name: "fuel-soap's envelope: Body first, default namespaces", doc: `<Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/">` + "\n" +
+			`<Body>` + perform + `</Body>` + "\n" + `<Header><fueloauth ` + et + `>` + tok + `</fueloauth></Header></Envelope>`,
+			sum: "SOAP 1.1 Perform fueloauth token"},
+	}
+	noSchema := func(_, _ []byte) ([]string, error) { return nil, nil }
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := CheckEnvelope([]byte(tc.doc), Options{Served: served, WSDLs: []WSDL{{"partnerd", nil}}, Validate: noSchema})
+			var got []string
+			for _, p := range res.Problems {
+				got = append(got, p.String())
+				if strings.Contains(p.String(), tok) {
+					t.Errorf("a problem shows the token: %s", p)
+				}
+			}
+			if len(got) != len(tc.want) {
+				t.Fatalf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+			for i := range got {
+				at, text, _ := strings.Cut(tc.want[i], " ")
+				if !strings.HasPrefix(got[i], at) || !strings.Contains(got[i], text) {
+					t.Errorf("problem %d:\n  %s\nwant\n  %s", i+1, got[i], tc.want[i])
+				}
+			}
+			if tc.want == nil && (res.Summary == "" || !strings.Contains(res.Summary, tc.sum)) {
+				t.Errorf("summary %q, want it to contain %q", res.Summary, tc.sum)
+			}
+			if strings.Contains(res.Summary, tok) {
+				t.Errorf("the summary shows the token: %s", res.Summary)
+			}
+		})
+	}
+}

@@ -123,4 +123,65 @@ func testTokenClients(t *testing.T, open func(*testing.T) store.Store) {
 		}
 		wantErr(t, "ConsumeToken(again)", s.ConsumeToken(t.Context(), fresh.Hash), store.ErrNotFound)
 	})
+
+	t.Run("PruneExpired", func(t *testing.T) {
+		s := open(t)
+		a, b := newAccount(t, s, "tok-prune-a"), newAccount(t, s, "tok-prune-b")
+		ca, cb := tokenClient(a.ID, "client-pa", base), tokenClient(b.ID, "client-pb", base)
+		for _, c := range []store.TokenClient{ca, cb} {
+			if err := s.CreateTokenClient(t.Context(), c); err != nil {
+				t.Fatalf("CreateTokenClient(%s): %v", c.ID, err)
+			}
+		}
+		// Of every kind and client, each inserted at base so that
+		// InsertToken's own forgetting removes none: only Prune can.
+		tokens := []struct {
+			hash, kind, client string
+			account            int64
+			expires            time.Time
+		}{
+			{"p-access-a", store.TokenAccess, ca.ID, a.ID, at(20 * time.Minute)},
+			{"p-legacy-a", store.TokenLegacy, ca.ID, a.ID, at(20 * time.Minute)},
+			{"p-access-b", store.TokenAccess, cb.ID, b.ID, at(30 * time.Minute)},
+			{"p-refresh-b", store.TokenRefresh, cb.ID, b.ID, at(48 * time.Hour)},
+		}
+		for _, tk := range tokens {
+			err := s.InsertToken(t.Context(), store.IssuedToken{Hash: []byte(tk.hash), Kind: tk.kind, ClientID: tk.client,
+				AccountID: tk.account, Created: base, Expires: tk.expires}, base)
+			if err != nil {
+				t.Fatalf("InsertToken(%s): %v", tk.hash, err)
+			}
+		}
+		steps := []struct {
+			now  time.Time
+			keep time.Duration // Retention.ExpiredTokenAge
+			want int64
+			left []string
+		}{
+			{at(0), 0, 0, []string{"p-access-a", "p-legacy-a", "p-access-b", "p-refresh-b"}},
+			// Expired at exactly now: not yet before it.
+			{at(20 * time.Minute), 0, 0, []string{"p-access-a", "p-legacy-a", "p-access-b", "p-refresh-b"}},
+			// Expired, but kept for ExpiredTokenAge after.
+			{at(40 * time.Minute), time.Hour, 0, []string{"p-access-a", "p-legacy-a", "p-access-b", "p-refresh-b"}},
+			{at(85 * time.Minute), time.Hour, 2, []string{"p-access-b", "p-refresh-b"}},
+			{at(85 * time.Minute), time.Hour, 0, []string{"p-access-b", "p-refresh-b"}},
+			{at(31 * time.Minute), 0, 1, []string{"p-refresh-b"}},
+			{at(49 * time.Hour), 0, 1, nil},
+		}
+		for _, st := range steps {
+			p, err := s.Prune(t.Context(), st.now, store.Retention{ExpiredTokenAge: st.keep})
+			if err != nil || p.Tokens != st.want || p.Nonces != 0 || p.Cursors != 0 || p.Requests != 0 {
+				t.Errorf("Prune(%v, keep %v) = %+v, %v; want %d tokens and nothing else", st.now, st.keep, p, err, st.want)
+			}
+			for _, tk := range tokens {
+				_, _, _, err := s.TokenWithClient(t.Context(), []byte(tk.hash))
+				if want := slices.Contains(st.left, tk.hash); (err == nil) != want {
+					t.Errorf("after Prune(%v, keep %v): token %s found %v, want %v (err %v)", st.now, st.keep, tk.hash, err == nil, want, err)
+				}
+			}
+		}
+		if _, err := s.Prune(t.Context(), base, store.Retention{ExpiredTokenAge: -time.Minute}); err == nil {
+			t.Error("Prune(negative ExpiredTokenAge): want an error")
+		}
+	})
 }
