@@ -198,10 +198,11 @@ type Store interface {
 	// client with RevokedAt set). ErrNotFound if it is absent, another
 	// account's, or already revoked.
 	RevokeTokenClient(ctx context.Context, accountID int64, id string, at time.Time) error
-	// InsertToken stores an issued token (by its hash, unique), and forgets
-	// the tokens of the same client that expired before now, so that a
-	// client's rows stay bounded by what it is issued in one lifetime.
-	// ErrExists on a duplicate hash, ErrNotFound when the client does not
+	// InsertToken stores an issued token (by its hash, unique). Expired
+	// tokens are kept until Prune forgets them (Retention.ExpiredTokenAge):
+	// one still presented must be told apart from an unknown one ("Token
+	// Expired", which the SDKs refresh on, not "Login Failed"), however
+	// many new tokens its client was issued meanwhile. ErrExists on a duplicate hash, ErrNotFound when the client does not
 	// exist.
 	InsertToken(ctx context.Context, t IssuedToken, now time.Time) error
 	// TokenWithClient finds a token by its hash with its client and the

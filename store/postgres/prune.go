@@ -9,15 +9,15 @@ import (
 	"github.com/partnerd/partnerd/store"
 )
 
-// Prune is store.Store's one housekeeping entry point: expired nonces and
-// Retrieve cursors, then the request log by size, age and count. Each part
+// Prune is store.Store's one housekeeping entry point: expired nonces,
+// Retrieve cursors and tokens, then the request log by size, age and count. Each part
 // runs whether or not the one before failed. Several servers may prune at
 // once: each delete is its own statement, and deleting a row twice is
 // deleting it once.
 func (db *DB) Prune(ctx context.Context, now time.Time, r store.Retention) (store.Pruned, error) {
 	var p store.Pruned
 	var errs []error
-	if r.MaxAge < 0 || r.MaxEntries < 0 || r.MaxBytes < 0 {
+	if r.MaxAge < 0 || r.MaxEntries < 0 || r.MaxBytes < 0 || r.ExpiredTokenAge < 0 {
 		return p, fmt.Errorf("postgres: prune: negative retention %+v", r)
 	}
 	var err error
@@ -25,6 +25,9 @@ func (db *DB) Prune(ctx context.Context, now time.Time, r store.Retention) (stor
 		errs = append(errs, err)
 	}
 	if p.Cursors, err = db.PruneCursors(ctx, now); err != nil {
+		errs = append(errs, err)
+	}
+	if p.Tokens, err = db.pruneTokens(ctx, now.Add(-r.ExpiredTokenAge)); err != nil {
 		errs = append(errs, err)
 	}
 	if r.MaxBytes > 0 {
@@ -46,6 +49,15 @@ func (db *DB) Prune(ctx context.Context, now time.Time, r store.Retention) (stor
 		}
 	}
 	return p, errors.Join(errs...)
+}
+
+// pruneTokens forgets issued tokens that expired before before.
+func (db *DB) pruneTokens(ctx context.Context, before time.Time) (int64, error) {
+	tag, err := db.pool.Exec(ctx, `DELETE FROM issued_tokens WHERE expires_at < $1`, before.UnixMicro())
+	if err != nil {
+		return 0, fmt.Errorf("postgres: prune tokens: %w", err)
+	}
+	return tag.RowsAffected(), nil
 }
 
 // CountSendsByStatus counts every account's sends by status.

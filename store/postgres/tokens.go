@@ -110,17 +110,13 @@ UPDATE token_clients SET revoked_at = $1 WHERE id = $2 AND account_id = $3 AND r
 	return nil
 }
 
-// InsertToken stores t and forgets its client's tokens expired before now.
+// InsertToken stores tok; Prune forgets expired tokens.
 func (db *DB) InsertToken(ctx context.Context, tok store.IssuedToken, now time.Time) error {
 	scopes, err := scopesJSON(tok.Scopes)
 	if err != nil {
 		return fmt.Errorf("postgres: insert token: %w", err)
 	}
 	err = db.update(ctx, pgx.ReadCommitted, func(t *txn) error {
-		if _, err := t.exec(ctx, `DELETE FROM issued_tokens WHERE client_id = $1 AND expires_at < $2`,
-			tok.ClientID, now.UnixMicro()); err != nil {
-			return err
-		}
 		_, err := t.exec(ctx, `
 INSERT INTO issued_tokens (hash, kind, client_id, account_id, scopes, created_at, expires_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7)`,

@@ -107,17 +107,13 @@ UPDATE token_clients SET revoked_at = ? WHERE id = ? AND account_id = ? AND revo
 	return nil
 }
 
-// InsertToken stores t and forgets its client's tokens expired before now.
+// InsertToken stores t; Prune forgets expired tokens.
 func (db *DB) InsertToken(ctx context.Context, t store.IssuedToken, now time.Time) error {
 	scopes, err := scopesJSON(t.Scopes)
 	if err != nil {
 		return fmt.Errorf("sqlite: insert token: %w", err)
 	}
 	err = db.update(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM issued_tokens WHERE client_id = ? AND expires_at < ?`,
-			t.ClientID, now.UnixMicro()); err != nil {
-			return err
-		}
 		_, err := tx.ExecContext(ctx, `
 INSERT INTO issued_tokens (hash, kind, client_id, account_id, scopes, created_at, expires_at)
 VALUES (?, ?, ?, ?, ?, ?, ?)`,
