@@ -189,8 +189,9 @@ func New(d Config) *Server {
 	// Adding a face is one line here (or one entry in d.Faces).
 	fm.mount(soapFace{handler: h})
 	send := &sending.Service{Store: timed, Clock: d.Clock, Policy: d.Policy, OnDue: d.OnDue, IDs: d.IDs}
+	mkt := &marketing.Service{Store: timed, Clock: d.Clock, Sends: send, IDs: d.IDs}
 	sg := sendgrid.Config{Batches: send, Sends: send, Clock: d.Clock,
-		Marketing: &marketing.Service{Store: timed, Clock: d.Clock, Sends: send, IDs: d.IDs},
+		Marketing: mkt,
 		Keys:      &auth.Keys{Store: d.Store, Clock: d.Clock, Rand: d.IDs, OnFailure: func(_ context.Context, reason string) { m.AuthFailure("api_key_" + reason) }},
 		RateLimit: d.SendGridRate,
 		NewMessageID: func() string {
@@ -215,7 +216,7 @@ func New(d Config) *Server {
 		consoleToken = admin.RandomToken()
 	}
 	fm.mount(console.New(console.Config{Store: d.Store, Auth: authn, Sends: send, Clock: d.Clock, Policy: d.Policy,
-		Sealer: d.Sealer, OperatorToken: consoleToken, Logger: d.Logger}))
+		Sealer: d.Sealer, OperatorToken: consoleToken, Logger: d.Logger, Tokens: tokens, Marketing: mkt}))
 	for _, f := range d.Faces {
 		fm.mount(f)
 	}
