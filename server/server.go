@@ -104,6 +104,7 @@ type Server struct {
 	consoleToken string
 	log          *asyncLog // nil when the log is written synchronously
 	mw           *middleware
+	console      *console.Face
 }
 
 // ServeHTTP implements http.Handler.
@@ -215,13 +216,19 @@ func New(d Config) *Server {
 	default:
 		consoleToken = admin.RandomToken()
 	}
-	fm.mount(console.New(console.Config{Store: d.Store, Auth: authn, Sends: send, Clock: d.Clock, Policy: d.Policy,
-		Sealer: d.Sealer, OperatorToken: consoleToken, Logger: d.Logger, Tokens: tokens, Marketing: mkt}))
+	cons := console.New(console.Config{Store: d.Store, Auth: authn, Sends: send, Clock: d.Clock, Policy: d.Policy,
+		Sealer: d.Sealer, OperatorToken: consoleToken, Logger: d.Logger, Tokens: tokens, Marketing: mkt})
+	fm.mount(cons)
 	for _, f := range d.Faces {
 		fm.mount(f)
 	}
-	return &Server{log: async, handler: fm, mw: fm.mw, consoleToken: consoleToken}
+	return &Server{log: async, handler: fm, mw: fm.mw, consoleToken: consoleToken, console: cons}
 }
+
+// EndStreams ends the console's open event streams, which never go idle:
+// register it with the http.Server's RegisterOnShutdown, or Shutdown
+// waits for them until its deadline.
+func (s *Server) EndStreams() { s.console.EndStreams() }
 
 // ConsoleToken is the console's operator token.
 func (s *Server) ConsoleToken() string { return s.consoleToken }

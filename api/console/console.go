@@ -77,6 +77,9 @@ type Config struct {
 	Marketing *marketing.Service
 	// OperatorToken signs the operator in; "" lets no operator in.
 	OperatorToken string
+	// EventsPoll is how often an event stream reads the sends it follows
+	// (0: a second).
+	EventsPoll time.Duration
 	// SessionTTL is how long a session lasts (0: 12 hours).
 	SessionTTL time.Duration
 	Logger     *slog.Logger
@@ -88,6 +91,7 @@ type Face struct {
 	sessions store.SessionStore
 	pages    map[string]*template.Template
 	static   http.Handler
+	streams  *streams
 }
 
 // New returns the console face.
@@ -98,7 +102,7 @@ func New(cfg Config) *Face {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	f := &Face{cfg: cfg, pages: parsePages()}
+	f := &Face{cfg: cfg, pages: parsePages(), streams: newStreams()}
 	if ss, ok := cfg.Store.(store.SessionStore); ok {
 		f.sessions = ss
 	} else {
@@ -152,6 +156,7 @@ func (f *Face) Mount(mux interface {
 		"/console/campaigns/{account}/{id}/{action}":      {"GET": f.signedIn(f.campaignConfirm), "POST": f.signedIn(f.campaignAct)},
 		"/console/singlesends":                            {"GET": f.signedIn(f.singleSendsPage)},
 		"/console/singlesends/{account}/{id}/{action}":    {"POST": f.signedIn(f.singleSendAct)},
+		"/console/events":                                 {"GET": f.signedIn(f.events)},
 		"/console/chart":                                  {"GET": f.signedIn(f.chartPage)},
 		"/console/outbox":                                 {"GET": f.signedIn(f.outboxPage)},
 		"/console/clock":                                  {"GET": f.signedIn(f.clockPage), "POST": f.signedIn(f.moveClock)},

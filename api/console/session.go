@@ -75,6 +75,13 @@ func (f *Face) current(r *http.Request) (session, bool) {
 	if s, ok := r.Context().Value(sessionKey{}).(session); ok {
 		return s, true
 	}
+	return f.lookup(r)
+}
+
+// lookup reads the cookie's session from the store and checks it, even
+// when signedIn found it already: what a long-lived event stream asks
+// again and again.
+func (f *Face) lookup(r *http.Request) (session, bool) {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil || c.Value == "" || len(c.Value) > 100 {
 		return session{}, false
