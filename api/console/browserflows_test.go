@@ -192,6 +192,28 @@ func TestBrowserBatch(t *testing.T) {
 	if s := e.send(e.account("bob").ID, 200); s.Status != store.StatusScheduled {
 		t.Errorf("bob's send: %s", s.Status)
 	}
+	// Live status: the page stays open while the send completes (as the
+	// dispatcher would record it); its row changes without a reload.
+	c.do("mark the page", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.Evaluate[bool](`window.notReloaded = true`)(ctx, t)
+		return err
+	}))
+	ctx := context.Background()
+	err := e.fix.Store.Update(ctx, func(tx store.Tx) error {
+		s, err := tx.SendByKey(ctx, id, store.SendKey{ID: 100})
+		if err != nil {
+			return err
+		}
+		s.Status, s.SentDate = store.StatusComplete, e.fix.Clock.Now()
+		return tx.UpdateSendFrom(ctx, s, store.StatusScheduled)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.do("see it complete",
+		c.poll(`document.querySelector("#send-100 .status").textContent === "Complete" && window.notReloaded === true`),
+		c.shot("batch-4-live-complete.png"),
+	)
 }
 
 // TestBrowserDeleteCampaign: a campaign in progress (one chunk delivered,
