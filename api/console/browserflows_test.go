@@ -89,13 +89,20 @@ func newChrome(t *testing.T, e *env) *chrome {
 	return c
 }
 
+// shot writes a screenshot. A page just navigated to may not be laid out
+// yet ("0 width" on a loaded machine): it is tried again until it is.
 func (c *chrome) shot(name string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		buf, err := chromedp.FullScreenshot(100)(ctx, t)
-		if err != nil {
-			return err
+		for {
+			buf, err := chromedp.FullScreenshot(100)(ctx, t)
+			if err == nil {
+				return os.WriteFile(filepath.Join(c.shots, name), buf, 0o644)
+			}
+			if ctx.Err() != nil {
+				return fmt.Errorf("screenshot %s: %w (last: %v)", name, ctx.Err(), err)
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
-		return os.WriteFile(filepath.Join(c.shots, name), buf, 0o644)
 	})
 }
 
