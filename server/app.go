@@ -219,6 +219,7 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	if a.cfg.HTTP != nil {
 		a.cfg.HTTP(srv)
 	}
+	srv.RegisterOnShutdown(a.handler.EndStreams)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -104,6 +104,7 @@ type Server struct {
 	consoleToken string
 	log          *asyncLog // nil when the log is written synchronously
 	mw           *middleware
+	console      *console.Face
 }
 
 // ServeHTTP implements http.Handler.
@@ -189,8 +190,9 @@ func New(d Config) *Server {
 	// Adding a face is one line here (or one entry in d.Faces).
 	fm.mount(soapFace{handler: h})
 	send := &sending.Service{Store: timed, Clock: d.Clock, Policy: d.Policy, OnDue: d.OnDue, IDs: d.IDs}
+	mkt := &marketing.Service{Store: timed, Clock: d.Clock, Sends: send, IDs: d.IDs}
 	sg := sendgrid.Config{Batches: send, Sends: send, Clock: d.Clock,
-		Marketing: &marketing.Service{Store: timed, Clock: d.Clock, Sends: send, IDs: d.IDs},
+		Marketing: mkt,
 		Keys:      &auth.Keys{Store: d.Store, Clock: d.Clock, Rand: d.IDs, OnFailure: func(_ context.Context, reason string) { m.AuthFailure("api_key_" + reason) }},
 		RateLimit: d.SendGridRate,
 		NewMessageID: func() string {
@@ -214,13 +216,19 @@ func New(d Config) *Server {
 	default:
 		consoleToken = admin.RandomToken()
 	}
-	fm.mount(console.New(console.Config{Store: d.Store, Auth: authn, Sends: send, Clock: d.Clock, Policy: d.Policy,
-		Sealer: d.Sealer, OperatorToken: consoleToken, Logger: d.Logger}))
+	cons := console.New(console.Config{Store: d.Store, Auth: authn, Sends: send, Clock: d.Clock, Policy: d.Policy,
+		Sealer: d.Sealer, OperatorToken: consoleToken, Logger: d.Logger, Tokens: tokens, Marketing: mkt})
+	fm.mount(cons)
 	for _, f := range d.Faces {
 		fm.mount(f)
 	}
-	return &Server{log: async, handler: fm, mw: fm.mw, consoleToken: consoleToken}
+	return &Server{log: async, handler: fm, mw: fm.mw, consoleToken: consoleToken, console: cons}
 }
+
+// EndStreams ends the console's open event streams, which never go idle:
+// register it with the http.Server's RegisterOnShutdown, or Shutdown
+// waits for them until its deadline.
+func (s *Server) EndStreams() { s.console.EndStreams() }
 
 // ConsoleToken is the console's operator token.
 func (s *Server) ConsoleToken() string { return s.consoleToken }

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/partnerd/partnerd/auth"
-	"github.com/partnerd/partnerd/internal/credential"
 	"github.com/partnerd/partnerd/sending"
 	"github.com/partnerd/partnerd/store"
 )
@@ -78,53 +77,54 @@ func (f *Face) showAccount(w http.ResponseWriter, r *http.Request, status int, a
 		f.fail(w, r, http.StatusInternalServerError, "The API keys could not be read.")
 		return
 	}
-	data["Account"], data["Keys"] = a, keys
+	users, err := f.cfg.Store.ListUsers(r.Context(), a.ID)
+	if err != nil {
+		f.fail(w, r, http.StatusInternalServerError, "The users could not be read.")
+		return
+	}
+	clients, err := f.tokens().ListClients(r.Context(), a.ID)
+	if err != nil {
+		f.fail(w, r, http.StatusInternalServerError, "The token clients could not be read.")
+		return
+	}
+	data["Account"], data["Keys"], data["Users"], data["Clients"] = a, keys, users, clients
 	f.render(w, r, status, "account", data)
 }
 
 func (f *Face) keys() *auth.Keys { return &auth.Keys{Store: f.cfg.Store, Clock: f.cfg.Clock} }
 
-// rotatePassword sets a new password (typed twice), as `partnerd account
-// passwd` does, and ends the account's console sessions: the one who
-// rotated signs in again with the new one.
+// rotatePassword sets a new password (typed twice) of the account's own
+// user (the user named as the account), as `partnerd account passwd`
+// does. The own user's console sessions end (their stamp no longer
+// matches); the account's other users stay signed in. The one who rotated
+// its own password signs in again with the new one.
 func (f *Face) rotatePassword(w http.ResponseWriter, r *http.Request) {
 	s, a, ok := f.accountOr404(w, r)
 	if !ok {
 		return
 	}
-	pw, again := r.PostForm.Get("password"), r.PostForm.Get("again")
-	switch {
-	case pw == "" || len(pw) > auth.MaxPasswordLen:
-		f.showAccount(w, r, http.StatusBadRequest, a, map[string]any{"Error": fmt.Sprintf("A password of 1 to %d bytes is required.", auth.MaxPasswordLen)})
-		return
-	case pw != again:
-		f.showAccount(w, r, http.StatusBadRequest, a, map[string]any{"Error": "The two passwords differ."})
-		return
-	case f.cfg.Sealer == nil:
-		f.fail(w, r, http.StatusInternalServerError, "The server has no key to seal passwords with.")
+	pw := r.PostForm.Get("password")
+	if msg := checkNewPassword(pw, r.PostForm.Get("again")); msg != "" {
+		f.showAccount(w, r, http.StatusBadRequest, a, map[string]any{"Error": msg})
 		return
 	}
-	hash, err := credential.Hash(pw)
-	if err != nil {
-		f.fail(w, r, http.StatusInternalServerError, "The password could not be hashed.")
+	var err error
+	if a.PasswordHash, a.PasswordSealed, err = f.seal(pw); err != nil {
+		f.fail(w, r, http.StatusInternalServerError, "The password could not be sealed: "+err.Error()+".")
 		return
 	}
-	a.PasswordHash, a.PasswordSealed = hash, f.cfg.Sealer.Seal(pw)
 	if err := f.cfg.Store.UpdateAccount(r.Context(), a); err != nil {
 		f.fail(w, r, http.StatusInternalServerError, "The password could not be stored.")
 		return
 	}
-	n, err := f.sessions.DeleteAccountSessions(r.Context(), a.ID)
-	if err != nil {
-		f.cfg.Logger.Error("console: ending sessions after a password change", "err", err)
-	}
-	f.record(r.Context(), s, "password", a.ID, fmt.Sprintf("password of %s rotated; %d console session(s) ended", a.Username, n), n)
-	if !s.Operator() {
+	f.record(r.Context(), s, "password", a.ID, "user:"+a.Username, "password of "+a.Username+" rotated; its console sessions end", 1)
+	if !s.Operator() && s.Actor == a.Username {
+		f.sessions.DeleteSession(r.Context(), s.IDHash)
 		http.SetCookie(w, f.cookie(r, sessionCookie, "", -1))
 		http.Redirect(w, r, "/console/signin", http.StatusSeeOther)
 		return
 	}
-	http.Redirect(w, r, "/console/account?account="+urlQuery(a.Username), http.StatusSeeOther)
+	http.Redirect(w, r, accountURL(s, a), http.StatusSeeOther)
 }
 
 // createKey makes an API key and shows its secret, once: the page is not
@@ -149,7 +149,7 @@ func (f *Face) createKey(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, r, http.StatusInternalServerError, "The key could not be created.")
 		return
 	}
-	f.record(r.Context(), s, "apikey-create", a.ID, fmt.Sprintf("API key %s (%s) created", key.ID, key.Name), 1)
+	f.record(r.Context(), s, "apikey-create", a.ID, "apikey:"+key.ID, fmt.Sprintf("API key %s (%s) created", key.ID, key.Name), 1)
 	f.showAccount(w, r, http.StatusOK, a, map[string]any{"NewKey": key, "Secret": secret})
 }
 
@@ -167,7 +167,7 @@ func (f *Face) revokeKey(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, r, http.StatusInternalServerError, "The key could not be revoked.")
 		return
 	}
-	f.record(r.Context(), s, "apikey-revoke", a.ID, "API key "+kid+" revoked", 1)
+	f.record(r.Context(), s, "apikey-revoke", a.ID, "apikey:"+kid, "API key "+kid+" revoked", 1)
 	http.Redirect(w, r, accountURL(s, a), http.StatusSeeOther)
 }
 
@@ -206,6 +206,7 @@ func (f *Face) flush(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	act := store.OperatorAction{Action: "flush", AccountID: a.ID, Actor: "console:" + s.Actor, Detail: "flushed from the console", At: f.now()}
+	// Credential stays "": a flush acts on the account as a whole.
 	if err := f.cfg.Store.FlushAccount(r.Context(), &act); err != nil {
 		f.fail(w, r, http.StatusInternalServerError, "The queue could not be flushed.")
 		return
@@ -234,7 +235,7 @@ func (f *Face) disable(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.sessions.DeleteAccountSessions(r.Context(), a.ID)
-	f.record(r.Context(), s, "disable", a.ID, "account "+a.Username+" disabled", 1)
+	f.record(r.Context(), s, "disable", a.ID, "", "account "+a.Username+" disabled", 1)
 	if !s.Operator() {
 		http.SetCookie(w, f.cookie(r, sessionCookie, "", -1))
 		http.Redirect(w, r, "/console/signin", http.StatusSeeOther)
@@ -285,7 +286,7 @@ func (f *Face) batchAct(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, r, http.StatusInternalServerError, "The batch could not be changed.")
 		return
 	}
-	f.record(ctx, s, "batch-"+action, a.ID, "batch "+id, 1)
+	f.record(ctx, s, "batch-"+action, a.ID, "", "batch "+id, 1)
 	if wantsJSON(r) {
 		b, _ = f.cfg.Sends.Batch(ctx, a.ID, id)
 		writeJSON(w, http.StatusOK, map[string]any{"batch": id, "hold": b.Hold})

@@ -157,6 +157,6 @@ func (f *Face) moveClock(w http.ResponseWriter, r *http.Request) {
 	}
 	from := m.Now()
 	m.Set(to)
-	f.record(r.Context(), s, "clock", 0, fmt.Sprintf("clock moved from %s to %s", from.Format(time.RFC3339), to.UTC().Format(time.RFC3339)), 0)
+	f.record(r.Context(), s, "clock", 0, "", fmt.Sprintf("clock moved from %s to %s", from.Format(time.RFC3339), to.UTC().Format(time.RFC3339)), 0)
 	http.Redirect(w, r, "/console/clock", http.StatusSeeOther)
 }

@@ -35,6 +35,7 @@ import (
 	"github.com/partnerd/partnerd/internal/credential"
 	"github.com/partnerd/partnerd/internal/reqinfo"
 	"github.com/partnerd/partnerd/lifecycle"
+	"github.com/partnerd/partnerd/marketing"
 	"github.com/partnerd/partnerd/sending"
 	"github.com/partnerd/partnerd/store"
 )
@@ -68,8 +69,17 @@ type Config struct {
 	// Sealer seals a rotated password, as `partnerd account passwd` does
 	// (PasswordDigest logins need it in clear).
 	Sealer *credential.Sealer
+	// Tokens makes and revokes token clients (the server's, so that the
+	// IDs and secrets come from its source); nil: one over Store.
+	Tokens *auth.Tokens
+	// Marketing is the campaigns and Single Sends service the SendGrid
+	// face uses; nil: the campaign pages say it is not served.
+	Marketing *marketing.Service
 	// OperatorToken signs the operator in; "" lets no operator in.
 	OperatorToken string
+	// EventsPoll is how often an event stream reads the sends it follows
+	// (0: a second).
+	EventsPoll time.Duration
 	// SessionTTL is how long a session lasts (0: 12 hours).
 	SessionTTL time.Duration
 	Logger     *slog.Logger
@@ -81,6 +91,7 @@ type Face struct {
 	sessions store.SessionStore
 	pages    map[string]*template.Template
 	static   http.Handler
+	streams  *streams
 }
 
 // New returns the console face.
@@ -91,7 +102,7 @@ func New(cfg Config) *Face {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	f := &Face{cfg: cfg, pages: parsePages()}
+	f := &Face{cfg: cfg, pages: parsePages(), streams: newStreams()}
 	if ss, ok := cfg.Store.(store.SessionStore); ok {
 		f.sessions = ss
 	} else {
@@ -120,26 +131,35 @@ func (f *Face) Mount(mux interface {
 	Handle(pattern string, handler http.Handler)
 }) {
 	routes := map[string]route{
-		"/console/":                                    {"GET": f.home},
-		"/console/static/":                             {"GET": f.serveStatic},
-		"/console/signin":                              {"GET": f.signInPage, "POST": f.signIn},
-		"/console/signout":                             {"POST": f.signedIn(f.signOut)},
-		"/console/sends":                               {"GET": f.signedIn(f.sendsPage)},
-		"/console/sends/{account}/{id}/{action}":       {"GET": f.signedIn(f.confirmPage), "POST": f.signedIn(f.act)},
-		"/console/exchanges":                           {"GET": f.signedIn(f.exchangesPage)},
-		"/console/exchanges/{rid}":                     {"GET": f.signedIn(f.exchangePage)},
-		"/console/exchanges/{rid}/golden":              {"GET": f.signedIn(f.exchangeGolden)},
-		"/console/actions":                             {"GET": f.signedIn(f.actionsPage)},
-		"/console/account":                             {"GET": f.signedIn(f.accountPage)},
-		"/console/account/{account}/password":          {"POST": f.signedIn(f.rotatePassword)},
-		"/console/account/{account}/keys":              {"POST": f.signedIn(f.createKey)},
-		"/console/account/{account}/keys/{kid}/revoke": {"POST": f.signedIn(f.revokeKey)},
-		"/console/account/{account}/flush":             {"GET": f.signedIn(f.flushPage), "POST": f.signedIn(f.flush)},
-		"/console/account/{account}/disable":           {"GET": f.signedIn(f.disablePage), "POST": f.signedIn(f.disable)},
-		"/console/batches/{account}/{batch}/{action}":  {"POST": f.signedIn(f.batchAct)},
-		"/console/chart":                               {"GET": f.signedIn(f.chartPage)},
-		"/console/outbox":                              {"GET": f.signedIn(f.outboxPage)},
-		"/console/clock":                               {"GET": f.signedIn(f.clockPage), "POST": f.signedIn(f.moveClock)},
+		"/console/":                                       {"GET": f.home},
+		"/console/static/":                                {"GET": f.serveStatic},
+		"/console/signin":                                 {"GET": f.signInPage, "POST": f.signIn},
+		"/console/signout":                                {"POST": f.signedIn(f.signOut)},
+		"/console/sends":                                  {"GET": f.signedIn(f.sendsPage)},
+		"/console/sends/{account}/{id}/{action}":          {"GET": f.signedIn(f.confirmPage), "POST": f.signedIn(f.act)},
+		"/console/exchanges":                              {"GET": f.signedIn(f.exchangesPage)},
+		"/console/exchanges/{rid}":                        {"GET": f.signedIn(f.exchangePage)},
+		"/console/exchanges/{rid}/golden":                 {"GET": f.signedIn(f.exchangeGolden)},
+		"/console/actions":                                {"GET": f.signedIn(f.actionsPage)},
+		"/console/account":                                {"GET": f.signedIn(f.accountPage)},
+		"/console/account/{account}/password":             {"POST": f.signedIn(f.rotatePassword)},
+		"/console/account/{account}/keys":                 {"POST": f.signedIn(f.createKey)},
+		"/console/account/{account}/keys/{kid}/revoke":    {"POST": f.signedIn(f.revokeKey)},
+		"/console/account/{account}/users":                {"POST": f.signedIn(f.addUser)},
+		"/console/account/{account}/users/{uid}/{action}": {"POST": f.signedIn(f.userAct)},
+		"/console/account/{account}/clients":              {"POST": f.signedIn(f.createClient)},
+		"/console/account/{account}/clients/{cid}/revoke": {"POST": f.signedIn(f.revokeClient)},
+		"/console/account/{account}/flush":                {"GET": f.signedIn(f.flushPage), "POST": f.signedIn(f.flush)},
+		"/console/account/{account}/disable":              {"GET": f.signedIn(f.disablePage), "POST": f.signedIn(f.disable)},
+		"/console/batches/{account}/{batch}/{action}":     {"POST": f.signedIn(f.batchAct)},
+		"/console/campaigns":                              {"GET": f.signedIn(f.campaignsPage)},
+		"/console/campaigns/{account}/{id}/{action}":      {"GET": f.signedIn(f.campaignConfirm), "POST": f.signedIn(f.campaignAct)},
+		"/console/singlesends":                            {"GET": f.signedIn(f.singleSendsPage)},
+		"/console/singlesends/{account}/{id}/{action}":    {"POST": f.signedIn(f.singleSendAct)},
+		"/console/events":                                 {"GET": f.signedIn(f.events)},
+		"/console/chart":                                  {"GET": f.signedIn(f.chartPage)},
+		"/console/outbox":                                 {"GET": f.signedIn(f.outboxPage)},
+		"/console/clock":                                  {"GET": f.signedIn(f.clockPage), "POST": f.signedIn(f.moveClock)},
 	}
 	for pattern, rt := range routes {
 		mux.Handle(pattern, f.dispatch(pattern, rt))
@@ -253,11 +273,14 @@ func (f *Face) now() time.Time { return f.cfg.Clock.Now() }
 func urlQuery(s string) string { return url.QueryEscape(s) }
 
 // record keeps an action as an operator action: who did what to which
-// account. The action has happened already; a failure to record it is
-// logged, not answered as the action's failure.
-func (f *Face) record(ctx context.Context, s session, action string, accountID int64, detail string, count int) {
-	a := store.OperatorAction{Action: action, AccountID: accountID, Actor: "console:" + s.Actor, Detail: detail, Count: count, At: f.now()}
-	f.cfg.Logger.Info("console action", "action", action, "account", accountID, "actor", a.Actor, "detail", detail)
+// account, and which of its credentials it acted on (cred, "user:NAME",
+// "apikey:ID", "client:ID"; "" for the account as a whole). Actor names
+// the user who signed in ("console:acme-ci"). The action has happened
+// already; a failure to record it is logged, not answered as the action's
+// failure.
+func (f *Face) record(ctx context.Context, s session, action string, accountID int64, cred, detail string, count int) {
+	a := store.OperatorAction{Action: action, AccountID: accountID, Actor: "console:" + s.Actor, Detail: detail, Count: count, At: f.now(), Credential: cred}
+	f.cfg.Logger.Info("console action", "action", action, "account", accountID, "actor", a.Actor, "credential", cred, "detail", detail)
 	if err := f.cfg.Store.RecordOperatorAction(ctx, &a); err != nil {
 		f.cfg.Logger.Error("console: recording operator action", "action", action, "err", err)
 	}

@@ -31,7 +31,7 @@ func (f *Face) exchangesPage(w http.ResponseWriter, r *http.Request) {
 	}
 	account, face, op, outcome := strings.TrimSpace(q.Get("account")), q.Get("face"), strings.TrimSpace(q.Get("operation")), strings.TrimSpace(q.Get("outcome"))
 	if !s.Operator() {
-		account = s.Actor
+		account = s.AccountName
 	}
 	all, err := f.cfg.Store.RecentRequests(r.Context(), exchangeScan)
 	if err != nil {

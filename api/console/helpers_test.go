@@ -29,6 +29,7 @@ type env struct {
 	t   *testing.T
 	fix *golden.Fixture
 	srv *httptest.Server
+	h   http.Handler // the server's handler, for a listener of a test's own
 }
 
 func newEnv(t *testing.T, limits ...server.Limits) *env {
@@ -43,7 +44,7 @@ func newEnv(t *testing.T, limits ...server.Limits) *env {
 	h := server.New(cfg)
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() { srv.Close(); h.Close() })
-	return &env{t: t, fix: fix, srv: srv}
+	return &env{t: t, fix: fix, srv: srv, h: h}
 }
 
 func (e *env) apply(lines ...string) {

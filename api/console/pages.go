@@ -9,7 +9,8 @@ import (
 // pageNames are the pages under assets/pages, each rendered inside
 // assets/pages/layout.html.
 var pageNames = []string{"signin", "error", "sends", "confirm", "exchanges", "exchange", "actions",
-	"accounts", "account", "flush", "disable", "chart", "clock", "outbox"}
+	"accounts", "account", "flush", "disable", "chart", "clock", "outbox",
+	"campaigns", "campaigndelete", "singlesends", "pickaccount"}
 
 var funcs = template.FuncMap{
 	"when": func(t time.Time) string {

@@ -86,7 +86,7 @@ func (f *Face) parseSendFilter(r *http.Request, s session) (sendFilter, error) {
 	}
 	if !s.Operator() {
 		// An account sees its own sends whatever the query says.
-		sf.Account, sf.accountID = s.Actor, s.AccountID
+		sf.Account, sf.accountID = s.AccountName, s.AccountID
 	} else if sf.Account != "" {
 		a, err := f.cfg.Store.AccountByUsername(r.Context(), sf.Account)
 		if errors.Is(err, store.ErrNotFound) {
@@ -272,7 +272,7 @@ func (f *Face) sendsPage(w http.ResponseWriter, r *http.Request) {
 // accountNames maps account IDs to usernames for the rows' Account column.
 func (f *Face) accountNames(r *http.Request, s session) (map[int64]string, error) {
 	if !s.Operator() {
-		return map[int64]string{s.AccountID: s.Actor}, nil
+		return map[int64]string{s.AccountID: s.AccountName}, nil
 	}
 	all, err := f.cfg.Store.ListAccounts(r.Context())
 	if err != nil {
@@ -356,7 +356,7 @@ func (f *Face) act(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, r, status, o.Err.Error())
 		return
 	}
-	f.record(r.Context(), s, string(action), accountID, fmt.Sprintf("send %d: now %s", sendID, o.Send.Status), 1)
+	f.record(r.Context(), s, string(action), accountID, "", fmt.Sprintf("send %d: now %s", sendID, o.Send.Status), 1)
 	if wantsJSON(r) {
 		writeJSON(w, http.StatusOK, map[string]any{"id": o.Send.ID, "status": o.Send.Status, "actions": f.allowedActions(o.Send, f.now())})
 		return

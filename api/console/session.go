@@ -27,9 +27,22 @@ const (
 	operatorSubject = "\x00console-operator"
 )
 
-// session is a signed-in user as a request sees it.
+// session is a signed-in user as a request sees it. Actor (stored) is
+// the user who signed in — one of the account's users, whose password the
+// session's PasswordStamp fingerprints — and AccountName, read with it on
+// every request, the account whose sends it sees.
 type session struct {
 	store.Session
+	AccountName string
+}
+
+// credential names the session's user as operator actions and the
+// request log name credentials ("user:acme-ci"); "" for the operator.
+func (s session) credential() string {
+	if s.Operator() {
+		return ""
+	}
+	return auth.KindUser + ":" + s.Actor
 }
 
 // Operator reports whether the operator is signed in (every account).
@@ -54,12 +67,21 @@ func passwordStamp(hash string) string {
 }
 
 // current is the request's live session: the one signedIn found, or the
-// cookie's. A session of an account whose password changed since it
-// signed in, or that was disabled, is ended here.
+// cookie's. A session whose user's password changed since it signed in,
+// whose user was disabled or deleted, or whose account was disabled, is
+// ended here: each user's session stands on that user's credential, so
+// rotating one user's password leaves the account's other users signed in.
 func (f *Face) current(r *http.Request) (session, bool) {
 	if s, ok := r.Context().Value(sessionKey{}).(session); ok {
 		return s, true
 	}
+	return f.lookup(r)
+}
+
+// lookup reads the cookie's session from the store and checks it, even
+// when signedIn found it already: what a long-lived event stream asks
+// again and again.
+func (f *Face) lookup(r *http.Request) (session, bool) {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil || c.Value == "" || len(c.Value) > 100 {
 		return session{}, false
@@ -72,16 +94,20 @@ func (f *Face) current(r *http.Request) (session, bool) {
 		}
 		return session{}, false
 	}
+	var name string
 	if st.AccountID != 0 {
-		acct, err := f.cfg.Store.AccountByID(ctx, st.AccountID)
-		if err != nil || acct.Disabled || passwordStamp(acct.PasswordHash) != st.PasswordStamp {
+		// One read: the user (its password and Disabled) with its
+		// account's identity and Disabled, as a SOAP login reads them.
+		u, acct, err := f.cfg.Store.UserByUsername(ctx, st.Actor)
+		if err != nil || u.Disabled || acct.Disabled || acct.ID != st.AccountID || passwordStamp(u.PasswordHash) != st.PasswordStamp {
 			if err == nil || errors.Is(err, store.ErrNotFound) {
 				f.sessions.DeleteSession(ctx, st.IDHash)
 			}
 			return session{}, false
 		}
+		name = acct.Username
 	}
-	return session{st}, true
+	return session{Session: st, AccountName: name}, true
 }
 
 // signedIn serves next only within a session, and checks the CSRF token
@@ -182,12 +208,15 @@ func (f *Face) signIn(w http.ResponseWriter, r *http.Request) {
 			f.refuseSignIn(w, r, err)
 			return
 		}
-		acct, err := f.cfg.Store.AccountByID(ctx, p.AccountID)
-		if err != nil {
+		// The session stands on the user who signed in (p.Credential), not
+		// on the account's own user: its password and Disabled are what
+		// end it.
+		u, acct, err := f.cfg.Store.UserByUsername(ctx, p.Credential)
+		if err != nil || acct.ID != p.AccountID {
 			f.fail(w, r, http.StatusInternalServerError, "The store could not be read.")
 			return
 		}
-		st = store.Session{AccountID: acct.ID, Actor: acct.Username, PasswordStamp: passwordStamp(acct.PasswordHash)}
+		st = store.Session{AccountID: acct.ID, Actor: u.Username, PasswordStamp: passwordStamp(u.PasswordHash)}
 	default:
 		f.showSignIn(w, r, http.StatusBadRequest, "Give a username and password, or the operator token.")
 		return

@@ -78,6 +78,24 @@
     });
   }
 
+  // Live status: the server streams the shown sends' statuses (server-
+  // sent events), so a send completing, expiring or canceled elsewhere
+  // changes its row without a reload. The browser reconnects by itself;
+  // "end" (the session ended, the server stops) closes the stream.
+  if (table && window.EventSource) {
+    const rows = Array.from(table.querySelectorAll("tr[data-id]"));
+    if (rows.length) {
+      const s = rows.map((r) => r.dataset.account + "." + r.dataset.id).join(",");
+      const es = new EventSource("/console/events?s=" + encodeURIComponent(s));
+      es.addEventListener("send", (ev) => {
+        const d = JSON.parse(ev.data);
+        const row = document.getElementById("send-" + d.id);
+        if (row && row.dataset.account === String(d.account)) update(row, d);
+      });
+      es.addEventListener("end", () => es.close());
+    }
+  }
+
   // Copy as curl.
   for (const b of document.querySelectorAll("button.copy")) {
     b.addEventListener("click", async () => {

@@ -1,0 +1,231 @@
+package console
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/partnerd/partnerd/marketing"
+	"github.com/partnerd/partnerd/store"
+)
+
+// Campaigns and Single Sends (the SendGrid face's marketing objects),
+// changed through marketing.Service, the very service api/sendgrid
+// calls: the console adds no rule of its own. An account session names
+// only its own account in a path; another account's campaign or Single
+// Send is unknown (404), as over REST.
+
+// campaignPage is how many campaigns or Single Sends a page lists.
+const campaignPage = 100
+
+// marketingAccount is the account a campaigns or Single Sends page lists:
+// the session's own, or for the operator ?account=NAME (no account: a
+// page to pick one).
+func (f *Face) marketingAccount(w http.ResponseWriter, r *http.Request, page string) (session, store.Account, bool) {
+	s, _ := f.current(r)
+	if f.cfg.Marketing == nil {
+		f.fail(w, r, http.StatusNotFound, "This server does not serve campaigns or Single Sends.")
+		return s, store.Account{}, false
+	}
+	if s.Operator() && r.URL.Query().Get("account") == "" {
+		accts, err := f.cfg.Store.ListAccounts(r.Context())
+		if err != nil {
+			f.fail(w, r, http.StatusInternalServerError, "The accounts could not be read.")
+			return s, store.Account{}, false
+		}
+		f.render(w, r, http.StatusOK, "pickaccount", map[string]any{"Accounts": accts, "Page": page})
+		return s, store.Account{}, false
+	}
+	return f.accountOr404(w, r)
+}
+
+// marketingFail answers an error of marketing.Service: unknown → 404, a
+// rule the object's status breaks → 409 with the service's own words, bad
+// input → 400, anything else → 500.
+func (f *Face) marketingFail(w http.ResponseWriter, r *http.Request, what string, err error) {
+	switch {
+	case errors.Is(err, marketing.ErrNotFound):
+		f.fail(w, r, http.StatusNotFound, "No such "+what+".")
+	case errors.Is(err, marketing.ErrInvalid):
+		f.fail(w, r, http.StatusBadRequest, "The "+what+" was not changed: "+err.Error()+".")
+	case errors.Is(err, marketing.ErrInProgress), errors.Is(err, marketing.ErrSent), errors.Is(err, marketing.ErrPaused),
+		errors.Is(err, marketing.ErrCanceled), errors.Is(err, marketing.ErrNotScheduled), errors.Is(err, marketing.ErrTriggered),
+		errors.Is(err, marketing.ErrSingleSendNotDraft), errors.Is(err, marketing.ErrPastSendAt):
+		f.fail(w, r, http.StatusConflict, err.Error())
+	default:
+		f.cfg.Logger.Error("console: marketing", "what", what, "err", err)
+		f.fail(w, r, http.StatusInternalServerError, "The "+what+" could not be changed.")
+	}
+}
+
+// campaignsPage lists the account's campaigns, newest first, with the
+// actions their status allows (unschedule while Scheduled; delete always).
+func (f *Face) campaignsPage(w http.ResponseWriter, r *http.Request) {
+	_, a, ok := f.marketingAccount(w, r, "campaigns")
+	if !ok {
+		return
+	}
+	offset := 0
+	if v := r.URL.Query().Get("offset"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 1<<30 {
+			f.fail(w, r, http.StatusBadRequest, "offset must be a whole number of campaigns.")
+			return
+		}
+		offset = n
+	}
+	cs, err := f.cfg.Marketing.Campaigns(r.Context(), a.ID, campaignPage+1, offset)
+	if err != nil {
+		f.marketingFail(w, r, "campaigns", err)
+		return
+	}
+	data := map[string]any{"Account": a, "Campaigns": cs, "Now": f.now()}
+	if len(cs) > campaignPage {
+		data["Campaigns"] = cs[:campaignPage]
+		data["Next"] = fmt.Sprintf("/console/campaigns?account=%s&offset=%d", urlQuery(a.Username), offset+campaignPage)
+	}
+	f.render(w, r, http.StatusOK, "campaigns", data)
+}
+
+func campaignID(r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	return id, err == nil && id > 0
+}
+
+// campaignConfirm asks before a delete: a delete stops a campaign in
+// progress but loses the campaign itself (seed 000: "clone first").
+func (f *Face) campaignConfirm(w http.ResponseWriter, r *http.Request) {
+	_, a, ok := f.accountOr404(w, r)
+	if !ok {
+		return
+	}
+	id, okID := campaignID(r)
+	if !okID || f.cfg.Marketing == nil {
+		f.fail(w, r, http.StatusNotFound, "No such campaign.")
+		return
+	}
+	if r.PathValue("action") != "delete" {
+		f.fail(w, r, http.StatusNotFound, "No such page: only a delete asks first.")
+		return
+	}
+	c, err := f.cfg.Marketing.Campaign(r.Context(), a.ID, id)
+	if err != nil {
+		f.marketingFail(w, r, "campaign", err)
+		return
+	}
+	f.render(w, r, http.StatusOK, "campaigndelete", map[string]any{"Account": a, "Campaign": c})
+}
+
+// campaignAct unschedules or deletes a campaign.
+func (f *Face) campaignAct(w http.ResponseWriter, r *http.Request) {
+	s, a, ok := f.accountOr404(w, r)
+	if !ok {
+		return
+	}
+	id, okID := campaignID(r)
+	if !okID || f.cfg.Marketing == nil {
+		f.fail(w, r, http.StatusNotFound, "No such campaign.")
+		return
+	}
+	ctx := r.Context()
+	action := r.PathValue("action")
+	var err error
+	switch action {
+	case "unschedule":
+		err = f.cfg.Marketing.UnscheduleCampaign(ctx, a.ID, id)
+	case "delete":
+		err = f.cfg.Marketing.DeleteCampaign(ctx, a.ID, id)
+	default:
+		f.fail(w, r, http.StatusNotFound, "No such action: a campaign may be unscheduled or deleted.")
+		return
+	}
+	if err != nil {
+		f.marketingFail(w, r, "campaign", err)
+		return
+	}
+	f.record(ctx, s, "campaign-"+action, a.ID, "", fmt.Sprintf("campaign %d", id), 1)
+	if wantsJSON(r) {
+		writeJSON(w, http.StatusOK, map[string]any{"campaign": id, "done": action})
+		return
+	}
+	http.Redirect(w, r, marketingURL(s, a, "campaigns"), http.StatusSeeOther)
+}
+
+func marketingURL(s session, a store.Account, page string) string {
+	if s.Operator() {
+		return "/console/" + page + "?account=" + urlQuery(a.Username)
+	}
+	return "/console/" + page
+}
+
+// singleSendsPage lists the account's Single Sends, in creation order.
+func (f *Face) singleSendsPage(w http.ResponseWriter, r *http.Request) {
+	_, a, ok := f.marketingAccount(w, r, "singlesends")
+	if !ok {
+		return
+	}
+	page, err := f.cfg.Marketing.SingleSends(r.Context(), a.ID, campaignPage, r.URL.Query().Get("page_token"))
+	if err != nil {
+		f.marketingFail(w, r, "Single Sends", err)
+		return
+	}
+	data := map[string]any{"Account": a, "SingleSends": page.Result, "Now": f.now(),
+		"Soon": f.now().Add(time.Hour).UTC().Format(dateForm)}
+	if page.NextToken != "" {
+		data["Next"] = "/console/singlesends?account=" + urlQuery(a.Username) + "&page_token=" + urlQuery(page.NextToken)
+	}
+	f.render(w, r, http.StatusOK, "singlesends", data)
+}
+
+// singleSendAct schedules (at send_at, a UTC time of the form) or
+// unschedules a Single Send.
+func (f *Face) singleSendAct(w http.ResponseWriter, r *http.Request) {
+	s, a, ok := f.accountOr404(w, r)
+	if !ok {
+		return
+	}
+	id := r.PathValue("id")
+	if f.cfg.Marketing == nil || id == "" || len(id) > 64 {
+		f.fail(w, r, http.StatusNotFound, "No such Single Send.")
+		return
+	}
+	ctx := r.Context()
+	action := r.PathValue("action")
+	var (
+		out    marketing.SingleSendSchedule
+		err    error
+		detail string
+	)
+	switch action {
+	case "schedule":
+		v := strings.TrimSpace(r.PostForm.Get("send_at"))
+		at, perr := time.Parse(dateForm, v)
+		if perr != nil {
+			if at, perr = time.Parse(time.RFC3339, v); perr != nil {
+				f.fail(w, r, http.StatusBadRequest, "send_at must be a time like 2026-01-15T12:00 (UTC).")
+				return
+			}
+		}
+		out, err = f.cfg.Marketing.ScheduleSingleSend(ctx, a.ID, id, at.UTC())
+		detail = "single send " + id + " scheduled at " + at.UTC().Format(time.RFC3339)
+	case "unschedule":
+		out, err = f.cfg.Marketing.UnscheduleSingleSend(ctx, a.ID, id)
+		detail = "single send " + id + " unscheduled"
+	default:
+		f.fail(w, r, http.StatusNotFound, "No such action: a Single Send may be scheduled or unscheduled.")
+		return
+	}
+	if err != nil {
+		f.marketingFail(w, r, "Single Send", err)
+		return
+	}
+	f.record(ctx, s, "singlesend-"+action, a.ID, "", detail, 1)
+	if wantsJSON(r) {
+		writeJSON(w, http.StatusOK, map[string]any{"id": id, "status": out.Status, "send_at": out.SendAt})
+		return
+	}
+	http.Redirect(w, r, marketingURL(s, a, "singlesends"), http.StatusSeeOther)
+}
