@@ -283,6 +283,7 @@ func TestTwoInstances(t *testing.T) {
 			break
 		}
 	}
+	t.Logf("at the kill: %d sends Sending; B claims as %q", len(orphans), bOwner)
 	for id, owner := range orphans {
 		if owner == bOwner || bOwner == "" {
 			delete(orphans, id)
@@ -376,6 +377,13 @@ func TestTwoInstances(t *testing.T) {
 		}
 		if code, body, err := soapPost(client, srv.base, "Retrieve", plainEnvelope(multiUser, multiPW2, retrieve)); err != nil || code != 200 {
 			t.Errorf("new password on %s: %v %d %.200s", srv.base, err, code, body)
+		}
+	}
+	// So is an account disabled through the CLI.
+	partnerd(t, name, "account", "disable", "--username", multiUser)
+	for _, srv := range []*runningServer{b, c} {
+		if code, _, err := soapPost(client, srv.base, "Retrieve", plainEnvelope(multiUser, multiPW2, retrieve)); err != nil || code == 200 {
+			t.Errorf("disabled account on %s: %v %d, want refused", srv.base, err, code)
 		}
 	}
 	b.stop(t)
