@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/partnerd/partnerd/api/admin"
+	"github.com/partnerd/partnerd/auth"
 	"github.com/partnerd/partnerd/delivery"
 	"github.com/partnerd/partnerd/dispatch"
 	"github.com/partnerd/partnerd/internal/clock"
@@ -96,6 +97,7 @@ type App struct {
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup // dispatcher loop, housekeeper, admin listener
 	closeOnce sync.Once
+	unlock    func() // gives back the store's instance lock
 }
 
 // NewApp builds the server from cfg and starts what runs beside the
@@ -108,8 +110,36 @@ func NewApp(cfg AppConfig) (*App, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	_, isManual := cfg.Clock.(*clock.Manual)
+	var unlock func()
+	if l, ok := cfg.Store.(store.InstanceLocker); ok {
+		// A manual clock is this process's alone: it needs the database
+		// to itself, and keeps other servers off it while it runs.
+		release, err := l.LockInstance(context.Background(), isManual)
+		if errors.Is(err, store.ErrInstanceLocked) {
+			if isManual {
+				return nil, errors.New("server: another partnerd serve is running on this database: a manual clock (--clock manual) moves only its own process's time, so it needs the database to itself")
+			}
+			return nil, errors.New("server: a partnerd serve --clock manual is running on this database: it needs the database to itself")
+		}
+		if err != nil {
+			return nil, err
+		}
+		unlock = release
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a := &App{cfg: cfg, cancel: cancel}
+	a := &App{cfg: cfg, cancel: cancel, unlock: unlock}
+	if logins, ok := cfg.Store.(store.LoginLog); ok && cfg.LoginThrottle == nil {
+		// Several processes share this store: failed logins on any of
+		// them count on all.
+		t := auth.NewSharedThrottle(cfg.Limits.throttleConfig(), logins, cfg.Logger)
+		cfg.LoginThrottle = t
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			t.Follow(ctx)
+		}()
+	}
 
 	dc := dispatch.Config{Store: cfg.Store, Clock: cfg.Clock, Policy: cfg.Policy, Lease: cfg.Dispatch.Lease,
 		BatchSize: cfg.Dispatch.BatchSize, Logger: cfg.Logger}
@@ -129,7 +159,7 @@ func NewApp(cfg AppConfig) (*App, error) {
 	d := dispatch.New(dc)
 	a.dispatcher = d
 	due := d.Kick
-	manual, isManual := cfg.Clock.(*clock.Manual)
+	manual, _ := cfg.Clock.(*clock.Manual)
 	if isManual {
 		// Every move of the clock runs what it made due, before the
 		// move returns.
@@ -249,6 +279,9 @@ func (a *App) Close() {
 		a.cancel()
 		a.wg.Wait()
 		a.handler.Close()
+		if a.unlock != nil {
+			a.unlock()
+		}
 	})
 }
 

@@ -64,6 +64,11 @@ type Limits struct {
 	MaxHashing int
 }
 
+// throttleConfig is the login throttle's part of l.
+func (l Limits) throttleConfig() auth.ThrottleConfig {
+	return auth.ThrottleConfig{Failures: l.LoginFailures, Window: l.LoginWindow, AccountFailures: l.LoginAccountFailures}
+}
+
 // writeGrace is the time every answer may take to write, whatever its size
 // (see Limits.MinWriteRate). A variable for tests.
 var writeGrace = 5 * time.Second

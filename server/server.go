@@ -58,6 +58,10 @@ type Config struct {
 	// Limits bound in-flight requests, account request rates and failed
 	// logins; the zero value limits nothing.
 	Limits Limits
+	// LoginThrottle, when set, replaces the in-process throttle built
+	// from Limits (NewApp sets one that shares its counts when the store
+	// is a store.LoginLog).
+	LoginThrottle auth.LoginThrottle
 	// Metrics receives the server's metrics, served at /metrics; nil
 	// makes a fresh set. One Metrics serves one New.
 	Metrics *metrics.Metrics
@@ -147,9 +151,10 @@ func New(d Config) *Server {
 	m.GaugeFunc("partnerd_inflight_request_bytes", "Request body bytes reserved by the requests being served.", func() float64 { return float64(inflightBytes.Current()) })
 	authn := &auth.Authenticator{Store: d.Store, Clock: d.Clock, Sealer: d.Sealer,
 		Cache: credential.NewCache(4096), MaxAge: d.TokenMaxAge, MaxFutureSkew: d.TokenFutureSkew,
-		Throttle: auth.NewMemoryThrottle(auth.ThrottleConfig{Failures: d.Limits.LoginFailures,
-			Window: d.Limits.LoginWindow, AccountFailures: d.Limits.LoginAccountFailures}),
-		OnFailure: authFailed(m)}
+		Throttle: d.LoginThrottle, OnFailure: authFailed(m)}
+	if authn.Throttle == nil {
+		authn.Throttle = auth.NewMemoryThrottle(d.Limits.throttleConfig())
+	}
 	if g := limit.NewGate(d.Limits.MaxHashing, hashWaiters, hashMaxWait); g != nil {
 		authn.HashGate = g
 	}

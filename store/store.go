@@ -1120,3 +1120,43 @@ type SessionStore interface {
 	// how many there were.
 	DeleteAccountSessions(ctx context.Context, accountID int64) (int, error)
 }
+
+// LoginEvent is one login outcome a LoginLog shares between processes.
+type LoginEvent struct {
+	Remote  string // host:port (or host) the credential came from
+	Subject string // the login name it presented
+	// Failed: a guess, charged to the throttle's counts; false: a
+	// success, which makes its (source, account) pair known.
+	Failed bool
+	At     time.Time
+}
+
+// LoginLog is an optional capability of a store several processes share
+// (PostgreSQL): a record of login outcomes, so that login-failure
+// throttling counts failures across every process. A store one process
+// owns (SQLite) has none: its process's memory sees every login.
+type LoginLog interface {
+	// RecordLogin records e for the other processes.
+	RecordLogin(ctx context.Context, e LoginEvent) error
+	// FollowLogins calls fn, from one goroutine, with every event since
+	// since recorded by other processes, then with each one they record,
+	// as it is committed, until ctx ends (it returns ctx's error). It
+	// reconnects by itself after a lost connection.
+	FollowLogins(ctx context.Context, since time.Time, fn func(LoginEvent)) error
+}
+
+// ErrInstanceLocked is LockInstance's answer when another process holds
+// the instance lock in a conflicting mode.
+var ErrInstanceLocked = errors.New("store: another partnerd process holds the database's instance lock")
+
+// InstanceLocker is an optional capability of a store several processes
+// may share (PostgreSQL): a lock on the database held by a serving
+// process. A process that must have the database to itself (a manual
+// clock) takes it exclusive; every other serving process takes it
+// shared, so either kind refuses to start beside the other.
+type InstanceLocker interface {
+	// LockInstance takes the lock, exclusive or shared, without waiting:
+	// ErrInstanceLocked when a conflicting holder has it. release gives
+	// it back; so does the end of the process.
+	LockInstance(ctx context.Context, exclusive bool) (release func(), err error)
+}

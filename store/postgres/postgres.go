@@ -45,11 +45,17 @@ import (
 // DB is a store.Store over one PostgreSQL database. Create it with Open.
 type DB struct {
 	pool *pgxpool.Pool
+	// instance names this process's DB among those sharing the
+	// database, so that LoginLog skips what it recorded itself.
+	instance string
+	logins   loginTable
 }
 
 var (
-	_ store.Store        = (*DB)(nil)
-	_ store.WriteReadier = (*DB)(nil)
+	_ store.Store          = (*DB)(nil)
+	_ store.WriteReadier   = (*DB)(nil)
+	_ store.LoginLog       = (*DB)(nil)
+	_ store.InstanceLocker = (*DB)(nil)
 )
 
 // Open connects to the database url names (postgres://…), and brings its
@@ -76,7 +82,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	db := &DB{pool: pool}
+	db := &DB{pool: pool, instance: newInstanceID()}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: connect %s: %w", redact(cfg), err)
