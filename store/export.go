@@ -129,8 +129,9 @@ type Snapshot interface {
 	// Rows calls fn with each row of t, in primary key order. fn may keep
 	// the Row.
 	Rows(ctx context.Context, t ExportTable, fn func(Row) error) error
-	// Serial is the highest value t's Serial column was ever given (0 if
-	// none or unknown): deleted rows' IDs are not to be reused.
+	// Serial is the highest value t's Serial column was ever given, as
+	// far as the store knows (at least the largest present; 0 for an
+	// empty table never written): deleted rows' IDs are not to be reused.
 	Serial(ctx context.Context, t ExportTable) (int64, error)
 }
 
@@ -203,6 +204,7 @@ func Copy(ctx context.Context, src Exporter, dst Importer, o CopyOptions) ([]Tab
 		}
 	}
 	counts := make([]TableCount, len(tables))
+	serials := make([]int64, len(tables))
 	err := dst.Import(ctx, func(l Loader) error {
 		var nonEmpty []string
 		for _, t := range ExportTables {
@@ -241,11 +243,7 @@ func Copy(ctx context.Context, src Exporter, dst Importer, o CopyOptions) ([]Tab
 					return fmt.Errorf("copy %s: %w", t.Name, err)
 				}
 				if t.Serial != "" {
-					hw, err := s.Serial(ctx, t)
-					if err != nil {
-						return fmt.Errorf("%s: %w", t.Name, err)
-					}
-					if err := l.SetSerial(ctx, t, hw); err != nil {
+					if serials[i], err = s.Serial(ctx, t); err != nil {
 						return fmt.Errorf("%s: %w", t.Name, err)
 					}
 				}
@@ -255,6 +253,17 @@ func Copy(ctx context.Context, src Exporter, dst Importer, o CopyOptions) ([]Tab
 				}
 				if c.Source != c.Copied || c.Copied != inTx {
 					return fmt.Errorf("%w: %s: %d in the source, %d copied, %d in the target", ErrCountMismatch, t.Name, c.Source, c.Copied, inTx)
+				}
+			}
+			// Last, once every row is in: PostgreSQL's sequences are not
+			// rolled back, so a copy that fails before here leaves them
+			// as they were too.
+			for i, t := range tables {
+				if t.Serial == "" {
+					continue
+				}
+				if err := l.SetSerial(ctx, t, serials[i]); err != nil {
+					return fmt.Errorf("%s: %w", t.Name, err)
 				}
 			}
 			return nil

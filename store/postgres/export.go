@@ -111,7 +111,8 @@ func (e exportTx) Rows(ctx context.Context, t store.ExportTable, fn func(store.R
 }
 
 // Serial is the identity sequence's last value (sequences are not rolled
-// back, so it outlives deleted rows and failed inserts); 0 if never used.
+// back, so it outlives deleted rows and failed inserts), or the largest ID
+// present if that is larger (rows inserted with their IDs).
 func (e exportTx) Serial(ctx context.Context, t store.ExportTable) (int64, error) {
 	var seq *string
 	if err := e.tx.QueryRow(ctx, `SELECT pg_get_serial_sequence($1, $2)`, t.Name, t.Serial).Scan(&seq); err != nil || seq == nil {
@@ -119,7 +120,8 @@ func (e exportTx) Serial(ctx context.Context, t store.ExportTable) (int64, error
 	}
 	var hw int64
 	// The name comes from PostgreSQL itself, quoted as it must be.
-	err := e.tx.QueryRow(ctx, `SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM `+*seq).Scan(&hw)
+	err := e.tx.QueryRow(ctx, `SELECT greatest((SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM `+*seq+`),
+	(SELECT coalesce(max(`+t.Serial+`), 0) FROM `+t.Name+`))`).Scan(&hw)
 	return hw, err
 }
 

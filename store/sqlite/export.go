@@ -133,11 +133,13 @@ func columnIndex(t store.ExportTable, name string) int {
 }
 
 // Serial is AUTOINCREMENT's high-water mark (sqlite_sequence), which
-// outlives deleted rows; 0 for a table without one (batches: its IDs are
-// internal, and the largest present is enough).
+// outlives deleted rows, or the largest ID present for a table without
+// one (batches: its IDs are internal, and SQLite goes on after the
+// largest).
 func (e exportTx) Serial(ctx context.Context, t store.ExportTable) (int64, error) {
 	var hw int64
-	err := e.tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = ?`, t.Name).Scan(&hw)
+	err := e.tx.QueryRowContext(ctx, `SELECT max(coalesce((SELECT max(seq) FROM sqlite_sequence WHERE name = ?), 0),
+	coalesce((SELECT max(`+t.Serial+`) FROM `+t.Name+`), 0))`, t.Name).Scan(&hw)
 	return hw, err
 }
 

@@ -107,16 +107,24 @@ func filled(t *testing.T) *partnerdtest.Server {
 	if err := st.CreateUser(ctx, &store.User{AccountID: acct, Username: "second", PasswordHash: hash, PasswordSealed: sealer.Seal("second-password")}); err != nil {
 		t.Fatal(err)
 	}
+	// A user deleted: its ID is never given again, on the copy either.
+	gone := store.User{AccountID: acct, Username: "deleted", PasswordHash: hash}
+	if err := st.CreateUser(ctx, &gone); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.DeleteUser(ctx, acct, gone.ID); err != nil {
+		t.Fatal(err)
+	}
 	tokens := &auth.Tokens{Store: st, Clock: clk}
 	live, secret, err := tokens.CreateClient(ctx, acct, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	gone, _, err := tokens.CreateClient(ctx, acct, 0, nil)
+	revoked, _, err := tokens.CreateClient(ctx, acct, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := tokens.RevokeClient(ctx, acct, gone.ID); err != nil {
+	if err := tokens.RevokeClient(ctx, acct, revoked.ID); err != nil {
 		t.Fatal(err)
 	}
 	post(t, srv, "/v2/token", `{"grant_type":"client_credentials","client_id":"`+live.ID+`","client_secret":"`+secret+`"}`)
@@ -273,6 +281,10 @@ func TestSQLiteToSQLite(t *testing.T) {
 	srv := filled(t)
 	want := dump(t, srv.Store)
 	everyTableHasRows(t, want)
+	users := want["users"]
+	if hw := want["serial of users"][0][0].(int64); hw <= users[len(users)-1][0].(int64) {
+		t.Fatalf("users' counter %d: the deleted user is not above the rows", hw)
+	}
 	dst := openSQLite(t, "copy.db")
 	counts := copyAll(t, srv.Store, dst, store.CopyOptions{RequestLog: true})
 	if len(counts) != len(store.ExportTables) {
@@ -321,13 +333,21 @@ func TestRoundTripThroughPostgres(t *testing.T) {
 	back := openSQLite(t, "back.db")
 	copyAll(t, pg, back, store.CopyOptions{RequestLog: true})
 	sameRows(t, "sqlite → postgres → sqlite", want, dump(t, back))
-	// New rows take IDs after the copied ones on PostgreSQL.
+	// New rows take IDs after the copied ones on PostgreSQL, and after
+	// the deleted user's.
 	a := store.Account{Username: "after-copy"}
 	if err := pg.CreateAccount(context.Background(), &a); err != nil {
 		t.Fatal(err)
 	}
 	if last := want["accounts"][len(want["accounts"])-1][0].(int64); a.ID <= last {
 		t.Errorf("a new account on the copy got ID %d, not after the copied %d", a.ID, last)
+	}
+	u := store.User{AccountID: a.ID, Username: "after-copy"}
+	if err := pg.CreateUser(context.Background(), &u); err != nil {
+		t.Fatal(err)
+	}
+	if hw := want["serial of users"][0][0].(int64); u.ID <= hw {
+		t.Errorf("a new user on the copy got ID %d, not after the deleted %d", u.ID, hw)
 	}
 }
 
