@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 
+	"github.com/partnerd/partnerd/auth"
 	"github.com/partnerd/partnerd/store"
 )
 
@@ -46,21 +48,21 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 	src, err := store.Open(ctx, *from)
 	if err != nil {
-		return fmt.Errorf("migrate: open --from %s: %w", *from, err)
+		return fmt.Errorf("migrate: open --from %s: %w", shown(*from), err)
 	}
 	defer src.Close()
 	dst, err := store.Open(ctx, *to)
 	if err != nil {
-		return fmt.Errorf("migrate: open --to %s: %w", *to, err)
+		return fmt.Errorf("migrate: open --to %s: %w", shown(*to), err)
 	}
 	defer dst.Close()
 	exp, ok := src.(store.Exporter)
 	if !ok {
-		return fmt.Errorf("migrate: the store %s cannot be read whole", *from)
+		return fmt.Errorf("migrate: the store %s cannot be read whole", shown(*from))
 	}
 	imp, ok := dst.(store.Importer)
 	if !ok {
-		return fmt.Errorf("migrate: the store %s cannot be filled whole", *to)
+		return fmt.Errorf("migrate: the store %s cannot be filled whole", shown(*to))
 	}
 
 	counts, err := store.Copy(ctx, exp, imp, store.CopyOptions{RequestLog: *withLog, Force: *force})
@@ -78,8 +80,9 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if !*withLog {
 		fmt.Fprintln(stdout, "request_log: not copied (--with-request-log copies it)")
 	}
-	fmt.Fprintln(stdout, "not copied: WS-Security nonces (their replay window is minutes: start the target's servers after it) and each store's schema version (both are at this partnerd's)")
-	fmt.Fprintf(stdout, "copied %s to %s in one transaction; counts verified\n", *from, *to)
+	fmt.Fprintf(stdout, "not copied: the WS-Security nonces (a UsernameToken is accepted for %v after it was made: start the target's servers that long after the source's last request, or a token used just before the move is accepted once more); each store keeps its own schema version (both are at this partnerd's)\n",
+		auth.DefaultMaxAge+auth.DefaultMaxFutureSkew)
+	fmt.Fprintf(stdout, "copied %s to %s in one transaction; counts verified\n", shown(*from), shown(*to))
 	fmt.Fprintln(stdout, keyNote)
 	return nil
 }
@@ -107,6 +110,17 @@ func printCounts(w io.Writer, counts []store.TableCount) {
 	}
 }
 
+// shown is a store's name for messages: a URL without its password.
+func shown(name string) string {
+	if sqliteFile(name) != "" {
+		return name
+	}
+	if u, err := url.Parse(name); err == nil {
+		return u.Redacted()
+	}
+	return "the --from/--to URL"
+}
+
 // sqliteFile is the file a store name opens when it is a SQLite store,
 // else "".
 func sqliteFile(name string) string {
@@ -126,8 +140,11 @@ func moveSecretKey(srcFile, dstFile string, write bool) (string, error) {
 	if os.Getenv("PARTNERD_SECRET_KEY") != "" {
 		return "sealed passwords are copied sealed: start the target's servers with the same PARTNERD_SECRET_KEY", nil
 	}
+	if srcFile == "" && dstFile != "" {
+		return fmt.Sprintf("sealed passwords are copied sealed: the target needs the source's secret key (the --secret-key-file or PARTNERD_SECRET_KEY the source's servers use): put it in %s.key", dstFile), nil
+	}
 	if srcFile == "" {
-		return "sealed passwords are copied sealed: give the target the source's secret key (the --secret-key-file or PARTNERD_SECRET_KEY its servers use)", nil
+		return "sealed passwords are copied sealed: the target's servers need the source's secret key (the --secret-key-file or PARTNERD_SECRET_KEY the source's servers use)", nil
 	}
 	srcKey := srcFile + ".key"
 	key, err := os.ReadFile(srcKey)
