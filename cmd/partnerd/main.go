@@ -9,6 +9,7 @@
 //	partnerd send list
 //	partnerd requests --last N
 //	partnerd backup --to FILE
+//	partnerd migrate --from SRC --to DST
 //	partnerd replay FILE|DIR …
 //	partnerd check FILE …
 //
@@ -56,6 +57,7 @@ Usage:
   partnerd queue flush --account U [--reason R]   discard an account's pending sends
   partnerd queue actions [--last N]               operator actions
   partnerd backup --to FILE       consistent copy of the store, safe while serving
+  partnerd migrate --from SRC --to DST [--with-request-log] [--force]   copy a whole store (SQLite or PostgreSQL) into an empty one
   partnerd bench --url URL --username U --password P [--workload cancel|cancel-batch|retrieve|wsdl] [--prepare N]
   partnerd replay [--url URL] [--expect DIR] [--refresh] FILE|DIR …   send recorded requests, compare answers
   partnerd check [--wsdl FILE] FILE …   validate request envelopes (and JSON requests) offline
@@ -134,6 +136,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runList(ctx, args, stdout, stderr)
 	case "backup":
 		return runBackup(ctx, args, stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, args, stdout, stderr)
 	case "bench":
 		return runBench(ctx, args, stdout, stderr)
 	case "replay":
