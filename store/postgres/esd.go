@@ -174,11 +174,11 @@ func esdByKeyErr(key store.SendKey, accountID int64, err error) error {
 // by ID, filtered by the translation that filters sends.
 func (t *txn) FindEmailSendDefinitions(ctx context.Context, accountID int64, f store.Filter) ([]store.EmailSendDefinition, error) {
 	w := newWhere(definitionColumns, accountID)
-	if err := w.filter(f, 0); err != nil {
+	if err := w.Filter(f); err != nil {
 		return nil, fmt.Errorf("postgres: find email send definitions: %w", err)
 	}
-	out, err := txQueryAll(ctx, t, scanESD, `SELECT `+esdColumns+` FROM email_send_definitions WHERE account_id = $1 AND (`+w.sb.String()+`) ORDER BY id`,
-		w.args...)
+	out, err := txQueryAll(ctx, t, scanESD, `SELECT `+esdColumns+` FROM email_send_definitions WHERE account_id = $1 AND (`+w.SQL()+`) ORDER BY id`,
+		w.Args()...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: find email send definitions: %w", err)
 	}

@@ -255,16 +255,16 @@ func (t *txn) FindSends(ctx context.Context, accountID int64, q store.SendQuery)
 		return nil, fmt.Errorf("postgres: find sends: negative limit %d", q.Limit)
 	}
 	w := newWhere(filterColumns, accountID, q.AfterID)
-	if err := w.filter(q.Filter, 0); err != nil {
+	if err := w.Filter(q.Filter); err != nil {
 		return nil, fmt.Errorf("postgres: find sends: %w", err)
 	}
 	// The filter goes last and parenthesized, so an Or in it cannot
 	// escape the account scope.
-	query := `SELECT ` + sendColumns + ` FROM sends WHERE account_id = $1 AND id > $2 AND (` + w.sb.String() + `) ORDER BY id`
+	query := `SELECT ` + sendColumns + ` FROM sends WHERE account_id = $1 AND id > $2 AND (` + w.SQL() + `) ORDER BY id`
 	if q.Limit > 0 {
-		query += ` LIMIT ` + w.arg(q.Limit)
+		query += ` LIMIT ` + w.Arg(q.Limit)
 	}
-	sends, err := txQueryAll(ctx, t, scanSend, query, w.args...)
+	sends, err := txQueryAll(ctx, t, scanSend, query, w.Args()...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: find sends: %w", err)
 	}

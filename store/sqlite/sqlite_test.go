@@ -333,11 +333,11 @@ func TestWhereClausePlaceholdersOnly(t *testing.T) {
 	if len(args) != 3 {
 		t.Errorf("args = %v, want 3", args)
 	}
-	if _, _, err := whereClause(deep(maxFilterDepth + 1)); err == nil {
-		t.Error("a filter nested beyond maxFilterDepth was accepted")
+	if _, _, err := whereClause(deep(store.MaxFilterDepth + 1)); err == nil {
+		t.Error("a filter nested beyond store.MaxFilterDepth was accepted")
 	}
-	if _, _, err := whereClause(deep(maxFilterDepth - 1)); err != nil {
-		t.Errorf("a filter nested %d deep: %v", maxFilterDepth-1, err)
+	if _, _, err := whereClause(deep(store.MaxFilterDepth - 1)); err != nil {
+		t.Errorf("a filter nested %d deep: %v", store.MaxFilterDepth-1, err)
 	}
 }
 
