@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/partnerd/partnerd/store"
+	"github.com/partnerd/partnerd/store/internal/sqlcodec"
 )
 
 // content is how store.SendContent is kept as JSON, as in store/sqlite.
@@ -111,7 +112,7 @@ func scanESD(row pgx.Row) (store.EmailSendDefinition, error) {
 // its canonical spelling.
 func (t *txn) InsertEmailSendDefinition(ctx context.Context, d *store.EmailSendDefinition) error {
 	d.ObjectID = store.CanonicalObjectID(d.ObjectID)
-	lists, err := encodeListIDs(d.ListIDs)
+	lists, err := sqlcodec.EncodeListIDs(d.ListIDs)
 	if err != nil {
 		return fmt.Errorf("postgres: insert email send definition: %w", err)
 	}

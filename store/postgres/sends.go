@@ -2,11 +2,9 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 	"time"
 
@@ -14,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/partnerd/partnerd/store"
+	"github.com/partnerd/partnerd/store/internal/sqlcodec"
 )
 
 const sendColumns = `id, account_id, object_id, customer_key, email_id, email_name, subject,
@@ -39,7 +38,7 @@ func scanSendWith(row pgx.Row, extra ...any) (store.Send, []any, error) {
 	}
 	s.Status = store.SendStatus(status)
 	var err error
-	if s.ListIDs, err = decodeListIDs(listIDs); err != nil {
+	if s.ListIDs, err = sqlcodec.DecodeListIDs(listIDs); err != nil {
 		return store.Send{}, nil, fmt.Errorf("send %d: list_ids: %w", s.ID, err)
 	}
 	if len(s.ListIDs) == 0 {
@@ -48,41 +47,6 @@ func scanSendWith(row pgx.Row, extra ...any) (store.Send, []any, error) {
 	s.SendDate, s.SentDate = goTime(sendDate), goTime(sentDate)
 	s.StatusChangedAt, s.CreatedDate, s.ModifiedDate = goTime(changed), goTime(created), goTime(modified)
 	return s, extra, nil
-}
-
-// encodeListIDs stores ListIDs as a JSON array, as store/sqlite does.
-func encodeListIDs(ids []int64) (string, error) {
-	if len(ids) == 0 {
-		return "[]", nil
-	}
-	b, err := json.Marshal(ids)
-	return string(b), err
-}
-
-// decodeListIDs reads what encodeListIDs wrote: plain comma-separated
-// integers directly, anything else through encoding/json.
-func decodeListIDs(text string) ([]int64, error) {
-	if len(text) >= 2 && text[0] == '[' && text[len(text)-1] == ']' {
-		inner := text[1 : len(text)-1]
-		if inner == "" {
-			return nil, nil
-		}
-		ids := make([]int64, 0, strings.Count(inner, ",")+1)
-		for part := range strings.SplitSeq(inner, ",") {
-			id, err := strconv.ParseInt(part, 10, 64)
-			if err != nil {
-				ids = nil
-				break
-			}
-			ids = append(ids, id)
-		}
-		if ids != nil {
-			return ids, nil
-		}
-	}
-	var ids []int64
-	err := json.Unmarshal([]byte(text), &ids)
-	return ids, err
 }
 
 // SendByKey finds one of account's sends by the first key set in key.
@@ -111,7 +75,7 @@ func (t *txn) SendByKey(ctx context.Context, accountID int64, key store.SendKey)
 // if that ID, that ObjectID or s.CustomerKey is taken; the transaction goes
 // on (a savepoint).
 func (t *txn) InsertSend(ctx context.Context, s *store.Send) error {
-	lists, err := encodeListIDs(s.ListIDs)
+	lists, err := sqlcodec.EncodeListIDs(s.ListIDs)
 	if err != nil {
 		return fmt.Errorf("postgres: insert send: %w", err)
 	}
@@ -192,7 +156,7 @@ func (t *txn) UpdateSendFrom(ctx context.Context, s store.Send, from store.SendS
 	if from == "" {
 		return fmt.Errorf("postgres: update send %d: no status to compare with", s.ID)
 	}
-	lists, err := encodeListIDs(s.ListIDs)
+	lists, err := sqlcodec.EncodeListIDs(s.ListIDs)
 	if err != nil {
 		return fmt.Errorf("postgres: update send %d: %w", s.ID, err)
 	}

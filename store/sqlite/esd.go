@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/partnerd/partnerd/store"
+	"github.com/partnerd/partnerd/store/internal/sqlcodec"
 )
 
 // SetSendContent stores what send sendID of accountID delivers.
@@ -87,7 +88,7 @@ func scanESD(row scanner) (store.EmailSendDefinition, error) {
 // by any spelling of the GUID finds it.
 func (t *txn) InsertEmailSendDefinition(ctx context.Context, d *store.EmailSendDefinition) error {
 	d.ObjectID = store.CanonicalObjectID(d.ObjectID)
-	lists, err := encodeListIDs(d.ListIDs)
+	lists, err := sqlcodec.EncodeListIDs(d.ListIDs)
 	if err != nil {
 		return fmt.Errorf("sqlite: insert email send definition: %w", err)
 	}
