@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/jackc/pgx/v5"
 
@@ -13,37 +12,12 @@ import (
 	"github.com/partnerd/partnerd/store/internal/sqlcodec"
 )
 
-// content is how store.SendContent is kept as JSON, as in store/sqlite.
-type content struct {
-	Subject    string            `json:"subject,omitempty"`
-	HTMLBody   string            `json:"html,omitempty"`
-	TextBody   string            `json:"text,omitempty"`
-	Recipients []store.Recipient `json:"to,omitempty"`
-}
-
-func encodeContent(c store.SendContent) (string, error) {
-	b, err := json.Marshal(content{c.Subject, c.HTMLBody, c.TextBody, c.Recipients})
-	return string(b), err
-}
-
-func decodeContent(s string) (store.SendContent, error) {
-	if s == "" {
-		return store.SendContent{}, nil
-	}
-	var c content
-	if err := json.Unmarshal([]byte(s), &c); err != nil {
-		return store.SendContent{}, fmt.Errorf("content: %w", err)
-	}
-	return store.SendContent{Subject: c.Subject, HTMLBody: c.HTMLBody, TextBody: c.TextBody,
-		Recipients: slices.Clip(c.Recipients)}, nil
-}
-
 // SetSendContent stores what send sendID of accountID delivers.
 func (t *txn) SetSendContent(ctx context.Context, accountID, sendID int64, c store.SendContent) error {
 	if err := t.sendExists(ctx, accountID, sendID); err != nil {
 		return fmt.Errorf("postgres: set content of send %d: %w", sendID, err)
 	}
-	enc, err := encodeContent(c)
+	enc, err := sqlcodec.EncodeContent(c)
 	if err != nil {
 		return fmt.Errorf("postgres: set content of send %d: %w", sendID, err)
 	}
@@ -69,7 +43,7 @@ func (t *txn) SendContent(ctx context.Context, accountID, sendID int64) (store.S
 	if err != nil {
 		return store.SendContent{}, fmt.Errorf("postgres: content of send %d: %w", sendID, err)
 	}
-	c, err := decodeContent(enc)
+	c, err := sqlcodec.DecodeContent(enc)
 	if err != nil {
 		return store.SendContent{}, fmt.Errorf("postgres: content of send %d: %w", sendID, err)
 	}
@@ -101,7 +75,7 @@ func scanESD(row pgx.Row) (store.EmailSendDefinition, error) {
 	if len(d.ListIDs) == 0 {
 		d.ListIDs = nil
 	}
-	if d.Content, err = decodeContent(content); err != nil {
+	if d.Content, err = sqlcodec.DecodeContent(content); err != nil {
 		return d, fmt.Errorf("email send definition %d: %w", d.ID, err)
 	}
 	d.CreatedDate, d.ModifiedDate = goTime(created), goTime(modified)
@@ -116,7 +90,7 @@ func (t *txn) InsertEmailSendDefinition(ctx context.Context, d *store.EmailSendD
 	if err != nil {
 		return fmt.Errorf("postgres: insert email send definition: %w", err)
 	}
-	content, err := encodeContent(d.Content)
+	content, err := sqlcodec.EncodeContent(d.Content)
 	if err != nil {
 		return fmt.Errorf("postgres: insert email send definition: %w", err)
 	}

@@ -16,7 +16,7 @@ func (t *txn) SetSendContent(ctx context.Context, accountID, sendID int64, c sto
 	if err := t.sendExists(ctx, accountID, sendID); err != nil {
 		return fmt.Errorf("sqlite: set content of send %d: %w", sendID, err)
 	}
-	enc, err := encodeContent(c)
+	enc, err := sqlcodec.EncodeContent(c)
 	if err != nil {
 		return fmt.Errorf("sqlite: set content of send %d: %w", sendID, err)
 	}
@@ -42,7 +42,7 @@ func (t *txn) SendContent(ctx context.Context, accountID, sendID int64) (store.S
 	if err != nil {
 		return store.SendContent{}, fmt.Errorf("sqlite: content of send %d: %w", sendID, err)
 	}
-	c, err := decodeContent(enc)
+	c, err := sqlcodec.DecodeContent(enc)
 	if err != nil {
 		return store.SendContent{}, fmt.Errorf("sqlite: content of send %d: %w", sendID, err)
 	}
@@ -76,7 +76,7 @@ func scanESD(row scanner) (store.EmailSendDefinition, error) {
 	if len(d.ListIDs) == 0 {
 		d.ListIDs = nil
 	}
-	if d.Content, err = decodeContent(content); err != nil {
+	if d.Content, err = sqlcodec.DecodeContent(content); err != nil {
 		return d, fmt.Errorf("email send definition %d: %w", d.ID, err)
 	}
 	d.CreatedDate, d.ModifiedDate = goTime(created), goTime(modified)
@@ -92,7 +92,7 @@ func (t *txn) InsertEmailSendDefinition(ctx context.Context, d *store.EmailSendD
 	if err != nil {
 		return fmt.Errorf("sqlite: insert email send definition: %w", err)
 	}
-	content, err := encodeContent(d.Content)
+	content, err := sqlcodec.EncodeContent(d.Content)
 	if err != nil {
 		return fmt.Errorf("sqlite: insert email send definition: %w", err)
 	}
