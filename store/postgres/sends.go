@@ -79,7 +79,7 @@ func (t *txn) InsertSend(ctx context.Context, s *store.Send) error {
 	if err != nil {
 		return fmt.Errorf("postgres: insert send: %w", err)
 	}
-	if err := checkSendDates(*s); err != nil {
+	if err := sqlcodec.CheckSendDates(*s); err != nil {
 		return fmt.Errorf("postgres: insert send: %w", err)
 	}
 	if s.ObjectID == "" {
@@ -160,7 +160,7 @@ func (t *txn) UpdateSendFrom(ctx context.Context, s store.Send, from store.SendS
 	if err != nil {
 		return fmt.Errorf("postgres: update send %d: %w", s.ID, err)
 	}
-	if err := checkSendDates(s); err != nil {
+	if err := sqlcodec.CheckSendDates(s); err != nil {
 		return fmt.Errorf("postgres: update send %d: %w", s.ID, err)
 	}
 	err = mustAffect(t.exec(ctx, `
@@ -194,23 +194,6 @@ func (t *txn) conflictIfExists(ctx context.Context, notFound error, why, exists 
 		return fmt.Errorf("%s: %w", why, store.ErrConflict)
 	}
 	return notFound
-}
-
-// checkSendDates refuses a date outside years 1-9999 (see store/sqlite).
-func checkSendDates(s store.Send) error {
-	for _, d := range []struct {
-		name string
-		t    time.Time
-	}{{"SendDate", s.SendDate}, {"SentDate", s.SentDate}, {"StatusChangedAt", s.StatusChangedAt},
-		{"CreatedDate", s.CreatedDate}, {"ModifiedDate", s.ModifiedDate}} {
-		if d.t.IsZero() {
-			continue
-		}
-		if y := d.t.UTC().Year(); y < 1 || y > 9999 {
-			return fmt.Errorf("%s %s is outside years 1-9999", d.name, d.t.UTC().Format(time.RFC3339Nano))
-		}
-	}
-	return nil
 }
 
 // FindSends returns account's sends matching q, by ID.

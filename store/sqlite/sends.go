@@ -72,7 +72,7 @@ func (t *txn) InsertSend(ctx context.Context, s *store.Send) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: insert send: %w", err)
 	}
-	if err := checkSendDates(*s); err != nil {
+	if err := sqlcodec.CheckSendDates(*s); err != nil {
 		return fmt.Errorf("sqlite: insert send: %w", err)
 	}
 	if s.ObjectID == "" {
@@ -151,7 +151,7 @@ func (t *txn) UpdateSendFrom(ctx context.Context, s store.Send, from store.SendS
 	if err != nil {
 		return fmt.Errorf("sqlite: update send %d: %w", s.ID, err)
 	}
-	if err := checkSendDates(s); err != nil {
+	if err := sqlcodec.CheckSendDates(s); err != nil {
 		return fmt.Errorf("sqlite: update send %d: %w", s.ID, err)
 	}
 	res, err := t.tx.ExecContext(t.ctx(ctx), `
@@ -178,26 +178,6 @@ WHERE account_id = ? AND id = ? AND status = ? AND discarded_at IS NULL`,
 	}
 	if err != nil {
 		return fmt.Errorf("sqlite: update send %d of account %d: %w", s.ID, s.AccountID, err)
-	}
-	return nil
-}
-
-// checkSendDates refuses a date this store could not give back as it was
-// given: dates are kept as microseconds, and a date outside years 1-9999
-// cannot be written as an xsd:dateTime clients read. The zero time is
-// "unset" (NULL).
-func checkSendDates(s store.Send) error {
-	for _, d := range []struct {
-		name string
-		t    time.Time
-	}{{"SendDate", s.SendDate}, {"SentDate", s.SentDate}, {"StatusChangedAt", s.StatusChangedAt},
-		{"CreatedDate", s.CreatedDate}, {"ModifiedDate", s.ModifiedDate}} {
-		if d.t.IsZero() {
-			continue
-		}
-		if y := d.t.UTC().Year(); y < 1 || y > 9999 {
-			return fmt.Errorf("%s %s is outside years 1-9999", d.name, d.t.UTC().Format(time.RFC3339Nano))
-		}
 	}
 	return nil
 }

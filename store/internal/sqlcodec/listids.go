@@ -1,7 +1,8 @@
 // Package sqlcodec holds how the SQL stores keep Go values that have no
-// column type of their own (a send's ListIDs, its content), so that
-// store/sqlite and store/postgres write and read them alike: a database
-// moved from one to the other (partnerd export) reads back the same.
+// column type of their own (a send's ListIDs, its content, scopes) and
+// which values they can keep at all (dates), so that store/sqlite and
+// store/postgres write, read and refuse alike: a database moved from one
+// to the other reads back the same.
 package sqlcodec
 
 import (
