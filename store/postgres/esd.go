@@ -10,6 +10,7 @@ import (
 
 	"github.com/partnerd/partnerd/store"
 	"github.com/partnerd/partnerd/store/internal/sqlcodec"
+	"github.com/partnerd/partnerd/store/internal/sqlfilter"
 )
 
 // SetSendContent stores what send sendID of accountID delivers.
@@ -148,7 +149,7 @@ func esdByKeyErr(key store.SendKey, accountID int64, err error) error {
 // FindEmailSendDefinitions returns account's definitions that f matches,
 // by ID, filtered by the translation that filters sends.
 func (t *txn) FindEmailSendDefinitions(ctx context.Context, accountID int64, f store.Filter) ([]store.EmailSendDefinition, error) {
-	w := newWhere(definitionColumns, accountID)
+	w := newWhere(sqlfilter.DefinitionColumns, accountID)
 	if err := w.Filter(f); err != nil {
 		return nil, fmt.Errorf("postgres: find email send definitions: %w", err)
 	}

@@ -12,13 +12,6 @@ import (
 // answers; this file is PostgreSQL's dialect of it. Strings compare byte by
 // byte because the columns are COLLATE "C".
 
-// filterColumns and definitionColumns are the whitelists of fields a
-// Filter on sends and on EmailSendDefinitions may test.
-var (
-	filterColumns     = sqlfilter.SendColumns
-	definitionColumns = sqlfilter.DefinitionColumns
-)
-
 // dialect spells filters for PostgreSQL: numbered parameters, IN as one
 // array parameter, and Like as SQLite's.
 var dialect = &sqlfilter.Dialect{

@@ -13,6 +13,7 @@ import (
 
 	"github.com/partnerd/partnerd/store"
 	"github.com/partnerd/partnerd/store/internal/sqlcodec"
+	"github.com/partnerd/partnerd/store/internal/sqlfilter"
 )
 
 const sendColumns = `id, account_id, object_id, customer_key, email_id, email_name, subject,
@@ -201,7 +202,7 @@ func (t *txn) FindSends(ctx context.Context, accountID int64, q store.SendQuery)
 	if q.Limit < 0 {
 		return nil, fmt.Errorf("postgres: find sends: negative limit %d", q.Limit)
 	}
-	w := newWhere(filterColumns, accountID, q.AfterID)
+	w := newWhere(sqlfilter.SendColumns, accountID, q.AfterID)
 	if err := w.Filter(q.Filter); err != nil {
 		return nil, fmt.Errorf("postgres: find sends: %w", err)
 	}

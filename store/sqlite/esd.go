@@ -9,6 +9,7 @@ import (
 
 	"github.com/partnerd/partnerd/store"
 	"github.com/partnerd/partnerd/store/internal/sqlcodec"
+	"github.com/partnerd/partnerd/store/internal/sqlfilter"
 )
 
 // SetSendContent stores what send sendID of accountID delivers.
@@ -152,7 +153,7 @@ func esdByKeyErr(key store.SendKey, accountID int64, err error) error {
 // FindEmailSendDefinitions returns account's definitions that f matches,
 // by ID, filtered by the SQL that filters sends (whereClauseOver).
 func (t *txn) FindEmailSendDefinitions(ctx context.Context, accountID int64, f store.Filter) ([]store.EmailSendDefinition, error) {
-	where, args, err := whereClauseOver(definitionColumns, f)
+	where, args, err := whereClauseOver(sqlfilter.DefinitionColumns, f)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: find email send definitions: %w", err)
 	}

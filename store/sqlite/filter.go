@@ -14,13 +14,6 @@ import (
 // Filters are translated to SQL by sqlfilter; this file is SQLite's
 // dialect of it.
 
-// filterColumns and definitionColumns are the whitelists of fields a
-// Filter on sends and on EmailSendDefinitions may test.
-var (
-	filterColumns     = sqlfilter.SendColumns
-	definitionColumns = sqlfilter.DefinitionColumns
-)
-
 // dialect spells filters for SQLite: "?" placeholders, and LIKE as it is,
 // since SQLite's LIKE already ignores ASCII case only and has no escape
 // character unless given one.
@@ -42,12 +35,12 @@ const inListAsJSON = 1000
 // whereClause translates f into an SQL boolean expression over the sends
 // table and its arguments. A nil filter is "1" (true).
 func whereClause(f store.Filter) (string, []any, error) {
-	return whereClauseOver(filterColumns, f)
+	return whereClauseOver(sqlfilter.SendColumns, f)
 }
 
 // whereClauseOver translates f into an SQL boolean expression over the
-// table whose filterable columns are columns (filterColumns,
-// definitionColumns), and its arguments.
+// table whose filterable columns are columns (sqlfilter.SendColumns,
+// sqlfilter.DefinitionColumns), and its arguments.
 func whereClauseOver(columns map[store.Field]sqlfilter.Column, f store.Filter) (string, []any, error) {
 	return sqlfilter.Translate(dialect, columns, f)
 }
