@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/partnerd/partnerd/store"
+	"github.com/partnerd/partnerd/store/internal/sqlcodec"
 )
 
 const apiKeyColumns = `id, account_id, name, scopes, secret_hash, created_at, revoked_at`
@@ -22,25 +22,18 @@ func scanAPIKey(row pgx.Row) (store.APIKey, error) {
 		return k, err
 	}
 	k.Created, k.RevokedAt = goTime(created), goTime(revoked)
-	if err := json.Unmarshal([]byte(scopes), &k.Scopes); err != nil {
+	var err error
+	if k.Scopes, err = sqlcodec.DecodeScopes(scopes); err != nil {
 		return k, fmt.Errorf("scopes of API key %s: %w", k.ID, err)
 	}
 	return k, nil
-}
-
-func scopesJSON(scopes []string) (string, error) {
-	if scopes == nil {
-		scopes = []string{} // "[]", never "null", so the column reads back the same
-	}
-	b, err := json.Marshal(scopes)
-	return string(b), err
 }
 
 // CreateAPIKey stores k unless the account already has maxLive live keys.
 // The account's row is locked first, so racing creates of one account
 // count one after the other.
 func (db *DB) CreateAPIKey(ctx context.Context, k store.APIKey, maxLive int) error {
-	scopes, err := scopesJSON(k.Scopes)
+	scopes, err := sqlcodec.EncodeScopes(k.Scopes)
 	if err != nil {
 		return fmt.Errorf("postgres: create API key: %w", err)
 	}
@@ -116,7 +109,7 @@ FROM api_keys k LEFT JOIN accounts a ON a.id = k.account_id WHERE k.id = $1`, id
 		return k, a, fmt.Errorf("postgres: API key: %w", notFoundIfNoRow(err))
 	}
 	k.Created, k.RevokedAt = goTime(created), goTime(revoked)
-	if err := json.Unmarshal([]byte(scopes), &k.Scopes); err != nil {
+	if k.Scopes, err = sqlcodec.DecodeScopes(scopes); err != nil {
 		return k, a, fmt.Errorf("postgres: scopes of API key %s: %w", k.ID, err)
 	}
 	if aID != nil {
@@ -137,7 +130,7 @@ WHERE account_id = $1 AND revoked_at IS NULL ORDER BY created_at NULLS FIRST, id
 
 // UpdateAPIKey rewrites a live key's name and scopes.
 func (db *DB) UpdateAPIKey(ctx context.Context, k store.APIKey) error {
-	scopes, err := scopesJSON(k.Scopes)
+	scopes, err := sqlcodec.EncodeScopes(k.Scopes)
 	if err != nil {
 		return fmt.Errorf("postgres: update API key: %w", err)
 	}

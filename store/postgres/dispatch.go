@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/partnerd/partnerd/store"
+	"github.com/partnerd/partnerd/store/internal/sqlcodec"
 )
 
 // The dispatcher's queue (store.Queue). Several dispatchers, in several
@@ -73,7 +74,7 @@ FROM sends WHERE id = ANY($1) ORDER BY send_date, id`, ids)
 				return err
 			}
 			cs.Send = s
-			if cs.Content, err = decodeContent(content); err != nil {
+			if cs.Content, err = sqlcodec.DecodeContent(content); err != nil {
 				return fmt.Errorf("send %d: %w", s.ID, err)
 			}
 			claimed = append(claimed, cs)

@@ -5,44 +5,20 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/partnerd/partnerd/store"
+	"github.com/partnerd/partnerd/store/internal/sqlcodec"
+	"github.com/partnerd/partnerd/store/internal/sqlfilter"
 )
-
-// content is how store.SendContent is kept as JSON, as in store/sqlite.
-type content struct {
-	Subject    string            `json:"subject,omitempty"`
-	HTMLBody   string            `json:"html,omitempty"`
-	TextBody   string            `json:"text,omitempty"`
-	Recipients []store.Recipient `json:"to,omitempty"`
-}
-
-func encodeContent(c store.SendContent) (string, error) {
-	b, err := json.Marshal(content{c.Subject, c.HTMLBody, c.TextBody, c.Recipients})
-	return string(b), err
-}
-
-func decodeContent(s string) (store.SendContent, error) {
-	if s == "" {
-		return store.SendContent{}, nil
-	}
-	var c content
-	if err := json.Unmarshal([]byte(s), &c); err != nil {
-		return store.SendContent{}, fmt.Errorf("content: %w", err)
-	}
-	return store.SendContent{Subject: c.Subject, HTMLBody: c.HTMLBody, TextBody: c.TextBody,
-		Recipients: slices.Clip(c.Recipients)}, nil
-}
 
 // SetSendContent stores what send sendID of accountID delivers.
 func (t *txn) SetSendContent(ctx context.Context, accountID, sendID int64, c store.SendContent) error {
 	if err := t.sendExists(ctx, accountID, sendID); err != nil {
 		return fmt.Errorf("postgres: set content of send %d: %w", sendID, err)
 	}
-	enc, err := encodeContent(c)
+	enc, err := sqlcodec.EncodeContent(c)
 	if err != nil {
 		return fmt.Errorf("postgres: set content of send %d: %w", sendID, err)
 	}
@@ -68,7 +44,7 @@ func (t *txn) SendContent(ctx context.Context, accountID, sendID int64) (store.S
 	if err != nil {
 		return store.SendContent{}, fmt.Errorf("postgres: content of send %d: %w", sendID, err)
 	}
-	c, err := decodeContent(enc)
+	c, err := sqlcodec.DecodeContent(enc)
 	if err != nil {
 		return store.SendContent{}, fmt.Errorf("postgres: content of send %d: %w", sendID, err)
 	}
@@ -100,7 +76,7 @@ func scanESD(row pgx.Row) (store.EmailSendDefinition, error) {
 	if len(d.ListIDs) == 0 {
 		d.ListIDs = nil
 	}
-	if d.Content, err = decodeContent(content); err != nil {
+	if d.Content, err = sqlcodec.DecodeContent(content); err != nil {
 		return d, fmt.Errorf("email send definition %d: %w", d.ID, err)
 	}
 	d.CreatedDate, d.ModifiedDate = goTime(created), goTime(modified)
@@ -111,11 +87,11 @@ func scanESD(row pgx.Row) (store.EmailSendDefinition, error) {
 // its canonical spelling.
 func (t *txn) InsertEmailSendDefinition(ctx context.Context, d *store.EmailSendDefinition) error {
 	d.ObjectID = store.CanonicalObjectID(d.ObjectID)
-	lists, err := encodeListIDs(d.ListIDs)
+	lists, err := sqlcodec.EncodeListIDs(d.ListIDs)
 	if err != nil {
 		return fmt.Errorf("postgres: insert email send definition: %w", err)
 	}
-	content, err := encodeContent(d.Content)
+	content, err := sqlcodec.EncodeContent(d.Content)
 	if err != nil {
 		return fmt.Errorf("postgres: insert email send definition: %w", err)
 	}
@@ -173,12 +149,12 @@ func esdByKeyErr(key store.SendKey, accountID int64, err error) error {
 // FindEmailSendDefinitions returns account's definitions that f matches,
 // by ID, filtered by the translation that filters sends.
 func (t *txn) FindEmailSendDefinitions(ctx context.Context, accountID int64, f store.Filter) ([]store.EmailSendDefinition, error) {
-	w := newWhere(definitionColumns, accountID)
-	if err := w.filter(f, 0); err != nil {
+	w := newWhere(sqlfilter.DefinitionColumns, accountID)
+	if err := w.Filter(f); err != nil {
 		return nil, fmt.Errorf("postgres: find email send definitions: %w", err)
 	}
-	out, err := txQueryAll(ctx, t, scanESD, `SELECT `+esdColumns+` FROM email_send_definitions WHERE account_id = $1 AND (`+w.sb.String()+`) ORDER BY id`,
-		w.args...)
+	out, err := txQueryAll(ctx, t, scanESD, `SELECT `+esdColumns+` FROM email_send_definitions WHERE account_id = $1 AND (`+w.SQL()+`) ORDER BY id`,
+		w.Args()...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: find email send definitions: %w", err)
 	}

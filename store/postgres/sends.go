@@ -2,11 +2,9 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 	"time"
 
@@ -14,6 +12,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/partnerd/partnerd/store"
+	"github.com/partnerd/partnerd/store/internal/sqlcodec"
+	"github.com/partnerd/partnerd/store/internal/sqlfilter"
 )
 
 const sendColumns = `id, account_id, object_id, customer_key, email_id, email_name, subject,
@@ -39,7 +39,7 @@ func scanSendWith(row pgx.Row, extra ...any) (store.Send, []any, error) {
 	}
 	s.Status = store.SendStatus(status)
 	var err error
-	if s.ListIDs, err = decodeListIDs(listIDs); err != nil {
+	if s.ListIDs, err = sqlcodec.DecodeListIDs(listIDs); err != nil {
 		return store.Send{}, nil, fmt.Errorf("send %d: list_ids: %w", s.ID, err)
 	}
 	if len(s.ListIDs) == 0 {
@@ -48,41 +48,6 @@ func scanSendWith(row pgx.Row, extra ...any) (store.Send, []any, error) {
 	s.SendDate, s.SentDate = goTime(sendDate), goTime(sentDate)
 	s.StatusChangedAt, s.CreatedDate, s.ModifiedDate = goTime(changed), goTime(created), goTime(modified)
 	return s, extra, nil
-}
-
-// encodeListIDs stores ListIDs as a JSON array, as store/sqlite does.
-func encodeListIDs(ids []int64) (string, error) {
-	if len(ids) == 0 {
-		return "[]", nil
-	}
-	b, err := json.Marshal(ids)
-	return string(b), err
-}
-
-// decodeListIDs reads what encodeListIDs wrote: plain comma-separated
-// integers directly, anything else through encoding/json.
-func decodeListIDs(text string) ([]int64, error) {
-	if len(text) >= 2 && text[0] == '[' && text[len(text)-1] == ']' {
-		inner := text[1 : len(text)-1]
-		if inner == "" {
-			return nil, nil
-		}
-		ids := make([]int64, 0, strings.Count(inner, ",")+1)
-		for part := range strings.SplitSeq(inner, ",") {
-			id, err := strconv.ParseInt(part, 10, 64)
-			if err != nil {
-				ids = nil
-				break
-			}
-			ids = append(ids, id)
-		}
-		if ids != nil {
-			return ids, nil
-		}
-	}
-	var ids []int64
-	err := json.Unmarshal([]byte(text), &ids)
-	return ids, err
 }
 
 // SendByKey finds one of account's sends by the first key set in key.
@@ -111,11 +76,11 @@ func (t *txn) SendByKey(ctx context.Context, accountID int64, key store.SendKey)
 // if that ID, that ObjectID or s.CustomerKey is taken; the transaction goes
 // on (a savepoint).
 func (t *txn) InsertSend(ctx context.Context, s *store.Send) error {
-	lists, err := encodeListIDs(s.ListIDs)
+	lists, err := sqlcodec.EncodeListIDs(s.ListIDs)
 	if err != nil {
 		return fmt.Errorf("postgres: insert send: %w", err)
 	}
-	if err := checkSendDates(*s); err != nil {
+	if err := sqlcodec.CheckSendDates(*s); err != nil {
 		return fmt.Errorf("postgres: insert send: %w", err)
 	}
 	if s.ObjectID == "" {
@@ -192,11 +157,11 @@ func (t *txn) UpdateSendFrom(ctx context.Context, s store.Send, from store.SendS
 	if from == "" {
 		return fmt.Errorf("postgres: update send %d: no status to compare with", s.ID)
 	}
-	lists, err := encodeListIDs(s.ListIDs)
+	lists, err := sqlcodec.EncodeListIDs(s.ListIDs)
 	if err != nil {
 		return fmt.Errorf("postgres: update send %d: %w", s.ID, err)
 	}
-	if err := checkSendDates(s); err != nil {
+	if err := sqlcodec.CheckSendDates(s); err != nil {
 		return fmt.Errorf("postgres: update send %d: %w", s.ID, err)
 	}
 	err = mustAffect(t.exec(ctx, `
@@ -232,39 +197,22 @@ func (t *txn) conflictIfExists(ctx context.Context, notFound error, why, exists 
 	return notFound
 }
 
-// checkSendDates refuses a date outside years 1-9999 (see store/sqlite).
-func checkSendDates(s store.Send) error {
-	for _, d := range []struct {
-		name string
-		t    time.Time
-	}{{"SendDate", s.SendDate}, {"SentDate", s.SentDate}, {"StatusChangedAt", s.StatusChangedAt},
-		{"CreatedDate", s.CreatedDate}, {"ModifiedDate", s.ModifiedDate}} {
-		if d.t.IsZero() {
-			continue
-		}
-		if y := d.t.UTC().Year(); y < 1 || y > 9999 {
-			return fmt.Errorf("%s %s is outside years 1-9999", d.name, d.t.UTC().Format(time.RFC3339Nano))
-		}
-	}
-	return nil
-}
-
 // FindSends returns account's sends matching q, by ID.
 func (t *txn) FindSends(ctx context.Context, accountID int64, q store.SendQuery) ([]store.Send, error) {
 	if q.Limit < 0 {
 		return nil, fmt.Errorf("postgres: find sends: negative limit %d", q.Limit)
 	}
-	w := newWhere(filterColumns, accountID, q.AfterID)
-	if err := w.filter(q.Filter, 0); err != nil {
+	w := newWhere(sqlfilter.SendColumns, accountID, q.AfterID)
+	if err := w.Filter(q.Filter); err != nil {
 		return nil, fmt.Errorf("postgres: find sends: %w", err)
 	}
 	// The filter goes last and parenthesized, so an Or in it cannot
 	// escape the account scope.
-	query := `SELECT ` + sendColumns + ` FROM sends WHERE account_id = $1 AND id > $2 AND (` + w.sb.String() + `) ORDER BY id`
+	query := `SELECT ` + sendColumns + ` FROM sends WHERE account_id = $1 AND id > $2 AND (` + w.SQL() + `) ORDER BY id`
 	if q.Limit > 0 {
-		query += ` LIMIT ` + w.arg(q.Limit)
+		query += ` LIMIT ` + w.Arg(q.Limit)
 	}
-	sends, err := txQueryAll(ctx, t, scanSend, query, w.args...)
+	sends, err := txQueryAll(ctx, t, scanSend, query, w.Args()...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: find sends: %w", err)
 	}

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/partnerd/partnerd/store"
+	"github.com/partnerd/partnerd/store/internal/sqlcodec"
 )
 
 const tokenClientColumns = `id, account_id, mid, scopes, secret_hash, created_at, revoked_at`
@@ -26,7 +26,8 @@ func scanTokenClientAnd(row pgx.Row, more ...any) (store.TokenClient, error) {
 		return c, err
 	}
 	c.Created, c.RevokedAt = goTime(created), goTime(revoked)
-	if err := json.Unmarshal([]byte(scopes), &c.Scopes); err != nil {
+	var err error
+	if c.Scopes, err = sqlcodec.DecodeScopes(scopes); err != nil {
 		return c, fmt.Errorf("scopes of token client %s: %w", c.ID, err)
 	}
 	return c, nil
@@ -51,7 +52,7 @@ func (a *accountIdentity) account() store.Account {
 
 // CreateTokenClient stores c.
 func (db *DB) CreateTokenClient(ctx context.Context, c store.TokenClient) error {
-	scopes, err := scopesJSON(c.Scopes)
+	scopes, err := sqlcodec.EncodeScopes(c.Scopes)
 	if err != nil {
 		return fmt.Errorf("postgres: create token client: %w", err)
 	}
@@ -112,7 +113,7 @@ UPDATE token_clients SET revoked_at = $1 WHERE id = $2 AND account_id = $3 AND r
 
 // InsertToken stores tok; Prune forgets expired tokens.
 func (db *DB) InsertToken(ctx context.Context, tok store.IssuedToken, now time.Time) error {
-	scopes, err := scopesJSON(tok.Scopes)
+	scopes, err := sqlcodec.EncodeScopes(tok.Scopes)
 	if err != nil {
 		return fmt.Errorf("postgres: insert token: %w", err)
 	}
@@ -155,7 +156,7 @@ WHERE t.hash = $1`, hash),
 		return tok, c, store.Account{}, fmt.Errorf("postgres: token: %w", err)
 	}
 	tok.Created, tok.Expires = goTime(tCreated), time.UnixMicro(tExpires).UTC()
-	if err := json.Unmarshal([]byte(tScopes), &tok.Scopes); err != nil {
+	if tok.Scopes, err = sqlcodec.DecodeScopes(tScopes); err != nil {
 		return tok, c, store.Account{}, fmt.Errorf("postgres: scopes of token: %w", err)
 	}
 	return tok, c, a.account(), nil

@@ -3,15 +3,12 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/partnerd/partnerd/store"
+	"github.com/partnerd/partnerd/store/internal/sqlcodec"
 )
 
 const apiKeyColumns = `id, account_id, name, scopes, secret_hash, created_at, revoked_at`
@@ -25,54 +22,17 @@ func scanAPIKey(row scanner) (store.APIKey, error) {
 	}
 	k.Created, k.RevokedAt = goTime(created), goTime(revoked)
 	var err error
-	if k.Scopes, err = decodeScopes(scopes); err != nil {
+	if k.Scopes, err = sqlcodec.DecodeScopes(scopes); err != nil {
 		return k, fmt.Errorf("scopes of API key %s: %w", k.ID, err)
 	}
 	return k, nil
-}
-
-// decodedScopes remembers the scopes column's few distinct values (each
-// key's JSON array; most keys hold the same full list), decoded: every
-// REST request reads its key, and decoding the 17 names of a full-access
-// key with encoding/json was a fifth of verifying it. A pure function of
-// the text, so never stale; bounded, as the values are.
-var (
-	decodedScopes     sync.Map // string → []string
-	decodedScopesSize atomic.Int64
-)
-
-const maxDecodedScopes = 4096
-
-// decodeScopes decodes a scopes column, a copy the caller may keep.
-func decodeScopes(text string) ([]string, error) {
-	if v, ok := decodedScopes.Load(text); ok {
-		return slices.Clone(v.([]string)), nil
-	}
-	var scopes []string
-	if err := json.Unmarshal([]byte(text), &scopes); err != nil {
-		return nil, err
-	}
-	if decodedScopesSize.Load() < maxDecodedScopes {
-		if _, loaded := decodedScopes.LoadOrStore(text, slices.Clone(scopes)); !loaded {
-			decodedScopesSize.Add(1)
-		}
-	}
-	return scopes, nil
-}
-
-func scopesJSON(scopes []string) (string, error) {
-	if scopes == nil {
-		scopes = []string{} // "[]", never "null", so the column reads back the same
-	}
-	b, err := json.Marshal(scopes)
-	return string(b), err
 }
 
 // CreateAPIKey stores k unless the account already has maxLive live keys.
 // The count and the insert run in one write transaction, and SQLite has
 // one writer, so racing creates cannot pass the limit together.
 func (db *DB) CreateAPIKey(ctx context.Context, k store.APIKey, maxLive int) error {
-	scopes, err := scopesJSON(k.Scopes)
+	scopes, err := sqlcodec.EncodeScopes(k.Scopes)
 	if err != nil {
 		return fmt.Errorf("sqlite: create API key: %w", err)
 	}
@@ -143,7 +103,7 @@ FROM api_keys k LEFT JOIN accounts a ON a.id = k.account_id WHERE k.id = ?`, id)
 		return k, a, fmt.Errorf("sqlite: API key: %w", err)
 	}
 	k.Created, k.RevokedAt = goTime(created), goTime(revoked)
-	if k.Scopes, err = decodeScopes(scopes); err != nil {
+	if k.Scopes, err = sqlcodec.DecodeScopes(scopes); err != nil {
 		return k, a, fmt.Errorf("sqlite: scopes of API key %s: %w", k.ID, err)
 	}
 	if aID.Valid {
@@ -164,7 +124,7 @@ WHERE account_id = ? AND revoked_at IS NULL ORDER BY created_at, id`, accountID)
 
 // UpdateAPIKey rewrites a live key's name and scopes.
 func (db *DB) UpdateAPIKey(ctx context.Context, k store.APIKey) error {
-	scopes, err := scopesJSON(k.Scopes)
+	scopes, err := sqlcodec.EncodeScopes(k.Scopes)
 	if err != nil {
 		return fmt.Errorf("sqlite: update API key: %w", err)
 	}

@@ -6,11 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/partnerd/partnerd/store"
+	"github.com/partnerd/partnerd/store/internal/sqlcodec"
 )
 
 // The dispatcher's queue (store.Queue). SQLite has one writer at a time, so
@@ -75,7 +75,7 @@ FROM sends WHERE id IN (`+in+`) ORDER BY send_date, id`, args...)
 				return err
 			}
 			cs.Send = s
-			if cs.Content, err = decodeContent(content); err != nil {
+			if cs.Content, err = sqlcodec.DecodeContent(content); err != nil {
 				return fmt.Errorf("send %d: %w", s.ID, err)
 			}
 			claimed = append(claimed, cs)
@@ -270,30 +270,4 @@ func nonNil[T any](s []T) []T {
 		return []T{}
 	}
 	return s
-}
-
-// content is how store.SendContent is kept as JSON: short keys, since it
-// is stored with every send that has it.
-type content struct {
-	Subject    string            `json:"subject,omitempty"`
-	HTMLBody   string            `json:"html,omitempty"`
-	TextBody   string            `json:"text,omitempty"`
-	Recipients []store.Recipient `json:"to,omitempty"`
-}
-
-func encodeContent(c store.SendContent) (string, error) {
-	b, err := json.Marshal(content{c.Subject, c.HTMLBody, c.TextBody, c.Recipients})
-	return string(b), err
-}
-
-func decodeContent(s string) (store.SendContent, error) {
-	if s == "" {
-		return store.SendContent{}, nil
-	}
-	var c content
-	if err := json.Unmarshal([]byte(s), &c); err != nil {
-		return store.SendContent{}, fmt.Errorf("content: %w", err)
-	}
-	return store.SendContent{Subject: c.Subject, HTMLBody: c.HTMLBody, TextBody: c.TextBody,
-		Recipients: slices.Clip(c.Recipients)}, nil
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 
 	"github.com/partnerd/partnerd/store"
+	"github.com/partnerd/partnerd/store/internal/sqlcodec"
+	"github.com/partnerd/partnerd/store/internal/sqlfilter"
 )
 
 // SetSendContent stores what send sendID of accountID delivers.
@@ -15,7 +17,7 @@ func (t *txn) SetSendContent(ctx context.Context, accountID, sendID int64, c sto
 	if err := t.sendExists(ctx, accountID, sendID); err != nil {
 		return fmt.Errorf("sqlite: set content of send %d: %w", sendID, err)
 	}
-	enc, err := encodeContent(c)
+	enc, err := sqlcodec.EncodeContent(c)
 	if err != nil {
 		return fmt.Errorf("sqlite: set content of send %d: %w", sendID, err)
 	}
@@ -41,7 +43,7 @@ func (t *txn) SendContent(ctx context.Context, accountID, sendID int64) (store.S
 	if err != nil {
 		return store.SendContent{}, fmt.Errorf("sqlite: content of send %d: %w", sendID, err)
 	}
-	c, err := decodeContent(enc)
+	c, err := sqlcodec.DecodeContent(enc)
 	if err != nil {
 		return store.SendContent{}, fmt.Errorf("sqlite: content of send %d: %w", sendID, err)
 	}
@@ -75,7 +77,7 @@ func scanESD(row scanner) (store.EmailSendDefinition, error) {
 	if len(d.ListIDs) == 0 {
 		d.ListIDs = nil
 	}
-	if d.Content, err = decodeContent(content); err != nil {
+	if d.Content, err = sqlcodec.DecodeContent(content); err != nil {
 		return d, fmt.Errorf("email send definition %d: %w", d.ID, err)
 	}
 	d.CreatedDate, d.ModifiedDate = goTime(created), goTime(modified)
@@ -87,11 +89,11 @@ func scanESD(row scanner) (store.EmailSendDefinition, error) {
 // by any spelling of the GUID finds it.
 func (t *txn) InsertEmailSendDefinition(ctx context.Context, d *store.EmailSendDefinition) error {
 	d.ObjectID = store.CanonicalObjectID(d.ObjectID)
-	lists, err := encodeListIDs(d.ListIDs)
+	lists, err := sqlcodec.EncodeListIDs(d.ListIDs)
 	if err != nil {
 		return fmt.Errorf("sqlite: insert email send definition: %w", err)
 	}
-	content, err := encodeContent(d.Content)
+	content, err := sqlcodec.EncodeContent(d.Content)
 	if err != nil {
 		return fmt.Errorf("sqlite: insert email send definition: %w", err)
 	}
@@ -151,7 +153,7 @@ func esdByKeyErr(key store.SendKey, accountID int64, err error) error {
 // FindEmailSendDefinitions returns account's definitions that f matches,
 // by ID, filtered by the SQL that filters sends (whereClauseOver).
 func (t *txn) FindEmailSendDefinitions(ctx context.Context, accountID int64, f store.Filter) ([]store.EmailSendDefinition, error) {
-	where, args, err := whereClauseOver(definitionColumns, f)
+	where, args, err := whereClauseOver(sqlfilter.DefinitionColumns, f)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: find email send definitions: %w", err)
 	}

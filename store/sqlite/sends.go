@@ -3,11 +3,9 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 	"time"
 
@@ -15,6 +13,7 @@ import (
 	"github.com/mattn/go-sqlite3"
 
 	"github.com/partnerd/partnerd/store"
+	"github.com/partnerd/partnerd/store/internal/sqlcodec"
 )
 
 const sendColumns = `id, account_id, object_id, customer_key, email_id, email_name, subject,
@@ -31,7 +30,7 @@ func scanSend(row scanner) (store.Send, error) {
 	if err != nil {
 		return store.Send{}, err
 	}
-	if s.ListIDs, err = decodeListIDs(listIDs); err != nil {
+	if s.ListIDs, err = sqlcodec.DecodeListIDs(listIDs); err != nil {
 		return store.Send{}, fmt.Errorf("send %d: list_ids: %w", s.ID, err)
 	}
 	if len(s.ListIDs) == 0 {
@@ -40,60 +39,6 @@ func scanSend(row scanner) (store.Send, error) {
 	s.SendDate, s.SentDate = goTime(sendDate), goTime(sentDate)
 	s.StatusChangedAt, s.CreatedDate, s.ModifiedDate = goTime(changed), goTime(created), goTime(modified)
 	return s, nil
-}
-
-// encodeListIDs stores ListIDs as a JSON array: they are only ever read
-// and written with their send, so a child table would buy joins and nothing
-// else.
-func encodeListIDs(ids []int64) (string, error) {
-	if len(ids) == 0 {
-		return "[]", nil
-	}
-	b, err := json.Marshal(ids)
-	return string(b), err
-}
-
-// decodeListIDs reads what encodeListIDs wrote. Every Send read goes
-// through it (100 per cancel-batch request), so the arrays encodeListIDs
-// writes, plain comma-separated integers, are read directly; anything else
-// goes to encoding/json.
-func decodeListIDs(text string) ([]int64, error) {
-	if len(text) >= 2 && text[0] == '[' && text[len(text)-1] == ']' {
-		inner := text[1 : len(text)-1]
-		if inner == "" {
-			return nil, nil
-		}
-		ids := make([]int64, 0, strings.Count(inner, ",")+1)
-		for part := range strings.SplitSeq(inner, ",") {
-			id, err := strconv.ParseInt(part, 10, 64)
-			if err != nil || !isJSONInteger(part) {
-				ids = nil
-				break
-			}
-			ids = append(ids, id)
-		}
-		if ids != nil {
-			return ids, nil
-		}
-	}
-	var ids []int64
-	err := json.Unmarshal([]byte(text), &ids)
-	return ids, err
-}
-
-// isJSONInteger reports whether s is an integer as JSON spells it: no
-// sign but '-', no leading zeros.
-func isJSONInteger(s string) bool {
-	s = strings.TrimPrefix(s, "-")
-	if s == "" || (s[0] == '0' && len(s) > 1) {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // SendByKey finds one of account's sends by the first key set in key.
@@ -123,11 +68,11 @@ func (t *txn) SendByKey(ctx context.Context, accountID int64, key store.SendKey)
 // ID, that ObjectID or s.CustomerKey is taken (the unique indexes decide,
 // so two inserts racing for one key cannot both succeed).
 func (t *txn) InsertSend(ctx context.Context, s *store.Send) error {
-	lists, err := encodeListIDs(s.ListIDs)
+	lists, err := sqlcodec.EncodeListIDs(s.ListIDs)
 	if err != nil {
 		return fmt.Errorf("sqlite: insert send: %w", err)
 	}
-	if err := checkSendDates(*s); err != nil {
+	if err := sqlcodec.CheckSendDates(*s); err != nil {
 		return fmt.Errorf("sqlite: insert send: %w", err)
 	}
 	if s.ObjectID == "" {
@@ -202,11 +147,11 @@ func (t *txn) UpdateSendFrom(ctx context.Context, s store.Send, from store.SendS
 	if from == "" {
 		return fmt.Errorf("sqlite: update send %d: no status to compare with", s.ID)
 	}
-	lists, err := encodeListIDs(s.ListIDs)
+	lists, err := sqlcodec.EncodeListIDs(s.ListIDs)
 	if err != nil {
 		return fmt.Errorf("sqlite: update send %d: %w", s.ID, err)
 	}
-	if err := checkSendDates(s); err != nil {
+	if err := sqlcodec.CheckSendDates(s); err != nil {
 		return fmt.Errorf("sqlite: update send %d: %w", s.ID, err)
 	}
 	res, err := t.tx.ExecContext(t.ctx(ctx), `
@@ -233,26 +178,6 @@ WHERE account_id = ? AND id = ? AND status = ? AND discarded_at IS NULL`,
 	}
 	if err != nil {
 		return fmt.Errorf("sqlite: update send %d of account %d: %w", s.ID, s.AccountID, err)
-	}
-	return nil
-}
-
-// checkSendDates refuses a date this store could not give back as it was
-// given: dates are kept as microseconds, and a date outside years 1-9999
-// cannot be written as an xsd:dateTime clients read. The zero time is
-// "unset" (NULL).
-func checkSendDates(s store.Send) error {
-	for _, d := range []struct {
-		name string
-		t    time.Time
-	}{{"SendDate", s.SendDate}, {"SentDate", s.SentDate}, {"StatusChangedAt", s.StatusChangedAt},
-		{"CreatedDate", s.CreatedDate}, {"ModifiedDate", s.ModifiedDate}} {
-		if d.t.IsZero() {
-			continue
-		}
-		if y := d.t.UTC().Year(); y < 1 || y > 9999 {
-			return fmt.Errorf("%s %s is outside years 1-9999", d.name, d.t.UTC().Format(time.RFC3339Nano))
-		}
 	}
 	return nil
 }

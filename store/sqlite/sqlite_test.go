@@ -333,11 +333,11 @@ func TestWhereClausePlaceholdersOnly(t *testing.T) {
 	if len(args) != 3 {
 		t.Errorf("args = %v, want 3", args)
 	}
-	if _, _, err := whereClause(deep(maxFilterDepth + 1)); err == nil {
-		t.Error("a filter nested beyond maxFilterDepth was accepted")
+	if _, _, err := whereClause(deep(store.MaxFilterDepth + 1)); err == nil {
+		t.Error("a filter nested beyond store.MaxFilterDepth was accepted")
 	}
-	if _, _, err := whereClause(deep(maxFilterDepth - 1)); err != nil {
-		t.Errorf("a filter nested %d deep: %v", maxFilterDepth-1, err)
+	if _, _, err := whereClause(deep(store.MaxFilterDepth - 1)); err != nil {
+		t.Errorf("a filter nested %d deep: %v", store.MaxFilterDepth-1, err)
 	}
 }
 
@@ -800,21 +800,4 @@ func openAtVersion(t *testing.T, path string, v int) *sql.DB {
 		}
 	}
 	return old
-}
-
-// decodeScopes answers from its memo with a copy: a caller changing the
-// scopes it got cannot change another key's.
-func TestDecodeScopesGivesCopies(t *testing.T) {
-	first, err := decodeScopes(`["mail.send","api_keys.read"]`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	first[0] = "changed"
-	again, err := decodeScopes(`["mail.send","api_keys.read"]`)
-	if err != nil || again[0] != "mail.send" || len(again) != 2 {
-		t.Fatalf("decodeScopes after a caller's change = %v, %v", again, err)
-	}
-	if _, err := decodeScopes(`["mail.send"`); err == nil {
-		t.Fatal("a cut array decoded")
-	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/partnerd/partnerd/store"
+	"github.com/partnerd/partnerd/store/internal/sqlcodec"
 )
 
 const tokenClientColumns = `id, account_id, mid, scopes, secret_hash, created_at, revoked_at`
@@ -16,7 +17,7 @@ func scanTokenClient(row scanner) (store.TokenClient, error) { return scanTokenC
 
 // CreateTokenClient stores c.
 func (db *DB) CreateTokenClient(ctx context.Context, c store.TokenClient) error {
-	scopes, err := scopesJSON(c.Scopes)
+	scopes, err := sqlcodec.EncodeScopes(c.Scopes)
 	if err != nil {
 		return fmt.Errorf("sqlite: create token client: %w", err)
 	}
@@ -74,7 +75,7 @@ func scanTokenClientAnd(row scanner, more ...any) (store.TokenClient, error) {
 	}
 	c.Created, c.RevokedAt = goTime(created), goTime(revoked)
 	var err error
-	if c.Scopes, err = decodeScopes(scopes); err != nil {
+	if c.Scopes, err = sqlcodec.DecodeScopes(scopes); err != nil {
 		return c, fmt.Errorf("scopes of token client %s: %w", c.ID, err)
 	}
 	return c, nil
@@ -109,7 +110,7 @@ UPDATE token_clients SET revoked_at = ? WHERE id = ? AND account_id = ? AND revo
 
 // InsertToken stores t; Prune forgets expired tokens.
 func (db *DB) InsertToken(ctx context.Context, t store.IssuedToken, now time.Time) error {
-	scopes, err := scopesJSON(t.Scopes)
+	scopes, err := sqlcodec.EncodeScopes(t.Scopes)
 	if err != nil {
 		return fmt.Errorf("sqlite: insert token: %w", err)
 	}
@@ -157,7 +158,7 @@ WHERE t.hash = ?`, hash),
 		return t, c, a, fmt.Errorf("sqlite: token: %w", err)
 	}
 	t.Created, t.Expires = goTime(tCreated), time.UnixMicro(tExpires).UTC()
-	if t.Scopes, err = decodeScopes(tScopes); err != nil {
+	if t.Scopes, err = sqlcodec.DecodeScopes(tScopes); err != nil {
 		return t, c, a, fmt.Errorf("sqlite: scopes of token: %w", err)
 	}
 	if aID.Valid {

@@ -1,4 +1,4 @@
-package sqlite
+package sqlcodec
 
 import (
 	"encoding/json"
@@ -16,7 +16,7 @@ func TestDecodeListIDs(t *testing.T) {
 		{"[1]", []int64{1}, false},
 		{"[1,2,30]", []int64{1, 2, 30}, false},
 		{"[-5,9223372036854775807]", []int64{-5, 9223372036854775807}, false},
-		// Not what encodeListIDs writes, but valid JSON: the slow path.
+		// Not what EncodeListIDs writes, but valid JSON: the slow path.
 		{"[ 1, 2 ]", []int64{1, 2}, false},
 		{"null", nil, false},
 		{"[1,,2]", nil, true},
@@ -25,13 +25,13 @@ func TestDecodeListIDs(t *testing.T) {
 		{"[", nil, true},
 		{"", nil, true},
 	} {
-		got, err := decodeListIDs(tc.text)
+		got, err := DecodeListIDs(tc.text)
 		if (err != nil) != tc.wantErr {
-			t.Errorf("decodeListIDs(%q) error %v, want error %v", tc.text, err, tc.wantErr)
+			t.Errorf("DecodeListIDs(%q) error %v, want error %v", tc.text, err, tc.wantErr)
 			continue
 		}
 		if !tc.wantErr && !slices.Equal(got, tc.want) {
-			t.Errorf("decodeListIDs(%q) = %v, want %v", tc.text, got, tc.want)
+			t.Errorf("DecodeListIDs(%q) = %v, want %v", tc.text, got, tc.want)
 		}
 	}
 }
@@ -43,14 +43,14 @@ func FuzzDecodeListIDs(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
-		got, err := decodeListIDs(text)
+		got, err := DecodeListIDs(text)
 		var want []int64
 		jerr := json.Unmarshal([]byte(text), &want)
 		if (err == nil) != (jerr == nil) {
-			t.Fatalf("decodeListIDs(%q) error %v, encoding/json %v", text, err, jerr)
+			t.Fatalf("DecodeListIDs(%q) error %v, encoding/json %v", text, err, jerr)
 		}
 		if err == nil && !slices.Equal(got, want) && !(len(got) == 0 && len(want) == 0) {
-			t.Fatalf("decodeListIDs(%q) = %v, encoding/json %v", text, got, want)
+			t.Fatalf("DecodeListIDs(%q) = %v, encoding/json %v", text, got, want)
 		}
 	})
 }
