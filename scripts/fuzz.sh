@@ -31,10 +31,14 @@ targets=(
 	"./api/soap/wsse FuzzMaskNoSecretSurvives"
 	"./api/partnerapi FuzzReadFilter"
 	"./store/sqlite FuzzPackBody"
-	"./store/sqlite FuzzDecodeListIDs"
+	"./store/internal/sqlcodec FuzzDecodeListIDs"
 	"./api/sendgrid FuzzDecodeMailSend"
 	"./api/sendgrid FuzzEndpoints"
 	"./auth FuzzParseKeyToken"
+	"./api/fuelauth FuzzTokenEndpoints"
+	"./internal/envcheck FuzzCheckEnvelope"
+	"./internal/goldencase FuzzParseCase"
+	"./internal/replay FuzzParseJSONRequest"
 )
 
 logdir=$(mktemp -d)

@@ -36,7 +36,7 @@ type env struct {
 	other  string // a disabled account's client, same secret
 }
 
-func newEnv(t *testing.T, publicURL string) *env {
+func newEnv(t testing.TB, publicURL string) *env {
 	t.Helper()
 	db := &countingStore{Store: testrig.OpenStore(t)}
 	clk := clock.NewManual(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
