@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 )
 
 // object is a JSON object whose members are decoded one by one, so that a
@@ -57,7 +58,29 @@ func parseObject(body []byte, emptyOK bool) (object, *apiError) {
 	if o == nil { // null
 		return nil, errNoField(http.StatusBadRequest, msgNotObject)
 	}
+	if bytes.Contains(trimmed, []byte(`\u0000`)) && holdsNUL(trimmed) {
+		return nil, errNoField(http.StatusBadRequest, msgNUL)
+	}
 	return o, nil
+}
+
+// holdsNUL reports whether a string of the JSON text (a member name or a
+// value, at any depth) decodes to one holding U+0000. No field of the API
+// has a use for it, and PostgreSQL's text cannot keep it: the body is
+// refused whole, the same on every store, before anything is decoded
+// into a request. The caller looks for the escape first, so that only a
+// body that may hold one is decoded twice.
+func holdsNUL(text []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(text))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false // io.EOF; the text was checked valid before
+		}
+		if s, ok := tok.(string); ok && strings.ContainsRune(s, 0) {
+			return true
+		}
+	}
 }
 
 // isNull reports whether raw is absent or JSON null.

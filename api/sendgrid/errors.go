@@ -49,6 +49,7 @@ const (
 	msgBadJSON       = "Request body is not valid JSON"
 	msgNotObject     = "Request body must be a JSON object"
 	msgTooLarge      = "request body too large"
+	msgNUL           = "Request body must not contain the NUL character (\\u0000)"
 	msgInternal      = "internal error"
 	msgBatchInvalid  = "invalid batch id"
 	msgBatchNotFound = "batch id not found"

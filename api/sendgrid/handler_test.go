@@ -186,6 +186,7 @@ func TestMalformedBodies(t *testing.T) {
 	rg := newRig(nil)
 	const badJSON = `{"errors":[{"field":null,"message":"Request body is not valid JSON"}]}`
 	const notObject = `{"errors":[{"field":null,"message":"Request body must be a JSON object"}]}`
+	const nul = `{"errors":[{"field":null,"message":"Request body must not contain the NUL character (\\u0000)"}]}`
 	tests := []struct {
 		path, body string
 		status     int
@@ -202,6 +203,13 @@ func TestMalformedBodies(t *testing.T) {
 		{"/v3/user/scheduled_sends", `{"batch_id":1,"status":true}`, 400, `{"errors":[{"field":"batch_id","message":"The batch_id must be a string."},{"field":"status","message":"The status must be a string."}]}`},
 		{"/v3/mail/send", `not json`, 400, badJSON},
 		{"/v3/mail/send", `"x"`, 400, notObject},
+		// U+0000 anywhere (a value, a member name, deep in mail/send) is
+		// refused whole: no store keeps it the same way.
+		{"/v3/api_keys", `{"name":"a\u0000b"}`, 400, nul},
+		{"/v3/api_keys", `{"name":"n","x\u0000":1}`, 400, nul},
+		{"/v3/mail/send", `{"personalizations":[{"to":[{"email":"a@example.com","name":"\u0000"}]}]}`, 400, nul},
+		// An escaped backslash before u0000 is text, not U+0000.
+		{"/v3/api_keys", `{"name":"a\\u0000"}`, 201, "-"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path+" "+tt.body, func(t *testing.T) {

@@ -57,6 +57,11 @@ func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	h := &soap.Handler{}
 	(&partnerapi.Service{}).Register(h)
 	opts := envcheck.Options{Served: h.Operations()}
+	if *noSchema && *other != "" {
+		// Said together, one of them is a mistake: answer it rather than
+		// skip the validation the user asked for.
+		return errors.New("check: --wsdl validates against a schema, which --no-schema turns off: give one of them")
+	}
 	if !*noSchema {
 		opts.WSDLs = []envcheck.WSDL{{Name: "partnerd", Src: wsdl.Document(replay.DefaultSOAPPath)}}
 		if *other != "" {
