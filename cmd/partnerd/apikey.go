@@ -18,53 +18,34 @@ import (
 // what POST, GET and DELETE /v3/api_keys do over REST, for an operator (or
 // a runaway script's owner) at the server's console.
 func runAPIKey(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return errors.New("apikey: say create, list or revoke")
-	}
-	sub, args := args[0], args[1:]
-	var sf storeFlags
-	fs := newFlagSet("apikey "+sub, stderr)
-	sf.register(fs)
-	account := fs.String("account", "", "the account (username) the keys belong to")
-	name := fs.String("name", "", "create: the key's name")
-	scopeList := fs.String("scopes", "", "create: comma-separated scopes; leave out for full access ("+strings.Join(auth.Scopes(), ",")+")")
-	id := fs.String("id", "", "revoke: the key's ID (the middle part of SG.<id>.<secret>)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	switch sub {
-	case "create", "list", "revoke":
-	default:
-		return fmt.Errorf("apikey: unknown subcommand %q (create, list, revoke)", sub)
-	}
-	// Parsed before the store is opened, so that a typo costs nothing.
+	var name, scopeList, id *string
 	var scopes []string // nil: full access
-	if flagSet(fs, "scopes") {
-		for s := range strings.SplitSeq(*scopeList, ",") {
-			if s = strings.TrimSpace(s); s != "" {
-				scopes = append(scopes, s)
+	cmd := credentialCommand{name: "apikey", subs: []string{"create", "list", "revoke"}, whom: "the keys"}
+	sub, db, acct, err := cmd.start(ctx, args, stderr, func(fs *flag.FlagSet) func(string) error {
+		name = fs.String("name", "", "create: the key's name")
+		scopeList = fs.String("scopes", "", "create: comma-separated scopes; leave out for full access ("+strings.Join(auth.Scopes(), ",")+")")
+		id = fs.String("id", "", "revoke: the key's ID (the middle part of SG.<id>.<secret>)")
+		return func(sub string) error {
+			if flagSet(fs, "scopes") {
+				for s := range strings.SplitSeq(*scopeList, ",") {
+					if s = strings.TrimSpace(s); s != "" {
+						scopes = append(scopes, s)
+					}
+				}
+				if len(scopes) == 0 {
+					return errors.New("--scopes names no scope: leave it out for full access")
+				}
 			}
+			if sub == "revoke" && *id == "" {
+				return errors.New("--id is required")
+			}
+			return nil
 		}
-		if len(scopes) == 0 {
-			return errors.New("--scopes names no scope: leave it out for full access")
-		}
-	}
-	if *account == "" {
-		return errors.New("--account is required")
-	}
-	if sub == "revoke" && *id == "" {
-		return errors.New("--id is required")
-	}
-
-	db, err := sf.open(ctx)
+	})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	acct, err := findAccount(ctx, db, *account)
-	if err != nil {
-		return err
-	}
 	keys := &auth.Keys{Store: db}
 
 	switch sub {
@@ -118,11 +99,4 @@ func describeScopes(scopes []string) string {
 		return "no scopes"
 	}
 	return strings.Join(scopes, ",")
-}
-
-// flagSet reports whether the flag name was given on the command line.
-func flagSet(fs *flag.FlagSet, name string) bool {
-	given := false
-	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
-	return given
 }

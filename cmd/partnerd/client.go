@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -16,55 +17,37 @@ import (
 // credentials): the client id and secret that Marketing Cloud SDKs trade at
 // /v2/token or /v1/requestToken for an access token.
 func runClient(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return errors.New("client: say add, list or revoke")
-	}
-	sub, args := args[0], args[1:]
-	var sf storeFlags
-	fs := newFlagSet("client "+sub, stderr)
-	sf.register(fs)
-	account := fs.String("account", "", "the account (username) the clients belong to")
-	scopeList := fs.String("scopes", "", "add: comma- or space-separated scopes (default "+strings.Join(auth.DefaultClientScopes, ",")+")")
-	mid := fs.Int64("mid", 0, "add: the account id (MID) its tokens are for (default: the account's client ID)")
-	id := fs.String("id", "", "revoke: the client ID")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	switch sub {
-	case "add", "list", "revoke":
-	default:
-		return fmt.Errorf("client: unknown subcommand %q (add, list, revoke)", sub)
-	}
-	// Checked before the store is opened, so that a typo costs nothing.
+	var scopeList, id *string
+	var mid *int64
 	var scopes []string // nil: the default scopes
-	if flagSet(fs, "scopes") {
-		var err error
-		if scopes, err = auth.ParseScopes(strings.ReplaceAll(*scopeList, ",", " ")); err != nil {
-			return fmt.Errorf("--scopes: %w (lower-case letters, digits and _)", err)
+	cmd := credentialCommand{name: "client", subs: []string{"add", "list", "revoke"}, whom: "the clients"}
+	sub, db, acct, err := cmd.start(ctx, args, stderr, func(fs *flag.FlagSet) func(string) error {
+		scopeList = fs.String("scopes", "", "add: comma- or space-separated scopes (default "+strings.Join(auth.DefaultClientScopes, ",")+")")
+		mid = fs.Int64("mid", 0, "add: the account id (MID) its tokens are for (default: the account's client ID)")
+		id = fs.String("id", "", "revoke: the client ID")
+		return func(sub string) error {
+			if flagSet(fs, "scopes") {
+				var err error
+				if scopes, err = auth.ParseScopes(strings.ReplaceAll(*scopeList, ",", " ")); err != nil {
+					return fmt.Errorf("--scopes: %w (lower-case letters, digits and _)", err)
+				}
+				if len(scopes) == 0 {
+					return errors.New("--scopes names no scope: leave it out for the default scopes")
+				}
+			}
+			if *mid < 0 {
+				return errors.New("--mid must be positive")
+			}
+			if sub == "revoke" && *id == "" {
+				return errors.New("--id is required")
+			}
+			return nil
 		}
-		if len(scopes) == 0 {
-			return errors.New("--scopes names no scope: leave it out for the default scopes")
-		}
-	}
-	if *mid < 0 {
-		return errors.New("--mid must be positive")
-	}
-	if *account == "" {
-		return errors.New("--account is required")
-	}
-	if sub == "revoke" && *id == "" {
-		return errors.New("--id is required")
-	}
-
-	db, err := sf.open(ctx)
+	})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	acct, err := findAccount(ctx, db, *account)
-	if err != nil {
-		return err
-	}
 	tokens := &auth.Tokens{Store: db}
 
 	switch sub {
