@@ -29,6 +29,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/partnerd/partnerd/auth"
 	"github.com/partnerd/partnerd/internal/clock"
@@ -210,8 +211,33 @@ func (f *Face) dispatch(pattern string, rt route) http.Handler {
 				return
 			}
 		}
+		if !allText(r) {
+			f.fail(w, r, http.StatusBadRequest, "The query or form holds a NUL character or bytes that are not UTF-8.")
+			return
+		}
 		fn(w, r)
 	})
+}
+
+// allText reports whether every name and value of the query and the form
+// is UTF-8 text without NUL: what the console passes on is kept as text,
+// and PostgreSQL's text holds neither, so it is refused here, the same on
+// every store, instead of failing in the store.
+func allText(r *http.Request) bool {
+	text := func(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+	for _, vs := range []url.Values{r.URL.Query(), r.PostForm} {
+		for k, v := range vs {
+			if !text(k) {
+				return false
+			}
+			for _, s := range v {
+				if !text(s) {
+					return false
+				}
+			}
+		}
+	}
+	return true
 }
 
 func (f *Face) serveStatic(w http.ResponseWriter, r *http.Request) {

@@ -370,6 +370,11 @@ func TestBadInput(t *testing.T) {
 		{"GET", "/console/exchanges/no-such-id", "", 404, "No exchange"},
 		{"GET", "/console/exchanges/no-such-id/golden", "", 404, "No exchange"},
 		{"GET", "/console/nope", "", 404, "No such page"},
+		// Not text: refused before any handler, on every store alike.
+		{"GET", "/console/sends?batch=%00", "", 400, "NUL character"},
+		{"GET", "/console/exchanges?q=%FF", "", 400, "not UTF-8"},
+		{"POST", fmt.Sprintf("/console/sends/%d/100/cancel", id), "reason=a%00b", 400, "NUL character"},
+		{"POST", fmt.Sprintf("/console/sends/%d/100/cancel", id), "x%FF=1", 400, "not UTF-8"},
 	}
 	for _, c := range cases {
 		for _, js := range []bool{false, true} {
