@@ -165,6 +165,11 @@ func str(fields map[string]json.RawMessage, name string) (string, *badRequest) {
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return "", invalidRequest("%s must be a string.", name)
 	}
+	if strings.ContainsRune(s, 0) {
+		// No identifier or secret holds one, and PostgreSQL's text
+		// cannot: refused here the same on every store.
+		return "", invalidRequest("%s must not contain the NUL character.", name)
+	}
 	return s, nil
 }
 

@@ -93,6 +93,8 @@ func TestTokenBadInputStoresNothing(t *testing.T) {
 		{"JSON array", TokenPath, ct, `[{"grant_type":"client_credentials"}]`, 400, "invalid_request"},
 		{"two objects", TokenPath, ct, `{"grant_type":"client_credentials",` + good + `}{}`, 400, "invalid_request"},
 		{"number for a string", TokenPath, ct, `{"grant_type":1,` + good + `}`, 400, "invalid_request"},
+		{"NUL in the client id", TokenPath, ct, `{"grant_type":"client_credentials","client_id":"a\u0000","client_secret":"s"}`, 400, "invalid_request"},
+		{"NUL in a legacy refresh token", RequestTokenPath, ct, `{"refreshToken":"\u0000"}`, 400, "invalid_request"},
 		{"form body", TokenPath, "application/x-www-form-urlencoded", `grant_type=client_credentials`, 415, "invalid_request"},
 		{"no content type", TokenPath, "", `{"grant_type":"client_credentials",` + good + `}`, 415, "invalid_request"},
 		{"bad account id", TokenPath, ct, `{"grant_type":"client_credentials","account_id":"12ab",` + good + `}`, 400, "invalid_request"},
