@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -15,40 +14,8 @@ import (
 // once: each delete is its own statement, and deleting a row twice is
 // deleting it once.
 func (db *DB) Prune(ctx context.Context, now time.Time, r store.Retention) (store.Pruned, error) {
-	var p store.Pruned
-	var errs []error
-	if r.MaxAge < 0 || r.MaxEntries < 0 || r.MaxBytes < 0 || r.ExpiredTokenAge < 0 {
-		return p, fmt.Errorf("postgres: prune: negative retention %+v", r)
-	}
-	var err error
-	if p.Nonces, err = db.PruneNonces(ctx, now); err != nil {
-		errs = append(errs, err)
-	}
-	if p.Cursors, err = db.PruneCursors(ctx, now); err != nil {
-		errs = append(errs, err)
-	}
-	if p.Tokens, err = db.pruneTokens(ctx, now.Add(-r.ExpiredTokenAge)); err != nil {
-		errs = append(errs, err)
-	}
-	if r.MaxBytes > 0 {
-		n, err := db.PruneRequestBytes(ctx, r.MaxBytes)
-		p.Requests += n
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	var before time.Time
-	if r.MaxAge > 0 {
-		before = now.Add(-r.MaxAge)
-	}
-	if !before.IsZero() || r.MaxEntries > 0 {
-		n, err := db.PruneRequests(ctx, before, r.MaxEntries)
-		p.Requests += n
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return p, errors.Join(errs...)
+	return store.PruneSteps{Backend: "postgres", Nonces: db.PruneNonces, Cursors: db.PruneCursors, Tokens: db.pruneTokens,
+		RequestBytes: db.PruneRequestBytes, Requests: db.PruneRequests}.Run(ctx, now, r)
 }
 
 // pruneTokens forgets issued tokens that expired before before.

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -18,40 +17,8 @@ import (
 // transactions: the request log is deleted a chunk at a time, so the
 // committer is never held for long.
 func (db *DB) Prune(ctx context.Context, now time.Time, r store.Retention) (store.Pruned, error) {
-	var p store.Pruned
-	var errs []error
-	if r.MaxAge < 0 || r.MaxEntries < 0 || r.MaxBytes < 0 || r.ExpiredTokenAge < 0 {
-		return p, fmt.Errorf("sqlite: prune: negative retention %+v", r)
-	}
-	var err error
-	if p.Nonces, err = db.PruneNonces(ctx, now); err != nil {
-		errs = append(errs, err)
-	}
-	if p.Cursors, err = db.PruneCursors(ctx, now); err != nil {
-		errs = append(errs, err)
-	}
-	if p.Tokens, err = db.pruneTokens(ctx, now.Add(-r.ExpiredTokenAge)); err != nil {
-		errs = append(errs, err)
-	}
-	if r.MaxBytes > 0 {
-		n, err := db.PruneRequestBytes(ctx, r.MaxBytes)
-		p.Requests += n
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	var before time.Time
-	if r.MaxAge > 0 {
-		before = now.Add(-r.MaxAge)
-	}
-	if !before.IsZero() || r.MaxEntries > 0 {
-		n, err := db.PruneRequests(ctx, before, r.MaxEntries)
-		p.Requests += n
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return p, errors.Join(errs...)
+	return store.PruneSteps{Backend: "sqlite", Nonces: db.PruneNonces, Cursors: db.PruneCursors, Tokens: db.pruneTokens,
+		RequestBytes: db.PruneRequestBytes, Requests: db.PruneRequests}.Run(ctx, now, r)
 }
 
 // pruneTokens forgets the issued tokens that expired before before. It
