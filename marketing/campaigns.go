@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -332,7 +333,7 @@ func (s *Service) scheduleCampaign(ctx context.Context, accountID, id int64, sen
 		return CampaignSchedule{}, err
 	}
 	// 2. Create its sends.
-	if err := s.createSends(ctx, accountID, token, sendAt, msg); err != nil {
+	if err := s.createSends(ctx, accountID, store.OriginCampaign, strconv.FormatInt(id, 10), token, sendAt, msg); err != nil {
 		// Back to Draft, unless a delete or unschedule has moved it on.
 		rerr := s.Store.Update(ctx, func(tx store.Tx) error {
 			c, err := tx.CampaignByID(ctx, accountID, id)

@@ -3,6 +3,7 @@ package marketing_test
 import (
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -179,6 +180,9 @@ func TestScheduleSplitsIntoSends(t *testing.T) {
 	for _, s := range sends {
 		if s.Status != store.StatusScheduled || !s.SendDate.Equal(at) || s.Subject != "Hello" || s.EmailName != "Spring" {
 			t.Errorf("send %+v", s)
+		}
+		if s.Origin != store.OriginCampaign || s.OriginID != strconv.FormatInt(c.ID, 10) {
+			t.Errorf("send %d: origin %q %q, want campaign %d", s.ID, s.Origin, s.OriginID, c.ID)
 		}
 		var content store.SendContent
 		if err := e.db.View(t.Context(), func(tx store.Tx) error {

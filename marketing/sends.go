@@ -62,9 +62,10 @@ func (t tally) untouched() bool { return t.scheduled == t.n }
 
 // createSends creates the sends of one schedule: msg's recipients in
 // chunks of at most size, each a send due at sendAt whose CustomerKey is
-// token-<chunk>. If any is refused, those created are halted and the error
-// returned.
-func (s *Service) createSends(ctx context.Context, accountID int64, token string, sendAt time.Time, msg message) error {
+// token-<chunk>, created with origin and originID (the campaign or Single
+// Send the schedule is of). If any is refused, those created are halted
+// and the error returned.
+func (s *Service) createSends(ctx context.Context, accountID int64, origin store.Origin, originID, token string, sendAt time.Time, msg message) error {
 	size := s.chunkSize()
 	// One batch holds the schedule's chunks, so that they are held (and
 	// counted by the held limit) together, as one SendGrid batch.
@@ -84,6 +85,8 @@ func (s *Service) createSends(ctx context.Context, accountID int64, token string
 			SendDate: sendAt,
 			Content:  store.SendContent{Subject: msg.subject, HTMLBody: msg.html, TextBody: msg.text, Recipients: chunk},
 			BatchID:  batch.ID,
+			Origin:   origin,
+			OriginID: originID,
 		})
 	}
 	outs, err := s.Sends.Create(ctx, accountID, news)

@@ -342,7 +342,7 @@ func (s *Service) ScheduleSingleSend(ctx context.Context, accountID int64, id st
 	if err != nil {
 		return SingleSendSchedule{}, err
 	}
-	if err := s.createSends(ctx, accountID, token, sendAt, msg); err != nil {
+	if err := s.createSends(ctx, accountID, store.OriginSingleSend, canonicalUUID(id), token, sendAt, msg); err != nil {
 		rerr := s.Store.Update(ctx, func(tx store.Tx) error {
 			ss, err := tx.SingleSendByID(ctx, accountID, ssID)
 			if err != nil || ss.ScheduleToken != token {

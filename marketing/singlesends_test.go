@@ -143,12 +143,18 @@ func TestSingleSendSchedule(t *testing.T) {
 		t.Fatalf("a pre-filled send_at made %d sends", n)
 	}
 	at := now.Add(time.Hour)
-	sch, err := e.svc.ScheduleSingleSend(t.Context(), e.acct, ss.ID, at)
+	sch, err := e.svc.ScheduleSingleSend(t.Context(), e.acct, strings.ToUpper(ss.ID), at)
 	if err != nil || sch.Status != marketing.SingleSendScheduled || !sch.SendAt.Equal(at) {
 		t.Fatalf("schedule = %+v, %v", sch, err)
 	}
 	if n := len(e.allSends()); n != 2 {
 		t.Fatalf("%d sends, want 2 (100 + 20)", n)
+	}
+	for _, s := range e.allSends() {
+		// Told in upper case, the ID is kept as the Single Send's own.
+		if s.Origin != store.OriginSingleSend || s.OriginID != ss.ID {
+			t.Errorf("send %d: origin %q %q, want singlesend %s", s.ID, s.Origin, s.OriginID, ss.ID)
+		}
 	}
 	un, err := e.svc.UnscheduleSingleSend(t.Context(), e.acct, ss.ID)
 	if err != nil || un.Status != marketing.SingleSendDraft || !un.SendAt.Equal(at) {

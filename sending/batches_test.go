@@ -238,7 +238,7 @@ func TestCreateIntoBatch(t *testing.T) {
 	}
 	var in []sending.NewSend
 	for _, c := range cases {
-		in = append(in, sending.NewSend{EmailID: 1, HasEmail: true, ListIDs: []int64{1}, SendDate: c.date, BatchID: c.batch})
+		in = append(in, sending.NewSend{EmailID: 1, HasEmail: true, ListIDs: []int64{1}, SendDate: c.date, BatchID: c.batch, Origin: store.OriginREST})
 	}
 	outs, err := e.svc.Create(t.Context(), e.acct, in)
 	if err != nil {
@@ -441,8 +441,8 @@ func TestBatchOverTime(t *testing.T) {
 			}
 			b := e.batch()
 			in := []sending.NewSend{
-				{EmailID: 1, HasEmail: true, ListIDs: []int64{1}, SendDate: now.Add(time.Hour), BatchID: b.ID},
-				{EmailID: 1, HasEmail: true, ListIDs: []int64{1}, SendDate: now.Add(time.Hour), BatchID: b.ID},
+				{EmailID: 1, HasEmail: true, ListIDs: []int64{1}, SendDate: now.Add(time.Hour), BatchID: b.ID, Origin: store.OriginREST},
+				{EmailID: 1, HasEmail: true, ListIDs: []int64{1}, SendDate: now.Add(time.Hour), BatchID: b.ID, Origin: store.OriginREST},
 			}
 			outs, err := e.svc.Create(t.Context(), e.acct, in)
 			if err != nil {

@@ -32,6 +32,14 @@ type NewSend struct {
 	// account's batches (ErrBatchNotFound), whose hold the send starts
 	// under (Paused or Canceled in a held batch).
 	BatchID string
+	// Origin is the path the send is created by: one of store.Origins,
+	// told by the caller (a face knows which of its operations it is
+	// serving; marketing which object it schedules). Create fails whole
+	// on any other, as a caller's mistake, before storing anything.
+	Origin store.Origin
+	// OriginID is the campaign's or Single Send's ID for those origins;
+	// empty for the others.
+	OriginID string
 }
 
 // Created is the outcome of one NewSend.
@@ -105,6 +113,18 @@ func checkNewSend(in *NewSend) error {
 	return nil
 }
 
+// checkOrigin refuses an origin Create is not told by a known path, and an
+// OriginID without an object it names.
+func checkOrigin(o store.Origin, id string) error {
+	if !o.Valid() {
+		return fmt.Errorf("origin %q is not one of %v", o, store.Origins)
+	}
+	if named := o == store.OriginCampaign || o == store.OriginSingleSend; named != (id != "") {
+		return fmt.Errorf("origin %q with OriginID %q: a campaign's or Single Send's send names it, no other", o, id)
+	}
+	return nil
+}
+
 func hasBody(c store.SendContent) bool { return c.HTMLBody != "" || c.TextBody != "" }
 
 // Create creates sends of accountID, in one transaction, Scheduled at
@@ -120,6 +140,9 @@ func hasBody(c store.SendContent) bool { return c.HTMLBody != "" || c.TextBody !
 func (s *Service) Create(ctx context.Context, accountID int64, sends []NewSend) ([]Created, error) {
 	outs := make([]Created, len(sends))
 	for i := range sends {
+		if err := checkOrigin(sends[i].Origin, sends[i].OriginID); err != nil {
+			return nil, fmt.Errorf("sending: create: send %d: %w", i, err)
+		}
 		outs[i].Err = checkNewSend(&sends[i])
 	}
 	clk := s.Clock
@@ -164,6 +187,8 @@ func (s *Service) Create(ctx context.Context, accountID int64, sends []NewSend) 
 				SendDate:    in.SendDate,
 				Status:      status,
 				BatchID:     in.BatchID,
+				Origin:      in.Origin,
+				OriginID:    in.OriginID,
 				CreatedDate: now, ModifiedDate: now, StatusChangedAt: now,
 			}
 			if _, err := uuid.Parse(send.ObjectID); err != nil {

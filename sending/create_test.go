@@ -13,7 +13,7 @@ import (
 func TestCreateRules(t *testing.T) {
 	const oid = "6a0d2f80-2222-4000-8000-00000000c0de"
 	valid := func(f func(*sending.NewSend)) sending.NewSend {
-		n := sending.NewSend{EmailID: 1, HasEmail: true, ListIDs: []int64{1}, SendDate: now.Add(time.Hour)}
+		n := sending.NewSend{EmailID: 1, HasEmail: true, ListIDs: []int64{1}, SendDate: now.Add(time.Hour), Origin: store.OriginSOAP}
 		if f != nil {
 			f(&n)
 		}
@@ -27,7 +27,8 @@ func TestCreateRules(t *testing.T) {
 		due   bool
 	}{
 		{"defaults", valid(nil), nil, func(t *testing.T, s store.Send) {
-			if s.Status != store.StatusScheduled || s.ObjectID == "" || !s.CreatedDate.Equal(now) || !s.SendDate.Equal(now.Add(time.Hour)) {
+			if s.Status != store.StatusScheduled || s.ObjectID == "" || !s.CreatedDate.Equal(now) || !s.SendDate.Equal(now.Add(time.Hour)) ||
+				s.Origin != store.OriginSOAP || s.OriginID != "" {
 				t.Errorf("created %+v", s)
 			}
 		}, false},
@@ -36,6 +37,11 @@ func TestCreateRules(t *testing.T) {
 				t.Errorf("SendDate %s, want now", s.SendDate)
 			}
 		}, true},
+		{"a campaign's send names it", valid(func(n *sending.NewSend) { n.Origin, n.OriginID = store.OriginCampaign, "12" }), nil, func(t *testing.T, s store.Send) {
+			if s.Origin != store.OriginCampaign || s.OriginID != "12" {
+				t.Errorf("origin %q %q, want campaign 12", s.Origin, s.OriginID)
+			}
+		}, false},
 		{"past SendDate is due", valid(func(n *sending.NewSend) { n.SendDate = now.Add(-time.Hour) }), nil, nil, true},
 		{"a GUID ObjectID is kept, canonical", valid(func(n *sending.NewSend) { n.Key.ObjectID = "{6A0D2F80-2222-4000-8000-00000000C0DE}" }), nil, func(t *testing.T, s store.Send) {
 			if s.ObjectID != oid {
@@ -95,7 +101,7 @@ func TestCreateKeyTaken(t *testing.T) {
 	e.insert(store.Send{CustomerKey: "spring", ObjectID: oid, Status: store.StatusScheduled, SendDate: now.Add(time.Hour)})
 	e.insert(store.Send{AccountID: e.other, CustomerKey: "theirs", Status: store.StatusScheduled, SendDate: now.Add(time.Hour)})
 	n := func(k sending.Key) sending.NewSend {
-		return sending.NewSend{Key: k, EmailID: 1, HasEmail: true, ListIDs: []int64{1}}
+		return sending.NewSend{Key: k, EmailID: 1, HasEmail: true, ListIDs: []int64{1}, Origin: store.OriginSOAP}
 	}
 	outs, err := e.svc.Create(t.Context(), e.acct, []sending.NewSend{
 		n(sending.Key{CustomerKey: "spring"}),
@@ -117,5 +123,41 @@ func TestCreateKeyTaken(t *testing.T) {
 		if !errors.As(o.Err, &kt) || *kt != *want[i] || !errors.Is(o.Err, sending.ErrKeyTaken) {
 			t.Errorf("%d: err = %v, want %+v", i, o.Err, want[i])
 		}
+	}
+}
+
+// TestCreateOriginRequired: a call with a NewSend whose origin is unknown,
+// or whose OriginID does not fit it, is a caller's mistake: it fails whole
+// and stores nothing.
+func TestCreateOriginRequired(t *testing.T) {
+	good := sending.NewSend{EmailID: 1, HasEmail: true, ListIDs: []int64{1}, SendDate: now.Add(time.Hour), Origin: store.OriginREST}
+	cases := []struct {
+		name   string
+		origin store.Origin
+		id     string
+	}{
+		{"none", store.OriginUnknown, ""},
+		{"not an origin", "fax", ""},
+		{"campaign without its ID", store.OriginCampaign, ""},
+		{"Single Send without its ID", store.OriginSingleSend, ""},
+		{"an ID for a SOAP send", store.OriginSOAP, "7"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t)
+			bad := good
+			bad.Origin, bad.OriginID = c.origin, c.id
+			if outs, err := e.svc.Create(t.Context(), e.acct, []sending.NewSend{good, bad}); err == nil {
+				t.Fatalf("Create = %+v, want an error", outs)
+			}
+			var n int
+			if err := e.db.View(t.Context(), func(tx store.Tx) error {
+				sends, err := tx.FindSends(t.Context(), e.acct, store.SendQuery{})
+				n = len(sends)
+				return err
+			}); err != nil || n != 0 {
+				t.Errorf("%d sends stored (%v), want none", n, err)
+			}
+		})
 	}
 }

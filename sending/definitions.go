@@ -200,6 +200,7 @@ func startDefinition(ctx context.Context, tx store.Tx, d store.EmailSendDefiniti
 		AccountID: d.AccountID, ObjectID: src.UUID(), OwnBatchID: store.NewBatchIDFrom(src),
 		EmailID: d.EmailID, Subject: d.EmailSubject, FromName: d.FromName, FromAddress: d.FromAddress,
 		ListIDs: d.ListIDs, SendDate: sendDate, Status: store.StatusScheduled,
+		Origin:      store.OriginDefinition,
 		CreatedDate: now, ModifiedDate: now, StatusChangedAt: now,
 	}
 	if send.Subject == "" {

@@ -91,6 +91,11 @@ func TestDefinitionLifecycle(t *testing.T) {
 		now0.EmailID != 7 || now0.Subject != "Hello" || now0.EmailName != "welcome" || now0.Status != store.StatusScheduled {
 		t.Errorf("started now: %+v", now0)
 	}
+	for _, s := range []store.Send{now0, sched} {
+		if s.Origin != store.OriginDefinition || s.OriginID != "" {
+			t.Errorf("send %d started from a definition: origin %q %q", s.ID, s.Origin, s.OriginID)
+		}
+	}
 	if !sched.SendDate.Equal(later) || sched.FromName != "Shop" {
 		t.Errorf("scheduled: %+v", sched)
 	}

@@ -67,7 +67,7 @@ func join(parts ...[]Column) []Column {
 }
 
 // ExportTables is every table a store moves, in dependency order (a table
-// after those its rows refer to), as of schema version 14. Left out, as
+// after those its rows refer to), as of schema version 15. Left out, as
 // ephemeral: the WS-Security nonces, whose replay window is minutes (and
 // which PostgreSQL keeps as digests that SQLite cannot take back); and
 // schema_migrations, which each store keeps for itself (both ends are
@@ -82,7 +82,8 @@ var ExportTables = []ExportTable{
 	{Name: "sends", Serial: "id", Columns: join(cols(KindInt, "id", "account_id"), cols(KindText, "object_id", "customer_key"),
 		cols(KindInt, "email_id"), cols(KindText, "email_name", "subject", "from_name", "from_address", "list_ids"),
 		cols(KindInt, "send_date"), cols(KindText, "status"), cols(KindInt, "sent_date", "number_sent", "status_changed_at", "created_date", "modified_date"),
-		cols(KindText, "claim_owner"), cols(KindInt, "lease_until", "dispatch_attempts", "discarded_at", "key_dup"), cols(KindText, "batch_id"))},
+		cols(KindText, "claim_owner"), cols(KindInt, "lease_until", "dispatch_attempts", "discarded_at", "key_dup"), cols(KindText, "batch_id"),
+		cols(KindText, "origin", "origin_id"))},
 	{Name: "send_contents", Columns: join(cols(KindInt, "send_id"), cols(KindText, "content"))},
 	{Name: "batches", Serial: "id", Columns: join(cols(KindInt, "id", "account_id"), cols(KindText, "batch_id"), cols(KindInt, "created"),
 		cols(KindText, "hold"), cols(KindInt, "hold_changed_at"), cols(KindBool, "used"))},

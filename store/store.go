@@ -695,6 +695,50 @@ type Send struct {
 	// came, or an operator flushed it); it is never held or sent again.
 	// Read only: the Queue sets it.
 	Discarded bool
+	// Origin is the path that created the send; it never changes.
+	Origin Origin
+	// OriginID names the object a campaign's or Single Send's send was
+	// created for: the campaign's ID or the Single Send's ID; empty for
+	// every other origin.
+	OriginID string
+}
+
+// Origin is the path that created a send: what the person who asked for
+// it would call it. The send service sets it where each path creates
+// sends; the console lists and filters sends by it. The values are stored
+// and written in console links: they never change meaning.
+type Origin string
+
+// The origins of sends.
+const (
+	// OriginUnknown: a send stored before origins were recorded (schema
+	// version 15) that the migration could not place, or a fixture's.
+	OriginUnknown Origin = ""
+	// OriginSOAP: a Send created by a SOAP Create.
+	OriginSOAP Origin = "soap"
+	// OriginDefinition: an EmailSendDefinition started or scheduled
+	// (SOAP Perform start / Schedule).
+	OriginDefinition Origin = "definition"
+	// OriginREST: a personalization of a SendGrid POST /v3/mail/send.
+	OriginREST Origin = "rest"
+	// OriginCampaign: a chunk of a legacy campaign's schedule.
+	OriginCampaign Origin = "campaign"
+	// OriginSingleSend: a chunk of a Single Send's schedule.
+	OriginSingleSend Origin = "singlesend"
+)
+
+// Origins are the origins a send can be created with, in the order a
+// list offers them.
+var Origins = []Origin{OriginSOAP, OriginDefinition, OriginREST, OriginCampaign, OriginSingleSend}
+
+// Valid reports whether o is one of Origins.
+func (o Origin) Valid() bool {
+	for _, x := range Origins {
+		if o == x {
+			return true
+		}
+	}
+	return false
 }
 
 // Hold is a batch's pause or cancel state (SendGrid's scheduled send
@@ -773,6 +817,8 @@ const (
 	FieldEmailID      Field = "EmailID"
 	FieldEmailName    Field = "EmailName"
 	FieldSubject      Field = "Subject"
+	// FieldOrigin is a Send's Origin (a string; "" for OriginUnknown).
+	FieldOrigin Field = "Origin"
 	// FieldName is an EmailSendDefinition's Name (sends have none).
 	FieldName Field = "Name"
 )
@@ -819,7 +865,7 @@ const (
 type Filter interface{ filter() }
 
 // Cond compares one field. Values are int64 (ID, EmailID), string
-// (ObjectID, CustomerKey, Status, EmailName, Subject, Name) or time.Time (dates),
+// (ObjectID, CustomerKey, Status, EmailName, Subject, Origin, Name) or time.Time (dates),
 // already parsed and validated by the caller.
 type Cond struct {
 	Field  Field

@@ -27,7 +27,10 @@ import (
 // a store of PARTNERD_CONSOLE_BENCH_SENDS sends (default 200,000; the
 // issue's target is 1,000,000 under 200 ms): the first page, a page deep
 // in the list (keyset paging: it costs what the first does), a status
-// filter few sends match, and the operator's list over every account.
+// filter few sends match, and the operator's list over every account;
+// then the same with the face filter: a common face (a third of the sends),
+// a rare one (1%), one no send has (its index must answer without reading
+// the account's sends), deep, and the operator's.
 func BenchmarkSendList(b *testing.B) {
 	n := 200_000
 	if v, err := strconv.Atoi(os.Getenv("PARTNERD_CONSOLE_BENCH_SENDS")); err == nil && v > 0 {
@@ -56,8 +59,16 @@ func BenchmarkSendList(b *testing.B) {
 				if i%1000 == 500 {
 					status = store.StatusPaused
 				}
+				origin, originID := store.OriginSOAP, ""
+				switch {
+				case i%100 == 7:
+					origin, originID = store.OriginCampaign, "1"
+				case i%3 == 0:
+					origin = store.OriginREST
+				}
 				s := &store.Send{AccountID: accts[i%10/9].ID, EmailID: int64(i % 50), ListIDs: []int64{1}, Subject: "Spring sale " + strconv.Itoa(i),
-					SendDate: now.Add(time.Duration(i%4320) * time.Minute), Status: status, CreatedDate: now, ModifiedDate: now, StatusChangedAt: now}
+					SendDate: now.Add(time.Duration(i%4320) * time.Minute), Status: status, CreatedDate: now, ModifiedDate: now, StatusChangedAt: now,
+					Origin: origin, OriginID: originID}
 				if err := tx.InsertSend(ctx, s); err != nil {
 					return err
 				}
@@ -108,6 +119,11 @@ func BenchmarkSendList(b *testing.B) {
 		{"status=Paused", account, "/console/sends?status=Paused", min(100, n/1000*9/10)},
 		{"operator", operator, "/console/sends", 100},
 		{"operator/deep", operator, "/console/sends?after=" + deep, 100},
+		{"face=rest", account, "/console/sends?face=rest", 100},
+		{"face=rest/deep", account, "/console/sends?face=rest&after=" + deep, 100},
+		{"face=campaign", account, "/console/sends?face=campaign", 100},
+		{"face=definition", account, "/console/sends?face=definition", 0},
+		{"operator/face=campaign", operator, "/console/sends?face=campaign", 100},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {

@@ -116,7 +116,11 @@ func (f *Face) campaignConfirm(w http.ResponseWriter, r *http.Request) {
 		f.marketingFail(w, r, "campaign", err)
 		return
 	}
-	f.render(w, r, http.StatusOK, "campaigndelete", map[string]any{"Account": a, "Campaign": c})
+	data := map[string]any{"Account": a, "Campaign": c}
+	if back := r.URL.Query().Get("back"); back != "" {
+		data["Back"] = safeNext(back) // the page that asked, to return to
+	}
+	f.render(w, r, http.StatusOK, "campaigndelete", data)
 }
 
 // campaignAct unschedules or deletes a campaign.
@@ -151,7 +155,7 @@ func (f *Face) campaignAct(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"campaign": id, "done": action})
 		return
 	}
-	http.Redirect(w, r, marketingURL(s, a, "campaigns"), http.StatusSeeOther)
+	http.Redirect(w, r, backTo(r, marketingURL(s, a, "campaigns")), http.StatusSeeOther)
 }
 
 func marketingURL(s session, a store.Account, page string) string {
@@ -227,5 +231,5 @@ func (f *Face) singleSendAct(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"id": id, "status": out.Status, "send_at": out.SendAt})
 		return
 	}
-	http.Redirect(w, r, marketingURL(s, a, "singlesends"), http.StatusSeeOther)
+	http.Redirect(w, r, backTo(r, marketingURL(s, a, "singlesends")), http.StatusSeeOther)
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/partnerd/partnerd/lifecycle"
+	"github.com/partnerd/partnerd/marketing"
 	"github.com/partnerd/partnerd/sending"
 	"github.com/partnerd/partnerd/store"
 )
@@ -34,14 +35,50 @@ const dateForm = "2006-01-02T15:04"
 type sendFilter struct {
 	Account  string // username; operator only
 	Status   string
+	Face     string // an origin, or faceUnknown
 	Batch    string
 	From, To string // dateForm, UTC
 	After    int64  // the cursor: the last ID of the page before
 	N        int
 
 	accountID      int64
+	origin         store.Origin
 	from, to       time.Time
 	hasFrom, hasTo bool
+}
+
+// faceUnknown is the face filter's value for sends whose origin was not
+// recorded (store.OriginUnknown, written "" in the store).
+const faceUnknown = "unknown"
+
+// face is one choice of the face filter and the label of its column.
+type face struct{ Value, Label string }
+
+// faces are the face filter's choices, in store.Origins' order, and the
+// labels the list shows for each origin.
+var faces = func() []face {
+	labels := map[store.Origin]string{
+		store.OriginSOAP:       "SOAP Send",
+		store.OriginDefinition: "Send definition",
+		store.OriginREST:       "SendGrid mail/send",
+		store.OriginCampaign:   "Campaign",
+		store.OriginSingleSend: "Single Send",
+	}
+	var out []face
+	for _, o := range store.Origins {
+		out = append(out, face{string(o), labels[o]})
+	}
+	return append(out, face{faceUnknown, "—"})
+}()
+
+// faceLabel is how the list names a send's origin.
+func faceLabel(o store.Origin) string {
+	for _, f := range faces {
+		if f.Value == string(o) {
+			return f.Label
+		}
+	}
+	return "—"
 }
 
 // statuses are the statuses the filter offers.
@@ -53,7 +90,7 @@ var statuses = []store.SendStatus{store.StatusScheduled, store.StatusPaused, sto
 func (f *Face) parseSendFilter(r *http.Request, s session) (sendFilter, error) {
 	q := r.URL.Query()
 	sf := sendFilter{Account: strings.TrimSpace(q.Get("account")), Status: q.Get("status"), Batch: strings.TrimSpace(q.Get("batch")),
-		From: q.Get("from"), To: q.Get("to"), N: pageSize}
+		Face: q.Get("face"), From: q.Get("from"), To: q.Get("to"), N: pageSize}
 	if v := q.Get("after"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 {
@@ -70,6 +107,14 @@ func (f *Face) parseSendFilter(r *http.Request, s session) (sendFilter, error) {
 	}
 	if sf.Status != "" && !slices.Contains(statuses, store.SendStatus(sf.Status)) {
 		return sf, fmt.Errorf("unknown status %q", sf.Status)
+	}
+	switch {
+	case sf.Face == faceUnknown:
+		sf.origin = store.OriginUnknown
+	case sf.Face != "" && !store.Origin(sf.Face).Valid():
+		return sf, fmt.Errorf("unknown face %q", sf.Face)
+	default:
+		sf.origin = store.Origin(sf.Face)
 	}
 	var err error
 	if sf.From != "" {
@@ -100,9 +145,14 @@ func (f *Face) parseSendFilter(r *http.Request, s session) (sendFilter, error) {
 	return sf, nil
 }
 
-// storeFilter is the filter's status and send time as a store.Filter.
+// storeFilter is the filter's status, face and send time as a
+// store.Filter. The face is an equality on the origin, which the store's
+// (account, origin, id) index serves with the ID order of the page.
 func (sf sendFilter) storeFilter() store.Filter {
 	var conds []store.Filter
+	if sf.Face != "" {
+		conds = append(conds, &store.Cond{Field: store.FieldOrigin, Op: store.OpEquals, Values: []any{string(sf.origin)}})
+	}
 	if sf.Status != "" {
 		conds = append(conds, &store.Cond{Field: store.FieldStatus, Op: store.OpEquals, Values: []any{sf.Status}})
 	}
@@ -125,14 +175,14 @@ func (sf sendFilter) storeFilter() store.Filter {
 
 // matches is the filter applied to a send read by batch.
 func (sf sendFilter) matches(s store.Send) bool {
-	return (sf.Status == "" || string(s.Status) == sf.Status) &&
+	return (sf.Status == "" || string(s.Status) == sf.Status) && (sf.Face == "" || s.Origin == sf.origin) &&
 		(!sf.hasFrom || !s.SendDate.Before(sf.from)) && (!sf.hasTo || s.SendDate.Before(sf.to)) && s.ID > sf.After
 }
 
 // query is the filter as a list URL's query, with a cursor.
 func (sf sendFilter) query(after int64) string {
 	v := url.Values{}
-	for k, x := range map[string]string{"account": sf.Account, "status": sf.Status, "batch": sf.Batch, "from": sf.From, "to": sf.To} {
+	for k, x := range map[string]string{"account": sf.Account, "status": sf.Status, "face": sf.Face, "batch": sf.Batch, "from": sf.From, "to": sf.To} {
 		if x != "" {
 			v.Set(k, x)
 		}
@@ -150,7 +200,62 @@ func (sf sendFilter) query(after int64) string {
 type sendRow struct {
 	store.Send
 	Account string
+	Face    string // the origin's label
 	Actions []string
+	// Owner is the campaign or Single Send a send was created for (nil
+	// for every other origin, or when the console serves no marketing).
+	Owner *sendOwner
+}
+
+// sendOwner is the campaign or Single Send of a send, with the actions
+// its status allows: what the campaigns and Single Sends pages offer,
+// through their own handlers.
+type sendOwner struct {
+	Kind       store.Origin // OriginCampaign or OriginSingleSend
+	AccountID  int64
+	ID         string
+	Name       string
+	Status     string // "" when it no longer exists
+	Page       string // the list it is on
+	Unschedule bool
+	Delete     bool
+}
+
+// ownerOf reads the campaign or Single Send a send names through the
+// marketing service (the very reads its pages make); nil for a send of
+// another origin.
+func (f *Face) ownerOf(r *http.Request, s session, accountName string, x store.Send) *sendOwner {
+	if f.cfg.Marketing == nil || x.OriginID == "" || (x.Origin != store.OriginCampaign && x.Origin != store.OriginSingleSend) {
+		return nil
+	}
+	a := store.Account{ID: x.AccountID, Username: accountName}
+	o := &sendOwner{Kind: x.Origin, AccountID: x.AccountID, ID: x.OriginID}
+	var err error
+	if x.Origin == store.OriginCampaign {
+		o.Page = marketingURL(s, a, "campaigns")
+		id, perr := strconv.ParseInt(x.OriginID, 10, 64)
+		if perr != nil {
+			return nil
+		}
+		var c marketing.Campaign
+		if c, err = f.cfg.Marketing.Campaign(r.Context(), x.AccountID, id); err == nil {
+			// As the campaigns page: unschedule while Scheduled, delete always.
+			o.Name, o.Status = c.Title, string(c.Status)
+			o.Unschedule, o.Delete = c.Status == marketing.CampaignScheduled, true
+		}
+	} else {
+		o.Page = marketingURL(s, a, "singlesends")
+		var ss marketing.SingleSend
+		if ss, err = f.cfg.Marketing.SingleSend(r.Context(), x.AccountID, x.OriginID); err == nil {
+			// As the Single Sends page: unschedule while scheduled.
+			o.Name, o.Status = ss.Name, string(ss.Status)
+			o.Unschedule = ss.Status == marketing.SingleSendScheduled
+		}
+	}
+	if err != nil && !errors.Is(err, marketing.ErrNotFound) {
+		f.cfg.Logger.Error("console: owner of a send", "send", x.ID, "err", err)
+	}
+	return o
 }
 
 // findSends reads one page (n+1 rows, to know whether there is a next)
@@ -208,8 +313,13 @@ func (f *Face) findSends(r *http.Request, sf sendFilter) ([]store.Send, error) {
 
 // allowedActions are the actions a send's status allows now: each action
 // tried on a copy by lifecycle's own rule (Policy.Apply, with the held
-// limit left to the real call), so the console never restates a rule.
+// limit left to the real call), so the console never restates a rule. A
+// send of a campaign or Single Send is one chunk of it: the list offers
+// its owner's actions instead, so that it is stopped whole.
 func (f *Face) allowedActions(s store.Send, now time.Time) []string {
+	if s.Origin == store.OriginCampaign || s.Origin == store.OriginSingleSend {
+		return nil
+	}
 	var out []string
 	for _, a := range []lifecycle.Action{lifecycle.Cancel, lifecycle.Pause, lifecycle.Resume} {
 		c := s
@@ -245,14 +355,26 @@ func (f *Face) sendsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	now := f.now()
 	rows := make([]sendRow, len(sends))
+	// A campaign's sends are many rows of one owner: read each once.
+	owners := map[string]*sendOwner{}
 	for i, x := range sends {
-		rows[i] = sendRow{Send: x, Account: names[x.AccountID], Actions: f.allowedActions(x, now)}
+		rows[i] = sendRow{Send: x, Account: names[x.AccountID], Face: faceLabel(x.Origin), Actions: f.allowedActions(x, now)}
+		if x.OriginID != "" {
+			k := fmt.Sprint(x.AccountID, x.Origin, x.OriginID)
+			o, ok := owners[k]
+			if !ok {
+				o = f.ownerOf(r, s, names[x.AccountID], x)
+				owners[k] = o
+			}
+			rows[i].Owner = o
+		}
 	}
 	first := ""
 	if sf.After > 0 {
 		first = "/console/sends?" + sf.query(0)
 	}
-	data := map[string]any{"Rows": rows, "Filter": sf, "Statuses": statuses, "Next": next, "First": first, "Now": now}
+	data := map[string]any{"Rows": rows, "Filter": sf, "Statuses": statuses, "Faces": faces, "Next": next, "First": first, "Now": now,
+		"Here": "/console/sends?" + sf.query(sf.After)}
 	if sf.Batch != "" {
 		// The batch's own hold and actions, above its sends. Batch IDs are
 		// unique across accounts: the operator's rows name its account.
@@ -361,11 +483,16 @@ func (f *Face) act(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"id": o.Send.ID, "status": o.Send.Status, "actions": f.allowedActions(o.Send, f.now())})
 		return
 	}
-	back := "/console/sends"
+	http.Redirect(w, r, backTo(r, "/console/sends"), http.StatusSeeOther)
+}
+
+// backTo is where an action's form asks to return (its back field: a
+// console page, such as the send list it was sent from), or def.
+func backTo(r *http.Request, def string) string {
 	if ref := r.PostForm.Get("back"); ref != "" {
-		back = safeNext(ref)
+		return safeNext(ref)
 	}
-	http.Redirect(w, r, back, http.StatusSeeOther)
+	return def
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -47,6 +47,7 @@ func (s *Service) Create(ctx context.Context, req *soap.Request) (*soap.Response
 			// other faces.
 			if r.err = in.invalid; r.err == nil {
 				in.Content = sendContent(o)
+				in.Origin = store.OriginSOAP
 				news = append(news, in.NewSend)
 			}
 		case "EmailSendDefinition":

@@ -436,6 +436,7 @@ func (h *Handler) mailSend(w http.ResponseWriter, r *http.Request, c *caller) {
 			SendDate:    p.SendAt,
 			Content:     store.SendContent{Subject: p.Subject, TextBody: m.TextBody, HTMLBody: m.HTMLBody, Recipients: rcpts},
 			BatchID:     m.BatchID,
+			Origin:      store.OriginREST,
 		}
 	}
 	created, err := h.cfg.Sends.Create(ctx, acct, sends)

@@ -328,6 +328,24 @@ CREATE TABLE console_sessions (
 CREATE INDEX console_sessions_account ON console_sessions (account_id);
 CREATE INDEX console_sessions_expires ON console_sessions (expires);
 `},
+	{15, "sends: the path that created each", `
+-- SQLite's migration 15: which path created a send (store.Origin) and,
+-- for a campaign's or Single Send's, its ID. A constant default rewrites
+-- no row (PostgreSQL 11 and later).
+ALTER TABLE sends ADD COLUMN origin TEXT COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE sends ADD COLUMN origin_id TEXT COLLATE "C" NOT NULL DEFAULT '';
+-- Sends of a campaign's or Single Send's current schedule, by the token
+-- in their CustomerKeys; every other earlier send stays '' (unknown).
+UPDATE sends SET origin = 'campaign', origin_id = c.id::text
+FROM campaigns c
+WHERE c.schedule_token <> '' AND sends.account_id = c.account_id
+	AND sends.customer_key BETWEEN c.schedule_token || '-0' AND c.schedule_token || '-:';
+UPDATE sends SET origin = 'singlesend', origin_id = ss.id
+FROM single_sends ss
+WHERE ss.schedule_token <> '' AND sends.account_id = ss.account_id
+	AND sends.customer_key BETWEEN ss.schedule_token || '-0' AND ss.schedule_token || '-:';
+CREATE INDEX sends_account_origin ON sends (account_id, origin, id);
+`},
 }
 
 // latestVersion is the schema version this binary writes.

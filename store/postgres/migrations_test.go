@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/partnerd/partnerd/internal/testrig"
+	"github.com/partnerd/partnerd/store"
 	"github.com/partnerd/partnerd/store/postgres"
 )
 
@@ -74,4 +75,62 @@ func queryOne(t *testing.T, ctx context.Context, url, q string, dest any) error 
 	}
 	defer pool.Close()
 	return pool.QueryRow(ctx, q).Scan(dest)
+}
+
+// TestMigration15Origins: sends of a campaign's or Single Send's current
+// schedule become theirs; every other send stays unknown (SQLite's
+// migration 15, translated).
+func TestMigration15Origins(t *testing.T) {
+	if testrig.Backend(t) != "postgres" {
+		t.Skipf("%s names no PostgreSQL database (postgres://…); run it with scripts/pg-test.sh go test ./store/postgres", testrig.Env)
+	}
+	ctx := context.Background()
+	url := testrig.Name(t)
+	pool, err := postgres.OpenAt(ctx, url, 14)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO accounts (id, username, client_id) VALUES (1, 'a', 1), (2, 'b', 2)`,
+		`INSERT INTO campaigns (id, account_id, state, schedule_token) VALUES (7, 1, 'scheduled', 'campaign-7-00ff'), (8, 1, 'draft', '')`,
+		`INSERT INTO single_sends (id, account_id, state, schedule_token) VALUES ('0b5c2d4e-aaaa-4bbb-8ccc-000000000001', 1, 'scheduled', 'singlesend-0b5c2d4e-11aa')`,
+		`INSERT INTO sends (id, account_id, object_id, customer_key, status, send_date, batch_id) VALUES
+(1, 1, 'oa', 'campaign-7-00ff-0', 'Scheduled', 1, 'ba'),
+(2, 1, 'ob', 'campaign-7-0000-0', 'Scheduled', 1, 'bb'),
+(3, 2, 'oc', 'campaign-7-00ff-0', 'Scheduled', 1, 'bc'),
+(4, 1, 'od', 'singlesend-0b5c2d4e-11aa-3', 'Scheduled', 1, 'bd'),
+(5, 1, 'oe', 'mine', 'Scheduled', 1, 'be')`,
+	} {
+		if _, err := pool.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pool.Close()
+
+	db, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	want := []struct {
+		account          int64
+		origin, originID string
+	}{
+		{1, "campaign", "7"}, {1, "", ""}, {2, "", ""}, {1, "singlesend", "0b5c2d4e-aaaa-4bbb-8ccc-000000000001"}, {1, "", ""},
+	}
+	err = db.View(ctx, func(tx store.Tx) error {
+		for i, w := range want {
+			s, err := tx.SendByKey(ctx, w.account, store.SendKey{ID: int64(i + 1)})
+			if err != nil {
+				return err
+			}
+			if string(s.Origin) != w.origin || s.OriginID != w.originID {
+				t.Errorf("send %d: origin %q %q, want %q %q", s.ID, s.Origin, s.OriginID, w.origin, w.originID)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

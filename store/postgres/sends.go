@@ -18,7 +18,7 @@ import (
 
 const sendColumns = `id, account_id, object_id, customer_key, email_id, email_name, subject,
 	from_name, from_address, list_ids, send_date, status, sent_date, number_sent,
-	status_changed_at, created_date, modified_date, batch_id, discarded_at IS NOT NULL`
+	status_changed_at, created_date, modified_date, batch_id, discarded_at IS NOT NULL, origin, origin_id`
 
 func scanSend(row pgx.Row) (store.Send, error) {
 	s, _, err := scanSendWith(row)
@@ -29,15 +29,15 @@ func scanSend(row pgx.Row) (store.Send, error) {
 func scanSendWith(row pgx.Row, extra ...any) (store.Send, []any, error) {
 	var s store.Send
 	var listIDs string
-	var status string
+	var status, origin string
 	var sendDate, sentDate, changed, created, modified *int64
 	dest := append([]any{&s.ID, &s.AccountID, &s.ObjectID, &s.CustomerKey, &s.EmailID, &s.EmailName, &s.Subject,
 		&s.FromName, &s.FromAddress, &listIDs, &sendDate, &status, &sentDate, &s.NumberSent,
-		&changed, &created, &modified, &s.BatchID, &s.Discarded}, extra...)
+		&changed, &created, &modified, &s.BatchID, &s.Discarded, &origin, &s.OriginID}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return store.Send{}, nil, err
 	}
-	s.Status = store.SendStatus(status)
+	s.Status, s.Origin = store.SendStatus(status), store.Origin(origin)
 	var err error
 	if s.ListIDs, err = sqlcodec.DecodeListIDs(listIDs); err != nil {
 		return store.Send{}, nil, fmt.Errorf("send %d: list_ids: %w", s.ID, err)
@@ -98,13 +98,13 @@ func (t *txn) InsertSend(ctx context.Context, s *store.Send) error {
 	err = t.guarded(ctx, func() error {
 		const cols = `account_id, object_id, customer_key, email_id, email_name, subject,
 	from_name, from_address, list_ids, send_date, status, sent_date, number_sent,
-	status_changed_at, created_date, modified_date, batch_id`
+	status_changed_at, created_date, modified_date, batch_id, origin, origin_id`
 		args := []any{s.AccountID, s.ObjectID, s.CustomerKey, s.EmailID, s.EmailName, s.Subject,
 			s.FromName, s.FromAddress, lists, dbTime(s.SendDate), string(s.Status), dbTime(s.SentDate), s.NumberSent,
-			dbTime(s.StatusChangedAt), dbTime(s.CreatedDate), dbTime(s.ModifiedDate), batchID}
+			dbTime(s.StatusChangedAt), dbTime(s.CreatedDate), dbTime(s.ModifiedDate), batchID, string(s.Origin), s.OriginID}
 		if s.ID != 0 {
 			if err := t.queryRow(ctx, `INSERT INTO sends (id, `+cols+`)
-VALUES ($18, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id`,
+VALUES ($20, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) RETURNING id`,
 				append(args, s.ID)...).Scan(&id); err != nil {
 				return err
 			}
@@ -116,7 +116,7 @@ WHERE $1 > coalesce(pg_sequence_last_value(seq::regclass), 0)`, id)
 			return err
 		}
 		if err := t.queryRow(ctx, `INSERT INTO sends (`+cols+`)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id`, args...).Scan(&id); err != nil {
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) RETURNING id`, args...).Scan(&id); err != nil {
 			return err
 		}
 		// Clients hold send IDs as xsd:int: failing here makes the

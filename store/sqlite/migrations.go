@@ -442,6 +442,29 @@ CREATE TABLE console_sessions (
 CREATE INDEX console_sessions_account ON console_sessions (account_id);
 CREATE INDEX console_sessions_expires ON console_sessions (expires);
 `},
+	{15, "sends: the path that created each", `
+-- Which path created a send (store.Origin: soap, definition, rest,
+-- campaign, singlesend) and, for a campaign's or Single Send's, its ID.
+-- Adding a column with a constant default rewrites no row.
+ALTER TABLE sends ADD COLUMN origin TEXT NOT NULL DEFAULT '';
+ALTER TABLE sends ADD COLUMN origin_id TEXT NOT NULL DEFAULT '';
+-- What the schema can tell of earlier sends: those of a campaign's or
+-- Single Send's current schedule carry its token in their CustomerKeys
+-- (token-0, token-1 …, a range of the (account_id, customer_key) index).
+-- Sends of an earlier, unscheduled run, or of a deleted campaign, and
+-- every other send, stay '' (unknown): a SOAP client may choose any key,
+-- so a key's shape alone proves nothing.
+UPDATE sends SET origin = 'campaign', origin_id = CAST(c.id AS TEXT)
+FROM campaigns c
+WHERE c.schedule_token <> '' AND sends.account_id = c.account_id
+	AND sends.customer_key BETWEEN c.schedule_token || '-0' AND c.schedule_token || '-:';
+UPDATE sends SET origin = 'singlesend', origin_id = ss.id
+FROM single_sends ss
+WHERE ss.schedule_token <> '' AND sends.account_id = ss.account_id
+	AND sends.customer_key BETWEEN ss.schedule_token || '-0' AND ss.schedule_token || '-:';
+-- The console's list filtered by origin pages by ID within it.
+CREATE INDEX sends_account_origin ON sends (account_id, origin, id);
+`},
 }
 
 // latestVersion is the schema version this binary writes.

@@ -18,7 +18,7 @@ import (
 
 const sendColumns = `id, account_id, object_id, customer_key, email_id, email_name, subject,
 	from_name, from_address, list_ids, send_date, status, sent_date, number_sent,
-	status_changed_at, created_date, modified_date, batch_id, discarded_at IS NOT NULL`
+	status_changed_at, created_date, modified_date, batch_id, discarded_at IS NOT NULL, origin, origin_id`
 
 func scanSend(row scanner) (store.Send, error) {
 	var s store.Send
@@ -26,7 +26,7 @@ func scanSend(row scanner) (store.Send, error) {
 	var sendDate, sentDate, changed, created, modified sql.NullInt64
 	err := row.Scan(&s.ID, &s.AccountID, &s.ObjectID, &s.CustomerKey, &s.EmailID, &s.EmailName, &s.Subject,
 		&s.FromName, &s.FromAddress, &listIDs, &sendDate, &s.Status, &sentDate, &s.NumberSent,
-		&changed, &created, &modified, &s.BatchID, &s.Discarded)
+		&changed, &created, &modified, &s.BatchID, &s.Discarded, &s.Origin, &s.OriginID)
 	if err != nil {
 		return store.Send{}, err
 	}
@@ -95,11 +95,11 @@ func (t *txn) InsertSend(ctx context.Context, s *store.Send) error {
 	res, err := t.tx.ExecContext(t.ctx(ctx), `
 INSERT INTO sends (id, account_id, object_id, customer_key, email_id, email_name, subject,
 	from_name, from_address, list_ids, send_date, status, sent_date, number_sent,
-	status_changed_at, created_date, modified_date, batch_id)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	status_changed_at, created_date, modified_date, batch_id, origin, origin_id)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		presetID, s.AccountID, s.ObjectID, s.CustomerKey, s.EmailID, s.EmailName, s.Subject,
 		s.FromName, s.FromAddress, lists, dbTime(s.SendDate), s.Status, dbTime(s.SentDate), s.NumberSent,
-		dbTime(s.StatusChangedAt), dbTime(s.CreatedDate), dbTime(s.ModifiedDate), batchID)
+		dbTime(s.StatusChangedAt), dbTime(s.CreatedDate), dbTime(s.ModifiedDate), batchID, string(s.Origin), s.OriginID)
 	switch {
 	case sqliteCode(err) == sqlite3.ErrConstraintPrimaryKey:
 		return fmt.Errorf("sqlite: insert send: ID %d: %w", s.ID, store.ErrExists)

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -62,6 +63,8 @@ func filled(t *testing.T) *partnerdtest.Server {
 	soap(t, srv, "Create", `<CreateRequest xmlns="http://exacttarget.com/wsdl/partnerAPI"><Objects xsi:type="EmailSendDefinition">`+
 		`<CustomerKey>weekly</CustomerKey><Name>Weekly news</Name><SendDefinitionList><List><ID>5</ID><Subscribers><EmailAddress>ann@example.com</EmailAddress></Subscribers></List></SendDefinitionList>`+
 		`<Email><ID>9</ID><Subject>This week</Subject><TextBody>Hello</TextBody></Email></Objects></CreateRequest>`)
+	soap(t, srv, "Schedule", `<ScheduleRequestMsg xmlns="http://exacttarget.com/wsdl/partnerAPI"><Action>start</Action><Schedule><StartDateTime>`+
+		srv.Now().Add(50*time.Hour).Format(time.RFC3339)+`</StartDateTime></Schedule><Interactions><Interaction xsi:type="EmailSendDefinition"><CustomerKey>weekly</CustomerKey></Interaction></Interactions></ScheduleRequestMsg>`)
 
 	// SendGrid: a batch paused with its send, a canceled batch, a list, a
 	// campaign scheduled to it.
@@ -87,6 +90,14 @@ func filled(t *testing.T) *partnerdtest.Server {
 	sendgrid(t, srv, "POST", "/v3/campaigns", fmt.Sprintf(`{"title":"Spring","subject":"Hello","list_ids":[%d],"html_content":"<p>hi [unsubscribe]</p>","plain_content":"hi"}`, list.ID), &campaign)
 	sendgrid(t, srv, "POST", fmt.Sprintf("/v3/campaigns/%d/schedules", campaign.ID), fmt.Sprintf(`{"send_at":%d}`, srv.Now().Add(30*time.Hour).Unix()), nil)
 	sendgrid(t, srv, "POST", "/v3/marketing/singlesends", `{"name":"Empty"}`, nil)
+	ss, err := mkt.CreateSingleSend(ctx, acct, marketing.SingleSendInput{SingleSendFields: store.SingleSendFields{Name: "News",
+		SendTo: store.SendTo{ListIDs: []string{list.UUID}}, EmailConfig: store.EmailConfig{Subject: "Hi", HTMLContent: "<p>news</p>"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mkt.ScheduleSingleSend(ctx, acct, ss.ID, srv.Now().Add(30*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
 	sendgrid(t, srv, "POST", "/v3/campaigns", fmt.Sprintf(`{"title":"Draft","subject":"Later","list_ids":[%d],"html_content":"<p>x [unsubscribe]</p>","plain_content":"x"}`, list.ID), nil)
 
 	// Credentials: keys live and revoked, a second user with a sealed
@@ -254,6 +265,18 @@ func everyTableHasRows(t *testing.T, d map[string][]store.Row) {
 	for _, tb := range store.ExportTables {
 		if len(d[tb.Name]) == 0 {
 			t.Errorf("the filled store has no %s rows", tb.Name)
+		}
+	}
+	// Every path that creates sends made some: each origin is copied.
+	col := slices.IndexFunc(store.ExportTables, func(tb store.ExportTable) bool { return tb.Name == "sends" })
+	at := slices.IndexFunc(store.ExportTables[col].Columns, func(c store.Column) bool { return c.Name == "origin" })
+	seen := map[string]bool{}
+	for _, r := range d["sends"] {
+		seen[fmt.Sprint(r[at])] = true
+	}
+	for _, o := range store.Origins {
+		if !seen[string(o)] {
+			t.Errorf("the filled store has no send of origin %q (seen %v)", o, seen)
 		}
 	}
 }

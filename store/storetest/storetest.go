@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Isolation", testIsolation},
 		{"Filter", testFilter},
 		{"Paging", testPaging},
+		{"Origin", testOrigin},
 		{"CountHeldSends", testCountHeldSends},
 		{"Nonces", testNonces},
 		{"RequestLog", testRequestLog},

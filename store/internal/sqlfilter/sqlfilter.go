@@ -55,6 +55,7 @@ var SendColumns = map[store.Field]Column{
 	store.FieldSentDate:     {"sent_date", Time},
 	store.FieldCreatedDate:  {"created_date", Time},
 	store.FieldModifiedDate: {"modified_date", Time},
+	store.FieldOrigin:       {"origin", String},
 }
 
 // DefinitionColumns is the whitelist of fields a Filter on
