@@ -99,8 +99,8 @@ func TestSendListByFace(t *testing.T) {
 	})
 
 	t.Run("bad face", func(t *testing.T) {
-		for _, q := range []string{"face=fax", "face=SOAP", "face=%00"} {
-			if page := alice.get("/console/sends?" + q); page.status != http.StatusBadRequest || !strings.Contains(page.body, "unknown face") {
+		for q, says := range map[string]string{"face=fax": "unknown face", "face=SOAP": "unknown face", "face=%00": "NUL character"} {
+			if page := alice.get("/console/sends?" + q); page.status != http.StatusBadRequest || !strings.Contains(page.body, says) {
 				t.Errorf("%s: HTTP %d\n%s", q, page.status, page.body)
 			}
 		}
