@@ -89,7 +89,7 @@ func (f *Face) exchangePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.render(w, r, http.StatusOK, "exchange", map[string]any{"E": e,
-		"Request": pretty(e.Request), "Response": pretty(e.Response), "Curl": curlOf(r, e)})
+		"Request": highlight(pretty(e.Request)), "Response": highlight(pretty(e.Response)), "Curl": curlOf(r, e)})
 }
 
 // exchangeGolden downloads the exchange as a golden case (the format of
@@ -230,6 +230,10 @@ func indentXML(s string) (string, error) {
 			open, pending = true, ""
 		case xml.EndElement:
 			depth--
+			if depth < 0 {
+				// RawToken does not match end tags to start tags.
+				return "", errors.New("an end tag closes no element")
+			}
 			switch {
 			case open && pending == "":
 				b.WriteString(" />")
