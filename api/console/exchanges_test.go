@@ -86,6 +86,116 @@ func TestExchangeHighlighted(t *testing.T) {
 	if got := preText(t, a.body, "request"); got != "{\n  \"send_at\": 1768478400,\n  \"subject\": \"Hi\"\n}" {
 		t.Errorf("request as text: %q", got)
 	}
-	_ = fmt.Sprint
-	_ = http.StatusOK
+}
+
+var exchangeRow = regexp.MustCompile(`<a href="/console/exchanges/([^"]+)">`)
+
+// TestExchangeSearch: the filters reach the whole log (an exchange older
+// than the newest 2,000 is found), pages follow one another without gaps
+// or repeats, and an account finds only its own exchanges.
+func TestExchangeSearch(t *testing.T) {
+	e := newEnv(t)
+	aliceID, bobID := e.account("alice").ID, e.account("bob").ID
+	start := e.fix.Clock.Now().Add(-time.Hour)
+	var es []store.RequestLog
+	for i := range 2300 {
+		acct, user := aliceID, "alice"
+		if i%2 == 1 {
+			acct, user = bobID, "bob"
+		}
+		op, dur := "Retrieve", time.Millisecond
+		if i == 0 {
+			op, dur = "Describe", 900*time.Millisecond // alice's oldest
+		}
+		es = append(es, store.RequestLog{RequestID: fmt.Sprintf("r-%05d", i), Face: "soap", Method: "POST", Path: "/Service.asmx",
+			AccountID: acct, Username: user, Operation: op, Status: "OK", HTTPStatus: 200, ReceivedAt: start.Add(time.Duration(i) * time.Second), Duration: dur})
+	}
+	if err := e.fix.Store.LogRequests(context.Background(), es); err != nil {
+		t.Fatal(err)
+	}
+	alice, bob, op := e.signedIn("alice", "alice-pw"), e.signedIn("bob", "bob-pw"), e.operator()
+	listed := func(a answer) []string {
+		var ids []string
+		for _, m := range exchangeRow.FindAllStringSubmatch(a.body, -1) {
+			ids = append(ids, m[1])
+		}
+		return ids
+	}
+	for _, c := range []struct {
+		b     *browser
+		query string
+		want  []string
+	}{
+		{alice, "operation=describe", []string{"r-00000"}},
+		{alice, "slower=500", []string{"r-00000"}},
+		{alice, "slower=0.5&operation=Describe&outcome=ok&face=soap", []string{"r-00000"}},
+		{bob, "operation=describe", nil},
+		{bob, "operation=describe&account=alice", nil}, // an account's filter is its own
+		{bob, "slower=500", nil},
+		{op, "operation=describe", []string{"r-00000"}},
+		{op, "operation=describe&account=bob", nil},
+		{op, "id=r-0000", []string{"r-00009", "r-00008", "r-00007", "r-00006", "r-00005", "r-00004", "r-00003", "r-00002", "r-00001", "r-00000"}},
+		{alice, "id=r-0000", []string{"r-00008", "r-00006", "r-00004", "r-00002", "r-00000"}},
+		{bob, "id=r-00000", nil},      // alice's, whole: not opened, not listed
+		{alice, "after=r-00001", nil}, // bob's as a cursor: nothing
+	} {
+		a := c.b.get("/console/exchanges?" + c.query)
+		if a.status != 200 {
+			t.Errorf("?%s: HTTP %d\n%s", c.query, a.status, a.body)
+			continue
+		}
+		if got := listed(a); strings.Join(got, ",") != strings.Join(c.want, ",") {
+			t.Errorf("?%s: listed %v, want %v", c.query, got, c.want)
+		}
+	}
+	if a := alice.get("/console/exchanges?id=r-00002"); a.status != http.StatusSeeOther || a.header.Get("Location") != "/console/exchanges/r-00002" {
+		t.Errorf("alice opens her exchange by RequestID: HTTP %d %s", a.status, a.header.Get("Location"))
+	}
+
+	// alice pages through all her 1,150 exchanges, newest first.
+	var got []string
+	next := "/console/exchanges"
+	for pages := 0; next != ""; pages++ {
+		if pages > 20 {
+			t.Fatalf("too many pages")
+		}
+		a := alice.get(next)
+		got = append(got, listed(a)...)
+		next = ""
+		if m := nextLink.FindStringSubmatch(a.body); m != nil {
+			next = html.UnescapeString(m[1])
+		}
+	}
+	if len(got) != 1150 || got[0] != "r-02298" || got[len(got)-1] != "r-00000" {
+		t.Fatalf("alice's pages: %d exchanges, from %v to %v", len(got), got[:1], got[len(got)-1:])
+	}
+	seen := map[string]bool{}
+	for _, id := range got {
+		if seen[id] || id[len(id)-1]%2 == 1 {
+			t.Fatalf("alice's pages list %s twice or bob's", id)
+		}
+		seen[id] = true
+	}
+
+	// Bad input: a clear error, nothing else.
+	for _, c := range []struct {
+		query string
+		want  int
+	}{
+		{"slower=fast", http.StatusBadRequest},
+		{"slower=-1", http.StatusBadRequest},
+		{"slower=NaN", http.StatusBadRequest},
+		{"operation=" + strings.Repeat("x", 201), http.StatusBadRequest},
+		{"id=%ff%fe", http.StatusBadRequest},
+	} {
+		if a := alice.get("/console/exchanges?" + c.query); a.status != c.want || !strings.Contains(a.body, `role="alert"`) {
+			t.Errorf("?%.40s: HTTP %d, want %d with an error", c.query, a.status, c.want)
+		}
+	}
+	if a := op.get("/console/exchanges?account=nobody"); a.status != 200 || !strings.Contains(a.body, "No account is named nobody.") {
+		t.Errorf("the operator names an unknown account: HTTP %d", a.status)
+	}
+	if a := alice.do("POST", "/console/exchanges", nil); a.status != http.StatusMethodNotAllowed {
+		t.Errorf("POST /console/exchanges: HTTP %d", a.status)
+	}
 }
