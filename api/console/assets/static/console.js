@@ -28,8 +28,17 @@
 
   // update rewrites a send's row from an action's answer: its status, and
   // the actions that status allows now.
+  // Status changes made without a reload (an action's answer, the event
+  // stream) are read out by screen readers through the layout's live
+  // region; a change that removes the focused control leaves the focus in
+  // the row, not lost to the page.
+  const live = document.getElementById("live");
+  function announce(msg) { if (live) live.textContent = msg; }
+
   function update(row, answer) {
     const status = row.querySelector(".status");
+    const hadFocus = row.querySelector(".actions").contains(document.activeElement);
+    if (status.textContent !== String(answer.status)) announce("Send " + row.dataset.id + " is now " + answer.status + ".");
     status.textContent = answer.status;
     status.className = "status status-" + String(answer.status).toLowerCase();
     const cell = row.querySelector(".actions");
@@ -50,6 +59,10 @@
         cell.append(f, " ");
       }
     }
+    if (hadFocus) {
+      const next = cell.querySelector("a, button");
+      if (next) { next.focus(); } else { status.tabIndex = -1; status.focus(); }
+    }
   }
 
   const table = document.querySelector("table.sends");
@@ -65,9 +78,13 @@
       dialog.returnValue = "";
       dialog.onclose = async () => {
         if (dialog.returnValue !== "confirm") return;
-        try { update(row, await post(x.href)); } catch (e) { showError(e.message); }
+        try { update(row, await post(x.href)); } catch (e) { showError(e.message); announce(e.message); }
       };
       dialog.showModal();
+      // The confirmation's primary control has the focus: Enter confirms,
+      // Escape keeps the send.
+      const ok = dialog.querySelector('button[value="confirm"]');
+      if (ok) ok.focus();
     });
     // Pause and resume act at once.
     table.addEventListener("submit", async (ev) => {
