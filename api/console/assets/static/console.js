@@ -65,6 +65,20 @@
     }
   }
 
+  // enterDown: an Enter key is down. A link activates on Enter's keydown
+  // and a button on its keypress, so the Enter that opens the cancel
+  // dialog from the red X would press the dialog's focused Confirm too:
+  // that keypress is swallowed.
+  let enterDown = false;
+  document.addEventListener("keydown", (ev) => { if (ev.key === "Enter") enterDown = true; }, true);
+  document.addEventListener("keyup", (ev) => { if (ev.key === "Enter") enterDown = false; }, true);
+  function swallowThisEnter() {
+    if (!enterDown) return;
+    const stop = (ev) => { if (ev.key === "Enter") ev.preventDefault(); };
+    document.addEventListener("keypress", stop, true);
+    document.addEventListener("keyup", () => document.removeEventListener("keypress", stop, true), { capture: true, once: true });
+  }
+
   const table = document.querySelector("table.sends");
   const dialog = document.getElementById("confirm-cancel");
   if (table) {
@@ -80,6 +94,7 @@
         if (dialog.returnValue !== "confirm") return;
         try { update(row, await post(x.href)); } catch (e) { showError(e.message); announce(e.message); }
       };
+      swallowThisEnter();
       dialog.showModal();
       // The confirmation's primary control has the focus: Enter confirms,
       // Escape keeps the send.
