@@ -112,6 +112,20 @@ func TestUserDelete(t *testing.T) {
 		t.Errorf("the operator deletes alice's last user: HTTP %d", a.status)
 	}
 
+	// An account whose own user is gone (deleted with `partnerd user
+	// delete`) keeps its last user.
+	e.apply("user bob-ci bob-ci-pw bob")
+	if err := e.fix.Store.DeleteUser(ctx, bobID, uid["bob"]); err != nil {
+		t.Fatal(err)
+	}
+	bus, _ := e.fix.Store.ListUsers(ctx, bobID)
+	if len(bus) != 1 || bus[0].Username != "bob-ci" {
+		t.Fatalf("bob's users: %+v", bus)
+	}
+	if a := op.postForm(fmt.Sprintf("/console/account/%d/users/%d/delete", bobID, bus[0].ID), url.Values{"csrf": {op.csrf}}); a.status != http.StatusConflict || !strings.Contains(a.body, "last user") {
+		t.Errorf("the operator deletes bob's last user: HTTP %d\n%s", a.status, a.body)
+	}
+
 	acts, _ := e.fix.Store.OperatorActions(ctx, 0)
 	var got []string
 	for _, a := range acts {
