@@ -63,7 +63,7 @@ func (f *Face) exchangesPage(w http.ResponseWriter, r *http.Request) {
 		"Slower": strings.TrimSpace(q.Get("slower"))}
 	switch {
 	case !s.Operator():
-		sq.AccountID, data["Account"] = s.AccountID, s.AccountName
+		sq.AccountID, data["Account"], account = s.AccountID, s.AccountName, ""
 	case account != "":
 		a, err := f.cfg.Store.AccountByUsername(r.Context(), account)
 		if errors.Is(err, store.ErrNotFound) {
