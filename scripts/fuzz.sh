@@ -38,6 +38,7 @@ targets=(
 	"./api/fuelauth FuzzTokenEndpoints"
 	"./internal/envcheck FuzzCheckEnvelope"
 	"./internal/goldencase FuzzParseCase"
+	"./api/console FuzzHighlight"
 	"./internal/replay FuzzParseJSONRequest"
 )
 

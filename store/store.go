@@ -230,6 +230,10 @@ type Store interface {
 	LogRequests(ctx context.Context, es []RequestLog) error
 	RecentRequests(ctx context.Context, n int) ([]RequestLog, error) // newest first
 	RequestByID(ctx context.Context, requestID string) (RequestLog, error)
+	// SearchRequests returns the exchanges q selects, newest first (in
+	// RecentRequests' order), at most q.Limit of them: the whole log is
+	// searched, a page at a time (see RequestQuery.After).
+	SearchRequests(ctx context.Context, q RequestQuery) ([]RequestLog, error)
 	// RequestsByCredential returns the n newest exchanges made with the
 	// credential named name (RequestLog.Credential) of kind, or of any
 	// kind when kind is "", newest first.
@@ -936,6 +940,25 @@ type RequestLog struct {
 	// "user" for SOAP, nothing for other faces.
 	CredentialKind string
 	Credential     string
+}
+
+// RequestQuery selects exchanges for SearchRequests; a zero field selects
+// every exchange.
+type RequestQuery struct {
+	AccountID       int64  // > 0: that account's exchanges only
+	RequestIDPrefix string // RequestIDs that begin with it
+	Face            string // exactly
+	// Operation and Status match ignoring the case of ASCII letters.
+	Operation, Status string
+	// MinDuration and MaxDuration bound Duration, both inclusive;
+	// MaxDuration 0 sets no upper bound.
+	MinDuration, MaxDuration time.Duration
+	// After continues a search: the RequestID of the last exchange of the
+	// previous page; only exchanges after it in newest-first order are
+	// returned. An After that names no exchange the query selects by
+	// AccountID returns none.
+	After string
+	Limit int // > 0
 }
 
 // CredentialCount is how many requests one credential made.

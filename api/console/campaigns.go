@@ -184,15 +184,51 @@ func (f *Face) singleSendsPage(w http.ResponseWriter, r *http.Request) {
 	f.render(w, r, http.StatusOK, "singlesends", data)
 }
 
-// singleSendAct schedules (at send_at, a UTC time of the form) or
-// unschedules a Single Send.
+// singleSendID reads the {id} of a path: "" when it cannot name one (or
+// the server serves no Single Sends).
+func (f *Face) singleSendID(r *http.Request) string {
+	id := r.PathValue("id")
+	if f.cfg.Marketing == nil || len(id) > 64 {
+		return ""
+	}
+	return id
+}
+
+// singleSendConfirm asks before a delete, which loses the Single Send for
+// good: marketing.Service has no duplicate (SendGrid's POST
+// …/singlesends/{id}), so the page says plainly that it cannot be undone
+// and offers the unschedule instead while that is possible.
+func (f *Face) singleSendConfirm(w http.ResponseWriter, r *http.Request) {
+	_, a, ok := f.accountOr404(w, r)
+	if !ok {
+		return
+	}
+	id := f.singleSendID(r)
+	if id == "" {
+		f.fail(w, r, http.StatusNotFound, "No such Single Send.")
+		return
+	}
+	if r.PathValue("action") != "delete" {
+		f.fail(w, r, http.StatusNotFound, "No such page: only a delete asks first.")
+		return
+	}
+	ss, err := f.cfg.Marketing.SingleSend(r.Context(), a.ID, id)
+	if err != nil {
+		f.marketingFail(w, r, "Single Send", err)
+		return
+	}
+	f.render(w, r, http.StatusOK, "singlesenddelete", map[string]any{"Account": a, "SingleSend": ss})
+}
+
+// singleSendAct schedules (at send_at, a UTC time of the form),
+// unschedules or deletes a Single Send.
 func (f *Face) singleSendAct(w http.ResponseWriter, r *http.Request) {
 	s, a, ok := f.accountOr404(w, r)
 	if !ok {
 		return
 	}
-	id := r.PathValue("id")
-	if f.cfg.Marketing == nil || id == "" || len(id) > 64 {
+	id := f.singleSendID(r)
+	if id == "" {
 		f.fail(w, r, http.StatusNotFound, "No such Single Send.")
 		return
 	}
@@ -218,8 +254,15 @@ func (f *Face) singleSendAct(w http.ResponseWriter, r *http.Request) {
 	case "unschedule":
 		out, err = f.cfg.Marketing.UnscheduleSingleSend(ctx, a.ID, id)
 		detail = "single send " + id + " unscheduled"
+	case "delete":
+		var ss marketing.SingleSend
+		if ss, err = f.cfg.Marketing.SingleSend(ctx, a.ID, id); err == nil {
+			err = f.cfg.Marketing.DeleteSingleSend(ctx, a.ID, id)
+			detail = fmt.Sprintf("single send %s (%q, %s) deleted", id, ss.Name, ss.Status)
+			out.Status = "deleted"
+		}
 	default:
-		f.fail(w, r, http.StatusNotFound, "No such action: a Single Send may be scheduled or unscheduled.")
+		f.fail(w, r, http.StatusNotFound, "No such action: a Single Send may be scheduled, unscheduled or deleted.")
 		return
 	}
 	if err != nil {

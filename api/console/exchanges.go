@@ -7,53 +7,108 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/partnerd/partnerd/store"
 )
 
-// exchangeScan is how many of the newest exchanges the list filters: the
-// store reads the request log newest first, by count.
-const exchangeScan = 2000
+// maxFilter bounds a filter field of the exchanges page: longer is not a
+// RequestID, operation or outcome the log holds.
+const maxFilter = 200
 
-// exchangesPage lists the request log, filtered by RequestID, account
-// (operator only), face, operation and outcome. A RequestID opens that
-// exchange directly.
+// exchangesPage searches the whole request log (store.SearchRequests) by
+// RequestID (a whole one opens that exchange, a beginning lists those it
+// begins), account (the operator's choice; an account's session sees only
+// its own), face, operation, outcome and latency, a page at a time.
 func (f *Face) exchangesPage(w http.ResponseWriter, r *http.Request) {
 	s, _ := f.current(r)
 	q := r.URL.Query()
-	if id := strings.TrimSpace(q.Get("id")); id != "" {
-		http.Redirect(w, r, "/console/exchanges/"+url.PathEscape(id), http.StatusSeeOther)
+	field := func(name string) (string, bool) {
+		v := strings.TrimSpace(q.Get(name))
+		if len(v) > maxFilter || !utf8.ValidString(v) {
+			f.fail(w, r, http.StatusBadRequest, fmt.Sprintf("The %s filter is not text of at most %d bytes.", name, maxFilter))
+			return "", false
+		}
+		return v, true
+	}
+	var v [6]string
+	for i, name := range []string{"id", "account", "face", "operation", "outcome", "after"} {
+		var ok bool
+		if v[i], ok = field(name); !ok {
+			return
+		}
+	}
+	id, account, face, op, outcome, after := v[0], v[1], v[2], v[3], v[4], v[5]
+	sq := store.RequestQuery{RequestIDPrefix: id, Face: face, Operation: op, Status: outcome, After: after, Limit: pageSize + 1}
+	if id != "" && after == "" {
+		// Whole, and the session's: open it. Another account's is not
+		// told apart from an unknown one.
+		if e, err := f.cfg.Store.RequestByID(r.Context(), id); err == nil && (s.Operator() || e.AccountID == s.AccountID) {
+			http.Redirect(w, r, "/console/exchanges/"+url.PathEscape(id), http.StatusSeeOther)
+			return
+		}
+	}
+	var err error
+	if sq.MinDuration, err = latency(q.Get("slower")); err != nil {
+		f.fail(w, r, http.StatusBadRequest, "slower than: "+err.Error())
 		return
 	}
-	account, face, op, outcome := strings.TrimSpace(q.Get("account")), q.Get("face"), strings.TrimSpace(q.Get("operation")), strings.TrimSpace(q.Get("outcome"))
-	if !s.Operator() {
-		account = s.AccountName
+	data := map[string]any{"ID": id, "Account": account, "Face": face, "Operation": op, "Outcome": outcome,
+		"Slower": strings.TrimSpace(q.Get("slower"))}
+	switch {
+	case !s.Operator():
+		sq.AccountID, data["Account"], account = s.AccountID, s.AccountName, ""
+	case account != "":
+		a, err := f.cfg.Store.AccountByUsername(r.Context(), account)
+		if errors.Is(err, store.ErrNotFound) {
+			data["Error"] = "No account is named " + account + "."
+			f.render(w, r, http.StatusOK, "exchanges", data)
+			return
+		}
+		if err != nil {
+			f.fail(w, r, http.StatusInternalServerError, "The account could not be read.")
+			return
+		}
+		sq.AccountID = a.ID
 	}
-	all, err := f.cfg.Store.RecentRequests(r.Context(), exchangeScan)
+	rows, err := f.cfg.Store.SearchRequests(r.Context(), sq)
 	if err != nil {
 		f.fail(w, r, http.StatusInternalServerError, "The request log could not be read.")
 		return
 	}
-	var rows []store.RequestLog
-	for _, e := range all {
-		if !s.Operator() && e.AccountID != s.AccountID {
-			continue
+	if len(rows) > pageSize {
+		rows = rows[:pageSize]
+		next := url.Values{}
+		for k, name := range map[string]string{"id": id, "account": account, "face": face, "operation": op, "outcome": outcome,
+			"slower": strings.TrimSpace(q.Get("slower"))} {
+			if name != "" {
+				next.Set(k, name)
+			}
 		}
-		if (account != "" && !strings.EqualFold(e.Username, account)) || (face != "" && e.Face != face) ||
-			(op != "" && !strings.EqualFold(e.Operation, op)) || (outcome != "" && !strings.EqualFold(e.Status, outcome)) {
-			continue
-		}
-		rows = append(rows, e)
-		if len(rows) == pageSize {
-			break
-		}
+		next.Set("after", rows[len(rows)-1].RequestID)
+		data["Next"] = "/console/exchanges?" + next.Encode()
 	}
-	f.render(w, r, http.StatusOK, "exchanges", map[string]any{"Rows": rows, "Account": account, "Face": face,
-		"Operation": op, "Outcome": outcome, "Scan": exchangeScan})
+	data["Rows"], data["Paged"] = rows, after != ""
+	f.render(w, r, http.StatusOK, "exchanges", data)
+}
+
+// latency reads the "slower than" filter: milliseconds, "" for none.
+func latency(v string) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, nil
+	}
+	ms, err := strconv.ParseFloat(v, 64)
+	if err != nil || ms < 0 || ms > 1e9 || math.IsNaN(ms) {
+		return 0, errors.New("a number of milliseconds is required")
+	}
+	return time.Duration(ms * float64(time.Millisecond)), nil
 }
 
 // exchange reads one exchange the session may see: another account's is
@@ -89,7 +144,7 @@ func (f *Face) exchangePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.render(w, r, http.StatusOK, "exchange", map[string]any{"E": e,
-		"Request": pretty(e.Request), "Response": pretty(e.Response), "Curl": curlOf(r, e)})
+		"Request": highlight(pretty(e.Request)), "Response": highlight(pretty(e.Response)), "Curl": curlOf(r, e)})
 }
 
 // exchangeGolden downloads the exchange as a golden case (the format of
@@ -230,6 +285,10 @@ func indentXML(s string) (string, error) {
 			open, pending = true, ""
 		case xml.EndElement:
 			depth--
+			if depth < 0 {
+				// RawToken does not match end tags to start tags.
+				return "", errors.New("an end tag closes no element")
+			}
 			switch {
 			case open && pending == "":
 				b.WriteString(" />")

@@ -10,7 +10,7 @@ import (
 // assets/pages/layout.html.
 var pageNames = []string{"signin", "error", "sends", "confirm", "exchanges", "exchange", "actions",
 	"accounts", "account", "flush", "disable", "chart", "clock", "outbox",
-	"campaigns", "campaigndelete", "singlesends", "pickaccount"}
+	"campaigns", "campaigndelete", "singlesends", "singlesenddelete", "userdelete", "pickaccount"}
 
 var funcs = template.FuncMap{
 	"when": func(t time.Time) string {

@@ -11,6 +11,7 @@ func TestPretty(t *testing.T) {
 		{"cut short: as stored", `<a><b>`, "<a><b>"},
 		{"not a body", `hello`, "hello"},
 		{"bad json: as stored", `{"a":`, `{"a":`},
+		{"an end tag alone: as stored", `</A>`, `</A>`},
 	}
 	for _, c := range cases {
 		if got := pretty(c.in); got != c.want {

@@ -108,25 +108,115 @@ func (f *Face) addUser(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, accountURL(s, a)+"#users", http.StatusSeeOther)
 }
 
-// userAct rotates one user's password, or disables or enables it. A
-// session that changes its own user is signed out (its stamp is gone).
+// userOr404 reads the {uid} of a path among account a's users, or answers
+// that it cannot.
+func (f *Face) userOr404(w http.ResponseWriter, r *http.Request, a store.Account) (store.User, bool) {
+	u, err := f.userOf(r, a)
+	if errors.Is(err, store.ErrNotFound) {
+		f.fail(w, r, http.StatusNotFound, "No such user.")
+		return u, false
+	}
+	if err != nil {
+		f.fail(w, r, http.StatusInternalServerError, "The users could not be read.")
+		return u, false
+	}
+	return u, true
+}
+
+// undeletable says why user u of account a may not be deleted, or "": the
+// account's own user (named as the account, whose password the account
+// page rotates) stays, and so does an account's last user, so that a
+// console delete never leaves an account no one can sign in to.
+func (f *Face) undeletable(r *http.Request, a store.Account, u store.User) (string, error) {
+	if u.Username == a.Username {
+		return "The user " + u.Username + " is the account's own user: it cannot be deleted (disable it, or disable the account).", nil
+	}
+	users, err := f.cfg.Store.ListUsers(r.Context(), a.ID)
+	if err != nil {
+		return "", err
+	}
+	if len(users) <= 1 {
+		return "The user " + u.Username + " is the account's last user: it cannot be deleted.", nil
+	}
+	return "", nil
+}
+
+// userConfirm asks before a user is deleted (or says why it may not be).
+func (f *Face) userConfirm(w http.ResponseWriter, r *http.Request) {
+	_, a, ok := f.accountOr404(w, r)
+	if !ok {
+		return
+	}
+	u, ok := f.userOr404(w, r, a)
+	if !ok {
+		return
+	}
+	if r.PathValue("action") != "delete" {
+		f.fail(w, r, http.StatusNotFound, "No such page: only a delete asks first.")
+		return
+	}
+	why, err := f.undeletable(r, a, u)
+	if err != nil {
+		f.fail(w, r, http.StatusInternalServerError, "The users could not be read.")
+		return
+	}
+	if why != "" {
+		f.fail(w, r, http.StatusConflict, why)
+		return
+	}
+	f.render(w, r, http.StatusOK, "userdelete", map[string]any{"Account": a, "User": u})
+}
+
+// deleteUser deletes user u of account a (store.DeleteUser, as `partnerd
+// user delete`): its logins fail from the next request and its console
+// sessions end (they no longer find their user); the account's sends
+// and other credentials are kept.
+func (f *Face) deleteUser(w http.ResponseWriter, r *http.Request, s session, a store.Account, u store.User) {
+	why, err := f.undeletable(r, a, u)
+	if err != nil {
+		f.fail(w, r, http.StatusInternalServerError, "The users could not be read.")
+		return
+	}
+	if why != "" {
+		f.fail(w, r, http.StatusConflict, why)
+		return
+	}
+	if err := f.cfg.Store.DeleteUser(r.Context(), a.ID, u.ID); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			f.fail(w, r, http.StatusNotFound, "No such user.")
+			return
+		}
+		f.fail(w, r, http.StatusInternalServerError, "The user could not be deleted.")
+		return
+	}
+	f.record(r.Context(), s, "user.delete", a.ID, "user:"+u.Username, "user "+u.Username+" deleted; its console sessions end", 1)
+	if !s.Operator() && u.Username == s.Actor {
+		f.sessions.DeleteSession(r.Context(), s.IDHash)
+		http.SetCookie(w, f.cookie(r, sessionCookie, "", -1))
+		http.Redirect(w, r, "/console/signin", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, accountURL(s, a)+"#users", http.StatusSeeOther)
+}
+
+// userAct rotates one user's password, disables, enables or deletes it.
+// A session that changes its own user is signed out (its stamp is gone).
 func (f *Face) userAct(w http.ResponseWriter, r *http.Request) {
 	s, a, ok := f.accountOr404(w, r)
 	if !ok {
 		return
 	}
-	u, err := f.userOf(r, a)
-	if errors.Is(err, store.ErrNotFound) {
-		f.fail(w, r, http.StatusNotFound, "No such user.")
+	u, ok := f.userOr404(w, r, a)
+	if !ok {
 		return
 	}
-	if err != nil {
-		f.fail(w, r, http.StatusInternalServerError, "The users could not be read.")
-		return
-	}
+	var err error
 	action := r.PathValue("action")
 	var detail string
 	switch action {
+	case "delete":
+		f.deleteUser(w, r, s, a, u)
+		return
 	case "password":
 		if msg := checkNewPassword(r.PostForm.Get("password"), r.PostForm.Get("again")); msg != "" {
 			f.showAccount(w, r, http.StatusBadRequest, a, map[string]any{"Error": "The password of " + u.Username + " was not changed: " + msg})
@@ -141,7 +231,7 @@ func (f *Face) userAct(w http.ResponseWriter, r *http.Request) {
 		u.Disabled = action == "disable"
 		detail = "user " + u.Username + " " + action + "d"
 	default:
-		f.fail(w, r, http.StatusNotFound, "No such action: a user's password may be rotated, or the user disabled or enabled.")
+		f.fail(w, r, http.StatusNotFound, "No such action: a user's password may be rotated, or the user disabled, enabled or deleted.")
 		return
 	}
 	u.UpdatedAt = f.now()

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -202,4 +205,93 @@ WHERE kept > $1 ORDER BY id DESC LIMIT 1`, maxBytes).Scan(&last)
 		return n, fmt.Errorf("postgres: prune requests: %w", err)
 	}
 	return n, nil
+}
+
+// SearchRequests returns the exchanges q selects, newest first, in pages
+// keyed by (received_at, id), the order of RecentRequests: a page deep in
+// the log starts with a seek on the received_at index, not a scan of the
+// pages before it. An account's search walks that index too, skipping
+// other accounts' rows: the log has no index by account.
+func (db *DB) SearchRequests(ctx context.Context, q store.RequestQuery) ([]store.RequestLog, error) {
+	if q.Limit <= 0 {
+		return nil, nil
+	}
+	var (
+		where []string
+		args  []any
+	)
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if q.AccountID > 0 {
+		where = append(where, "account_id = "+arg(q.AccountID))
+	}
+	if q.RequestIDPrefix != "" {
+		// A range on the UNIQUE index (COLLATE "C", so byte order):
+		// U+10FFFF is the greatest character, so every RequestID beginning
+		// with the prefix sorts below it.
+		where = append(where, "request_id >= "+arg(q.RequestIDPrefix)+" AND request_id < "+arg(q.RequestIDPrefix+"\U0010FFFF"))
+	}
+	if q.Face != "" {
+		where = append(where, "face = "+arg([]byte(q.Face)))
+	}
+	// The columns are bytes: escaped to text (non-ASCII bytes as octal
+	// escapes), only ASCII letters are folded, as SQLite's NOCASE does.
+	if q.Operation != "" {
+		where = append(where, "lower(encode(operation, 'escape')) = lower(encode("+arg([]byte(q.Operation))+"::bytea, 'escape'))")
+	}
+	if q.Status != "" {
+		where = append(where, "lower(encode(status, 'escape')) = lower(encode("+arg([]byte(q.Status))+"::bytea, 'escape'))")
+	}
+	if q.MinDuration > 0 {
+		where = append(where, "duration_ns >= "+arg(int64(q.MinDuration)))
+	}
+	if q.MaxDuration > 0 {
+		where = append(where, "duration_ns <= "+arg(int64(q.MaxDuration)))
+	}
+	// parts are the conditions that place a row after the cursor, each run
+	// in turn until the page is full: the rows with a time, then those
+	// without (last, newest first). Apart, each is read in the index's own
+	// order (received_at DESC puts NULLs first, which neither part has).
+	type part struct {
+		cond string // $_ for each of args, numbered after the query's
+		args []any
+	}
+	parts := []part{{"received_at IS NOT NULL", nil}, {"received_at IS NULL", nil}}
+	if q.After != "" {
+		var received *int64
+		var id int64
+		err := db.pool.QueryRow(ctx, `SELECT received_at, id FROM request_log WHERE request_id = $1 AND ($2 = 0 OR account_id = $2)`,
+			q.After, q.AccountID).Scan(&received, &id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("postgres: search requests: %w", err)
+		}
+		parts = []part{{"received_at IS NULL AND id < $_", []any{id}}}
+		if received != nil {
+			parts = []part{{"received_at <= $_ AND (received_at < $_ OR id < $_)", []any{*received, *received, id}},
+				{"received_at IS NULL", nil}}
+		}
+	}
+	var es []store.RequestLog
+	for _, p := range parts {
+		cond, n := p.cond, len(args)
+		for range p.args {
+			n++
+			cond = strings.Replace(cond, "$_", "$"+strconv.Itoa(n), 1)
+		}
+		query := `SELECT ` + requestLogColumns + ` FROM request_log WHERE ` + strings.Join(append(slices.Clip(where), cond), " AND ") +
+			` ORDER BY received_at DESC, id DESC LIMIT ` + strconv.Itoa(q.Limit-len(es))
+		page, err := queryAll(ctx, db.pool, scanRequestLog, query, append(slices.Clip(args), p.args...)...)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: search requests: %w", err)
+		}
+		if es = append(es, page...); len(es) >= q.Limit {
+			break
+		}
+	}
+	return es, nil
 }

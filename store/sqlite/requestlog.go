@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -343,4 +345,89 @@ func (s *requestLogSize) scanned(kept, inserted int64) {
 	defer s.mu.Unlock()
 	s.known, s.kept = true, kept
 	s.inserted.Add(-inserted)
+}
+
+// SearchRequests returns the exchanges q selects, newest first, in pages
+// keyed by (received_at, id): the order of RecentRequests, which the
+// received_at index keeps (an index entry carries the rowid), so a page
+// deep in the log starts with a seek, not a scan of the pages before it.
+// An account's search walks that index too, skipping other accounts' rows:
+// the log has no index by account.
+func (db *DB) SearchRequests(ctx context.Context, q store.RequestQuery) ([]store.RequestLog, error) {
+	if q.Limit <= 0 {
+		return nil, nil
+	}
+	var (
+		where []string
+		args  []any
+	)
+	if q.AccountID > 0 {
+		where, args = append(where, "account_id = ?"), append(args, q.AccountID)
+	}
+	if q.RequestIDPrefix != "" {
+		// A range on the UNIQUE index: U+10FFFF is the greatest character,
+		// so every RequestID beginning with the prefix sorts below it.
+		where = append(where, "request_id >= ? AND request_id < ?")
+		args = append(args, q.RequestIDPrefix, q.RequestIDPrefix+"\U0010FFFF")
+	}
+	if q.Face != "" {
+		where, args = append(where, "face = ?"), append(args, q.Face)
+	}
+	if q.Operation != "" {
+		where, args = append(where, "operation = ? COLLATE NOCASE"), append(args, q.Operation)
+	}
+	if q.Status != "" {
+		where, args = append(where, "status = ? COLLATE NOCASE"), append(args, q.Status)
+	}
+	if q.MinDuration > 0 {
+		where, args = append(where, "duration_ns >= ?"), append(args, int64(q.MinDuration))
+	}
+	if q.MaxDuration > 0 {
+		where, args = append(where, "duration_ns <= ?"), append(args, int64(q.MaxDuration))
+	}
+	// parts are the conditions that place a row after the cursor, each
+	// run in turn until the page is full: the rows with a time, then those
+	// without (NULL sorts first in SQLite, so last newest first). Apart,
+	// each is a range the index can seek to.
+	type part struct {
+		cond string
+		args []any
+	}
+	parts := []part{{"", nil}}
+	if q.After != "" {
+		var received sql.NullInt64
+		var id int64
+		err := db.read.QueryRowContext(ctx, `SELECT received_at, id FROM request_log WHERE request_id = ? AND (? = 0 OR account_id = ?)`,
+			q.After, q.AccountID, q.AccountID).Scan(&received, &id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: search requests: %w", err)
+		}
+		parts = []part{{"received_at IS NULL AND id < ?", []any{id}}}
+		if received.Valid {
+			parts = []part{{"received_at <= ? AND (received_at < ? OR id < ?)", []any{received.Int64, received.Int64, id}},
+				{"received_at IS NULL", nil}}
+		}
+	}
+	var es []store.RequestLog
+	for _, p := range parts {
+		w, a := where, args
+		if p.cond != "" {
+			w, a = append(slices.Clip(w), p.cond), append(slices.Clip(a), p.args...)
+		}
+		query := `SELECT ` + requestLogColumns + ` FROM request_log`
+		if len(w) > 0 {
+			query += " WHERE " + strings.Join(w, " AND ")
+		}
+		page, err := queryAll(ctx, db.read, scanRequestLog, query+` ORDER BY received_at DESC, id DESC LIMIT ?`, append(a, q.Limit-len(es))...)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: search requests: %w", err)
+		}
+		if es = append(es, page...); len(es) >= q.Limit {
+			break
+		}
+	}
+	return es, nil
 }

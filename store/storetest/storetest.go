@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Nonces", testNonces},
 		{"RequestLog", testRequestLog},
 		{"RequestLogBatch", testRequestLogBatch},
+		{"SearchRequests", testSearchRequests},
 		{"PruneRequests", testPruneRequests},
 		{"Cursors", testCursors},
 		{"Transactions", testTransactions},

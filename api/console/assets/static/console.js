@@ -28,8 +28,17 @@
 
   // update rewrites a send's row from an action's answer: its status, and
   // the actions that status allows now.
+  // Status changes made without a reload (an action's answer, the event
+  // stream) are read out by screen readers through the layout's live
+  // region; a change that removes the focused control leaves the focus in
+  // the row, not lost to the page.
+  const live = document.getElementById("live");
+  function announce(msg) { if (live) live.textContent = msg; }
+
   function update(row, answer) {
     const status = row.querySelector(".status");
+    const hadFocus = row.querySelector(".actions").contains(document.activeElement);
+    if (status.textContent !== String(answer.status)) announce("Send " + row.dataset.id + " is now " + answer.status + ".");
     status.textContent = answer.status;
     status.className = "status status-" + String(answer.status).toLowerCase();
     const cell = row.querySelector(".actions");
@@ -50,6 +59,24 @@
         cell.append(f, " ");
       }
     }
+    if (hadFocus) {
+      const next = cell.querySelector("a, button");
+      if (next) { next.focus(); } else { status.tabIndex = -1; status.focus(); }
+    }
+  }
+
+  // enterDown: an Enter key is down. A link activates on Enter's keydown
+  // and a button on its keypress, so the Enter that opens the cancel
+  // dialog from the red X would press the dialog's focused Confirm too:
+  // that keypress is swallowed.
+  let enterDown = false;
+  document.addEventListener("keydown", (ev) => { if (ev.key === "Enter") enterDown = true; }, true);
+  document.addEventListener("keyup", (ev) => { if (ev.key === "Enter") enterDown = false; }, true);
+  function swallowThisEnter() {
+    if (!enterDown) return;
+    const stop = (ev) => { if (ev.key === "Enter") ev.preventDefault(); };
+    document.addEventListener("keypress", stop, true);
+    document.addEventListener("keyup", () => document.removeEventListener("keypress", stop, true), { capture: true, once: true });
   }
 
   const table = document.querySelector("table.sends");
@@ -65,9 +92,14 @@
       dialog.returnValue = "";
       dialog.onclose = async () => {
         if (dialog.returnValue !== "confirm") return;
-        try { update(row, await post(x.href)); } catch (e) { showError(e.message); }
+        try { update(row, await post(x.href)); } catch (e) { showError(e.message); announce(e.message); }
       };
+      swallowThisEnter();
       dialog.showModal();
+      // The confirmation's primary control has the focus: Enter confirms,
+      // Escape keeps the send.
+      const ok = dialog.querySelector('button[value="confirm"]');
+      if (ok) ok.focus();
     });
     // Pause and resume act at once.
     table.addEventListener("submit", async (ev) => {
