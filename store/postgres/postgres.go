@@ -124,7 +124,7 @@ func (db *DB) View(ctx context.Context, fn func(store.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	tx, err := db.beginLazy(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return fmt.Errorf("postgres: begin: %w", err)
 	}
@@ -158,7 +158,7 @@ func (db *DB) update(ctx context.Context, iso pgx.TxIsoLevel, fn func(*txn) erro
 
 // try is one attempt of update.
 func (db *DB) try(ctx context.Context, iso pgx.TxIsoLevel, fn func(*txn) error) (err error) {
-	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: iso})
+	tx, err := db.beginLazy(ctx, pgx.TxOptions{IsoLevel: iso})
 	if err != nil {
 		return fmt.Errorf("postgres: begin: %w", err)
 	}
