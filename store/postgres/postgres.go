@@ -3,7 +3,7 @@
 // partnerd processes sharing one database. It is opened by store.Open with
 // a postgres:// or postgresql:// URL (libpq's URL syntax; search_path and
 // other run-time parameters may be given in it, and pgxpool's settings:
-// pool_max_conns, by default 4 per CPU and at least 8).
+// pool_max_conns, by default 4 per CPU and at least 16).
 //
 // Its schema mirrors store/sqlite's, table for table and column for
 // column (migrations.go), so that what one store keeps the other keeps the
@@ -70,10 +70,15 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	// the server's disk (and its synchronous standbys, if any).
 	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "on"
 	// pgxpool's default (4 connections on a small machine) would queue a
-	// server's concurrent requests behind each other; connections are
-	// opened as they are needed, so an idle store holds few.
+	// server's concurrent requests behind each other: a request holds a
+	// connection while it waits on round trips and commit flushes, not
+	// only while it works, so the pool must be wider than the CPUs (on 2
+	// cores, 16 connections gave 20-60 % more cancels than 8, with less
+	// CPU per request; 64 cost PostgreSQL more CPU: BENCHMARKS.md).
+	// Connections are opened as they are needed, so an idle store holds
+	// few.
 	if !strings.Contains(url, "pool_max_conns") {
-		cfg.MaxConns = int32(max(8, 4*runtime.GOMAXPROCS(0)))
+		cfg.MaxConns = int32(max(16, 4*runtime.GOMAXPROCS(0)))
 	}
 	if cfg.ConnConfig.RuntimeParams["application_name"] == "" {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "partnerd"
