@@ -80,6 +80,15 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	if !strings.Contains(url, "pool_max_conns") {
 		cfg.MaxConns = int32(max(16, 4*runtime.GOMAXPROCS(0)))
 	}
+	// Large values (the request log's bodies) compressed with lz4 cost
+	// PostgreSQL less than half of its default pglz's CPU per row
+	// (BENCHMARKS.md); a server built without lz4 keeps pglz. Any server
+	// reads both.
+	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+		_, err := c.Exec(ctx, `SELECT set_config('default_toast_compression', 'lz4', false)
+WHERE 'lz4' = ANY ((SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression')::text[])`)
+		return err
+	}
 	if cfg.ConnConfig.RuntimeParams["application_name"] == "" {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "partnerd"
 	}
