@@ -15,6 +15,10 @@
 # outbox). Each store is a fresh schema of the database PARTNERD_TEST_STORE
 # names. On a shared machine the figures move from run to run: read the
 # ratios of one sitting.
+#
+# BENCH_ONLY=one runs only SQLite and one PostgreSQL server, BENCH_ROUNDS
+# times in alternation (2 by default), for A/B comparisons of a change;
+# BENCH_DURATION and BENCH_SENDS shorten a run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${PARTNERD_TEST_STORE:?run it under scripts/pg-test.sh}"
@@ -52,6 +56,8 @@ url() { echo "http://127.0.0.1:$1/Service.asmx"; }
 summary() { # JSON on stdin → "N req/s p50 p99 errors"
   python3 -c 'import json,sys; d=json.load(sys.stdin); l=d["latency_ms"]; print("%d %.0f %.2f %.2f %d" % (d["requests"], d["requests_per_sec"], l["p50"], l["p99"], d["errors"]))'
 }
+# xacts: the database's committed and rolled back transactions so far.
+xacts() { psql -Atq -F' ' "$PARTNERD_TEST_STORE" -c "SELECT pg_stat_clear_snapshot(); SELECT xact_commit, xact_rollback FROM pg_stat_database WHERE datname = current_database()" | tail -1; }
 us_per() { python3 -c "print('%.0f' % (1e6*$1/$hz/max($2,1)))"; }
 
 prepare() { # prepare PORT: n sends, canceled once unmeasured
@@ -65,13 +71,22 @@ one() { # one NAME DB [serve args…]: one server, one bench
   start "$db" "$work/$name.log" "$@"
   prepare "$port"
   t0=$(ticks "$pid") p0=$(pgticks)
+  read -r c0 r0 < <(xacts)
   out=$("$bin" bench --url "$(url "$port")" --username bench --workload cancel --ids "1-$n" --duration "$dur" --quiet --json | summary)
   read -r req rps p50 p99 errs <<<"$out"
-  echo "cancel $name: $rps req/s (p50 $p50 ms, p99 $p99 ms, $errs errors); server CPU $(us_per $(($(ticks "$pid") - t0)) "$req") us/request, PostgreSQL CPU $(us_per $(($(pgticks) - p0)) "$req") us/request"
+  read -r c1 r1 < <(xacts)
+  echo "cancel $name: $rps req/s (p50 $p50 ms, p99 $p99 ms, $errs errors); server CPU $(us_per $(($(ticks "$pid") - t0)) "$req") us/request, PostgreSQL CPU $(us_per $(($(pgticks) - p0)) "$req") us/request; PostgreSQL commits $(((c1 - c0) / req)).$(((c1 - c0) * 10 / req % 10))/request, rollbacks $((r1 - r0))"
   stop "$pid"
 }
 
 echo "== $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg); PostgreSQL fsync=${PG_FSYNC:-off}"
+if [ "${BENCH_ONLY:-}" = one ]; then
+  for r in $(seq "${BENCH_ROUNDS:-2}"); do
+    one "sqlite-r$r" "sqlite:$work/bench$r.db"
+    one "postgres-1-r$r" "$(schema "bench_r$r")"
+  done
+  exit 0
+fi
 one sqlite "sqlite:$work/bench.db"
 one postgres-1 "$(schema bench_pg1)" --cpuprofile "$work/pg.prof"
 

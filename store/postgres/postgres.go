@@ -3,7 +3,7 @@
 // partnerd processes sharing one database. It is opened by store.Open with
 // a postgres:// or postgresql:// URL (libpq's URL syntax; search_path and
 // other run-time parameters may be given in it, and pgxpool's settings:
-// pool_max_conns, by default 4 per CPU and at least 8).
+// pool_max_conns, by default 4 per CPU and at least 16).
 //
 // Its schema mirrors store/sqlite's, table for table and column for
 // column (migrations.go), so that what one store keeps the other keeps the
@@ -19,6 +19,9 @@
 // run READ COMMITTED with row locks (FOR UPDATE SKIP LOCKED for claims),
 // every transition compare-and-set on the status. Commits are durable:
 // the session sets synchronous_commit on, whatever the server's default.
+// A transaction's BEGIN travels in one pipeline with its first statement,
+// and a transaction that ran none sends nothing (lazytx.go): round trips,
+// not SQL, are most of a short Update's cost.
 //
 // PostgreSQL aborts a transaction at its first failed statement, where
 // SQLite carries on. A Tx method that may fail for the caller to handle
@@ -70,10 +73,24 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	// the server's disk (and its synchronous standbys, if any).
 	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "on"
 	// pgxpool's default (4 connections on a small machine) would queue a
-	// server's concurrent requests behind each other; connections are
-	// opened as they are needed, so an idle store holds few.
+	// server's concurrent requests behind each other: a request holds a
+	// connection while it waits on round trips and commit flushes, not
+	// only while it works, so the pool must be wider than the CPUs (on 2
+	// cores, 16 connections gave 20-60 % more cancels than 8, with less
+	// CPU per request; 64 cost PostgreSQL more CPU: BENCHMARKS.md).
+	// Connections are opened as they are needed, so an idle store holds
+	// few.
 	if !strings.Contains(url, "pool_max_conns") {
-		cfg.MaxConns = int32(max(8, 4*runtime.GOMAXPROCS(0)))
+		cfg.MaxConns = int32(max(16, 4*runtime.GOMAXPROCS(0)))
+	}
+	// Large values (the request log's bodies) compressed with lz4 cost
+	// PostgreSQL less than half of its default pglz's CPU per row
+	// (BENCHMARKS.md); a server built without lz4 keeps pglz. Any server
+	// reads both.
+	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+		_, err := c.Exec(ctx, `SELECT set_config('default_toast_compression', 'lz4', false)
+WHERE 'lz4' = ANY ((SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression')::text[])`)
+		return err
 	}
 	if cfg.ConnConfig.RuntimeParams["application_name"] == "" {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "partnerd"
@@ -124,7 +141,7 @@ func (db *DB) View(ctx context.Context, fn func(store.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	tx, err := db.beginLazy(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return fmt.Errorf("postgres: begin: %w", err)
 	}
@@ -158,7 +175,7 @@ func (db *DB) update(ctx context.Context, iso pgx.TxIsoLevel, fn func(*txn) erro
 
 // try is one attempt of update.
 func (db *DB) try(ctx context.Context, iso pgx.TxIsoLevel, fn func(*txn) error) (err error) {
-	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: iso})
+	tx, err := db.beginLazy(ctx, pgx.TxOptions{IsoLevel: iso})
 	if err != nil {
 		return fmt.Errorf("postgres: begin: %w", err)
 	}
