@@ -25,8 +25,10 @@ cd "$(dirname "$0")/.."
 dur=${BENCH_DURATION:-10s}
 n=${BENCH_SENDS:-10000}
 work=$(mktemp -d)
-bin=$work/partnerd
-go build -o "$bin" ./cmd/partnerd
+# BENCH_BIN runs a binary built before (an A/B: the script once per
+# binary, in turns); by default the script builds the tree it is in.
+bin=${BENCH_BIN:-$work/partnerd}
+[ -n "${BENCH_BIN:-}" ] || go build -o "$bin" ./cmd/partnerd
 export PARTNERD_BENCH_PASSWORD='bench-Password-1'
 export PARTNERD_SECRET_KEY
 PARTNERD_SECRET_KEY=$(head -c 32 /dev/urandom | base64)
@@ -38,7 +40,7 @@ hz=$(getconf CLK_TCK)
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # pgticks: CPU ticks of every PostgreSQL server process so far.
 pgticks() { local s=0 p; for p in $(pgrep -u postgres -x postgres); do s=$((s + $(ticks "$p" 2>/dev/null || echo 0))); done; echo "$s"; }
-schema() { psql -q "$PARTNERD_TEST_STORE" -c "CREATE SCHEMA $1" >/dev/null; echo "$PARTNERD_TEST_STORE&search_path=$1"; }
+schema() { psql -q "$PARTNERD_TEST_STORE" -c "CREATE SCHEMA $1_$$" >/dev/null; echo "$PARTNERD_TEST_STORE&search_path=$1_$$"; }
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 # start DB LOG ARGS…: a server on a free port: sets port and pid.
 start() {
