@@ -116,11 +116,16 @@ func (f *Face) campaignConfirm(w http.ResponseWriter, r *http.Request) {
 		f.marketingFail(w, r, "campaign", err)
 		return
 	}
-	data := map[string]any{"Account": a, "Campaign": c}
+	f.render(w, r, http.StatusOK, "campaigndelete", withBack(r, map[string]any{"Account": a, "Campaign": c}))
+}
+
+// withBack adds to a confirmation page's data the page that asked for it
+// (the send list), to return to after the action or on "Keep it".
+func withBack(r *http.Request, data map[string]any) map[string]any {
 	if back := r.URL.Query().Get("back"); back != "" {
-		data["Back"] = safeNext(back) // the page that asked, to return to
+		data["Back"] = safeNext(back)
 	}
-	f.render(w, r, http.StatusOK, "campaigndelete", data)
+	return data
 }
 
 // campaignAct unschedules or deletes a campaign.
@@ -217,7 +222,7 @@ func (f *Face) singleSendConfirm(w http.ResponseWriter, r *http.Request) {
 		f.marketingFail(w, r, "Single Send", err)
 		return
 	}
-	f.render(w, r, http.StatusOK, "singlesenddelete", map[string]any{"Account": a, "SingleSend": ss})
+	f.render(w, r, http.StatusOK, "singlesenddelete", withBack(r, map[string]any{"Account": a, "SingleSend": ss}))
 }
 
 // singleSendAct schedules (at send_at, a UTC time of the form),

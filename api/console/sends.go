@@ -247,9 +247,10 @@ func (f *Face) ownerOf(r *http.Request, s session, accountName string, x store.S
 		o.Page = marketingURL(s, a, "singlesends")
 		var ss marketing.SingleSend
 		if ss, err = f.cfg.Marketing.SingleSend(r.Context(), x.AccountID, x.OriginID); err == nil {
-			// As the Single Sends page: unschedule while scheduled.
+			// As the Single Sends page: unschedule while scheduled,
+			// delete always (its page asks first).
 			o.Name, o.Status = ss.Name, string(ss.Status)
-			o.Unschedule = ss.Status == marketing.SingleSendScheduled
+			o.Unschedule, o.Delete = ss.Status == marketing.SingleSendScheduled, true
 		}
 	}
 	if err != nil && !errors.Is(err, marketing.ErrNotFound) {

@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -148,8 +149,15 @@ func TestSendListByFace(t *testing.T) {
 			t.Fatalf("a campaign's sends do not offer its unschedule and delete (and only those):\n%s", page.body)
 		}
 		ssPage := alice.get("/console/sends?face=singlesend")
-		if !strings.Contains(ssPage.body, fmt.Sprintf(`action="/console/singlesends/%d/%s/unschedule"`, aliceID, ss.ID)) {
-			t.Fatalf("a Single Send's send does not offer its unschedule:\n%s", ssPage.body)
+		ssDel := fmt.Sprintf(`href="/console/singlesends/%d/%s/delete?back=%%2fconsole%%2fsends%%3faccount%%3dalice%%26face%%3dsinglesend"`, aliceID, ss.ID)
+		if !strings.Contains(ssPage.body, fmt.Sprintf(`action="/console/singlesends/%d/%s/unschedule"`, aliceID, ss.ID)) ||
+			!strings.Contains(ssPage.body, ssDel) {
+			t.Fatalf("a Single Send's send does not offer its unschedule and delete:\n%s", ssPage.body)
+		}
+		ssConfirm := alice.get(fmt.Sprintf("/console/singlesends/%d/%s/delete?back=%s", aliceID, ss.ID, url.QueryEscape("/console/sends?face=singlesend")))
+		if strings.Count(ssConfirm.body, `name="back" value="/console/sends?face=singlesend"`) != 2 ||
+			!strings.Contains(ssConfirm.body, `<a href="/console/sends?face=singlesend">Keep it</a>`) {
+			t.Errorf("the Single Send's delete confirmation forgets where to return:\n%s", ssConfirm.body)
 		}
 		if soapPage := alice.get("/console/sends?face=soap"); strings.Count(soapPage.body, `data-action="cancel"`) != len(soap) {
 			t.Errorf("plain sends lost their cancel:\n%s", soapPage.body)
@@ -177,6 +185,15 @@ func TestSendListByFace(t *testing.T) {
 			url.Values{"csrf": {alice.csrf}, "back": {"https://evil.example/"}})
 		if a.status != http.StatusSeeOther || strings.Contains(a.header.Get("Location"), "evil") {
 			t.Errorf("unschedule with a foreign back: HTTP %d to %q", a.status, a.header.Get("Location"))
+		}
+		// Deleted from the list's row: back to the list, the Single Send gone.
+		a = alice.postForm(fmt.Sprintf("/console/singlesends/%d/%s/delete", aliceID, ss.ID),
+			url.Values{"csrf": {alice.csrf}, "back": {"/console/sends?face=singlesend"}})
+		if a.status != http.StatusSeeOther || a.header.Get("Location") != "/console/sends?face=singlesend" {
+			t.Fatalf("delete: HTTP %d to %q", a.status, a.header.Get("Location"))
+		}
+		if _, err := e.marketingOf().SingleSend(ctx, aliceID, ss.ID); !errors.Is(err, marketing.ErrNotFound) {
+			t.Errorf("after delete: %v", err)
 		}
 	})
 }
