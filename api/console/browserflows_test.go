@@ -270,6 +270,14 @@ func TestBrowserDeleteCampaign(t *testing.T) {
 	if !strings.Contains(warning, "Clone first") {
 		t.Errorf("the confirmation's warning: %q", warning)
 	}
+	c.do("clone first",
+		chromedp.Click(chromedp.CSS(`#clone`)),
+		chromedp.WaitVisible(chromedp.CSS(`#cloned`)),
+		c.shot("campaign-2b-cloned.png"),
+	)
+	if cloned := c.text(`#cloned`); !strings.Contains(cloned, "Copy of") {
+		t.Errorf("the clone's note: %q", cloned)
+	}
 	c.do("delete",
 		chromedp.Click(chromedp.CSS(`#confirm-delete`)),
 		c.poll(`document.querySelector("table.campaigns") !== null`),

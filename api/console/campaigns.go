@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -116,7 +117,23 @@ func (f *Face) campaignConfirm(w http.ResponseWriter, r *http.Request) {
 		f.marketingFail(w, r, "campaign", err)
 		return
 	}
-	f.render(w, r, http.StatusOK, "campaigndelete", withBack(r, map[string]any{"Account": a, "Campaign": c}))
+	data := withBack(r, map[string]any{"Account": a, "Campaign": c})
+	if n, err := strconv.ParseInt(r.URL.Query().Get("cloned"), 10, 64); err == nil {
+		if clone, err := f.cfg.Marketing.Campaign(r.Context(), a.ID, n); err == nil {
+			data["Clone"] = clone
+		}
+	}
+	f.render(w, r, http.StatusOK, "campaigndelete", data)
+}
+
+// cloneConfirmURL is the delete confirmation at path again, naming the
+// copy just made (cloned) and keeping where the form came from (back).
+func cloneConfirmURL(r *http.Request, path, cloned string) string {
+	q := url.Values{"cloned": {cloned}}
+	if back := r.PostForm.Get("back"); back != "" {
+		q.Set("back", safeNext(back))
+	}
+	return path + "?" + q.Encode()
 }
 
 // withBack adds to a confirmation page's data the page that asked for it
@@ -141,23 +158,39 @@ func (f *Face) campaignAct(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	action := r.PathValue("action")
-	var err error
+	var (
+		err   error
+		clone marketing.Campaign
+	)
+	detail := fmt.Sprintf("campaign %d", id)
 	switch action {
 	case "unschedule":
 		err = f.cfg.Marketing.UnscheduleCampaign(ctx, a.ID, id)
 	case "delete":
 		err = f.cfg.Marketing.DeleteCampaign(ctx, a.ID, id)
+	case "clone":
+		clone, err = f.cfg.Marketing.CloneCampaign(ctx, a.ID, id)
+		detail += fmt.Sprintf(" cloned as campaign %d", clone.ID)
 	default:
-		f.fail(w, r, http.StatusNotFound, "No such action: a campaign may be unscheduled or deleted.")
+		f.fail(w, r, http.StatusNotFound, "No such action: a campaign may be unscheduled, cloned or deleted.")
 		return
 	}
 	if err != nil {
 		f.marketingFail(w, r, "campaign", err)
 		return
 	}
-	f.record(ctx, s, "campaign-"+action, a.ID, "", fmt.Sprintf("campaign %d", id), 1)
+	f.record(ctx, s, "campaign-"+action, a.ID, "", detail, 1)
 	if wantsJSON(r) {
-		writeJSON(w, http.StatusOK, map[string]any{"campaign": id, "done": action})
+		out := map[string]any{"campaign": id, "done": action}
+		if action == "clone" {
+			out["clone"] = clone.ID
+		}
+		writeJSON(w, http.StatusOK, out)
+		return
+	}
+	if action == "clone" {
+		// Back to the delete it was asked from, the clone named there.
+		http.Redirect(w, r, cloneConfirmURL(r, fmt.Sprintf("/console/campaigns/%d/%d/delete", a.ID, id), strconv.FormatInt(clone.ID, 10)), http.StatusSeeOther)
 		return
 	}
 	http.Redirect(w, r, backTo(r, marketingURL(s, a, "campaigns")), http.StatusSeeOther)
@@ -222,7 +255,13 @@ func (f *Face) singleSendConfirm(w http.ResponseWriter, r *http.Request) {
 		f.marketingFail(w, r, "Single Send", err)
 		return
 	}
-	f.render(w, r, http.StatusOK, "singlesenddelete", withBack(r, map[string]any{"Account": a, "SingleSend": ss}))
+	data := withBack(r, map[string]any{"Account": a, "SingleSend": ss})
+	if cloned := r.URL.Query().Get("cloned"); cloned != "" && len(cloned) <= 64 {
+		if dup, err := f.cfg.Marketing.SingleSend(r.Context(), a.ID, cloned); err == nil {
+			data["Clone"] = dup
+		}
+	}
+	f.render(w, r, http.StatusOK, "singlesenddelete", data)
 }
 
 // singleSendAct schedules (at send_at, a UTC time of the form),
@@ -259,6 +298,17 @@ func (f *Face) singleSendAct(w http.ResponseWriter, r *http.Request) {
 	case "unschedule":
 		out, err = f.cfg.Marketing.UnscheduleSingleSend(ctx, a.ID, id)
 		detail = "single send " + id + " unscheduled"
+	case "duplicate":
+		var dup marketing.SingleSend
+		if dup, err = f.cfg.Marketing.DuplicateSingleSend(ctx, a.ID, id, ""); err == nil {
+			f.record(ctx, s, "singlesend-duplicate", a.ID, "", fmt.Sprintf("single send %s duplicated as %s", id, dup.ID), 1)
+			if wantsJSON(r) {
+				writeJSON(w, http.StatusOK, map[string]any{"id": id, "duplicate": dup.ID})
+				return
+			}
+			http.Redirect(w, r, cloneConfirmURL(r, fmt.Sprintf("/console/singlesends/%d/%s/delete", a.ID, id), dup.ID), http.StatusSeeOther)
+			return
+		}
 	case "delete":
 		var ss marketing.SingleSend
 		if ss, err = f.cfg.Marketing.SingleSend(ctx, a.ID, id); err == nil {
@@ -267,7 +317,7 @@ func (f *Face) singleSendAct(w http.ResponseWriter, r *http.Request) {
 			out.Status = "deleted"
 		}
 	default:
-		f.fail(w, r, http.StatusNotFound, "No such action: a Single Send may be scheduled, unscheduled or deleted.")
+		f.fail(w, r, http.StatusNotFound, "No such action: a Single Send may be scheduled, unscheduled, duplicated or deleted.")
 		return
 	}
 	if err != nil {

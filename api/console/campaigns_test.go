@@ -83,8 +83,23 @@ func TestCampaigns(t *testing.T) {
 		t.Fatalf("campaigns page: HTTP %d\n%s", page.status, page.body)
 	}
 	confirm := alice.get(fmt.Sprintf("/console/campaigns/%d/%d/delete", id, sched.ID))
-	if confirm.status != 200 || !strings.Contains(confirm.body, "Clone first.") || !strings.Contains(confirm.body, "no clone action") {
+	cloneAction := fmt.Sprintf(`action="/console/campaigns/%d/%d/clone"`, id, sched.ID)
+	if confirm.status != 200 || !strings.Contains(confirm.body, "Clone first.") || !strings.Contains(confirm.body, cloneAction) {
 		t.Fatalf("delete confirmation: HTTP %d\n%s", confirm.status, confirm.body)
+	}
+	// Clone first: a Draft copy, and back to the delete, naming it.
+	cl := alice.postForm(fmt.Sprintf("/console/campaigns/%d/%d/clone", id, sched.ID), url.Values{"csrf": {alice.csrf}, "back": {"/console/sends"}})
+	loc := cl.header.Get("Location")
+	if cl.status != http.StatusSeeOther || !strings.HasPrefix(loc, fmt.Sprintf("/console/campaigns/%d/%d/delete?", id, sched.ID)) || !strings.Contains(loc, "back=%2Fconsole%2Fsends") {
+		t.Fatalf("clone: HTTP %d to %q", cl.status, loc)
+	}
+	cs, _ := e.marketingOf().Campaigns(context.Background(), id, 0, 0)
+	if len(cs) != 3 || cs[0].Title != "Copy of "+sched.Title || cs[0].Status != marketing.CampaignDraft {
+		t.Fatalf("after the clone: %+v", cs)
+	}
+	if again := alice.get(loc); !strings.Contains(again.body, `id="cloned"`) || !strings.Contains(again.body, "Copy of "+sched.Title) ||
+		strings.Contains(again.body, cloneAction) || !strings.Contains(again.body, `name="back" value="/console/sends"`) {
+		t.Errorf("the delete after the clone:\n%s", again.body)
 	}
 	// Unschedule a Draft: the service's own refusal, 409.
 	if a := alice.postForm(fmt.Sprintf("/console/campaigns/%d/%d/unschedule", id, draft.ID), url.Values{"csrf": {alice.csrf}}); a.status != http.StatusConflict {
@@ -136,7 +151,8 @@ func TestCampaigns(t *testing.T) {
 		t.Errorf("a negative offset: HTTP %d", a.status)
 	}
 	acts, _ := e.fix.Store.OperatorActions(ctx, 0)
-	if len(acts) != 2 || acts[0].Action != "campaign-delete" || acts[1].Action != "campaign-unschedule" {
+	if len(acts) != 3 || acts[0].Action != "campaign-delete" || acts[1].Action != "campaign-unschedule" ||
+		acts[2].Action != "campaign-clone" || acts[2].Detail != fmt.Sprintf("campaign %d cloned as campaign %d", sched.ID, sched.ID+2) {
 		t.Errorf("operator actions %+v", acts)
 	}
 }

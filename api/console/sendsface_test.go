@@ -155,7 +155,7 @@ func TestSendListByFace(t *testing.T) {
 			t.Fatalf("a Single Send's send does not offer its unschedule and delete:\n%s", ssPage.body)
 		}
 		ssConfirm := alice.get(fmt.Sprintf("/console/singlesends/%d/%s/delete?back=%s", aliceID, ss.ID, url.QueryEscape("/console/sends?face=singlesend")))
-		if strings.Count(ssConfirm.body, `name="back" value="/console/sends?face=singlesend"`) != 2 ||
+		if strings.Count(ssConfirm.body, `name="back" value="/console/sends?face=singlesend"`) != 3 || // duplicate, delete, unschedule
 			!strings.Contains(ssConfirm.body, `<a href="/console/sends?face=singlesend">Keep it</a>`) {
 			t.Errorf("the Single Send's delete confirmation forgets where to return:\n%s", ssConfirm.body)
 		}

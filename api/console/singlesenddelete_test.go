@@ -36,7 +36,7 @@ func TestSingleSendDelete(t *testing.T) {
 		t.Fatalf("the list does not link the delete's confirmation:\n%s", list.body)
 	}
 	page := alice.get(path(aliceID, sched.ID, "delete"))
-	for _, want := range []string{"This cannot be undone", "no duplicate action", `id="confirm-delete" autofocus`,
+	for _, want := range []string{"there is no undelete", "Duplicate first", `action="` + path(aliceID, sched.ID, "duplicate") + `"`, `id="confirm-delete" autofocus`,
 		`action="` + path(aliceID, sched.ID, "unschedule") + `"`, "Unschedule it instead"} {
 		if page.status != 200 || !strings.Contains(page.body, want) {
 			t.Errorf("confirmation of a scheduled one: HTTP %d, lacks %q", page.status, want)
@@ -88,6 +88,25 @@ func TestSingleSendDelete(t *testing.T) {
 		if _, err := e.marketingOf().SingleSend(ctx, aliceID, ss.ID); err != nil {
 			t.Fatalf("after bad input, Single Send %s: %v", ss.ID, err)
 		}
+	}
+
+	// Duplicate first: a draft copy, and back to the delete, naming it;
+	// bob cannot duplicate alice's.
+	if a := bob.postForm(path(aliceID, sched.ID, "duplicate"), url.Values{"csrf": {bob.csrf}}); a.status != http.StatusNotFound {
+		t.Errorf("bob duplicates: HTTP %d", a.status)
+	}
+	dupAnswer := alice.postForm(path(aliceID, sched.ID, "duplicate"), url.Values{"csrf": {alice.csrf}})
+	loc := dupAnswer.header.Get("Location")
+	if dupAnswer.status != http.StatusSeeOther || !strings.HasPrefix(loc, path(aliceID, sched.ID, "delete")+"?cloned=") {
+		t.Fatalf("duplicate: HTTP %d to %q", dupAnswer.status, loc)
+	}
+	dupPage := alice.get(loc)
+	if !strings.Contains(dupPage.body, `id="cloned"`) || !strings.Contains(dupPage.body, "Copy of Newsletter") || strings.Contains(dupPage.body, "Duplicate first") {
+		t.Errorf("the delete after the duplicate:\n%s", dupPage.body)
+	}
+	dupID := strings.TrimPrefix(loc, path(aliceID, sched.ID, "delete")+"?cloned=")
+	if dup, err := e.marketingOf().SingleSend(ctx, aliceID, dupID); err != nil || dup.Name != "Copy of Newsletter" || dup.Status != marketing.SingleSendDraft {
+		t.Errorf("the duplicate: %+v, %v", dup, err)
 	}
 
 	// The delete: the scheduled one's sends are canceled with it.
