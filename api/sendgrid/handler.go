@@ -167,6 +167,7 @@ func (h *Handler) routeTable() []route {
 			http.MethodGet:  ep("marketing_campaigns.read", h.listSingleSends)}},
 		{"/v3/marketing/singlesends/{id}", map[string]endpoint{
 			http.MethodGet:    ep("marketing_campaigns.read", h.getSingleSend),
+			http.MethodPost:   ep("marketing_campaigns.create", h.duplicateSingleSend),
 			http.MethodPatch:  ep("marketing_campaigns.update", h.updateSingleSend),
 			http.MethodDelete: ep("marketing_campaigns.delete", h.deleteSingleSend)}},
 		{"/v3/marketing/singlesends/{id}/schedule", map[string]endpoint{

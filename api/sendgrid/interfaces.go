@@ -63,6 +63,7 @@ type Marketing interface {
 	SingleSends(ctx context.Context, accountID int64, pageSize int, pageToken string) (marketing.SingleSendPage, error)
 	UpdateSingleSend(ctx context.Context, accountID int64, id string, patch marketing.SingleSendPatch) (marketing.SingleSend, error)
 	DeleteSingleSend(ctx context.Context, accountID int64, id string) error
+	DuplicateSingleSend(ctx context.Context, accountID int64, id, name string) (marketing.SingleSend, error)
 	ScheduleSingleSend(ctx context.Context, accountID int64, id string, sendAt time.Time) (marketing.SingleSendSchedule, error)
 	UnscheduleSingleSend(ctx context.Context, accountID int64, id string) (marketing.SingleSendSchedule, error)
 }

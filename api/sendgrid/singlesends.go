@@ -240,6 +240,29 @@ func (h *Handler) getSingleSend(w http.ResponseWriter, r *http.Request, c *calle
 	writeJSON(w, http.StatusOK, toSingleSendJSON(ss))
 }
 
+// duplicateSingleSend is POST /v3/marketing/singlesends/{id}
+// {"name"?}: 201 with a draft copy, named name or "Copy of " and the
+// original's name.
+func (h *Handler) duplicateSingleSend(w http.ResponseWriter, r *http.Request, c *caller) {
+	o, ae := readObject(r, true)
+	if ae != nil {
+		writeSingleSendError(w, r, fromAPIError(ae))
+		return
+	}
+	f := newFields(o)
+	name := f.str("name")
+	if len(*f.errs) > 0 {
+		writeSingleSendError(w, r, badRequest(*f.errs))
+		return
+	}
+	ss, err := h.cfg.Marketing.DuplicateSingleSend(r.Context(), c.principal.AccountID, r.PathValue("id"), name)
+	if err != nil {
+		writeSingleSendError(w, r, mktErrorOf("duplicate single send", err))
+		return
+	}
+	writeJSON(w, http.StatusCreated, toSingleSendJSON(ss))
+}
+
 // updateSingleSend is PATCH /v3/marketing/singlesends/{id}: 202 with the
 // Single Send (the spec's code), 400 once it is no longer a draft.
 func (h *Handler) updateSingleSend(w http.ResponseWriter, r *http.Request, c *caller) {

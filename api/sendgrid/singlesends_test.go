@@ -209,3 +209,45 @@ func TestSingleSendPaging(t *testing.T) {
 	check(t, m.do("GET", "/v3/marketing/singlesends", m.otherKey, ""), 200,
 		`{"result":[],"_metadata":{"self":"http://example.com/v3/marketing/singlesends?page_size=100","count":0}}`)
 }
+
+// TestDuplicateSingleSend: POST /v3/marketing/singlesends/{id} answers 201
+// with a draft copy, "Copy of …" or the name sent; refusals in the Single
+// Sends shape.
+func TestDuplicateSingleSend(t *testing.T) {
+	m := newMarketingRig(t)
+	id := m.createSingleSend("Launch")
+	for _, c := range []struct {
+		name, body string
+		status     int
+		wantName   string
+	}{
+		{"no body", "", 201, "Copy of Launch"},
+		{"empty name", `{"name":""}`, 201, "Copy of Launch"},
+		{"a name", `{"name":"Autumn"}`, 201, "Autumn"},
+		{"name not a string", `{"name":5}`, 400, ""},
+		{"name too long", `{"name":"` + strings.Repeat("x", 101) + `"}`, 400, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rec := m.do("POST", "/v3/marketing/singlesends/"+id, m.full, c.body)
+			if rec.Code != c.status {
+				t.Fatalf("HTTP %d %s", rec.Code, rec.Body)
+			}
+			if c.status != 201 {
+				if !strings.Contains(rec.Body.String(), `"field":"name"`) {
+					t.Errorf("refusal %s", rec.Body)
+				}
+				return
+			}
+			var ss struct{ ID, Name, Status string }
+			if err := json.Unmarshal(rec.Body.Bytes(), &ss); err != nil {
+				t.Fatal(err)
+			}
+			if ss.ID == id || ss.Name != c.wantName || ss.Status != "draft" {
+				t.Errorf("copy %+v", ss)
+			}
+		})
+	}
+	if rec := m.do("POST", "/v3/marketing/singlesends/00000000-0000-4000-8000-000000000000", m.full, ""); rec.Code != 404 {
+		t.Errorf("unknown: HTTP %d %s", rec.Code, rec.Body)
+	}
+}
