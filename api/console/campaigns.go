@@ -108,8 +108,7 @@ func (f *Face) campaignConfirm(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, r, http.StatusNotFound, "No such campaign.")
 		return
 	}
-	if r.PathValue("action") != "delete" {
-		f.fail(w, r, http.StatusNotFound, "No such page: only a delete asks first.")
+	if !f.deleteAsks(w, r) {
 		return
 	}
 	c, err := f.cfg.Marketing.Campaign(r.Context(), a.ID, id)
@@ -134,6 +133,16 @@ func cloneConfirmURL(r *http.Request, path, cloned string) string {
 		q.Set("back", safeNext(back))
 	}
 	return path + "?" + q.Encode()
+}
+
+// deleteAsks reports whether the confirmation page asked for is a
+// delete's, the only action that asks first; if not, it has answered 404.
+func (f *Face) deleteAsks(w http.ResponseWriter, r *http.Request) bool {
+	if r.PathValue("action") != "delete" {
+		f.fail(w, r, http.StatusNotFound, "No such page: only a delete asks first.")
+		return false
+	}
+	return true
 }
 
 // withBack adds to a confirmation page's data the page that asked for it
@@ -246,8 +255,7 @@ func (f *Face) singleSendConfirm(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, r, http.StatusNotFound, "No such Single Send.")
 		return
 	}
-	if r.PathValue("action") != "delete" {
-		f.fail(w, r, http.StatusNotFound, "No such page: only a delete asks first.")
+	if !f.deleteAsks(w, r) {
 		return
 	}
 	ss, err := f.cfg.Marketing.SingleSend(r.Context(), a.ID, id)

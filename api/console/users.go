@@ -141,6 +141,21 @@ func (f *Face) undeletable(r *http.Request, a store.Account, u store.User) (stri
 	return "", nil
 }
 
+// deletable reports whether user u of account a may be deleted; if not,
+// it has answered why.
+func (f *Face) deletable(w http.ResponseWriter, r *http.Request, a store.Account, u store.User) bool {
+	why, err := f.undeletable(r, a, u)
+	if err != nil {
+		f.fail(w, r, http.StatusInternalServerError, "The users could not be read.")
+		return false
+	}
+	if why != "" {
+		f.fail(w, r, http.StatusConflict, why)
+		return false
+	}
+	return true
+}
+
 // userConfirm asks before a user is deleted (or says why it may not be).
 func (f *Face) userConfirm(w http.ResponseWriter, r *http.Request) {
 	_, a, ok := f.accountOr404(w, r)
@@ -151,17 +166,10 @@ func (f *Face) userConfirm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if r.PathValue("action") != "delete" {
-		f.fail(w, r, http.StatusNotFound, "No such page: only a delete asks first.")
+	if !f.deleteAsks(w, r) {
 		return
 	}
-	why, err := f.undeletable(r, a, u)
-	if err != nil {
-		f.fail(w, r, http.StatusInternalServerError, "The users could not be read.")
-		return
-	}
-	if why != "" {
-		f.fail(w, r, http.StatusConflict, why)
+	if !f.deletable(w, r, a, u) {
 		return
 	}
 	f.render(w, r, http.StatusOK, "userdelete", map[string]any{"Account": a, "User": u})
@@ -172,13 +180,7 @@ func (f *Face) userConfirm(w http.ResponseWriter, r *http.Request) {
 // sessions end (they no longer find their user); the account's sends
 // and other credentials are kept.
 func (f *Face) deleteUser(w http.ResponseWriter, r *http.Request, s session, a store.Account, u store.User) {
-	why, err := f.undeletable(r, a, u)
-	if err != nil {
-		f.fail(w, r, http.StatusInternalServerError, "The users could not be read.")
-		return
-	}
-	if why != "" {
-		f.fail(w, r, http.StatusConflict, why)
+	if !f.deletable(w, r, a, u) {
 		return
 	}
 	if err := f.cfg.Store.DeleteUser(r.Context(), a.ID, u.ID); err != nil {
