@@ -123,26 +123,31 @@ func lexXML(h *highlighter, s string) {
 			}
 			h.add(hlPlain, s[i:j])
 			i = j
-		case strings.HasPrefix(s[i:], "<!--"):
-			j := upto(s, i+4, "-->")
-			h.add(hlCom, s[i:j])
-			i = j
-		case strings.HasPrefix(s[i:], "<![CDATA["):
-			j := upto(s, i+9, "]]>")
-			h.add(hlCom, s[i:j])
-			i = j
-		case strings.HasPrefix(s[i:], "<?"):
-			j := upto(s, i+2, "?>")
-			h.add(hlCom, s[i:j])
-			i = j
-		case strings.HasPrefix(s[i:], "<!"):
-			j := upto(s, i+2, ">")
-			h.add(hlCom, s[i:j])
-			i = j
 		default:
-			i = lexTag(h, s, i)
+			if j, ok := markupDecl(s, i); ok {
+				h.add(hlCom, s[i:j])
+				i = j
+			} else {
+				i = lexTag(h, s, i)
+			}
 		}
 	}
+}
+
+// markupDecls are what starts with '<' but is no tag: a comment, CDATA, a
+// processing instruction, a declaration (the longer opening first), each
+// with what ends it.
+var markupDecls = []struct{ open, close string }{{"<!--", "-->"}, {"<![CDATA[", "]]>"}, {"<?", "?>"}, {"<!", ">"}}
+
+// markupDecl answers the index after the markup declaration at s[i], if
+// one starts there.
+func markupDecl(s string, i int) (int, bool) {
+	for _, d := range markupDecls {
+		if strings.HasPrefix(s[i:], d.open) {
+			return upto(s, i+len(d.open), d.close), true
+		}
+	}
+	return 0, false
 }
 
 // lexTag marks up the start or end tag at s[i] ('<') and answers the
