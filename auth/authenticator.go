@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/partnerd/partnerd/internal/clock"
@@ -15,6 +16,15 @@ type AccountStore interface {
 	// UserByUsername finds a SOAP user with its account (store.Store's).
 	UserByUsername(ctx context.Context, username string) (store.User, store.Account, error)
 	UseNonce(ctx context.Context, username, nonce string, expires, now time.Time) error
+}
+
+// CurrentNonceStore is an AccountStore that can record a nonce on the
+// condition that a user and its account are still as read (the PostgreSQL
+// store): see Authenticator.verifyKnown. UseNonceIfCurrent says false,
+// recording nothing, when they have changed or the nonce is a replay.
+type CurrentNonceStore interface {
+	AccountStore
+	UseNonceIfCurrent(ctx context.Context, user store.User, acct store.Account, nonce string, expires, now time.Time) (bool, error)
 }
 
 // HashGate bounds concurrent password hashing (limit.Gate implements it).
@@ -79,6 +89,54 @@ type Authenticator struct {
 	// OnFailure, when set, hears the reason (see Reason) of every login
 	// failure, throttled ones included: the face's metrics.
 	OnFailure func(ctx context.Context, reason string)
+
+	// known holds the users let in with a nonce, for verifyKnown.
+	known knownUsers
+}
+
+// knownUsers remembers users (with their accounts) as read when they last
+// logged in, by username. Only a successful login adds one, so guesses
+// cannot fill it; it is a hint that the store confirms on every use, never
+// an answer by itself.
+type knownUsers struct {
+	mu    sync.Mutex
+	users map[string]knownUser
+}
+
+type knownUser struct {
+	user store.User
+	acct store.Account
+}
+
+// maxKnownUsers bounds knownUsers: past it, an arbitrary entry makes room.
+const maxKnownUsers = 10000
+
+func (k *knownUsers) get(username string) (store.User, store.Account, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	e, ok := k.users[username]
+	return e.user, e.acct, ok
+}
+
+func (k *knownUsers) remember(user store.User, acct store.Account) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.users == nil {
+		k.users = make(map[string]knownUser)
+	}
+	if _, ok := k.users[user.Username]; !ok && len(k.users) >= maxKnownUsers {
+		for name := range k.users {
+			delete(k.users, name)
+			break
+		}
+	}
+	k.users[user.Username] = knownUser{user, acct}
+}
+
+func (k *knownUsers) forget(username string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	delete(k.users, username)
 }
 
 // Authenticate checks c and returns the principal it logs in as. Failures

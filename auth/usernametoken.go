@@ -142,6 +142,22 @@ func (a *Authenticator) VerifyUsernameToken(ctx context.Context, tok UsernameTok
 	if tok.Type == PasswordDigest && (nonce == nil || !tok.HasCreated) {
 		return store.Account{}, ErrDigestIncomplete
 	}
+	// Without Created the token carries no age; its nonce is remembered
+	// for as long as a token with one could be accepted. The re-encoded
+	// form makes cosmetic variants of one nonce (line breaks, non-zero
+	// padding bits) the same nonce. Kept per user (usernames are unique):
+	// a user's nonces are its own, as its tokens are.
+	var nonceText string
+	expires := now.Add(maxAge + skew)
+	if nonce != nil {
+		nonceText = base64.StdEncoding.EncodeToString(nonce)
+		if tok.HasCreated {
+			expires = tok.Created.Add(maxAge + skew)
+		}
+		if acct, ok, err := a.verifyKnown(ctx, tok, nonce, nonceText, expires, now); ok || err != nil {
+			return acct, err
+		}
+	}
 
 	user, acct, err := a.Store.UserByUsername(ctx, tok.Username)
 	if errors.Is(err, store.ErrNotFound) {
@@ -171,25 +187,55 @@ func (a *Authenticator) VerifyUsernameToken(ctx context.Context, tok UsernameTok
 	}
 
 	if nonce != nil {
-		// Without Created the token carries no age; remember its nonce for
-		// as long as a token with one could be accepted.
-		expires := now.Add(maxAge + skew)
-		if tok.HasCreated {
-			expires = tok.Created.Add(maxAge + skew)
-		}
-		// The re-encoded form makes cosmetic variants of one nonce (line
-		// breaks, non-zero padding bits) the same nonce.
-		// Kept per user (usernames are unique): a user's nonces are its
-		// own, as its tokens are.
-		err := a.Store.UseNonce(ctx, user.Username, base64.StdEncoding.EncodeToString(nonce), expires, now)
+		err := a.Store.UseNonce(ctx, user.Username, nonceText, expires, now)
 		if errors.Is(err, store.ErrReplay) {
 			return store.Account{}, fmt.Errorf("%w: user %s: %w", ErrReplay, quote(user.Username), err)
 		}
 		if err != nil {
 			return store.Account{}, fmt.Errorf("auth: recording nonce: %w", err)
 		}
+		if _, ok := a.Store.(CurrentNonceStore); ok {
+			a.known.remember(user, acct)
+		}
 	}
 	return acct, nil
+}
+
+// verifyKnown is the path of a user this server has let in before, on a
+// store that can check a user while it records a nonce
+// (CurrentNonceStore): the token is checked against the user as it was
+// then, and the nonce is recorded only if the user is still the same, in
+// one statement and no read. It says ok only when all of that held; any
+// other outcome (no such user remembered, a check that fails or would need
+// the slow hash, a user changed since, a replay) is left to the ordinary
+// path, which reads the user afresh and says why. So a failure costs what
+// it costs without this path, and a password rotated or a user disabled
+// on any server is refused on the next request.
+func (a *Authenticator) verifyKnown(ctx context.Context, tok UsernameToken, nonce []byte, nonceText string, expires, now time.Time) (store.Account, bool, error) {
+	cs, ok := a.Store.(CurrentNonceStore)
+	if !ok {
+		return store.Account{}, false, nil
+	}
+	user, acct, ok := a.known.get(tok.Username)
+	if !ok || user.Disabled || acct.Disabled {
+		return store.Account{}, false, nil
+	}
+	if tok.Type == PasswordDigest {
+		if a.checkDigest(user, tok, nonce) != nil {
+			return store.Account{}, false, nil
+		}
+	} else if !a.Cache.Hit(user.ID, user.PasswordHash, tok.Password) {
+		return store.Account{}, false, nil
+	}
+	recorded, err := cs.UseNonceIfCurrent(ctx, user, acct, nonceText, expires, now)
+	if err != nil {
+		return store.Account{}, false, fmt.Errorf("auth: recording nonce: %w", err)
+	}
+	if !recorded {
+		a.known.forget(tok.Username)
+		return store.Account{}, false, nil
+	}
+	return acct, true, nil
 }
 
 // checkText checks a PasswordText password: from the cache when it was

@@ -415,3 +415,91 @@ func BenchmarkVerifyDigest(b *testing.B) {
 	benchVerify(b, UsernameToken{Username: "alice", Type: PasswordDigest, Password: digest(nonce, created, "wonderland"), Nonce: nonce,
 		Created: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC), CreatedText: created, HasCreated: true}, nil)
 }
+
+// TestVerifyKnownUser: on a store that checks a user while it records a
+// nonce, a user let in before logs in with no read of the user; every
+// change to it (a rotated password, a disabled account) is still refused
+// on the next request, a replay is still a replay, and a store without the
+// check remembers nobody.
+func TestVerifyKnownUser(t *testing.T) {
+	created := "2024-05-01T12:00:00Z"
+	nonces := []string{"AAAAAAAAAAAAAAAAAAAAAA==", "AQAAAAAAAAAAAAAAAAAAAA==", "AgAAAAAAAAAAAAAAAAAAAA==",
+		"AwAAAAAAAAAAAAAAAAAAAA==", "BAAAAAAAAAAAAAAAAAAAAA==", "BQAAAAAAAAAAAAAAAAAAAA=="}
+	for _, kind := range []string{"text", "digest"} {
+		t.Run(kind, func(t *testing.T) {
+			clk := clock.NewManual(mustTime(t, created))
+			sealer := testSealer(t)
+			st := &authtest.CurrentStore{Store: authtest.NewStore(clk, account(t, sealer, 1, "alice", "old"))}
+			v := &Authenticator{Store: st, Clock: clk, Sealer: sealer, Cache: credential.NewCache(16)}
+			ctx := context.Background()
+			token := func(password, nonce string) UsernameToken {
+				tok := UsernameToken{Username: "alice", Password: password, Nonce: nonce,
+					Created: mustTime(t, created), CreatedText: created, HasCreated: true}
+				if kind == "digest" {
+					tok.Type, tok.Password = PasswordDigest, digest(nonce, created, password)
+				}
+				return tok
+			}
+			login := func(password, nonce string, want error) {
+				t.Helper()
+				_, err := v.VerifyUsernameToken(ctx, token(password, nonce))
+				if (want == nil) != (err == nil) || (want != nil && !errors.Is(err, want)) {
+					t.Fatalf("login with %q, nonce %s: %v, want %v", password, nonce, err, want)
+				}
+			}
+			badPassword := ErrBadPassword
+			if kind == "digest" {
+				badPassword = ErrBadDigest
+			}
+
+			login("old", nonces[0], nil)
+			login("old", nonces[1], nil)
+			if st.Lookups != 1 || st.Recorded != 1 {
+				t.Fatalf("second login: %d reads of the user, %d conditional records; want 1 and 1", st.Lookups, st.Recorded)
+			}
+			login("old", nonces[1], ErrReplay)
+			login("wrong", nonces[2], badPassword)
+			if _, ok := st.NonceExpiry("alice", nonces[2]); ok {
+				t.Fatal("a failed login recorded its nonce")
+			}
+
+			st.SetAccount(account(t, sealer, 1, "alice", "new")) // rotated elsewhere
+			login("old", nonces[2], badPassword)
+			login("new", nonces[3], nil)
+			lookups := st.Lookups
+			login("new", nonces[4], nil)
+			if st.Lookups != lookups {
+				t.Fatalf("the rotated password's second login read the user again")
+			}
+
+			disabled, err := st.AccountByUsername(ctx, "alice")
+			if err != nil {
+				t.Fatal(err)
+			}
+			disabled.Disabled = true
+			st.SetAccount(disabled)
+			login("new", nonces[5], ErrDisabled)
+			if _, ok := st.NonceExpiry("alice", nonces[5]); ok {
+				t.Fatal("a disabled account's login recorded its nonce")
+			}
+		})
+	}
+
+	t.Run("store without the check", func(t *testing.T) {
+		clk := clock.NewManual(mustTime(t, created))
+		sealer := testSealer(t)
+		st := authtest.NewStore(clk, account(t, sealer, 1, "alice", "old"))
+		v := &Authenticator{Store: st, Clock: clk, Sealer: sealer, Cache: credential.NewCache(16)}
+		for i, n := range nonces[:2] {
+			if _, err := v.VerifyUsernameToken(context.Background(), UsernameToken{Username: "alice", Password: "old", Nonce: n}); err != nil {
+				t.Fatal(err)
+			}
+			if st.Lookups != i+1 {
+				t.Fatalf("login %d: %d reads of the user, want %d", i+1, st.Lookups, i+1)
+			}
+		}
+		if len(v.known.users) != 0 {
+			t.Errorf("%d users remembered for a store that cannot check them", len(v.known.users))
+		}
+	})
+}

@@ -4,7 +4,9 @@
 package authtest
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -67,6 +69,11 @@ func (s *Store) UserByUsername(_ context.Context, username string) (store.User, 
 	if s.LookupErr != nil {
 		return store.User{}, store.Account{}, s.LookupErr
 	}
+	return s.user(username)
+}
+
+// user is UserByUsername's answer; callers hold s.mu.
+func (s *Store) user(username string) (store.User, store.Account, error) {
 	identity := func(a store.Account) store.Account {
 		return store.Account{ID: a.ID, Username: a.Username, ClientID: a.ClientID, Disabled: a.Disabled}
 	}
@@ -110,6 +117,11 @@ func User(t testing.TB, sealer *credential.Sealer, id, accountID int64, username
 func (s *Store) UseNonce(_ context.Context, username, nonce string, expires, _ time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.useNonce(username, nonce, expires)
+}
+
+// useNonce is UseNonce; callers hold s.mu.
+func (s *Store) useNonce(username, nonce string, expires time.Time) error {
 	if s.NonceErr != nil {
 		return s.NonceErr
 	}
@@ -166,4 +178,43 @@ func MustTime(t testing.TB, s string) time.Time {
 		t.Fatal(err)
 	}
 	return tm.UTC()
+}
+
+// CurrentStore is a Store that also records a nonce on the condition that
+// a user is still as read, as the PostgreSQL store does
+// (auth.CurrentNonceStore).
+type CurrentStore struct {
+	*Store
+	// Conditional counts UseNonceIfCurrent calls, Recorded those that
+	// recorded their nonce.
+	Conditional, Recorded int
+}
+
+// UseNonceIfCurrent records the nonce only while user and acct are as the
+// Store now holds them (credentials, identity, neither disabled); false
+// when they are not or the nonce is a replay.
+func (s *CurrentStore) UseNonceIfCurrent(_ context.Context, user store.User, acct store.Account, nonce string, expires, _ time.Time) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Conditional++
+	u, a, err := s.user(user.Username)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if u.ID != user.ID || u.PasswordHash != user.PasswordHash || !bytes.Equal(u.PasswordSealed, user.PasswordSealed) || u.Disabled ||
+		a.ID != acct.ID || a.Username != acct.Username || a.ClientID != acct.ClientID || a.Disabled {
+		return false, nil
+	}
+	err = s.useNonce(user.Username, nonce, expires)
+	if errors.Is(err, store.ErrReplay) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	s.Recorded++
+	return true, nil
 }

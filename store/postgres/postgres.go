@@ -52,6 +52,7 @@ type DB struct {
 	// database, so that LoginLog skips what it recorded itself.
 	instance string
 	logins   loginTable
+	nonces   nonceBatcher
 }
 
 var (
