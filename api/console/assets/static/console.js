@@ -59,10 +59,17 @@
         cell.append(f, " ");
       }
     }
-    if (hadFocus) {
-      const next = cell.querySelector("a, button");
-      if (next) { next.focus(); } else { status.tabIndex = -1; status.focus(); }
-    }
+    if (hadFocus) focusIn(row);
+  }
+
+  // focusIn puts the focus on the row's first action, or on its status
+  // when it has none left.
+  function focusIn(row) {
+    const next = row.querySelector(".actions a, .actions button");
+    if (next) { next.focus(); return; }
+    const status = row.querySelector(".status");
+    status.tabIndex = -1;
+    status.focus();
   }
 
   // enterDown: an Enter key is down. A link activates on Enter's keydown
@@ -93,6 +100,10 @@
       dialog.onclose = async () => {
         if (dialog.returnValue !== "confirm") return;
         try { update(row, await post(x.href)); } catch (e) { showError(e.message); announce(e.message); }
+        // The live status may have rebuilt the row's actions while the
+        // dialog was open, taking away the control the dialog gives the
+        // focus back to: the focus comes back to the row all the same.
+        if (!row.contains(document.activeElement)) focusIn(row);
       };
       swallowThisEnter();
       dialog.showModal();
