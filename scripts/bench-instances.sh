@@ -122,8 +122,8 @@ stop "$ppb"
 # Dispatch: n scheduled sends made due at once, with one and with two
 # servers dispatching; timed until every one is in the outbox.
 for servers in 1 2; do
-  s=bench_dispatch$servers
-  db=$(schema "$s")
+  s=bench_dispatch${servers}_$$ # the schema schema() makes
+  db=$(schema "bench_dispatch$servers")
   "$bin" account add --db "$db" --username bench --password "$PARTNERD_BENCH_PASSWORD" >/dev/null
   start "$db" "$work/d.log"
   "$bin" bench --url "$(url "$port")" --username bench --workload retrieve --prepare "$n" --requests 1 --quiet >/dev/null
