@@ -41,6 +41,16 @@ func TestUseNonceIfCurrent(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	exp := now.Add(10 * time.Minute)
 
+	// changeAccount rewrites a's whole record (credentials included)
+	// through the other process.
+	changeAccount := func(a store.Account, change func(*store.Account)) error {
+		full, err := other.AccountByUsername(ctx, a.Username)
+		if err != nil {
+			return err
+		}
+		change(&full)
+		return other.UpdateAccount(ctx, full)
+	}
 	tests := []struct {
 		name   string
 		change func(u store.User, a store.Account) error // through the other process
@@ -62,20 +72,10 @@ func TestUseNonceIfCurrent(t *testing.T) {
 			return other.UpdateUser(ctx, u)
 		}},
 		{"account disabled", func(_ store.User, a store.Account) error {
-			full, err := other.AccountByUsername(ctx, a.Username)
-			if err != nil {
-				return err
-			}
-			full.Disabled = true
-			return other.UpdateAccount(ctx, full)
+			return changeAccount(a, func(full *store.Account) { full.Disabled = true })
 		}},
 		{"account's client ID changed", func(_ store.User, a store.Account) error {
-			full, err := other.AccountByUsername(ctx, a.Username)
-			if err != nil {
-				return err
-			}
-			full.ClientID = 8
-			return other.UpdateAccount(ctx, full)
+			return changeAccount(a, func(full *store.Account) { full.ClientID = 8 })
 		}},
 		{"user deleted", func(u store.User, _ store.Account) error {
 			return other.DeleteUser(ctx, u.AccountID, u.ID)
