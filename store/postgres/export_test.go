@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -20,3 +21,12 @@ func OpenAt(ctx context.Context, url string, last int) (*pgxpool.Pool, error) {
 	}
 	return pool, nil
 }
+
+// BeginLazy starts a SERIALIZABLE transaction as Update does, for the
+// tests of its laziness: the caller commits or rolls it back.
+func BeginLazy(ctx context.Context, db *DB) (pgx.Tx, error) {
+	return db.beginLazy(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable})
+}
+
+// Pool is the store's connection pool, for tests that look under it.
+func (db *DB) Pool() *pgxpool.Pool { return db.pool }

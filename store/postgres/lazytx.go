@@ -12,18 +12,24 @@ import (
 
 // lazyTx is a pgx.Tx that sends its BEGIN with its first statement, in one
 // pipeline (one round trip where pgx's BeginTx takes two), and sends
-// nothing at all when no statement ran. Every round trip is a socket write
-// and a wake-up on both sides, the largest share of a short Update's CPU
-// (BENCHMARKS.md). The connection goes back to the pool at Commit or
-// Rollback; one left inside a transaction by a failure is destroyed by the
-// pool, never reused.
+// nothing at all when no statement ran. Savepoints are as lazy: SAVEPOINT
+// goes with the first statement inside it, RELEASE with the next statement
+// after it (or not at all: COMMIT releases every savepoint), and a
+// savepoint in which no statement ran sends nothing. Every round trip is a
+// socket write and a wake-up on both sides, the largest share of a short
+// Update's CPU (BENCHMARKS.md). The connection goes back to the pool at
+// Commit or Rollback; one left inside a transaction by a failure is
+// destroyed by the pool, never reused.
 type lazyTx struct {
-	pc    *pgxpool.Conn
-	conn  *pgx.Conn
-	begin string // BEGIN with the transaction's level and mode
-	begun bool
-	ended bool
-	n     int // savepoints so far, for their names
+	pc   *pgxpool.Conn
+	conn *pgx.Conn
+	// pending are the statements still to send before the next one: the
+	// BEGIN (with the transaction's level and mode) until it is sent, then
+	// SAVEPOINTs and RELEASEs.
+	pending []string
+	begun   bool // the BEGIN has been sent
+	ended   bool
+	depth   int // savepoints open, for their names
 }
 
 var _ pgx.Tx = (*lazyTx)(nil)
@@ -41,7 +47,7 @@ func (db *DB) beginLazy(ctx context.Context, opts pgx.TxOptions) (*lazyTx, error
 	if opts.AccessMode != "" {
 		begin += " " + string(opts.AccessMode)
 	}
-	return &lazyTx{pc: pc, conn: pc.Conn(), begin: begin}, nil
+	return &lazyTx{pc: pc, conn: pc.Conn(), pending: []string{begin}}, nil
 }
 
 // release hands the connection back once the transaction has ended.
@@ -52,46 +58,63 @@ func (tx *lazyTx) release() {
 	}
 }
 
-// ensure sends the BEGIN on its own, for the few operations that cannot
-// carry it in a pipeline.
+// ensure sends the pending statements on their own, for the few
+// operations that cannot carry them in a pipeline.
 func (tx *lazyTx) ensure(ctx context.Context) error {
 	if tx.ended {
 		return pgx.ErrTxClosed
 	}
-	if tx.begun {
+	if len(tx.pending) == 0 {
 		return nil
 	}
-	if _, err := tx.conn.Exec(ctx, tx.begin); err != nil {
+	br, err := tx.withPending(ctx, &pgx.Batch{})
+	if err != nil {
 		return err
 	}
-	tx.begun = true
-	return nil
+	return br.Close()
 }
 
-// withBegin sends the BEGIN and then b's statements in one pipeline, and
-// returns the results of b's statements.
-func (tx *lazyTx) withBegin(ctx context.Context, b *pgx.Batch) (pgx.BatchResults, error) {
-	all := &pgx.Batch{QueuedQueries: append([]*pgx.QueuedQuery{{SQL: tx.begin}}, b.QueuedQueries...)}
-	br := tx.conn.SendBatch(ctx, all)
-	if _, err := br.Exec(); err != nil {
-		_ = br.Close()
-		return nil, err
+// withPending sends the pending statements and then b's in one pipeline,
+// and returns the results of b's statements.
+func (tx *lazyTx) withPending(ctx context.Context, b *pgx.Batch) (pgx.BatchResults, error) {
+	qs := make([]*pgx.QueuedQuery, 0, len(tx.pending)+len(b.QueuedQueries))
+	for _, sql := range tx.pending {
+		qs = append(qs, &pgx.QueuedQuery{SQL: sql})
 	}
-	tx.begun = true
+	n := len(tx.pending)
+	tx.pending = tx.pending[:0]
+	tx.begun = true // the BEGIN, when pending, is first
+	br := tx.conn.SendBatch(ctx, &pgx.Batch{QueuedQueries: append(qs, b.QueuedQueries...)})
+	for range n {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return nil, err
+		}
+	}
 	return br, nil
 }
 
-// Exec runs a statement, with the BEGIN when it is the first.
+// unsent removes sql from the pending statements and says whether it was
+// there: a SAVEPOINT not sent yet needs no RELEASE or ROLLBACK TO.
+func (tx *lazyTx) unsent(sql string) bool {
+	if i := len(tx.pending) - 1; i >= 0 && tx.pending[i] == sql {
+		tx.pending = tx.pending[:i]
+		return true
+	}
+	return false
+}
+
+// Exec runs a statement, after the pending ones in one pipeline.
 func (tx *lazyTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	if tx.ended {
 		return pgconn.CommandTag{}, pgx.ErrTxClosed
 	}
-	if tx.begun {
+	if len(tx.pending) == 0 {
 		return tx.conn.Exec(ctx, sql, args...)
 	}
 	var b pgx.Batch
 	b.Queue(sql, args...)
-	br, err := tx.withBegin(ctx, &b)
+	br, err := tx.withPending(ctx, &b)
 	if err != nil {
 		return pgconn.CommandTag{}, err
 	}
@@ -109,17 +132,17 @@ func closeUnlessFailed(br pgx.BatchResults, stmtErr error) error {
 	return err
 }
 
-// Query runs a query, with the BEGIN when it is the first.
+// Query runs a query, after the pending statements in one pipeline.
 func (tx *lazyTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
 	if tx.ended {
 		return nil, pgx.ErrTxClosed
 	}
-	if tx.begun {
+	if len(tx.pending) == 0 {
 		return tx.conn.Query(ctx, sql, args...)
 	}
 	var b pgx.Batch
 	b.Queue(sql, args...)
-	br, err := tx.withBegin(ctx, &b)
+	br, err := tx.withPending(ctx, &b)
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +191,7 @@ func (r *batchRows) Err() error {
 	return r.err
 }
 
-// QueryRow runs a query for one row, with the BEGIN when it is the first.
+// QueryRow runs a query for one row, after the pending statements.
 func (tx *lazyTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	rows, err := tx.Query(ctx, sql, args...)
 	return &lazyRow{rows: rows, err: err}
@@ -199,16 +222,15 @@ func (r *lazyRow) Scan(dest ...any) error {
 	return r.rows.Err()
 }
 
-// SendBatch runs b's statements in one pipeline, the BEGIN first when
-// nothing ran yet.
+// SendBatch runs b's statements in one pipeline, the pending ones first.
 func (tx *lazyTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	if tx.ended {
 		return errBatch{pgx.ErrTxClosed}
 	}
-	if tx.begun {
+	if len(tx.pending) == 0 {
 		return tx.conn.SendBatch(ctx, b)
 	}
-	br, err := tx.withBegin(ctx, b)
+	br, err := tx.withPending(ctx, b)
 	if err != nil {
 		return errBatch{err}
 	}
@@ -224,7 +246,8 @@ func (e errBatch) QueryRow() pgx.Row                { return &lazyRow{err: e.err
 func (e errBatch) Close() error                     { return e.err }
 func (e errBatch) Tx() pgx.Tx                       { return nil }
 
-// Commit ends the transaction: nothing to send when no statement ran. A
+// Commit ends the transaction: nothing to send when no statement ran, and
+// no pending RELEASE (COMMIT releases every savepoint). A
 // transaction PostgreSQL had already aborted answers ROLLBACK to the
 // COMMIT: that is pgx.ErrTxCommitRollback, as from pgx's own Tx.
 func (tx *lazyTx) Commit(ctx context.Context) error {
@@ -260,13 +283,17 @@ func (tx *lazyTx) Rollback(ctx context.Context) error {
 	return err
 }
 
-// Begin starts a savepoint.
+// Begin starts a savepoint, sent with its first statement. Savepoints
+// nest, so they are named by depth: a name reused after a RELEASE names
+// the newest savepoint, as it should, and the statement cache holds one
+// SAVEPOINT per depth, not one per savepoint.
 func (tx *lazyTx) Begin(ctx context.Context) (pgx.Tx, error) {
-	tx.n++
-	sp := &savepoint{tx: tx, name: fmt.Sprintf("sp_%d", tx.n)}
-	if _, err := tx.Exec(ctx, "SAVEPOINT "+sp.name); err != nil {
-		return nil, err
+	if tx.ended {
+		return nil, pgx.ErrTxClosed
 	}
+	tx.depth++
+	sp := &savepoint{tx: tx, name: fmt.Sprintf("sp_%d", tx.depth)}
+	tx.pending = append(tx.pending, "SAVEPOINT "+sp.name)
 	return sp, nil
 }
 
@@ -301,21 +328,37 @@ var _ pgx.Tx = (*savepoint)(nil)
 
 func (sp *savepoint) Begin(ctx context.Context) (pgx.Tx, error) { return sp.tx.Begin(ctx) }
 
+// Commit releases the savepoint with the next statement (nothing when no
+// statement ran in it).
 func (sp *savepoint) Commit(ctx context.Context) error {
 	if sp.closed {
 		return pgx.ErrTxClosed
 	}
 	sp.closed = true
-	_, err := sp.tx.Exec(ctx, "RELEASE SAVEPOINT "+sp.name)
-	return err
+	sp.tx.depth--
+	if !sp.tx.unsent("SAVEPOINT " + sp.name) {
+		sp.tx.pending = append(sp.tx.pending, "RELEASE SAVEPOINT "+sp.name)
+	}
+	return nil
 }
 
+// Rollback undoes the savepoint's statements at once (after a failed
+// statement, the transaction takes no other until it has), and releases
+// it with the next statement, so that savepoints named by depth do not
+// pile up.
 func (sp *savepoint) Rollback(ctx context.Context) error {
 	if sp.closed {
 		return pgx.ErrTxClosed
 	}
 	sp.closed = true
+	sp.tx.depth--
+	if sp.tx.unsent("SAVEPOINT " + sp.name) {
+		return nil
+	}
 	_, err := sp.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT "+sp.name)
+	if err == nil {
+		sp.tx.pending = append(sp.tx.pending, "RELEASE SAVEPOINT "+sp.name)
+	}
 	return err
 }
 
