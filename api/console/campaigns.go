@@ -97,7 +97,8 @@ func campaignID(r *http.Request) (int64, bool) {
 }
 
 // campaignConfirm asks before a delete: a delete stops a campaign in
-// progress but loses the campaign itself (seed 000: "clone first").
+// progress but loses the campaign itself (seed 001: "Be sure to clone the
+// email first"), so the page offers the clone.
 func (f *Face) campaignConfirm(w http.ResponseWriter, r *http.Request) {
 	_, a, ok := f.accountOr404(w, r)
 	if !ok {
@@ -108,21 +109,38 @@ func (f *Face) campaignConfirm(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, r, http.StatusNotFound, "No such campaign.")
 		return
 	}
+	f.confirmDelete(w, r, a, "campaign", "Campaign", "campaigndelete", func(cloned string) (any, error) {
+		if cloned == "" {
+			return f.cfg.Marketing.Campaign(r.Context(), a.ID, id)
+		}
+		n, err := strconv.ParseInt(cloned, 10, 64)
+		if err != nil {
+			return nil, err
+		}
+		return f.cfg.Marketing.Campaign(r.Context(), a.ID, n)
+	})
+}
+
+// confirmDelete renders the delete confirmation page of a campaign or
+// Single Send (the only action that asks first), holding it under key:
+// load("") finds the one to delete, load(cloned) the copy that "Clone
+// first" just made, named in the page when it is found.
+func (f *Face) confirmDelete(w http.ResponseWriter, r *http.Request, a store.Account, what, key, page string, load func(cloned string) (any, error)) {
 	if !f.deleteAsks(w, r) {
 		return
 	}
-	c, err := f.cfg.Marketing.Campaign(r.Context(), a.ID, id)
+	obj, err := load("")
 	if err != nil {
-		f.marketingFail(w, r, "campaign", err)
+		f.marketingFail(w, r, what, err)
 		return
 	}
-	data := withBack(r, map[string]any{"Account": a, "Campaign": c})
-	if n, err := strconv.ParseInt(r.URL.Query().Get("cloned"), 10, 64); err == nil {
-		if clone, err := f.cfg.Marketing.Campaign(r.Context(), a.ID, n); err == nil {
+	data := withBack(r, map[string]any{"Account": a, key: obj})
+	if cloned := r.URL.Query().Get("cloned"); cloned != "" && len(cloned) <= 64 {
+		if clone, err := load(cloned); err == nil {
 			data["Clone"] = clone
 		}
 	}
-	f.render(w, r, http.StatusOK, "campaigndelete", data)
+	f.render(w, r, http.StatusOK, page, data)
 }
 
 // cloneConfirmURL is the delete confirmation at path again, naming the
@@ -242,9 +260,8 @@ func (f *Face) singleSendID(r *http.Request) string {
 }
 
 // singleSendConfirm asks before a delete, which loses the Single Send for
-// good: marketing.Service has no duplicate (SendGrid's POST
-// …/singlesends/{id}), so the page says plainly that it cannot be undone
-// and offers the unschedule instead while that is possible.
+// good: the page says so, and offers "Duplicate first" (SendGrid's
+// DuplicateSingleSend) and, while it is scheduled, the unschedule instead.
 func (f *Face) singleSendConfirm(w http.ResponseWriter, r *http.Request) {
 	_, a, ok := f.accountOr404(w, r)
 	if !ok {
@@ -255,21 +272,12 @@ func (f *Face) singleSendConfirm(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, r, http.StatusNotFound, "No such Single Send.")
 		return
 	}
-	if !f.deleteAsks(w, r) {
-		return
-	}
-	ss, err := f.cfg.Marketing.SingleSend(r.Context(), a.ID, id)
-	if err != nil {
-		f.marketingFail(w, r, "Single Send", err)
-		return
-	}
-	data := withBack(r, map[string]any{"Account": a, "SingleSend": ss})
-	if cloned := r.URL.Query().Get("cloned"); cloned != "" && len(cloned) <= 64 {
-		if dup, err := f.cfg.Marketing.SingleSend(r.Context(), a.ID, cloned); err == nil {
-			data["Clone"] = dup
+	f.confirmDelete(w, r, a, "Single Send", "SingleSend", "singlesenddelete", func(cloned string) (any, error) {
+		if cloned == "" {
+			return f.cfg.Marketing.SingleSend(r.Context(), a.ID, id)
 		}
-	}
-	f.render(w, r, http.StatusOK, "singlesenddelete", data)
+		return f.cfg.Marketing.SingleSend(r.Context(), a.ID, cloned)
+	})
 }
 
 // singleSendAct schedules (at send_at, a UTC time of the form),
