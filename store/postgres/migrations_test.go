@@ -14,32 +14,13 @@ import (
 // password, the account's own columns emptied, and SOAP exchanges logged
 // before credited to that user (SQLite's migration 13, translated).
 func TestMigration13MovesPasswordsToUsers(t *testing.T) {
-	if testrig.Backend(t) != "postgres" {
-		t.Skipf("%s names no PostgreSQL database (postgres://…); run it with scripts/pg-test.sh go test ./store/postgres", testrig.Env)
-	}
 	ctx := context.Background()
-	url := testrig.Name(t)
-	pool, err := postgres.OpenAt(ctx, url, 12)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{
+	db, url := migratedFrom(t, 12,
 		`INSERT INTO accounts (username, client_id, password_hash, password_sealed, disabled, created_at, updated_at)
 VALUES ('acme', 7, 'hash-acme', '\x0102'::bytea, true, 1, 2), ('bare', 8, '', NULL, false, 3, 4)`,
 		`INSERT INTO request_log (request_id, account_id, username, face) VALUES
 ('r1', 1, 'acme', 'soap'), ('r2', 1, 'acme', 'sendgrid'), ('r3', 0, '', 'soap')`,
-	} {
-		if _, err := pool.Exec(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	pool.Close()
-
-	db, err := postgres.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	)
 	u, a, err := db.UserByUsername(ctx, "acme")
 	if err != nil {
 		t.Fatalf("UserByUsername(acme): %v", err)
@@ -81,16 +62,8 @@ func queryOne(t *testing.T, ctx context.Context, url, q string, dest any) error 
 // schedule become theirs; every other send stays unknown (SQLite's
 // migration 15, translated).
 func TestMigration15Origins(t *testing.T) {
-	if testrig.Backend(t) != "postgres" {
-		t.Skipf("%s names no PostgreSQL database (postgres://…); run it with scripts/pg-test.sh go test ./store/postgres", testrig.Env)
-	}
 	ctx := context.Background()
-	url := testrig.Name(t)
-	pool, err := postgres.OpenAt(ctx, url, 14)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{
+	db, _ := migratedFrom(t, 14,
 		`INSERT INTO accounts (id, username, client_id) VALUES (1, 'a', 1), (2, 'b', 2)`,
 		`INSERT INTO campaigns (id, account_id, state, schedule_token) VALUES (7, 1, 'scheduled', 'campaign-7-00ff'), (8, 1, 'draft', '')`,
 		`INSERT INTO single_sends (id, account_id, state, schedule_token) VALUES ('0b5c2d4e-aaaa-4bbb-8ccc-000000000001', 1, 'scheduled', 'singlesend-0b5c2d4e-11aa')`,
@@ -100,25 +73,14 @@ func TestMigration15Origins(t *testing.T) {
 (3, 2, 'oc', 'campaign-7-00ff-0', 'Scheduled', 1, 'bc'),
 (4, 1, 'od', 'singlesend-0b5c2d4e-11aa-3', 'Scheduled', 1, 'bd'),
 (5, 1, 'oe', 'mine', 'Scheduled', 1, 'be')`,
-	} {
-		if _, err := pool.Exec(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	pool.Close()
-
-	db, err := postgres.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	)
 	want := []struct {
 		account          int64
 		origin, originID string
 	}{
 		{1, "campaign", "7"}, {1, "", ""}, {2, "", ""}, {1, "singlesend", "0b5c2d4e-aaaa-4bbb-8ccc-000000000001"}, {1, "", ""},
 	}
-	err = db.View(ctx, func(tx store.Tx) error {
+	err := db.View(ctx, func(tx store.Tx) error {
 		for i, w := range want {
 			s, err := tx.SendByKey(ctx, w.account, store.SendKey{ID: int64(i + 1)})
 			if err != nil {
@@ -133,4 +95,30 @@ func TestMigration15Origins(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// migratedFrom writes rows (SQL statements) into a fresh schema at version
+// from, then opens it with this build, which migrates it to the latest
+// version. It returns the store and the schema's URL.
+func migratedFrom(t *testing.T, from int, rows ...string) (*postgres.DB, string) {
+	t.Helper()
+	needPostgres(t)
+	ctx := context.Background()
+	url := testrig.Name(t)
+	pool, err := postgres.OpenAt(ctx, url, from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range rows {
+		if _, err := pool.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pool.Close()
+	db, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, url
 }
