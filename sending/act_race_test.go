@@ -18,22 +18,25 @@ import (
 // COMMITTED, a second process) allows.
 type claimingStore struct {
 	store.Store
-	claimed bool
 }
 
 func (c *claimingStore) Update(ctx context.Context, fn func(store.Tx) error) error {
-	return c.Store.Update(ctx, func(tx store.Tx) error { return fn(&claimingTx{Tx: tx, s: c}) })
+	return c.Store.Update(ctx, func(tx store.Tx) error { return fn(&claimingTx{Tx: tx}) })
 }
 
+// claimingTx claims once in each run of the Update's fn: a store may run
+// fn again (after a serialization failure, or to redo deferred writes),
+// and the claim of a run rolled back did not happen, where a dispatcher's
+// committed claim would still be there.
 type claimingTx struct {
 	store.Tx
-	s *claimingStore
+	claimed bool
 }
 
 // UpdateSendFrom first moves the send to Sending, once, as a claim would.
 func (t *claimingTx) UpdateSendFrom(ctx context.Context, s store.Send, from store.SendStatus) error {
-	if !t.s.claimed {
-		t.s.claimed = true
+	if !t.claimed {
+		t.claimed = true
 		cur, err := t.Tx.SendByKey(ctx, s.AccountID, store.SendKey{ID: s.ID})
 		if err != nil {
 			return err

@@ -14,24 +14,27 @@ import (
 // COMMITTED, a second process) allows.
 type claimingStore struct {
 	store.Store
-	claimed bool
 }
 
 func (c *claimingStore) Update(ctx context.Context, fn func(store.Tx) error) error {
-	return c.Store.Update(ctx, func(tx store.Tx) error { return fn(&claimingTx{Tx: tx, s: c}) })
+	return c.Store.Update(ctx, func(tx store.Tx) error { return fn(&claimingTx{Tx: tx}) })
 }
 
+// claimingTx claims once in each run of the Update's fn: a store may run
+// fn again (after a serialization failure, or to redo deferred writes),
+// and the claim of a run rolled back did not happen, where a dispatcher's
+// committed claim would still be there.
 type claimingTx struct {
 	store.Tx
-	s *claimingStore
+	claimed bool
 }
 
 // claimOnce moves the send to Sending, once, as a dispatcher's claim would.
 func (t *claimingTx) claimOnce(ctx context.Context, s store.Send) error {
-	if t.s.claimed {
+	if t.claimed {
 		return nil
 	}
-	t.s.claimed = true
+	t.claimed = true
 	cur, err := t.Tx.SendByKey(ctx, s.AccountID, store.SendKey{ID: s.ID})
 	if err != nil {
 		return err

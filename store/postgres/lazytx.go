@@ -30,6 +30,16 @@ type lazyTx struct {
 	begun   bool // the BEGIN has been sent
 	ended   bool
 	depth   int // savepoints open, for their names
+
+	// One shot (oneshot.go): a transaction whose first statement is a
+	// query the predictor expects to be its only one sends BEGIN, the
+	// query and COMMIT in one pipeline.
+	predictor *oneShots  // nil: never
+	shot      *batchRows // the one-shot query's rows, once sent
+	committed bool       // the one-shot COMMIT succeeded
+	overrun   bool       // a statement came after the one-shot COMMIT
+	stmts     int        // statements the caller ran
+	first     string     // the first statement, when it was a query
 }
 
 var _ pgx.Tx = (*lazyTx)(nil)
@@ -94,6 +104,28 @@ func (tx *lazyTx) withPending(ctx context.Context, b *pgx.Batch) (pgx.BatchResul
 	return br, nil
 }
 
+// errOverrun is the error of a statement after a one-shot commit: the
+// transaction has ended, and Update runs fn again without the one shot.
+var errOverrun = errors.New("postgres: statement after a one-shot commit")
+
+// use is called before each statement the caller runs, with its SQL
+// when it is a query: it counts the statements, for the predictor, and
+// refuses any after a one-shot commit.
+func (tx *lazyTx) use(query string) error {
+	if tx.ended {
+		return pgx.ErrTxClosed
+	}
+	tx.stmts++
+	if tx.stmts == 1 {
+		tx.first = query
+	}
+	if tx.shot != nil {
+		tx.overrun = true
+		return errOverrun
+	}
+	return nil
+}
+
 // unsent removes sql from the pending statements and says whether it was
 // there: a SAVEPOINT not sent yet needs no RELEASE or ROLLBACK TO.
 func (tx *lazyTx) unsent(sql string) bool {
@@ -106,8 +138,8 @@ func (tx *lazyTx) unsent(sql string) bool {
 
 // Exec runs a statement, after the pending ones in one pipeline.
 func (tx *lazyTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	if tx.ended {
-		return pgconn.CommandTag{}, pgx.ErrTxClosed
+	if err := tx.use(""); err != nil {
+		return pgconn.CommandTag{}, err
 	}
 	if len(tx.pending) == 0 {
 		return tx.conn.Exec(ctx, sql, args...)
@@ -134,14 +166,18 @@ func closeUnlessFailed(br pgx.BatchResults, stmtErr error) error {
 
 // Query runs a query, after the pending statements in one pipeline.
 func (tx *lazyTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	if tx.ended {
-		return nil, pgx.ErrTxClosed
+	if err := tx.use(sql); err != nil {
+		return nil, err
 	}
 	if len(tx.pending) == 0 {
 		return tx.conn.Query(ctx, sql, args...)
 	}
+	oneShot := !tx.begun && len(tx.pending) == 1 && tx.predictor.alone(sql)
 	var b pgx.Batch
 	b.Queue(sql, args...)
+	if oneShot {
+		b.Queue("COMMIT")
+	}
 	br, err := tx.withPending(ctx, &b)
 	if err != nil {
 		return nil, err
@@ -151,7 +187,12 @@ func (tx *lazyTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows,
 		_ = br.Close()
 		return nil, err
 	}
-	return &batchRows{Rows: rows, br: br}, nil
+	r := &batchRows{Rows: rows, br: br}
+	if oneShot {
+		r.commit = &tx.committed
+		tx.shot = r
+	}
+	return r, nil
 }
 
 // batchRows are the rows of the last statement of a pipeline: closing them
@@ -161,6 +202,9 @@ type batchRows struct {
 	br     pgx.BatchResults
 	closed bool
 	err    error
+	// commit, for a one-shot query, is set once the COMMIT that follows
+	// it in the pipeline has succeeded.
+	commit *bool
 }
 
 func (r *batchRows) Close() {
@@ -169,11 +213,32 @@ func (r *batchRows) Close() {
 	}
 	r.closed = true
 	r.Rows.Close()
-	if r.Rows.Err() == nil {
-		r.err = r.br.Close()
-	} else {
+	if r.Rows.Err() != nil {
 		_ = r.br.Close()
+		return
 	}
+	if r.commit != nil {
+		r.err = commitResult(r.br.Exec())
+		*r.commit = r.err == nil
+		if r.err != nil {
+			_ = r.br.Close()
+			return
+		}
+	}
+	r.err = r.br.Close()
+}
+
+// commitResult is a COMMIT's outcome: a transaction PostgreSQL had
+// already aborted answers ROLLBACK to it, which is pgx.ErrTxCommitRollback
+// as from pgx's own Tx.
+func commitResult(tag pgconn.CommandTag, err error) error {
+	if err != nil {
+		return err
+	}
+	if tag.String() == "ROLLBACK" {
+		return pgx.ErrTxCommitRollback
+	}
+	return nil
 }
 
 func (r *batchRows) Next() bool {
@@ -224,9 +289,10 @@ func (r *lazyRow) Scan(dest ...any) error {
 
 // SendBatch runs b's statements in one pipeline, the pending ones first.
 func (tx *lazyTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
-	if tx.ended {
-		return errBatch{pgx.ErrTxClosed}
+	if err := tx.use(""); err != nil {
+		return errBatch{err}
 	}
+	tx.stmts += len(b.QueuedQueries) - 1
 	if len(tx.pending) == 0 {
 		return tx.conn.SendBatch(ctx, b)
 	}
@@ -249,32 +315,44 @@ func (e errBatch) Tx() pgx.Tx                       { return nil }
 // Commit ends the transaction: nothing to send when no statement ran, and
 // no pending RELEASE (COMMIT releases every savepoint). A
 // transaction PostgreSQL had already aborted answers ROLLBACK to the
-// COMMIT: that is pgx.ErrTxCommitRollback, as from pgx's own Tx.
+// COMMIT: that is pgx.ErrTxCommitRollback, as from pgx's own Tx. A
+// one-shot transaction's COMMIT has been sent already: its outcome is
+// the one-shot query's.
 func (tx *lazyTx) Commit(ctx context.Context) error {
 	if tx.ended {
 		return pgx.ErrTxClosed
+	}
+	if tx.shot != nil {
+		tx.shot.Close()
+		err := tx.shot.Err()
+		if err != nil {
+			// The server's transaction may still be open, aborted.
+			_ = tx.Rollback(ctx)
+			return err
+		}
+		tx.release()
+		return nil
 	}
 	if !tx.begun {
 		tx.release()
 		return nil
 	}
-	tag, err := tx.conn.Exec(ctx, "COMMIT")
+	err := commitResult(tx.conn.Exec(ctx, "COMMIT"))
 	tx.release()
-	if err != nil {
-		return err
-	}
-	if tag.String() == "ROLLBACK" {
-		return pgx.ErrTxCommitRollback
-	}
-	return nil
+	return err
 }
 
-// Rollback ends the transaction without its writes.
+// Rollback ends the transaction without its writes. A one-shot
+// transaction whose COMMIT succeeded had none (it ran one query), and
+// has ended already.
 func (tx *lazyTx) Rollback(ctx context.Context) error {
 	if tx.ended {
 		return pgx.ErrTxClosed
 	}
-	if !tx.begun {
+	if tx.shot != nil {
+		tx.shot.Close()
+	}
+	if !tx.begun || tx.committed {
 		tx.release()
 		return nil
 	}
@@ -298,6 +376,9 @@ func (tx *lazyTx) Begin(ctx context.Context) (pgx.Tx, error) {
 }
 
 func (tx *lazyTx) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
+	if err := tx.use(""); err != nil {
+		return 0, err
+	}
 	if err := tx.ensure(ctx); err != nil {
 		return 0, err
 	}
@@ -309,6 +390,9 @@ func (tx *lazyTx) LargeObjects() pgx.LargeObjects {
 }
 
 func (tx *lazyTx) Prepare(ctx context.Context, name, sql string) (*pgconn.StatementDescription, error) {
+	if err := tx.use(""); err != nil {
+		return nil, err
+	}
 	if err := tx.ensure(ctx); err != nil {
 		return nil, err
 	}

@@ -53,6 +53,7 @@ type DB struct {
 	instance string
 	logins   loginTable
 	nonces   nonceBatcher
+	oneShots oneShots
 }
 
 var (
@@ -155,11 +156,20 @@ func (db *DB) View(ctx context.Context, fn func(store.Tx) error) error {
 // a serialization failure or deadlock. A panic in fn rolls back and keeps
 // panicking.
 func (db *DB) update(ctx context.Context, iso pgx.TxIsoLevel, fn func(*txn) error) error {
+	plain := false
 	for attempt := 1; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		err := db.try(ctx, iso, fn)
+		err := db.try(ctx, iso, fn, plain)
+		if !plain && errors.Is(err, errOverrun) {
+			// A one shot mispredicted (oneshot.go): nothing was
+			// written; run fn again at once, as an ordinary
+			// transaction.
+			plain = true
+			attempt--
+			continue
+		}
 		if !isRetryable(err) || attempt == maxAttempts {
 			return err
 		}
@@ -174,11 +184,16 @@ func (db *DB) update(ctx context.Context, iso pgx.TxIsoLevel, fn func(*txn) erro
 	}
 }
 
-// try is one attempt of update.
-func (db *DB) try(ctx context.Context, iso pgx.TxIsoLevel, fn func(*txn) error) (err error) {
+// try is one attempt of update. Unless plain, the COMMIT may go with the
+// first query (a one shot, oneshot.go); errOverrun says that fn ran
+// another statement after it, and the attempt must run again plain.
+func (db *DB) try(ctx context.Context, iso pgx.TxIsoLevel, fn func(*txn) error, plain bool) (err error) {
 	tx, err := db.beginLazy(ctx, pgx.TxOptions{IsoLevel: iso})
 	if err != nil {
 		return fmt.Errorf("postgres: begin: %w", err)
+	}
+	if !plain {
+		tx.predictor = &db.oneShots
 	}
 	t := &txn{tx: tx}
 	done := false
@@ -187,7 +202,13 @@ func (db *DB) try(ctx context.Context, iso pgx.TxIsoLevel, fn func(*txn) error) 
 			_ = tx.Rollback(context.WithoutCancel(ctx))
 		}
 	}()
-	if err := fn(t); err != nil {
+	err = fn(t)
+	db.oneShots.learn(tx.first, tx.stmts == 1)
+	if tx.overrun {
+		// Whatever fn made of the refused statement.
+		return errOverrun
+	}
+	if err != nil {
 		if t.retry != nil {
 			// fn failed, or carried on, after a statement met a
 			// serialization failure: the transaction is lost, run it
