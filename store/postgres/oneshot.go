@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,8 +27,11 @@ import (
 // first cancels (which always write) never pays for it, and one of
 // repeats always gains.
 //
-// Only a SELECT is sent as a one shot: a first statement that writes
-// must not be committed before fn has decided to keep it.
+// Only a SELECT that locks no row is sent as a one shot: a first
+// statement that writes must not be committed before fn has decided to
+// keep it, and a row lock released at once guards nothing (a claim's
+// SELECT … FOR UPDATE that found nothing due is not a prediction that the
+// next one will find nothing).
 
 // oneShots predicts, per first query, whether an Update ends with it.
 type oneShots struct {
@@ -44,9 +48,10 @@ const (
 // alone says whether the Update beginning with query is predicted to run
 // no other statement. A nil predictor never predicts.
 func (p *oneShots) alone(query string) bool {
-	if p == nil || !isSelect(query) {
+	if p == nil {
 		return false
 	}
+	// Only queries that may be one shots are learned.
 	c, ok := p.counters.Load(query)
 	return ok && c.(*atomic.Int32).Load() >= oneShotThreshold
 }
@@ -54,11 +59,14 @@ func (p *oneShots) alone(query string) bool {
 // learn moves query's counter up when its Update ran no other statement,
 // down when it did.
 func (p *oneShots) learn(query string, alone bool) {
-	if p == nil || !isSelect(query) {
+	if p == nil || query == "" {
 		return
 	}
 	v, ok := p.counters.Load(query)
 	if !ok {
+		if !readsOnly(query) {
+			return
+		}
 		// Query texts are the store's constants and the shapes of
 		// Retrieve filters; a bound keeps odd ones from growing the map.
 		if p.size.Load() >= oneShotQueries {
@@ -82,9 +90,13 @@ func (p *oneShots) learn(query string, alone bool) {
 	}
 }
 
-// isSelect says whether query is a SELECT: one that writes nothing, so
-// that committing it before fn has seen its result is safe.
-func isSelect(query string) bool {
+// readsOnly says whether query is a SELECT that locks no row: one that
+// may be committed before fn has seen its result.
+func readsOnly(query string) bool {
 	q := strings.TrimSpace(query)
-	return len(q) >= 6 && strings.EqualFold(q[:6], "SELECT")
+	return len(q) >= 6 && strings.EqualFold(q[:6], "SELECT") && !lockingClause.MatchString(q)
 }
+
+// lockingClause matches a SELECT's FOR UPDATE, FOR NO KEY UPDATE, FOR
+// SHARE or FOR KEY SHARE.
+var lockingClause = regexp.MustCompile(`(?i)\bFOR\s+(NO\s+KEY\s+UPDATE|UPDATE|SHARE|KEY\s+SHARE)\b`)

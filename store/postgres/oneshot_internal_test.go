@@ -23,6 +23,10 @@ func TestOneShotsPredict(t *testing.T) {
 		{"mostly misses", q, []bool{true, false, false, true, false, false, true, false}, false},
 		{"a write never", "UPDATE sends SET status = 1", []bool{true, true, true, true, true}, false},
 		{"a write in a CTE never", "WITH x AS (DELETE FROM nonces RETURNING 1) SELECT 1", []bool{true, true, true, true, true}, false},
+		{"a row lock never", "SELECT id FROM sends WHERE id = $1 FOR UPDATE", []bool{true, true, true, true, true}, false},
+		{"a row lock on its own line never", "SELECT id FROM sends\nLIMIT 2 for\n  no key update skip locked", []bool{true, true, true, true, true}, false},
+		{"a shared lock never", "SELECT 1 FROM accounts WHERE id = $1 FOR KEY SHARE", []bool{true, true, true, true, true}, false},
+		{"a column named for_update", "SELECT for_update FROM t", []bool{true, true, true, true, true}, true},
 		{"empty", "", []bool{true, true, true, true, true}, false},
 	}
 	for _, tt := range tests {
