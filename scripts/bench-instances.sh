@@ -12,7 +12,9 @@
 # two-server run; a CPU profile of the one-server PostgreSQL cancel (serve
 # --cpuprofile); and dispatch throughput on PostgreSQL with one and two
 # servers (the prepared sends made due at once, timed until all are in the
-# outbox). Each store is a fresh schema of the database PARTNERD_TEST_STORE
+# outbox). Under scripts/pg-test.sh the one-server PostgreSQL run is made
+# twice, through TCP and through the server's Unix socket. Each store is a
+# fresh schema of the database PARTNERD_TEST_STORE
 # names. On a shared machine the figures move from run to run: read the
 # ratios of one sitting.
 #
@@ -91,6 +93,10 @@ if [ "${BENCH_ONLY:-}" = one ]; then
 fi
 one sqlite "sqlite:$work/bench.db"
 one postgres-1 "$(schema bench_pg1)" --cpuprofile "$work/pg.prof"
+if [ -n "${PARTNERD_TEST_STORE_SOCKET:-}" ]; then
+  # The same, through the server's Unix socket instead of TCP.
+  one postgres-1-socket "$(PARTNERD_TEST_STORE=$PARTNERD_TEST_STORE_SOCKET schema bench_pg1s)"
+fi
 
 # Two servers, one database.
 db=$(schema bench_pg2)

@@ -62,6 +62,8 @@ as_server "'$PGBIN/pg_ctl' -D '$data' -l '$dir/server.log' -w -t 60 start -o \"-
 
 url="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
 export PARTNERD_TEST_STORE="$url"
+# The same server through its Unix socket, for scripts/bench-instances.sh.
+export PARTNERD_TEST_STORE_SOCKET="postgres://postgres@/postgres?host=$sock&port=$port&sslmode=disable"
 echo "== PostgreSQL on $url (data $data)" >&2
 if [ $# -eq 0 ]; then
   echo "PARTNERD_TEST_STORE=$url"
