@@ -87,31 +87,30 @@ func TestOneShot(t *testing.T) {
 		return s.Status
 	}
 
-	for range 8 {
-		readOnly(t, store.StatusScheduled)
+	steps := []struct {
+		name      string
+		train     store.SendStatus // read-only Updates of the send, in this status, first
+		swallow   bool
+		wantCalls int
+		want      store.SendStatus // after
+	}{
+		{"mispredicted", store.StatusScheduled, false, 2, store.StatusPaused},
+		{"the refused statement's error swallowed", store.StatusPaused, true, 2, store.StatusScheduled},
+		{"one miss leaves the prediction", "", false, 2, store.StatusPaused},
+		{"two misses end it", "", false, 1, store.StatusScheduled},
 	}
-	if calls := toggle(t, false); calls != 2 {
-		t.Errorf("the mispredicted Update ran fn %d times, want 2 (one shot, then ordinary)", calls)
-	}
-	if got := status(t); got != store.StatusPaused {
-		t.Fatalf("after one toggle the send is %v, want Paused", got)
-	}
-	for range 8 {
-		readOnly(t, store.StatusPaused)
-	}
-	if calls := toggle(t, true); calls != 2 {
-		t.Errorf("with the refused statement's error swallowed, fn ran %d times, want 2", calls)
-	}
-	if got := status(t); got != store.StatusScheduled {
-		t.Fatalf("after two toggles the send is %v, want Scheduled", got)
-	}
-	// Two mispredictions in a row end the prediction.
-	toggle(t, false)
-	if calls := toggle(t, false); calls != 1 {
-		t.Errorf("after writes, fn ran %d times, want 1 (no longer predicted)", calls)
-	}
-	if got := status(t); got != store.StatusScheduled {
-		t.Fatalf("after four toggles the send is %v, want Scheduled", got)
+	for _, st := range steps {
+		if st.train != "" {
+			for range 8 {
+				readOnly(t, st.train)
+			}
+		}
+		if calls := toggle(t, st.swallow); calls != st.wantCalls {
+			t.Errorf("%s: fn ran %d times, want %d", st.name, calls, st.wantCalls)
+		}
+		if got := status(t); got != st.want {
+			t.Fatalf("%s: the send is %v after, want %v", st.name, got, st.want)
+		}
 	}
 
 	// A one-shot Update's own error is returned as is, after its read.
