@@ -19,7 +19,8 @@ import (
 // again, so the held count stays small). Serial: one caller; Parallel:
 // GOMAXPROCS×4 callers on one account's sends, each on its own sends (every
 // cancel counts what the others change: the held limit serializes them);
-// ParallelAccounts: as many callers, each on an account of its own.
+// ParallelAccounts: as many callers, each on an account of its own;
+// Repeated: cancels of sends canceled already.
 func BenchmarkCancel(b *testing.B) {
 	db := testrig.OpenStore(b)
 	ctx := b.Context()
@@ -105,4 +106,39 @@ func BenchmarkCancel(b *testing.B) {
 	}
 	b.Run("Parallel", func(b *testing.B) { parallel(b, func(int) int { return 0 }) })
 	b.Run("ParallelAccounts", func(b *testing.B) { parallel(b, func(k int) int { return k % accounts }) })
+
+	// Repeated: a cancel of a send canceled already, which reads the
+	// send and writes nothing (PostgreSQL's one-shot transactions send
+	// its BEGIN, read and COMMIT together once predicted), from
+	// GOMAXPROCS×4 callers over the accounts.
+	repeat := func(i int) error {
+		account := acct[i%accounts]
+		return db.Update(ctx, func(tx store.Tx) error {
+			s, err := tx.SendByKey(ctx, account, store.SendKey{ID: ids[i]})
+			if err != nil || s.Status == store.StatusCanceled {
+				return err
+			}
+			read := s.Status
+			s.Status, s.StatusChangedAt, s.ModifiedDate = store.StatusCanceled, now, now
+			return tx.UpdateSendFrom(ctx, s, read)
+		})
+	}
+	const repeated = 256
+	for i := range repeated {
+		if err := repeat(i); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("Repeated", func(b *testing.B) {
+		b.SetParallelism(4)
+		var next atomic.Int64
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := repeat(int(next.Add(1)) % repeated); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
 }
