@@ -20,8 +20,10 @@
 // every transition compare-and-set on the status. Commits are durable:
 // the session sets synchronous_commit on, whatever the server's default.
 // A transaction's BEGIN travels in one pipeline with its first statement,
-// and a transaction that ran none sends nothing (lazytx.go): round trips,
-// not SQL, are most of a short Update's cost.
+// and a transaction that ran none sends nothing (lazytx.go); an Update
+// predicted to end with its first query sends its COMMIT in that pipeline
+// too (oneshot.go): round trips, not SQL, are most of a short Update's
+// cost.
 //
 // PostgreSQL aborts a transaction at its first failed statement, where
 // SQLite carries on. A Tx method that may fail for the caller to handle
