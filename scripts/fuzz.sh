@@ -30,7 +30,7 @@ targets=(
 	"./api/soap/wsse FuzzMaskSecrets"
 	"./api/soap/wsse FuzzMaskNoSecretSurvives"
 	"./api/partnerapi FuzzReadFilter"
-	"./store/sqlite FuzzPackBody"
+	"./store/internal/sqlcodec FuzzPackBody"
 	"./store/internal/sqlcodec FuzzDecodeListIDs"
 	"./api/sendgrid FuzzDecodeMailSend"
 	"./api/sendgrid FuzzEndpoints"

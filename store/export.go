@@ -46,6 +46,17 @@ type ExportTable struct {
 	RequestLog bool
 }
 
+// ColumnIndex is the position of t's column name; a name t does not have
+// is a programming error.
+func (t ExportTable) ColumnIndex(name string) int {
+	for i, c := range t.Columns {
+		if c.Name == name {
+			return i
+		}
+	}
+	panic("store: no column " + name + " in " + t.Name)
+}
+
 // Row is one row's values, in its table's Columns order: nil, int64,
 // string, []byte or bool as the column's Kind says.
 type Row []any

@@ -8,13 +8,14 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/partnerd/partnerd/store"
+	"github.com/partnerd/partnerd/store/internal/sqlcodec"
 )
 
 // Moving the store (store.Exporter, store.Importer). Rows are read and
 // written column for column as store.ExportTables names them; what
 // PostgreSQL keeps differently is translated here: the request log's text
-// is BYTEA (kept byte for byte), and its stored_bytes counts the bodies
-// as given. Rows are written with COPY, in chunks, inside the import's one
+// is BYTEA (kept byte for byte), and its bodies are packed as SQLite packs
+// them, with stored_bytes counting them packed. Rows are written with COPY, in chunks, inside the import's one
 // transaction.
 
 var (
@@ -61,7 +62,13 @@ func (e exportTx) Count(ctx context.Context, t store.ExportTable) (int64, error)
 }
 
 func (e exportTx) Rows(ctx context.Context, t store.ExportTable, fn func(store.Row) error) error {
-	rows, err := e.tx.Query(ctx, `SELECT `+strings.Join(columnNames(t), ", ")+` FROM `+t.Name+` ORDER BY `+t.Columns[0].Name)
+	names := columnNames(t)
+	if t.RequestLog {
+		// The bodies of a row logged since migration 16, which request and
+		// response then leave empty.
+		names = append(names, "request_packed", "response_packed")
+	}
+	rows, err := e.tx.Query(ctx, `SELECT `+strings.Join(names, ", ")+` FROM `+t.Name+` ORDER BY `+t.Columns[0].Name)
 	if err != nil {
 		return err
 	}
@@ -85,6 +92,10 @@ func (e exportTx) Rows(ctx context.Context, t store.ExportTable, fn func(store.R
 				dest[i] = &bools[i]
 			}
 		}
+		var reqPacked, respPacked []byte
+		if t.RequestLog {
+			dest = append(dest, &reqPacked, &respPacked)
+		}
 		if err := rows.Scan(dest...); err != nil {
 			return err
 		}
@@ -102,6 +113,9 @@ func (e exportTx) Rows(ctx context.Context, t store.ExportTable, fn func(store.R
 			case c.Kind == store.KindBool && bools[i] != nil:
 				row[i] = *bools[i]
 			}
+		}
+		if err := sqlcodec.UnpackRowBodies(t, row, reqPacked, respPacked); err != nil {
+			return err
 		}
 		if err := fn(row); err != nil {
 			return err
@@ -167,7 +181,7 @@ func (l *importTx) flush(ctx context.Context) error {
 	}
 	names := columnNames(l.table)
 	if l.table.RequestLog {
-		names = append(names, "stored_bytes")
+		names = append(names, "request_packed", "response_packed", "stored_bytes")
 	}
 	n, err := l.tx.CopyFrom(ctx, pgx.Identifier{l.table.Name}, names, pgx.CopyFromRows(l.pending))
 	if err != nil {
@@ -206,7 +220,7 @@ func (l *importTx) Insert(ctx context.Context, t store.ExportTable, row store.Ro
 		}
 		l.table = t
 	}
-	vals := make([]any, len(row), len(row)+1)
+	vals := make([]any, len(row), len(row)+3)
 	copy(vals, row)
 	if t.RequestLog {
 		for i, c := range t.Columns {
@@ -214,8 +228,11 @@ func (l *importTx) Insert(ctx context.Context, t store.ExportTable, row store.Ro
 				vals[i] = []byte(s)
 			}
 		}
-		// As LogRequests counts it: the bodies as given.
-		vals = append(vals, store.RequestLogSize(store.RequestLogOfRow(t, row)))
+		// Packed as LogRequests packs them, with stored_bytes counting the
+		// packed bodies.
+		p := sqlcodec.PackLogs([]store.RequestLog{store.RequestLogOfRow(t, row)})[0]
+		vals[t.ColumnIndex("request")], vals[t.ColumnIndex("response")] = []byte{}, []byte{}
+		vals = append(vals, p.Request, p.Response, p.Stored)
 	}
 	l.pending = append(l.pending, vals)
 	return nil

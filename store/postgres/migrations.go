@@ -29,9 +29,9 @@ type migration struct {
 // schema in both stores. Translation: INTEGER PRIMARY KEY AUTOINCREMENT is
 // an identity column (never reused), INTEGER is BIGINT, BLOB is BYTEA,
 // flags are BOOLEAN, TEXT is COLLATE "C" (byte order, as SQLite's). The
-// request log keeps what clients sent as BYTEA, byte for byte (PostgreSQL
-// compresses large values itself), without SQLite's packed columns, and
-// the nonces are one keyed table, since several servers share them
+// request log keeps what clients sent as BYTEA, byte for byte, without
+// SQLite's packed columns (migration 16 adds them), and the nonces are
+// one keyed table, since several servers share them
 // (nonces.go).
 //
 // One difference remains: a TEXT column holds only UTF-8 without NUL,
@@ -345,6 +345,14 @@ FROM single_sends ss
 WHERE ss.schedule_token <> '' AND sends.account_id = ss.account_id
 	AND sends.customer_key BETWEEN ss.schedule_token || '-0' AND ss.schedule_token || '-:';
 CREATE INDEX sends_account_origin ON sends (account_id, origin, id);
+`},
+	{16, "request log bodies packed", `
+-- SQLite's migration 4, here: a new row's bodies are kept packed
+-- (store/internal/sqlcodec/body.go: a cancel's 2.6 KB of envelopes in
+-- about 190 bytes) in these columns, with request and response left
+-- empty. A row logged before keeps its bodies as they were, NULL here.
+ALTER TABLE request_log ADD COLUMN request_packed BYTEA;
+ALTER TABLE request_log ADD COLUMN response_packed BYTEA;
 `},
 }
 

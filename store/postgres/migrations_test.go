@@ -2,7 +2,11 @@ package postgres_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/partnerd/partnerd/internal/testrig"
 	"github.com/partnerd/partnerd/store"
@@ -121,4 +125,100 @@ func migratedFrom(t *testing.T, from int, rows ...string) (*postgres.DB, string)
 	}
 	t.Cleanup(func() { db.Close() })
 	return db, url
+}
+
+// TestMigration16PackedBodies: exchanges logged before migration 16 keep
+// their bodies as they were and read back unchanged; exchanges logged
+// after keep them packed (request and response empty, under a third of
+// their size), read back whole, and export whole; a damaged packed body is
+// an error naming its exchange, never a garbled text.
+func TestMigration16PackedBodies(t *testing.T) {
+	ctx := context.Background()
+	db, url := migratedFrom(t, 15,
+		`INSERT INTO request_log (request_id, request, response, received_at, stored_bytes) VALUES
+('old', '<old request/>'::bytea, '\xff00'::bytea || '<old response/>'::bytea, 1, 100)`,
+	)
+	req, err := os.ReadFile(filepath.Join("..", "..", "testdata", "golden", "001_seed_cancel.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := os.ReadFile(filepath.Join("..", "..", "testdata", "golden", "001_seed_cancel.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	logged := []store.RequestLog{
+		{RequestID: "new-1", Operation: "Perform", Status: "OK", Request: string(req), Response: string(resp), ReceivedAt: now},
+		{RequestID: "new-2", Operation: "Perform", Status: "Fault", Request: "", Response: "\xff<f/>\x00", ReceivedAt: now},
+	}
+	if err := db.LogRequests(ctx, logged); err != nil {
+		t.Fatal(err)
+	}
+	var textLen, packedLen, stored int
+	if err := queryOne(t, ctx, url, `SELECT length(request) + length(response) FROM request_log WHERE request_id = 'new-1'`, &textLen); err != nil {
+		t.Fatal(err)
+	}
+	if err := queryOne(t, ctx, url, `SELECT length(request_packed) + length(response_packed) FROM request_log WHERE request_id = 'new-1'`, &packedLen); err != nil {
+		t.Fatal(err)
+	}
+	if err := queryOne(t, ctx, url, `SELECT stored_bytes FROM request_log WHERE request_id = 'new-1'`, &stored); err != nil {
+		t.Fatal(err)
+	}
+	if textLen != 0 {
+		t.Errorf("new row keeps %d bytes of envelope text", textLen)
+	}
+	if raw := len(req) + len(resp); packedLen == 0 || packedLen > raw/3 {
+		t.Errorf("new row packs %d bytes of envelopes into %d, want under a third", raw, packedLen)
+	}
+	if stored < packedLen || stored >= len(req)+len(resp) {
+		t.Errorf("stored_bytes %d, want the packed bodies (%d) and the rest of the row", stored, packedLen)
+	}
+	want := map[string][2]string{
+		"old":   {"<old request/>", "\xff\x00<old response/>"},
+		"new-1": {string(req), string(resp)},
+		"new-2": {"", "\xff<f/>\x00"},
+	}
+	for id, w := range want {
+		got, err := db.RequestByID(ctx, id)
+		if err != nil {
+			t.Fatalf("RequestByID(%s): %v", id, err)
+		}
+		if got.Request != w[0] || got.Response != w[1] {
+			t.Errorf("RequestByID(%s) = %q / %q, want %q / %q", id, got.Request, got.Response, w[0], w[1])
+		}
+	}
+	exported := map[string][2]string{}
+	err = db.Export(ctx, func(s store.Snapshot) error {
+		for _, tb := range store.ExportTables {
+			if !tb.RequestLog {
+				continue
+			}
+			return s.Rows(ctx, tb, func(r store.Row) error {
+				e := store.RequestLogOfRow(tb, r)
+				exported[e.RequestID] = [2]string{e.Request, e.Response}
+				return nil
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, w := range want {
+		if exported[id] != w {
+			t.Errorf("exported %s: %q, want %q", id, exported[id], w)
+		}
+	}
+
+	pool, err := postgres.OpenAt(ctx, url, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if _, err := pool.Exec(ctx, `UPDATE request_log SET response_packed = '\x63'::bytea WHERE request_id = 'new-2'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.RequestByID(ctx, "new-2"); err == nil || !strings.Contains(err.Error(), "new-2") {
+		t.Errorf("RequestByID of a damaged row: %v, want an error naming it", err)
+	}
 }

@@ -7,12 +7,13 @@ import (
 	"strings"
 
 	"github.com/partnerd/partnerd/store"
+	"github.com/partnerd/partnerd/store/internal/sqlcodec"
 )
 
 // Moving the store (store.Exporter, store.Importer). Rows are read and
 // written column for column as store.ExportTables names them; what SQLite
 // keeps differently is translated here: flags are 0/1 integers, and the
-// request log's bodies are packed (logcodec.go), with stored_bytes
+// request log's bodies are packed (sqlcodec/body.go), with stored_bytes
 // counting them packed.
 
 var (
@@ -101,19 +102,8 @@ func (e exportTx) Rows(ctx context.Context, t store.ExportTable, fn func(store.R
 			}
 		}
 		if t.RequestLog {
-			// Rows logged before bodies were packed have them as text.
-			for _, b := range []struct {
-				col    string
-				packed []byte
-			}{{"request", reqPacked}, {"response", respPacked}} {
-				if b.packed == nil {
-					continue
-				}
-				body, err := unpackBody(b.packed)
-				if err != nil {
-					return fmt.Errorf("request log row %v: %w", row[0], err)
-				}
-				row[columnIndex(t, b.col)] = body
+			if err := sqlcodec.UnpackRowBodies(t, row, reqPacked, respPacked); err != nil {
+				return err
 			}
 		}
 		if err := fn(row); err != nil {
@@ -121,15 +111,6 @@ func (e exportTx) Rows(ctx context.Context, t store.ExportTable, fn func(store.R
 		}
 	}
 	return rows.Err()
-}
-
-func columnIndex(t store.ExportTable, name string) int {
-	for i, c := range t.Columns {
-		if c.Name == name {
-			return i
-		}
-	}
-	panic("sqlite: no column " + name + " in " + t.Name)
 }
 
 // Serial is AUTOINCREMENT's high-water mark (sqlite_sequence), which
@@ -226,13 +207,10 @@ func (l *importTx) Insert(ctx context.Context, t store.ExportTable, row store.Ro
 	if t.RequestLog {
 		// Packed as LogRequests packs them, with stored_bytes counting the
 		// packed bodies.
-		e := store.RequestLogOfRow(t, row)
-		req, resp := packBody(nil, e.Request), packBody(nil, e.Response)
-		args[columnIndex(t, "request")], args[columnIndex(t, "response")] = "", ""
-		e.Request, e.Response = "", ""
-		stored := store.RequestLogSize(e) + int64(len(req)+len(resp))
-		args = append(args, req, resp, stored)
-		l.logged += stored
+		p := sqlcodec.PackLogs([]store.RequestLog{store.RequestLogOfRow(t, row)})[0]
+		args[t.ColumnIndex("request")], args[t.ColumnIndex("response")] = "", ""
+		args = append(args, p.Request, p.Response, p.Stored)
+		l.logged += p.Stored
 	}
 	_, err := st.ExecContext(ctx, args...)
 	return err

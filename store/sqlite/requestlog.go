@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/partnerd/partnerd/store"
+	"github.com/partnerd/partnerd/store/internal/sqlcodec"
 )
 
 const requestLogColumns = `request_id, account_id, username, operation, status, http_status, detail,
@@ -30,18 +31,7 @@ func scanRequestLog(row scanner) (store.RequestLog, error) {
 		return e, err
 	}
 	e.ReceivedAt, e.Duration = goTime(received), time.Duration(duration)
-	// Rows logged before bodies were packed have them as text.
-	if reqPacked != nil {
-		if e.Request, err = unpackBody(reqPacked); err != nil {
-			return e, fmt.Errorf("request %s: %w", e.RequestID, err)
-		}
-	}
-	if respPacked != nil {
-		if e.Response, err = unpackBody(respPacked); err != nil {
-			return e, fmt.Errorf("request %s: %w", e.RequestID, err)
-		}
-	}
-	return e, nil
+	return e, sqlcodec.UnpackLogBodies(&e, reqPacked, respPacked)
 }
 
 // LogRequest stores one exchange for the inspector. ErrExists if its
@@ -56,15 +46,6 @@ const requestLogWidth = 22
 var requestLogInserter = newRowInserter(`INSERT INTO request_log (`+requestLogColumns+`, stored_bytes)`,
 	`(?, ?, ?, ?, ?, ?, ?, ?, '', '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, requestLogWidth)
 
-// packScratch holds the buffers bodies are encoded into before they are
-// copied, packed, into a batch's buffer: a block's bound is ~1.2 times its
-// body, so without the pool every exchange logged allocated that again.
-var packScratch = sync.Pool{New: func() any { return new([]byte) }}
-
-// maxPooledScratch keeps the buffers of the rare huge exchange out of the
-// pool.
-const maxPooledScratch = 256 << 10
-
 // LogRequests stores es in one transaction, with one cached statement: the
 // server's background log writer hands over everything queued at once.
 func (db *DB) LogRequests(ctx context.Context, es []store.RequestLog) error {
@@ -72,45 +53,14 @@ func (db *DB) LogRequests(ctx context.Context, es []store.RequestLog) error {
 		return nil
 	}
 	// Packed here, by the caller, so that the committer (which every
-	// write waits for) spends no time compressing. One buffer holds every
-	// packed body of the batch; each is encoded into a scratch buffer
-	// first, since a block's bound is several times its packed size.
-	ends := make([]int, 0, 2*len(es))
-	var buf []byte
-	sp := packScratch.Get().(*[]byte)
-	scratch := *sp
-	defer func() {
-		if cap(scratch) <= maxPooledScratch {
-			*sp = scratch[:0]
-			packScratch.Put(sp)
-		}
-	}()
-	for _, e := range es {
-		scratch = packBody(scratch[:0], e.Request)
-		buf = append(buf, scratch...)
-		ends = append(ends, len(buf))
-		scratch = packBody(scratch[:0], e.Response)
-		buf = append(buf, scratch...)
-		ends = append(ends, len(buf))
-	}
-	packed := func(i int) []byte {
-		start := 0
-		if i > 0 {
-			start = ends[i-1]
-		}
-		return buf[start:ends[i]:ends[i]]
-	}
+	// write waits for) spends no time compressing.
+	packed := sqlcodec.PackLogs(es)
 	args := make([]any, 0, requestLogWidth*len(es))
 	for i, e := range es {
-		req, resp := packed(2*i), packed(2*i+1)
-		// What the row takes, for PruneRequestBytes: the bodies as
-		// stored, packed.
-		sized := e
-		sized.Request, sized.Response = "", ""
-		stored := store.RequestLogSize(sized) + int64(len(req)+len(resp))
+		p := packed[i]
 		args = append(args, e.RequestID, e.AccountID, e.Username, e.Operation, e.Status, e.HTTPStatus, e.Detail,
-			e.Remote, dbTime(e.ReceivedAt), int64(e.Duration), req, resp,
-			e.RequestSize, e.ResponseSize, e.RequestNote, e.ResponseNote, e.Face, e.Method, e.Path, e.CredentialKind, e.Credential, stored)
+			e.Remote, dbTime(e.ReceivedAt), int64(e.Duration), p.Request, p.Response,
+			e.RequestSize, e.ResponseSize, e.RequestNote, e.ResponseNote, e.Face, e.Method, e.Path, e.CredentialKind, e.Credential, p.Stored)
 	}
 	var stored int64
 	for i := 0; i < len(args); i += requestLogWidth {

@@ -2,6 +2,8 @@ package storetest_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -58,23 +60,40 @@ func BenchmarkSearchRequests(b *testing.B) {
 
 // BenchmarkLogRequests is the request log's write: batches of 100
 // exchanges of 50 accounts, as the server's log writer commits them (the
-// cost every index on request_log adds to every request).
+// cost every index on request_log adds to every request), with bodies of
+// a few bytes and with a cancel's envelopes (testdata/golden), the most
+// common exchange.
 func BenchmarkLogRequests(b *testing.B) {
-	db := testrig.OpenStore(b)
-	ctx := b.Context()
-	base := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	batch := make([]store.RequestLog, 100)
-	i := 0
-	for b.Loop() {
-		for j := range batch {
-			batch[j] = store.RequestLog{RequestID: fmt.Sprintf("r-%09d", i), AccountID: int64(1 + i%50), Username: "u",
-				Operation: "Perform", Status: "OK", Face: "soap", ReceivedAt: base.Add(time.Duration(i) * time.Millisecond),
-				Duration: time.Millisecond, Request: "<a/>", Response: "<b/>"}
-			i++
-		}
-		if err := db.LogRequests(ctx, batch); err != nil {
-			b.Fatal(err)
-		}
+	cancelRequest, err := os.ReadFile(filepath.Join("..", "..", "testdata", "golden", "001_seed_cancel.txt"))
+	if err != nil {
+		b.Fatal(err)
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(i), "ns/exchange")
+	cancelResponse, err := os.ReadFile(filepath.Join("..", "..", "testdata", "golden", "001_seed_cancel.golden"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, bodies := range []struct{ name, request, response string }{
+		{"Tiny", "<a/>", "<b/>"},
+		{"Cancel", string(cancelRequest), string(cancelResponse)},
+	} {
+		b.Run(bodies.name, func(b *testing.B) {
+			db := testrig.OpenStore(b)
+			ctx := b.Context()
+			base := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+			batch := make([]store.RequestLog, 100)
+			i := 0
+			for b.Loop() {
+				for j := range batch {
+					batch[j] = store.RequestLog{RequestID: fmt.Sprintf("r-%09d", i), AccountID: int64(1 + i%50), Username: "u",
+						Operation: "Perform", Status: "OK", Face: "soap", ReceivedAt: base.Add(time.Duration(i) * time.Millisecond),
+						Duration: time.Millisecond, Request: bodies.request, Response: bodies.response}
+					i++
+				}
+				if err := db.LogRequests(ctx, batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(i), "ns/exchange")
+		})
+	}
 }
