@@ -56,6 +56,7 @@ type DB struct {
 	logins   loginTable
 	nonces   nonceBatcher
 	oneShots oneShots
+	logSize  logSize
 }
 
 var (

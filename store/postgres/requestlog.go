@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -250,6 +251,21 @@ SELECT id FROM request_log WHERE id <= $1 ORDER BY id LIMIT $2)`, last, pruneChu
 	}
 }
 
+// logSize is what this process knows of the request log's size: every
+// instance's rows, counted on the (id, stored_bytes) index. PruneRequestBytes
+// runs every few thousand exchanges, and a running total over the whole log
+// on each run read every row: this one counts only the rows logged since
+// the last count, and reads the whole log only when the total says it
+// might not fit. Rows another instance pruned stay counted, which only
+// brings the recount sooner; a row that commits after a count with an
+// ID below that count's newest is missed until the next recount, which a
+// log near its budget gets often (the budget's slack, a batch or two).
+type logSize struct {
+	mu      sync.Mutex
+	through int64 // the newest ID counted
+	total   int64 // the bytes of the rows counted
+}
+
 // PruneRequestBytes forgets the oldest exchanges until the rest take at
 // most maxBytes as stored: the newest row whose running total (newest
 // first) passes the budget, and every row before it, go.
@@ -257,16 +273,41 @@ func (db *DB) PruneRequestBytes(ctx context.Context, maxBytes int64) (int64, err
 	if maxBytes <= 0 {
 		return 0, fmt.Errorf("postgres: prune requests: byte budget %d is not positive", maxBytes)
 	}
-	var last int64
-	err := db.pool.QueryRow(ctx, `
-SELECT id FROM (SELECT id, sum(stored_bytes) OVER (ORDER BY id DESC) AS kept FROM request_log) r
-WHERE kept > $1 ORDER BY id DESC LIMIT 1`, maxBytes).Scan(&last)
+	ls := &db.logSize
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	var added, newest int64
+	err := db.pool.QueryRow(ctx, `SELECT coalesce(sum(stored_bytes), 0)::bigint, coalesce(max(id), $1) FROM request_log WHERE id > $1`,
+		ls.through).Scan(&added, &newest)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: prune requests: %w", err)
+	}
+	ls.total, ls.through = ls.total+added, newest
+	if ls.total <= maxBytes {
+		return 0, nil
+	}
+	// Perhaps over: count the whole log.
+	if err := db.pool.QueryRow(ctx, `SELECT coalesce(sum(stored_bytes), 0)::bigint, coalesce(max(id), 0) FROM request_log`).
+		Scan(&ls.total, &ls.through); err != nil {
+		return 0, fmt.Errorf("postgres: prune requests: %w", err)
+	}
+	if ls.total <= maxBytes {
+		return 0, nil
+	}
+	var last, kept int64
+	err = db.pool.QueryRow(ctx, `
+SELECT id, kept - stored_bytes FROM (SELECT id, stored_bytes, sum(stored_bytes) OVER (ORDER BY id DESC) AS kept FROM request_log) r
+WHERE kept > $1 ORDER BY id DESC LIMIT 1`, maxBytes).Scan(&last, &kept)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, nil
 	}
 	if err != nil {
 		return 0, fmt.Errorf("postgres: prune requests: %w", err)
 	}
+	// What stays: the rows after last, as the scan saw them (rows logged
+	// since the recount are in it, and will be counted again: an upper
+	// bound is safe).
+	ls.total = kept
 	n, err := db.forgetRequestsThrough(ctx, last)
 	if err != nil {
 		return n, fmt.Errorf("postgres: prune requests: %w", err)
