@@ -97,3 +97,36 @@ func BenchmarkLogRequests(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPruneRequestBytes is the size budget's check on a log of
+// 100,000 exchanges within it, as the server makes it every few thousand
+// exchanges logged: 1,000 more exchanges, then the prune.
+func BenchmarkPruneRequestBytes(b *testing.B) {
+	db := testrig.OpenStore(b)
+	ctx := b.Context()
+	base := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	batch := make([]store.RequestLog, 1000)
+	i := 0
+	logBatch := func() {
+		for j := range batch {
+			batch[j] = store.RequestLog{RequestID: fmt.Sprintf("r-%09d", i), AccountID: 1, Username: "u",
+				Operation: "Perform", Status: "OK", Face: "soap", ReceivedAt: base.Add(time.Duration(i) * time.Millisecond),
+				Duration: time.Millisecond, Request: "<a/>", Response: "<b/>"}
+			i++
+		}
+		if err := db.LogRequests(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for range 100 {
+		logBatch()
+	}
+	for b.Loop() {
+		b.StopTimer()
+		logBatch()
+		b.StartTimer()
+		if n, err := db.PruneRequestBytes(ctx, 1<<40); err != nil || n != 0 {
+			b.Fatal(n, err)
+		}
+	}
+}
