@@ -17,6 +17,7 @@ import (
 // this one prune more than the budget asks, and the newest rows are the
 // ones kept each time.
 func TestPruneRequestBytesAcrossProcesses(t *testing.T) {
+	needPostgres(t)
 	a, b := twoProcesses(t)
 	ctx := t.Context()
 	base := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)

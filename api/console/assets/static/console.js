@@ -37,11 +37,19 @@
 
   function update(row, answer) {
     const status = row.querySelector(".status");
-    const hadFocus = row.querySelector(".actions").contains(document.activeElement);
+    const cell = row.querySelector(".actions");
+    // An answer that changes nothing (the event stream's first word on
+    // each shown send, a repeated cancel) leaves the row alone: rebuilt,
+    // its controls would be new elements, and a keyboard user's focus
+    // would jump back to the row's first one.
+    const shown = Array.from(cell.querySelectorAll("[data-action]"), (el) => el.dataset.action);
+    const actions = answer.actions || [];
+    if (status.textContent === String(answer.status) && shown.length === actions.length &&
+        shown.every((a, i) => a === actions[i])) return;
+    const hadFocus = cell.contains(document.activeElement);
     if (status.textContent !== String(answer.status)) announce("Send " + row.dataset.id + " is now " + answer.status + ".");
     status.textContent = answer.status;
     status.className = "status status-" + String(answer.status).toLowerCase();
-    const cell = row.querySelector(".actions");
     const base = "/console/sends/" + row.dataset.account + "/" + row.dataset.id + "/";
     cell.replaceChildren();
     for (const a of answer.actions || []) {
