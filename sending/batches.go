@@ -225,6 +225,5 @@ func syncOwnHold(ctx context.Context, tx store.Tx, send store.Send, action lifec
 	default:
 		h = HoldNone
 	}
-	_, err := tx.SetSoleSendHold(ctx, send.AccountID, send.BatchID, send.ID, h, now)
-	return err
+	return tx.SetSoleSendHold(ctx, send.AccountID, send.BatchID, send.ID, h, now)
 }

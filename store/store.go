@@ -356,9 +356,11 @@ type Tx interface {
 	UpdateBatchHold(ctx context.Context, b Batch, from Hold) error
 	// SetSoleSendHold sets the hold of account's batch to h (changed at
 	// at) when the batch holds exactly one send, that send, and is not held
-	// so already; it reports whether it wrote. A SOAP action on a send
-	// alone in its batch is mirrored on the batch this way, in one step.
-	SetSoleSendHold(ctx context.Context, accountID int64, batchID string, sendID int64, h Hold, at time.Time) (bool, error)
+	// so already; otherwise it changes nothing. A SOAP action on a send
+	// alone in its batch is mirrored on the batch this way, in one step,
+	// whose outcome no caller waits on (a store may send it with the
+	// transaction's next statement).
+	SetSoleSendHold(ctx context.Context, accountID int64, batchID string, sendID int64, h Hold, at time.Time) error
 	// SendsOfBatch returns the sends of account's batch, by ID, at most
 	// limit of them (0: all).
 	SendsOfBatch(ctx context.Context, accountID int64, batchID string, limit int) ([]Send, error)

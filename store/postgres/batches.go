@@ -107,18 +107,22 @@ UPDATE batches SET hold = $1, hold_changed_at = $2 WHERE account_id = $3 AND bat
 	return nil
 }
 
-// SetSoleSendHold sets the batch's hold when sendID is its only send.
-func (t *txn) SetSoleSendHold(ctx context.Context, accountID int64, batchID string, sendID int64, h store.Hold, at time.Time) (bool, error) {
-	tag, err := t.exec(ctx, `
+// SetSoleSendHold sets the batch's hold when sendID is its only send. In a
+// group member it goes with the next statement (group.go).
+func (t *txn) SetSoleSendHold(ctx context.Context, accountID int64, batchID string, sendID int64, h store.Hold, at time.Time) error {
+	const q = `
 UPDATE batches SET hold = $1, hold_changed_at = $2
 WHERE account_id = $3 AND batch_id = $4 AND hold <> $1
 	AND (SELECT count(*) FROM (SELECT id FROM sends WHERE account_id = $3 AND batch_id = $4 LIMIT 2) two) = 1
-	AND EXISTS (SELECT 1 FROM sends WHERE account_id = $3 AND batch_id = $4 AND id = $5)`,
-		string(h), dbTime(at), accountID, batchID, sendID)
-	if err != nil {
-		return false, fmt.Errorf("postgres: set hold of batch %q of account %d: %w", batchID, accountID, err)
+	AND EXISTS (SELECT 1 FROM sends WHERE account_id = $3 AND batch_id = $4 AND id = $5)`
+	args := []any{string(h), dbTime(at), accountID, batchID, sendID}
+	if t.deferExec(q, args...) {
+		return nil
 	}
-	return tag.RowsAffected() > 0, nil
+	if _, err := t.exec(ctx, q, args...); err != nil {
+		return fmt.Errorf("postgres: set hold of batch %q of account %d: %w", batchID, accountID, err)
+	}
+	return nil
 }
 
 // SendsOfBatch returns the sends of account's batch, by ID.

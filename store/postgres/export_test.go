@@ -28,5 +28,11 @@ func BeginLazy(ctx context.Context, db *DB) (pgx.Tx, error) {
 	return db.beginLazy(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable})
 }
 
+// GroupJoining is how many Updates wait to join the process's group.
+func GroupJoining(db *DB) int { return int(db.group.joining.Load()) }
+
+// GroupCommits is how many group transactions the process has committed.
+func GroupCommits(db *DB) int64 { return db.group.commits.Load() }
+
 // Pool is the store's connection pool, for tests that look under it.
 func (db *DB) Pool() *pgxpool.Pool { return db.pool }

@@ -21,12 +21,24 @@ import (
 // Commit or Rollback; one left inside a transaction by a failure is
 // destroyed by the pool, never reused.
 type lazyTx struct {
+	pool *pgxpool.Pool
+	// pc and conn are nil until the first statement: a transaction
+	// whose first statement is not a predicted one shot may join the
+	// group (group.go) instead of taking a connection of its own.
 	pc   *pgxpool.Conn
 	conn *pgx.Conn
+	// group, when set, is the writeGroup the transaction joins at its
+	// first statement unless that is a one shot; member says it did.
+	group    *writeGroup
+	member   bool
+	mayDefer bool // a member's writes may wait for its next statement
+	// doomed is the error that lost the transaction (a serialization
+	// failure or a deadlock), which loses the whole group with it.
+	doomed error
 	// pending are the statements still to send before the next one: the
 	// BEGIN (with the transaction's level and mode) until it is sent, then
 	// SAVEPOINTs and RELEASEs.
-	pending []string
+	pending []queued
 	begun   bool // the BEGIN has been sent
 	ended   bool
 	depth   int // savepoints open, for their names
@@ -44,10 +56,10 @@ type lazyTx struct {
 
 var _ pgx.Tx = (*lazyTx)(nil)
 
-// beginLazy acquires a connection for a transaction that opts describe.
+// beginLazy starts a transaction that opts describe: nothing is sent,
+// and no connection taken, before its first statement.
 func (db *DB) beginLazy(ctx context.Context, opts pgx.TxOptions) (*lazyTx, error) {
-	pc, err := db.pool.Acquire(ctx)
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	begin := "BEGIN"
@@ -57,14 +69,46 @@ func (db *DB) beginLazy(ctx context.Context, opts pgx.TxOptions) (*lazyTx, error
 	if opts.AccessMode != "" {
 		begin += " " + string(opts.AccessMode)
 	}
-	return &lazyTx{pc: pc, conn: pc.Conn(), pending: []string{begin}}, nil
+	return &lazyTx{pool: db.pool, pending: []queued{{sql: begin}}}, nil
+}
+
+// bind gives the transaction its connection at its first statement
+// (query is its SQL when it is a query): its own from the pool, or the
+// group's. It says whether the statement goes as a one shot.
+func (tx *lazyTx) bind(ctx context.Context, query string) (oneShot bool, err error) {
+	if tx.conn != nil {
+		return false, nil
+	}
+	oneShot = query != "" && len(tx.pending) == 1 && tx.predictor.alone(query)
+	if tx.group != nil && !oneShot {
+		return false, tx.group.join(ctx, tx)
+	}
+	pc, err := tx.pool.Acquire(ctx)
+	if err != nil {
+		return false, err
+	}
+	tx.pc, tx.conn = pc, pc.Conn()
+	return oneShot, nil
+}
+
+// stmtCtx is the context a statement runs under. A group member's
+// statements are not cancelled with its caller's context: pgx may close a
+// connection whose query was cancelled, and the connection is the whole
+// group's. Whether the caller still waits was checked when it joined.
+func (tx *lazyTx) stmtCtx(ctx context.Context) context.Context {
+	if tx.member {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
 }
 
 // release hands the connection back once the transaction has ended.
 func (tx *lazyTx) release() {
 	if !tx.ended {
 		tx.ended = true
-		tx.pc.Release()
+		if tx.pc != nil {
+			tx.pc.Release()
+		}
 	}
 }
 
@@ -74,10 +118,13 @@ func (tx *lazyTx) ensure(ctx context.Context) error {
 	if tx.ended {
 		return pgx.ErrTxClosed
 	}
+	if _, err := tx.bind(ctx, ""); err != nil {
+		return err
+	}
 	if len(tx.pending) == 0 {
 		return nil
 	}
-	br, err := tx.withPending(ctx, &pgx.Batch{})
+	br, err := tx.withPending(tx.stmtCtx(ctx), &pgx.Batch{})
 	if err != nil {
 		return err
 	}
@@ -88,8 +135,8 @@ func (tx *lazyTx) ensure(ctx context.Context) error {
 // and returns the results of b's statements.
 func (tx *lazyTx) withPending(ctx context.Context, b *pgx.Batch) (pgx.BatchResults, error) {
 	qs := make([]*pgx.QueuedQuery, 0, len(tx.pending)+len(b.QueuedQueries))
-	for _, sql := range tx.pending {
-		qs = append(qs, &pgx.QueuedQuery{SQL: sql})
+	for _, q := range tx.pending {
+		qs = append(qs, &pgx.QueuedQuery{SQL: q.sql, Arguments: q.args})
 	}
 	n := len(tx.pending)
 	tx.pending = tx.pending[:0]
@@ -98,10 +145,64 @@ func (tx *lazyTx) withPending(ctx context.Context, b *pgx.Batch) (pgx.BatchResul
 	for range n {
 		if _, err := br.Exec(); err != nil {
 			_ = br.Close()
-			return nil, err
+			return nil, tx.pendingFailed(err)
 		}
 	}
 	return br, nil
+}
+
+// queued is a statement waiting to go in one pipeline with the next: a
+// BEGIN, SAVEPOINT or RELEASE, or a deferred write (deferExec).
+type queued struct {
+	sql  string
+	args []any
+}
+
+// pendingFailed is the error of a pending statement that failed. In a
+// group member it may be a deferred write of an earlier member, whose fn
+// went on as if it had succeeded: the group is lost. A serialization
+// failure or deadlock runs every member again as usual; anything else
+// runs them again with their writes sent as they come (errRerun), so that
+// the failure meets the fn that caused it.
+func (tx *lazyTx) pendingFailed(err error) error {
+	if !tx.member {
+		return err
+	}
+	err = groupLoss(err)
+	if tx.doomed == nil {
+		tx.doomed = err
+	}
+	return err
+}
+
+// groupLoss is what a group's members are told when a statement sent for
+// an earlier member failed.
+func groupLoss(err error) error {
+	if isRetryable(err) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", errRerun, err)
+}
+
+// errRerun loses a transaction that must run again, fn and all, without
+// deferred writes or a one shot.
+var errRerun = errors.New("postgres: a deferred write failed")
+
+// deferExec queues a write to go in one pipeline with the transaction's
+// next statement, or with its group's COMMIT, instead of a round trip of
+// its own, and says whether it did: only in a group member that may defer
+// (not one run again after a deferred write failed), outside any
+// savepoint. The write's failure loses the whole group (pendingFailed), so
+// a write that may fail for fn to handle must not be deferred, and one
+// whose miss fn would have seen must turn its miss into an error, so that
+// the COMMIT cannot pass it.
+func (tx *lazyTx) deferExec(sql string, args ...any) bool {
+	if !tx.member || !tx.mayDefer || tx.depth > 0 || tx.ended {
+		return false
+	}
+	tx.stmts++
+	tx.pending = append(tx.pending, queued{sql: sql, args: args})
+	return true
 }
 
 // errOverrun is the error of a statement after a one-shot commit: the
@@ -129,7 +230,7 @@ func (tx *lazyTx) use(query string) error {
 // unsent removes sql from the pending statements and says whether it was
 // there: a SAVEPOINT not sent yet needs no RELEASE or ROLLBACK TO.
 func (tx *lazyTx) unsent(sql string) bool {
-	if i := len(tx.pending) - 1; i >= 0 && tx.pending[i] == sql {
+	if i := len(tx.pending) - 1; i >= 0 && tx.pending[i].sql == sql && tx.pending[i].args == nil {
 		tx.pending = tx.pending[:i]
 		return true
 	}
@@ -141,6 +242,10 @@ func (tx *lazyTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.Com
 	if err := tx.use(""); err != nil {
 		return pgconn.CommandTag{}, err
 	}
+	if _, err := tx.bind(ctx, ""); err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	ctx = tx.stmtCtx(ctx)
 	if len(tx.pending) == 0 {
 		return tx.conn.Exec(ctx, sql, args...)
 	}
@@ -169,10 +274,14 @@ func (tx *lazyTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows,
 	if err := tx.use(sql); err != nil {
 		return nil, err
 	}
+	oneShot, err := tx.bind(ctx, sql)
+	if err != nil {
+		return nil, err
+	}
+	ctx = tx.stmtCtx(ctx)
 	if len(tx.pending) == 0 {
 		return tx.conn.Query(ctx, sql, args...)
 	}
-	oneShot := !tx.begun && len(tx.pending) == 1 && tx.predictor.alone(sql)
 	var b pgx.Batch
 	b.Queue(sql, args...)
 	if oneShot {
@@ -293,6 +402,10 @@ func (tx *lazyTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults 
 		return errBatch{err}
 	}
 	tx.stmts += len(b.QueuedQueries) - 1
+	if _, err := tx.bind(ctx, ""); err != nil {
+		return errBatch{err}
+	}
+	ctx = tx.stmtCtx(ctx)
 	if len(tx.pending) == 0 {
 		return tx.conn.SendBatch(ctx, b)
 	}
@@ -322,6 +435,9 @@ func (tx *lazyTx) Commit(ctx context.Context) error {
 	if tx.ended {
 		return pgx.ErrTxClosed
 	}
+	if tx.member {
+		return tx.group.leave(tx, true)
+	}
 	if tx.shot != nil {
 		tx.shot.Close()
 		err := tx.shot.Err()
@@ -349,6 +465,9 @@ func (tx *lazyTx) Rollback(ctx context.Context) error {
 	if tx.ended {
 		return pgx.ErrTxClosed
 	}
+	if tx.member {
+		return tx.group.leave(tx, false)
+	}
 	if tx.shot != nil {
 		tx.shot.Close()
 	}
@@ -371,7 +490,7 @@ func (tx *lazyTx) Begin(ctx context.Context) (pgx.Tx, error) {
 	}
 	tx.depth++
 	sp := &savepoint{tx: tx, name: fmt.Sprintf("sp_%d", tx.depth)}
-	tx.pending = append(tx.pending, "SAVEPOINT "+sp.name)
+	tx.pending = append(tx.pending, queued{sql: "SAVEPOINT " + sp.name})
 	return sp, nil
 }
 
@@ -382,7 +501,7 @@ func (tx *lazyTx) CopyFrom(ctx context.Context, table pgx.Identifier, columns []
 	if err := tx.ensure(ctx); err != nil {
 		return 0, err
 	}
-	return tx.conn.CopyFrom(ctx, table, columns, src)
+	return tx.conn.CopyFrom(tx.stmtCtx(ctx), table, columns, src)
 }
 
 func (tx *lazyTx) LargeObjects() pgx.LargeObjects {
@@ -396,7 +515,7 @@ func (tx *lazyTx) Prepare(ctx context.Context, name, sql string) (*pgconn.Statem
 	if err := tx.ensure(ctx); err != nil {
 		return nil, err
 	}
-	return tx.conn.Prepare(ctx, name, sql)
+	return tx.conn.Prepare(tx.stmtCtx(ctx), name, sql)
 }
 
 func (tx *lazyTx) Conn() *pgx.Conn { return tx.conn }
@@ -421,7 +540,7 @@ func (sp *savepoint) Commit(ctx context.Context) error {
 	sp.closed = true
 	sp.tx.depth--
 	if !sp.tx.unsent("SAVEPOINT " + sp.name) {
-		sp.tx.pending = append(sp.tx.pending, "RELEASE SAVEPOINT "+sp.name)
+		sp.tx.pending = append(sp.tx.pending, queued{sql: "RELEASE SAVEPOINT " + sp.name})
 	}
 	return nil
 }
@@ -441,7 +560,7 @@ func (sp *savepoint) Rollback(ctx context.Context) error {
 	}
 	_, err := sp.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT "+sp.name)
 	if err == nil {
-		sp.tx.pending = append(sp.tx.pending, "RELEASE SAVEPOINT "+sp.name)
+		sp.tx.pending = append(sp.tx.pending, queued{sql: "RELEASE SAVEPOINT " + sp.name})
 	}
 	return err
 }

@@ -23,7 +23,9 @@
 // and a transaction that ran none sends nothing (lazytx.go); an Update
 // predicted to end with its first query sends its COMMIT in that pipeline
 // too (oneshot.go): round trips, not SQL, are most of a short Update's
-// cost.
+// cost. Every other Update joins its process's group (group.go): the
+// Updates that queue while one runs share its transaction, each in a
+// savepoint, and one COMMIT, as the SQLite store's committer runs them.
 //
 // PostgreSQL aborts a transaction at its first failed statement, where
 // SQLite carries on. A Tx method that may fail for the caller to handle
@@ -56,6 +58,7 @@ type DB struct {
 	logins   loginTable
 	nonces   nonceBatcher
 	oneShots oneShots
+	group    writeGroup
 	logSize  logSize
 }
 
@@ -159,19 +162,28 @@ func (db *DB) View(ctx context.Context, fn func(store.Tx) error) error {
 // a serialization failure or deadlock. A panic in fn rolls back and keeps
 // panicking.
 func (db *DB) update(ctx context.Context, iso pgx.TxIsoLevel, fn func(*txn) error) error {
-	plain := false
+	var mode attemptMode
 	for attempt := 1; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		err := db.try(ctx, iso, fn, plain)
-		if !plain && errors.Is(err, errOverrun) {
-			// A one shot mispredicted (oneshot.go): nothing was
-			// written; run fn again at once, as an ordinary
-			// transaction.
-			plain = true
-			attempt--
-			continue
+		err := db.try(ctx, iso, fn, mode)
+		if errors.Is(err, errOverrun) || errors.Is(err, errRerun) {
+			// A one shot mispredicted (oneshot.go), or a deferred
+			// write failed (group.go): nothing was written; run fn
+			// again at once, without the one shot, and after a
+			// deferred write's failure without deferring. An attempt
+			// that was already so loses its group to another
+			// member's deferred write at most once per such member.
+			before := mode
+			mode.noShot = true
+			mode.noDefer = mode.noDefer || errors.Is(err, errRerun)
+			if mode != before {
+				attempt--
+			}
+			if attempt < maxAttempts {
+				continue
+			}
 		}
 		if !isRetryable(err) || attempt == maxAttempts {
 			return err
@@ -187,22 +199,46 @@ func (db *DB) update(ctx context.Context, iso pgx.TxIsoLevel, fn func(*txn) erro
 	}
 }
 
-// try is one attempt of update. Unless plain, the COMMIT may go with the
-// first query (a one shot, oneshot.go); errOverrun says that fn ran
-// another statement after it, and the attempt must run again plain.
-func (db *DB) try(ctx context.Context, iso pgx.TxIsoLevel, fn func(*txn) error, plain bool) (err error) {
+// attemptMode is what an attempt of update may not do, after an attempt
+// that did it failed.
+type attemptMode struct {
+	noShot  bool // send the COMMIT with the first query (oneshot.go)
+	noDefer bool // defer writes in a group (group.go)
+}
+
+// try is one attempt of update. Unless mode says not, the COMMIT may go
+// with the first query (a one shot, oneshot.go), and a SERIALIZABLE
+// transaction runs in the process's group, where writes may be deferred
+// (group.go). errOverrun says that fn ran another statement after a one
+// shot, errRerun that a deferred write failed: the attempt must run
+// again without.
+func (db *DB) try(ctx context.Context, iso pgx.TxIsoLevel, fn func(*txn) error, mode attemptMode) (err error) {
 	tx, err := db.beginLazy(ctx, pgx.TxOptions{IsoLevel: iso})
 	if err != nil {
 		return fmt.Errorf("postgres: begin: %w", err)
 	}
-	if !plain {
+	if !mode.noShot {
 		tx.predictor = &db.oneShots
+	}
+	if iso == pgx.Serializable {
+		tx.group = &db.group
+		tx.mayDefer = !mode.noDefer
 	}
 	t := &txn{tx: tx}
 	done := false
 	defer func() {
-		if !done {
-			_ = tx.Rollback(context.WithoutCancel(ctx))
+		if done {
+			return
+		}
+		if tx.doomed == nil {
+			tx.doomed = t.retry
+		}
+		gerr := tx.Rollback(context.WithoutCancel(ctx))
+		if tx.member && gerr != nil && !isRetryable(err) {
+			// fn's error may rest on what an earlier member wrote,
+			// which never committed: the group's failure is the
+			// outcome.
+			err = gerr
 		}
 	}()
 	err = fn(t)
@@ -239,6 +275,43 @@ type txn struct {
 	// retry is the first serialization failure or deadlock a statement
 	// met: the transaction cannot commit, and Update runs it again.
 	retry error
+	// read holds the status of each send the transaction has read or
+	// written, as it last saw it, for UpdateSendFrom's deferred write.
+	read map[sendRef]store.SendStatus
+}
+
+// sendRef names one send.
+type sendRef struct{ account, id int64 }
+
+// sawSend records s's status as the transaction now sees it.
+func (t *txn) sawSend(s store.Send) {
+	if _, ok := t.tx.(*lazyTx); !ok {
+		// In a savepoint, which may yet roll back: unknown.
+		delete(t.read, sendRef{s.AccountID, s.ID})
+		return
+	}
+	if t.read == nil {
+		t.read = make(map[sendRef]store.SendStatus, 1)
+	}
+	if s.Discarded {
+		delete(t.read, sendRef{s.AccountID, s.ID})
+		return
+	}
+	t.read[sendRef{s.AccountID, s.ID}] = s.Status
+}
+
+// readAs says whether the transaction last saw send id of account in
+// status from, not discarded.
+func (t *txn) readAs(account, id int64, from store.SendStatus) bool {
+	st, ok := t.read[sendRef{account, id}]
+	return ok && st == from
+}
+
+// deferExec queues a write for the transaction's next round trip, when
+// it may (lazyTx.deferExec).
+func (t *txn) deferExec(sql string, args ...any) bool {
+	lt, ok := t.tx.(*lazyTx)
+	return ok && lt.deferExec(sql, args...)
 }
 
 var _ store.Tx = (*txn)(nil)

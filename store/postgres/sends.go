@@ -68,6 +68,7 @@ func (t *txn) SendByKey(ctx context.Context, accountID int64, key store.SendKey)
 	if err != nil {
 		return store.Send{}, fmt.Errorf("postgres: send %+v of account %d: %w", key, accountID, notFoundIfNoRow(err))
 	}
+	t.sawSend(s)
 	return s, nil
 }
 
@@ -164,15 +165,29 @@ func (t *txn) UpdateSendFrom(ctx context.Context, s store.Send, from store.SendS
 	if err := sqlcodec.CheckSendDates(s); err != nil {
 		return fmt.Errorf("postgres: update send %d: %w", s.ID, err)
 	}
-	err = mustAffect(t.exec(ctx, `
+	const update = `
 UPDATE sends SET email_id = $1, email_name = $2, subject = $3, from_name = $4, from_address = $5,
 	list_ids = $6, send_date = $7, status = $8, sent_date = $9, number_sent = $10,
 	status_changed_at = $11, modified_date = $12
-WHERE account_id = $13 AND id = $14 AND status = $15 AND discarded_at IS NULL`,
-		s.EmailID, s.EmailName, s.Subject, s.FromName, s.FromAddress,
+WHERE account_id = $13 AND id = $14 AND status = $15 AND discarded_at IS NULL`
+	args := []any{s.EmailID, s.EmailName, s.Subject, s.FromName, s.FromAddress,
 		lists, dbTime(s.SendDate), string(s.Status), dbTime(s.SentDate), s.NumberSent,
 		dbTime(s.StatusChangedAt), dbTime(s.ModifiedDate),
-		s.AccountID, s.ID, string(from)))
+		s.AccountID, s.ID, string(from)}
+	// A send this transaction read in status from, and has not changed
+	// since, is still so: its snapshot holds, and a concurrent change
+	// fails the UPDATE with a serialization failure, not a miss. So the
+	// write may go with the next statement; a miss all the same divides
+	// by zero, which loses the group rather than pass the COMMIT.
+	if t.readAs(s.AccountID, s.ID, from) && t.deferExec(`WITH w AS (`+update+`
+RETURNING 1) SELECT 1 / count(*) FROM w`, args...) {
+		t.sawSend(s)
+		return nil
+	}
+	err = mustAffect(t.exec(ctx, update, args...))
+	if err == nil {
+		t.sawSend(s)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		err = t.conflictIfExists(ctx, err, fmt.Sprintf("it is no longer %s", from),
 			`SELECT count(*) FROM sends WHERE account_id = $1 AND id = $2`, s.AccountID, s.ID)

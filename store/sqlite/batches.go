@@ -111,20 +111,19 @@ UPDATE batches SET hold = ?, hold_changed_at = ? WHERE account_id = ? AND batch_
 
 // SetSoleSendHold sets the batch's hold when sendID is its only send. The
 // sends are counted on sends_batch, two at most.
-func (t *txn) SetSoleSendHold(ctx context.Context, accountID int64, batchID string, sendID int64, h store.Hold, at time.Time) (bool, error) {
+func (t *txn) SetSoleSendHold(ctx context.Context, accountID int64, batchID string, sendID int64, h store.Hold, at time.Time) error {
 	// Numbered parameters: each argument is passed (and converted) once;
 	// this runs for every send a SOAP Perform acts on.
-	res, err := t.tx.ExecContext(t.ctx(ctx), `
+	_, err := t.tx.ExecContext(t.ctx(ctx), `
 UPDATE batches SET hold = ?1, hold_changed_at = ?2
 WHERE account_id = ?3 AND batch_id = ?4 AND hold <> ?1
 	AND (SELECT count(*) FROM (SELECT id FROM sends WHERE account_id = ?3 AND batch_id = ?4 LIMIT 2)) = 1
 	AND EXISTS (SELECT 1 FROM sends WHERE account_id = ?3 AND batch_id = ?4 AND id = ?5)`,
 		string(h), dbTime(at), accountID, batchID, sendID)
 	if err != nil {
-		return false, fmt.Errorf("sqlite: set hold of batch %q of account %d: %w", batchID, accountID, err)
+		return fmt.Errorf("sqlite: set hold of batch %q of account %d: %w", batchID, accountID, err)
 	}
-	n, err := res.RowsAffected()
-	return n > 0, err
+	return nil
 }
 
 // SendsOfBatch returns the sends of account's batch, by ID.

@@ -51,16 +51,23 @@ func testSetSoleSendHold(t *testing.T, s store.Store) {
 		{"released", acct.ID, alone.BatchID, alone.ID, store.HoldNone, true, store.HoldNone},
 		{"a shared batch", acct.ID, shared.ID, sends[1].ID, store.HoldPause, false, store.HoldNone},
 	}
-	for _, c := range cases {
-		var wrote bool
+	for i, c := range cases {
+		before, err := batchOf(t, s, acct.ID, c.batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := base.Add(time.Duration(i+1) * time.Minute)
 		update(t, s, func(tx store.Tx) error {
-			var err error
-			wrote, err = tx.SetSoleSendHold(t.Context(), c.account, c.batch, c.send, c.hold, base)
-			return err
+			return tx.SetSoleSendHold(t.Context(), c.account, c.batch, c.send, c.hold, at)
 		})
 		b, err := batchOf(t, s, acct.ID, c.batch)
 		if err != nil {
 			t.Fatal(err)
+		}
+		// What it wrote shows in the time of the change.
+		wrote := b.HoldChangedAt.Equal(at)
+		if !wrote && !b.HoldChangedAt.Equal(before.HoldChangedAt) {
+			t.Errorf("%s: hold changed at %v, neither %v (before) nor %v", c.name, b.HoldChangedAt, before.HoldChangedAt, at)
 		}
 		if wrote != c.wrote || b.Hold != c.want {
 			t.Errorf("%s: wrote %v, hold %q; want %v, %q", c.name, wrote, b.Hold, c.wrote, c.want)
