@@ -34,5 +34,11 @@ func GroupJoining(db *DB) int { return int(db.group.joining.Load()) }
 // GroupCommits is how many group transactions the process has committed.
 func GroupCommits(db *DB) int64 { return db.group.commits.Load() }
 
+// ShotPipelines is how many pipelines of one shots the process has sent,
+// and how many one shots they held.
+func ShotPipelines(db *DB) (pipelines, shots int64) {
+	return db.shots.pipelines.Load(), db.shots.queries.Load()
+}
+
 // Pool is the store's connection pool, for tests that look under it.
 func (db *DB) Pool() *pgxpool.Pool { return db.pool }

@@ -44,14 +44,15 @@ type lazyTx struct {
 	depth   int // savepoints open, for their names
 
 	// One shot (oneshot.go): a transaction whose first statement is a
-	// query the predictor expects to be its only one sends BEGIN, the
-	// query and COMMIT in one pipeline.
-	predictor *oneShots  // nil: never
-	shot      *batchRows // the one-shot query's rows, once sent
-	committed bool       // the one-shot COMMIT succeeded
-	overrun   bool       // a statement came after the one-shot COMMIT
-	stmts     int        // statements the caller ran
-	first     string     // the first statement, when it was a query
+	// query the predictor expects to be its only one is that query, sent
+	// with its BEGIN and COMMIT, and other Updates' one shots, in one
+	// pipeline (shots.go).
+	predictor *oneShots     // nil: never
+	shots     *shotBatcher  // where one shots go: set with predictor
+	shot      *bufferedRows // the one-shot query's rows, once sent
+	overrun   bool          // a statement came after the one-shot COMMIT
+	stmts     int           // statements the caller ran
+	first     string        // the first statement, when it was a query
 }
 
 var _ pgx.Tx = (*lazyTx)(nil)
@@ -79,8 +80,10 @@ func (tx *lazyTx) bind(ctx context.Context, query string) (oneShot bool, err err
 	if tx.conn != nil {
 		return false, nil
 	}
-	oneShot = query != "" && len(tx.pending) == 1 && tx.predictor.alone(query)
-	if tx.group != nil && !oneShot {
+	if query != "" && len(tx.pending) == 1 && tx.predictor.alone(query) {
+		return true, nil // sent with others' (shots.go), on no connection of its own
+	}
+	if tx.group != nil {
 		return false, tx.group.join(ctx, tx)
 	}
 	pc, err := tx.pool.Acquire(ctx)
@@ -88,7 +91,7 @@ func (tx *lazyTx) bind(ctx context.Context, query string) (oneShot bool, err err
 		return false, err
 	}
 	tx.pc, tx.conn = pc, pc.Conn()
-	return oneShot, nil
+	return false, nil
 }
 
 // stmtCtx is the context a statement runs under. A group member's
@@ -278,15 +281,15 @@ func (tx *lazyTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows,
 	if err != nil {
 		return nil, err
 	}
+	if oneShot {
+		return tx.batchedShot(ctx, sql, args)
+	}
 	ctx = tx.stmtCtx(ctx)
 	if len(tx.pending) == 0 {
 		return tx.conn.Query(ctx, sql, args...)
 	}
 	var b pgx.Batch
 	b.Queue(sql, args...)
-	if oneShot {
-		b.Queue("COMMIT")
-	}
 	br, err := tx.withPending(ctx, &b)
 	if err != nil {
 		return nil, err
@@ -296,12 +299,24 @@ func (tx *lazyTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows,
 		_ = br.Close()
 		return nil, err
 	}
-	r := &batchRows{Rows: rows, br: br}
-	if oneShot {
-		r.commit = &tx.committed
-		tx.shot = r
+	return &batchRows{Rows: rows, br: br}, nil
+}
+
+// batchedShot sends a one-shot query with other Updates' (shots.go). The
+// transaction has ended when it returns, whatever the outcome: a
+// statement after it is refused, as after any one shot.
+func (tx *lazyTx) batchedShot(ctx context.Context, sql string, args []any) (pgx.Rows, error) {
+	s := tx.shots.query(ctx, sql, args)
+	if s.err != nil {
+		tx.shot = &bufferedRows{closed: true, commitErr: s.err}
+		if s.lost {
+			tx.overrun = true
+			return nil, errOverrun
+		}
+		return nil, s.err
 	}
-	return r, nil
+	tx.shot = s.rows
+	return s.rows, nil
 }
 
 // batchRows are the rows of the last statement of a pipeline: closing them
@@ -311,9 +326,6 @@ type batchRows struct {
 	br     pgx.BatchResults
 	closed bool
 	err    error
-	// commit, for a one-shot query, is set once the COMMIT that follows
-	// it in the pipeline has succeeded.
-	commit *bool
 }
 
 func (r *batchRows) Close() {
@@ -325,14 +337,6 @@ func (r *batchRows) Close() {
 	if r.Rows.Err() != nil {
 		_ = r.br.Close()
 		return
-	}
-	if r.commit != nil {
-		r.err = commitResult(r.br.Exec())
-		*r.commit = r.err == nil
-		if r.err != nil {
-			_ = r.br.Close()
-			return
-		}
 	}
 	r.err = r.br.Close()
 }
@@ -471,7 +475,7 @@ func (tx *lazyTx) Rollback(ctx context.Context) error {
 	if tx.shot != nil {
 		tx.shot.Close()
 	}
-	if !tx.begun || tx.committed {
+	if !tx.begun {
 		tx.release()
 		return nil
 	}

@@ -11,7 +11,8 @@ import (
 // write: a repeated cancel (the send is Canceled already), a cancel the
 // rules refuse, a key that names no send. Such an Update costs two round
 // trips, BEGIN with the query, then COMMIT; sent together, BEGIN, query
-// and COMMIT take one. The COMMIT is still a SERIALIZABLE commit, checked
+// and COMMIT take one, shared with the one shots of concurrent Updates
+// (shots.go). The COMMIT is still a SERIALIZABLE commit, checked
 // as any other, so the answer keeps the guarantees of an Update that ran
 // the same query alone: nothing is skipped, only batched.
 //

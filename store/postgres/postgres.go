@@ -22,7 +22,8 @@
 // A transaction's BEGIN travels in one pipeline with its first statement,
 // and a transaction that ran none sends nothing (lazytx.go); an Update
 // predicted to end with its first query sends its COMMIT in that pipeline
-// too (oneshot.go): round trips, not SQL, are most of a short Update's
+// too (oneshot.go), in one pipeline with the one shots of concurrent
+// Updates (shots.go): round trips, not SQL, are most of a short Update's
 // cost. Every other Update joins its process's group (group.go): the
 // Updates that queue while one runs share its transaction, each in a
 // savepoint, and one COMMIT, as the SQLite store's committer runs them.
@@ -58,6 +59,7 @@ type DB struct {
 	logins   loginTable
 	nonces   nonceBatcher
 	oneShots oneShots
+	shots    shotBatcher
 	group    writeGroup
 	logSize  logSize
 }
@@ -108,6 +110,7 @@ WHERE 'lz4' = ANY ((SELECT enumvals FROM pg_settings WHERE name = 'default_toast
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	db := &DB{pool: pool, instance: newInstanceID()}
+	db.shots.pool = pool
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: connect %s: %w", redact(cfg), err)
@@ -219,6 +222,7 @@ func (db *DB) try(ctx context.Context, iso pgx.TxIsoLevel, fn func(*txn) error, 
 	}
 	if !mode.noShot {
 		tx.predictor = &db.oneShots
+		tx.shots = &db.shots
 	}
 	if iso == pgx.Serializable {
 		tx.group = &db.group
