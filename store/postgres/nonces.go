@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/partnerd/partnerd/store"
@@ -107,9 +106,7 @@ type nonceUse struct {
 // request still gets its answer only after the commit that holds its
 // nonce.
 type nonceBatcher struct {
-	mu      sync.Mutex
-	queue   []*nonceUse
-	running bool
+	q batchQueue[*nonceUse]
 }
 
 // maxNonceBatch bounds one statement's rows (and its arrays' size).
@@ -123,37 +120,12 @@ const nonceFlushTimeout = 30 * time.Second
 // then still be recorded, for a request that has given up).
 func (b *nonceBatcher) use(ctx context.Context, db *DB, u *nonceUse) error {
 	u.done = make(chan struct{})
-	b.mu.Lock()
-	b.queue = append(b.queue, u)
-	start := !b.running
-	b.running = true
-	b.mu.Unlock()
-	if start {
-		go b.run(db)
-	}
+	b.q.add(u, maxNonceBatch, db.flushNonces)
 	select {
 	case <-u.done:
 		return u.err
 	case <-ctx.Done():
 		return ctx.Err()
-	}
-}
-
-// run flushes batches until the queue is empty.
-func (b *nonceBatcher) run(db *DB) {
-	for {
-		b.mu.Lock()
-		n := min(len(b.queue), maxNonceBatch)
-		if n == 0 {
-			b.running = false
-			b.queue = nil // let a burst's backing array go
-			b.mu.Unlock()
-			return
-		}
-		batch := b.queue[:n:n]
-		b.queue = b.queue[n:]
-		b.mu.Unlock()
-		db.flushNonces(batch)
 	}
 }
 

@@ -23,10 +23,8 @@ import (
 // nothing but its own. Each query's rows are read into memory for its
 // caller, who scans them as it would a connection's.
 type shotBatcher struct {
-	pool    *pgxpool.Pool
-	mu      sync.Mutex
-	queue   []*shot
-	running bool
+	pool *pgxpool.Pool
+	q    batchQueue[*shot]
 
 	// pipelines and queries count what send sent (for tests).
 	pipelines, queries atomic.Int64
@@ -61,38 +59,13 @@ const shotTimeout = 30 * time.Second
 // query queues a one-shot query and waits for its batch.
 func (b *shotBatcher) query(ctx context.Context, sql string, args []any) *shot {
 	s := &shot{sql: sql, args: args, done: make(chan struct{})}
-	b.mu.Lock()
-	b.queue = append(b.queue, s)
-	start := !b.running
-	b.running = true
-	b.mu.Unlock()
-	if start {
-		go b.run()
-	}
+	b.q.add(s, maxShotBatch, b.send)
 	select {
 	case <-s.done:
 	case <-ctx.Done():
 		return &shot{err: ctx.Err()}
 	}
 	return s
-}
-
-// run sends batches until the queue is empty.
-func (b *shotBatcher) run() {
-	for {
-		b.mu.Lock()
-		n := min(len(b.queue), maxShotBatch)
-		if n == 0 {
-			b.running = false
-			b.queue = nil
-			b.mu.Unlock()
-			return
-		}
-		batch := b.queue[:n:n]
-		b.queue = b.queue[n:]
-		b.mu.Unlock()
-		b.send(batch)
-	}
 }
 
 // send runs batch's queries in one SERIALIZABLE transaction, one pipeline,
