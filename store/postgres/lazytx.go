@@ -47,12 +47,11 @@ type lazyTx struct {
 	// query the predictor expects to be its only one is that query, sent
 	// with its BEGIN and COMMIT, and other Updates' one shots, in one
 	// pipeline (shots.go).
-	predictor *oneShots     // nil: never
-	shots     *shotBatcher  // where one shots go: set with predictor
-	shot      *bufferedRows // the one-shot query's rows, once sent
-	overrun   bool          // a statement came after the one-shot COMMIT
-	stmts     int           // statements the caller ran
-	first     string        // the first statement, when it was a query
+	shots   *shotBatcher  // the predictor and where one shots go; nil: never
+	shot    *bufferedRows // the one-shot query's rows, once sent
+	overrun bool          // a statement came after the one-shot COMMIT
+	stmts   int           // statements the caller ran
+	first   string        // the first statement, when it was a query
 }
 
 var _ pgx.Tx = (*lazyTx)(nil)
@@ -80,7 +79,7 @@ func (tx *lazyTx) bind(ctx context.Context, query string) (oneShot bool, err err
 	if tx.conn != nil {
 		return false, nil
 	}
-	if query != "" && len(tx.pending) == 1 && tx.predictor.alone(query) {
+	if query != "" && len(tx.pending) == 1 && tx.shots != nil && tx.shots.predict.alone(query) {
 		return true, nil // sent with others' (shots.go), on no connection of its own
 	}
 	if tx.group != nil {

@@ -58,7 +58,6 @@ type DB struct {
 	instance string
 	logins   loginTable
 	nonces   nonceBatcher
-	oneShots oneShots
 	shots    shotBatcher
 	group    writeGroup
 	logSize  logSize
@@ -221,7 +220,6 @@ func (db *DB) try(ctx context.Context, iso pgx.TxIsoLevel, fn func(*txn) error, 
 		return fmt.Errorf("postgres: begin: %w", err)
 	}
 	if !mode.noShot {
-		tx.predictor = &db.oneShots
 		tx.shots = &db.shots
 	}
 	if iso == pgx.Serializable {
@@ -246,7 +244,7 @@ func (db *DB) try(ctx context.Context, iso pgx.TxIsoLevel, fn func(*txn) error, 
 		}
 	}()
 	err = fn(t)
-	db.oneShots.learn(tx.first, tx.stmts == 1)
+	db.shots.predict.learn(tx.first, tx.stmts == 1)
 	if tx.overrun {
 		// Whatever fn made of the refused statement.
 		return errOverrun

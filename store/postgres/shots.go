@@ -23,8 +23,9 @@ import (
 // nothing but its own. Each query's rows are read into memory for its
 // caller, who scans them as it would a connection's.
 type shotBatcher struct {
-	pool *pgxpool.Pool
-	q    batchQueue[*shot]
+	pool    *pgxpool.Pool
+	predict oneShots // which first queries go as one shots (oneshot.go)
+	q       batchQueue[*shot]
 
 	// pipelines and queries count what send sent (for tests).
 	pipelines, queries atomic.Int64
